@@ -1,0 +1,156 @@
+"""The protocol every cell follows, and the checks shared by all cells.
+
+A cell owns named float parameters and maps an input sequence to an output sequence::
+
+    cell = yetztml.cells.LSTM(input_size=2, hidden_size=4, seed=0)
+    trace = cell.forward(x)                    # x: (T, B, I); trace.outputs: (T, B, K)
+    grads = cell.backward(trace, d_outputs)    # dict like cell.params: gradient of Σ d_outputs·outputs
+
+* ``cell.params`` — dict name → ndarray, names from the equations (``W_in``, ``weight_hh_l0``…).
+* ``cell.num_weights`` — total number of trainable scalars.
+* ``forward(x, state=None)`` returns a :class:`Trace` holding every gate and state trajectory, the
+  outputs and the final state; ``state=None`` starts from the cell's zero state.
+* ``backward(trace, d_outputs, d_final_state=None)`` returns :class:`Grads`: a dict with the same keys
+  and shapes as ``params``, plus ``grads.inputs`` (∂/∂x, shaped like x) and ``grads.initial_state``
+  (∂/∂ initial state, shaped like the state). ``d_final_state`` adds an error arriving at the final state
+  (truncated BPTT carries it between chunks).
+
+States are an ndarray or a tuple (NamedTuple) of ndarrays; :func:`state_leaves` flattens either.
+Inputs are validated before any compiled code runs; errors come from :mod:`yetztml.core.errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..core.errors import OptionError, ShapeError, message
+from ..core.validation import check_array, check_dtype
+
+State = Any  # ndarray | tuple[ndarray, ...]
+
+
+def state_leaves(state: State) -> list[np.ndarray]:
+    """The arrays of a state, in order (an ndarray is its own single leaf)."""
+    if isinstance(state, np.ndarray):
+        return [state]
+    return [leaf for part in state for leaf in state_leaves(part)]
+
+
+@dataclass
+class Trace:
+    """The record of one forward pass. Cells subclass it to add their gate and state trajectories.
+
+    Attributes are time-major ``(T, B, ·)`` except ``outputs``, which follows the caller's layout
+    (``(B, T, K)`` when a cell was built with ``batch_first=True``).
+    """
+
+    x: np.ndarray
+    outputs: np.ndarray
+    initial_state: State
+    final_state: State
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class Grads(dict):
+    """Parameter gradients keyed like ``cell.params``; ``.inputs`` and ``.initial_state`` ride along."""
+
+    inputs: np.ndarray | None
+    initial_state: State | None
+
+    def __init__(self, params: dict[str, np.ndarray], inputs=None, initial_state=None):
+        super().__init__(params)
+        self.inputs = inputs
+        self.initial_state = initial_state
+
+
+class Cell:
+    """Base class: parameter storage, dtype handling and input validation shared by all cells."""
+
+    #: Short name used by the CLI (``yetztml describe NAME``).
+    name: ClassVar[str] = "cell"
+
+    def __init__(self, input_size: int, output_size: int, dtype: object) -> None:
+        self.input_size = int(input_size)
+        self.output_size = int(output_size)
+        self.dtype = check_dtype(f"{type(self).__name__}(dtype=...)", dtype)
+        self.params: dict[str, np.ndarray] = {}
+
+    # -- parameters -----------------------------------------------------------------------------
+    @property
+    def num_weights(self) -> int:
+        """Total number of trainable scalars (the papers' "# weights")."""
+        return int(sum(p.size for p in self.params.values()))
+
+    def zero_grads(self) -> dict[str, np.ndarray]:
+        """A dict of zero arrays shaped like ``params``."""
+        return {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def load_params(self, params: dict[str, np.ndarray]) -> None:
+        """Replace parameter values (copied, cast to the cell's dtype) after checking names and shapes."""
+        cls = type(self).__name__
+        missing = sorted(set(self.params) - set(params))
+        extra = sorted(set(params) - set(self.params))
+        if missing or extra:
+            raise OptionError(
+                message(f"{cls}.load_params", f"keys {sorted(self.params)}", f"missing {missing}, unexpected {extra}")
+            )
+        for key, value in params.items():
+            value = np.asarray(value)
+            if value.shape != self.params[key].shape:
+                raise ShapeError(
+                    message(f"{cls}.load_params[{key!r}]", f"shape {self.params[key].shape}", f"shape {value.shape}")
+                )
+            check_array(f"{cls}.load_params[{key!r}]", value.astype(self.dtype))
+        for key, value in params.items():
+            self.params[key] = np.array(value, dtype=self.dtype, copy=True)
+
+    def astype(self, dtype: object) -> Cell:
+        """A copy of this cell with parameters cast to ``dtype`` (float32 or float64)."""
+        import copy
+
+        other = copy.copy(self)
+        other.dtype = check_dtype(f"{type(self).__name__}.astype", dtype)
+        other.params = {k: v.astype(other.dtype) for k, v in self.params.items()}
+        return other
+
+    def describe(self) -> str:
+        """The cell's numbered equations (its module docstring)."""
+        import inspect
+
+        return inspect.getdoc(inspect.getmodule(type(self))) or ""
+
+    # -- validation -----------------------------------------------------------------------------
+    def _check_params_finite(self) -> None:
+        for key, value in self.params.items():
+            check_array(f"{type(self).__name__}.params[{key!r}]", value, dtype=self.dtype)
+
+    def _check_input(self, x: object, batch_first: bool = False) -> np.ndarray:
+        """Validate x and return it time-major ``(T, B, I)`` and C-contiguous."""
+        cls = type(self).__name__
+        names = "(B, T, I)" if batch_first else "(T, B, I)"
+        x = check_array(f"{cls}.forward(x)", x, shape=(None, None, self.input_size), dtype=self.dtype, names=names)
+        if batch_first:
+            x = x.transpose(1, 0, 2)
+        return np.ascontiguousarray(x)
+
+    def _check_d_outputs(self, trace: Trace, d_outputs: object) -> np.ndarray:
+        cls = type(self).__name__
+        return check_array(
+            f"{cls}.backward(d_outputs)", d_outputs, shape=trace.outputs.shape, dtype=self.dtype,
+            names="like trace.outputs",
+        )
+
+    def _check_state(self, thing: str, state: State, template: State) -> State:
+        """Check a user-supplied state against the zero state ``template`` (same structure and shapes)."""
+        got = state_leaves(state) if isinstance(state, (np.ndarray, tuple, list)) else None
+        want = state_leaves(template)
+        if got is None or len(got) != len(want):
+            raise ShapeError(
+                message(thing, f"{len(want)} array(s) shaped {[w.shape for w in want]}", type(state).__name__)
+            )
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            check_array(f"{thing}[{i}]", g, shape=w.shape, dtype=self.dtype)
+        return state

@@ -1,0 +1,44 @@
+"""The error catalogue: every user-facing error yetztml raises is one of these classes.
+
+Messages follow one form, ``"<Thing>: expected <X>, got <Y>. <fix>"``, built by :func:`message`.
+All classes derive from the builtin exception a Python user would expect (``ValueError`` or
+``TypeError``) so that ordinary ``except ValueError`` code keeps working.
+"""
+
+from __future__ import annotations
+
+
+class YetztmlError(Exception):
+    """Base class of every error raised deliberately by yetztml."""
+
+
+class ShapeError(YetztmlError, ValueError):
+    """An array has the wrong number of dimensions or the wrong size along one of them."""
+
+
+class DTypeError(YetztmlError, TypeError):
+    """An array or value has the wrong type (e.g. float16, int, a list where an ndarray is needed)."""
+
+
+class OptionError(YetztmlError, ValueError):
+    """An option or argument has a value outside the allowed set or range."""
+
+
+class NonFiniteError(YetztmlError, ValueError):
+    """NaN or inf found in inputs, parameters, or (during training) in a computed tensor."""
+
+
+class UnsupportedError(YetztmlError, ValueError):
+    """A valid option that this object does not support (e.g. a method a cell cannot run)."""
+
+
+class CheckpointError(YetztmlError, ValueError):
+    """A checkpoint or result file is missing, corrupt, or belongs to another configuration."""
+
+
+def message(thing: str, expected: str, got: object, fix: str | None = None) -> str:
+    """Build the catalogue's message: ``"<thing>: expected <expected>, got <got>. <fix>"``."""
+    text = f"{thing}: expected {expected}, got {got}"
+    if fix:
+        text += f". {fix}"
+    return text

@@ -1,0 +1,81 @@
+"""Matrix products for compiled kernels: plain loops for tiny operands, BLAS (``np.dot``) for large ones.
+
+Kernels of tiny online nets (a few units, batch 1) spend their time in call overhead, not arithmetic, so
+a BLAS call per time step would dominate; large hidden sizes are BLAS-bound and need it. These helpers
+branch on the operand size once per call so every cell has one kernel for both regimes.
+
+All functions write into a preallocated ``out`` (C-contiguous, same dtype as the operands) and either
+overwrite it (``accumulate=False``) or add to it (``accumulate=True``).
+
+Names say which operand is transposed: ``nn`` = A·B, ``nt`` = A·Bᵀ, ``tn`` = Aᵀ·B.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Above this many multiply-adds a product goes to BLAS.
+BLAS_THRESHOLD = 4096
+
+
+@numba.njit(cache=True)
+def gemm_nt(a, b, out, accumulate):
+    """out (M, N) (+)= a (M, K) · b (N, K)ᵀ."""
+    m, k = a.shape
+    n = b.shape[0]
+    if m * n * k >= BLAS_THRESHOLD:
+        prod = np.dot(a, b.T)
+        if accumulate:
+            out += prod
+        else:
+            out[:, :] = prod
+        return
+    for i in range(m):
+        for j in range(n):
+            acc = out[i, j] if accumulate else 0.0 * out[i, j]
+            for p in range(k):
+                acc += a[i, p] * b[j, p]
+            out[i, j] = acc
+
+
+@numba.njit(cache=True)
+def gemm_nn(a, b, out, accumulate):
+    """out (M, N) (+)= a (M, K) · b (K, N)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m * n * k >= BLAS_THRESHOLD:
+        prod = np.dot(a, b)
+        if accumulate:
+            out += prod
+        else:
+            out[:, :] = prod
+        return
+    if not accumulate:
+        out[:, :] = 0.0
+    for i in range(m):
+        for p in range(k):
+            aip = a[i, p]
+            for j in range(n):
+                out[i, j] += aip * b[p, j]
+
+
+@numba.njit(cache=True)
+def gemm_tn(a, b, out, accumulate):
+    """out (M, N) (+)= a (K, M)ᵀ · b (K, N)."""
+    k, m = a.shape
+    n = b.shape[1]
+    if m * n * k >= BLAS_THRESHOLD:
+        prod = np.dot(a.T, b)
+        if accumulate:
+            out += prod
+        else:
+            out[:, :] = prod
+        return
+    if not accumulate:
+        out[:, :] = 0.0
+    for p in range(k):
+        for i in range(m):
+            api = a[p, i]
+            for j in range(n):
+                out[i, j] += api * b[p, j]
