@@ -31,9 +31,11 @@ def gemm_nt(a, b, out, accumulate):
         else:
             out[:, :] = prod
         return
+    if not accumulate:
+        out[:, :] = 0.0  # never read what ``out`` held: it may be uninitialised (np.empty) memory
     for i in range(m):
         for j in range(n):
-            acc = out[i, j] if accumulate else 0.0 * out[i, j]
+            acc = out[i, j]
             for p in range(k):
                 acc += a[i, p] * b[j, p]
             out[i, j] = acc
