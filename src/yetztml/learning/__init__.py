@@ -1,1 +1,37 @@
-"""yetztml.learning."""
+"""Learning: losses, optimisers, gradient clipping, learning-rate schedules, gradient drivers, training loop.
+
+See docs/learning.md for the equations, the truncated-BPTT definition and the checkpoint format.
+"""
+
+from . import checkpoint
+from .clipping import clip_by_global_norm, clip_by_value, global_norm
+from .gradients import METHODS, gradients
+from .losses import LOSSES, mse, smooth_l1, softmax_cross_entropy, squared_error
+from .optimisers import SGD, Adam, Optimiser
+from .schedules import Clock, constant, decay_per_sequence, decay_per_step
+from .trainer import UPDATE_MODES, History, Trainer, train
+
+__all__ = [
+    "LOSSES",
+    "METHODS",
+    "SGD",
+    "UPDATE_MODES",
+    "Adam",
+    "Clock",
+    "History",
+    "Optimiser",
+    "Trainer",
+    "checkpoint",
+    "clip_by_global_norm",
+    "clip_by_value",
+    "constant",
+    "decay_per_sequence",
+    "decay_per_step",
+    "global_norm",
+    "gradients",
+    "mse",
+    "smooth_l1",
+    "softmax_cross_entropy",
+    "squared_error",
+    "train",
+]

@@ -1,0 +1,63 @@
+"""Gradient clipping, in place on a gradient dict (``torch.nn.utils.clip_grad_value_`` / ``clip_grad_norm_``).
+
+    (C1)  clip by value:        g ← min(max(g, −c), c)                   elementwise, every tensor
+    (C2)  global norm:          ‖g‖ = √(Σ_tensors Σ_elements g²)          (accumulated in float64)
+    (C3)  clip by global norm:  g ← g · min(1, c / (‖g‖ + 10⁻⁶))           every tensor, same factor
+
+Only the dict's arrays are clipped; ``Grads.inputs`` and ``Grads.initial_state`` are left alone. Both
+functions refuse NaN/inf gradients: a non-finite norm would silently turn every gradient into NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+import numpy as np
+
+from ..core.errors import DTypeError, NonFiniteError, message
+from ..core.validation import check_float
+
+
+def _check(thing: str, grads: object) -> None:
+    if not isinstance(grads, MutableMapping):
+        raise DTypeError(
+            message(thing, "a dict name -> ndarray (e.g. from cell.backward)", type(grads).__name__)
+        )
+    for key, g in grads.items():
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            raise DTypeError(message(f"{thing}[{key!r}]", "a float ndarray", type(g).__name__))
+        if not np.all(np.isfinite(g)):
+            raise NonFiniteError(message(f"{thing}[{key!r}]", "finite values", "NaN/inf entries"))
+
+
+def clip_by_value(grads: MutableMapping[str, np.ndarray], limit: float) -> MutableMapping[str, np.ndarray]:
+    """Clamp every gradient entry to [−limit, limit] in place (C1); returns ``grads``."""
+    limit = check_float("clip_by_value(limit)", limit, minimum=0.0, strict_minimum=True)
+    _check("clip_by_value(grads)", grads)
+    for g in grads.values():
+        np.clip(g, -limit, limit, out=g)  # (C1)
+    return grads
+
+
+def global_norm(grads: MutableMapping[str, np.ndarray]) -> float:
+    """‖g‖ over all tensors together (C2), in float64."""
+    total = 0.0
+    for g in grads.values():
+        g64 = g.astype(np.float64, copy=False)
+        total += float(np.dot(g64.ravel(), g64.ravel()))
+    return float(np.sqrt(total))  # (C2)
+
+
+def clip_by_global_norm(grads: MutableMapping[str, np.ndarray], max_norm: float) -> float:
+    """Rescale all gradients in place so their global norm is at most ``max_norm`` (C3).
+
+    Returns the norm before clipping (as ``clip_grad_norm_`` does).
+    """
+    max_norm = check_float("clip_by_global_norm(max_norm)", max_norm, minimum=0.0, strict_minimum=True)
+    _check("clip_by_global_norm(grads)", grads)
+    norm = global_norm(grads)
+    coef = max_norm / (norm + 1e-6)
+    if coef < 1.0:
+        for g in grads.values():
+            g *= g.dtype.type(coef)  # (C3)
+    return norm

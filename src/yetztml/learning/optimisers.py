@@ -1,0 +1,255 @@
+"""Optimisers that update a parameter dict in place, with PyTorch's semantics.
+
+For every parameter θ with gradient g, at update number n = 1, 2, …:
+
+SGD (``torch.optim.SGD`` with dampening 0):
+
+    (O1)  b_n = g                      if n = 1,  else  b_n = μ b_{n−1} + g        (momentum buffer, μ > 0)
+    (O2)  u = g + μ b_n  (Nesterov)    or  u = b_n  (μ > 0)    or  u = g  (μ = 0)
+    (O3)  θ ← θ − lr u
+
+Adam (``torch.optim.Adam``, coupled L2 weight decay λ, no AMSGrad):
+
+    (O4)  g ← g + λ θ
+    (O5)  m_n = β₁ m_{n−1} + (1 − β₁) g,     v_n = β₂ v_{n−1} + (1 − β₂) g²       (m_0 = v_0 = 0)
+    (O6)  θ ← θ − (lr / (1 − β₁ⁿ)) · m_n / (√v_n / √(1 − β₂ⁿ) + ε)
+
+The optimiser keeps a reference to the dict (normally ``cell.params``) and looks the arrays up on every
+step, so a cell that replaces its arrays (``load_params``) stays trained. ``lr`` may be changed between
+steps (schedules do). ``state_dict()`` holds plain numbers and NumPy arrays only, so a checkpoint can store
+it without pickling; ``load_state_dict`` restores hyperparameters, counters and buffers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, ShapeError, message
+from ..core.validation import check_float
+
+
+class Optimiser(ABC):
+    """Shared parameter bookkeeping, learning-rate and gradient checks."""
+
+    #: Buffers that hold an entry for every parameter from construction on.
+    dense_buffers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, params: dict[str, np.ndarray], lr: float) -> None:
+        cls = type(self).__name__
+        if not isinstance(params, dict) or not params:
+            raise DTypeError(
+                message(
+                    f"{cls}(params)",
+                    "a non-empty dict name -> ndarray (e.g. cell.params)",
+                    type(params).__name__,
+                )
+            )
+        for key, value in params.items():
+            if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
+                raise DTypeError(message(f"{cls}(params)[{key!r}]", "a float ndarray", type(value).__name__))
+        self.params = params
+        self.lr = lr
+        self.steps = 0
+
+    @property
+    def lr(self) -> float:
+        """The learning rate used by the next :meth:`step` (settable, must be >= 0)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self._lr = check_float(f"{type(self).__name__}(lr)", value, minimum=0.0)
+
+    def _checked(self, grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Gradients cast to the parameter dtypes after checking keys, shapes and finiteness."""
+        cls = type(self).__name__
+        if not isinstance(grads, Mapping):
+            raise DTypeError(message(f"{cls}.step(grads)", "a dict like the params", type(grads).__name__))
+        missing, extra = sorted(set(self.params) - set(grads)), sorted(set(grads) - set(self.params))
+        if missing or extra:
+            raise OptionError(
+                message(
+                    f"{cls}.step(grads)", f"keys {sorted(self.params)}", f"missing {missing}, unknown {extra}"
+                )
+            )
+        out = {}
+        for key, p in self.params.items():
+            g = np.asarray(grads[key])
+            if g.shape != p.shape:
+                raise ShapeError(
+                    message(f"{cls}.step(grads)[{key!r}]", f"shape {p.shape}", f"shape {g.shape}")
+                )
+            if g.dtype.kind != "f":
+                raise DTypeError(message(f"{cls}.step(grads)[{key!r}]", "a float array", f"dtype {g.dtype}"))
+            if not np.all(np.isfinite(g)):
+                raise NonFiniteError(
+                    message(f"{cls}.step(grads)[{key!r}]", "finite values", "NaN/inf entries")
+                )
+            out[key] = g.astype(p.dtype, copy=False)
+        return out
+
+    def step(self, grads: Mapping[str, np.ndarray]) -> None:
+        """Apply one update to every parameter, in place."""
+        grads = self._checked(grads)
+        self.steps += 1
+        for key, g in grads.items():
+            self._update(key, self.params[key], g)
+
+    @abstractmethod
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        """Update parameter ``p`` (in place) with gradient ``g``; ``self.steps`` is already advanced."""
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr}
+
+    def _buffers(self) -> dict[str, dict[str, np.ndarray]]:
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, the step counter and every buffer (copies), as numbers and ndarrays."""
+        return {
+            "name": type(self).__name__,
+            "hyper": self._hyper(),
+            "steps": self.steps,
+            "buffers": {name: {k: v.copy() for k, v in buf.items()} for name, buf in self._buffers().items()},
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (checked against this optimiser's parameters)."""
+        cls = type(self).__name__
+        if state.get("name") != cls:
+            raise CheckpointError(
+                message(
+                    f"{cls}.load_state_dict", f"the state of a {cls}", f"the state of a {state.get('name')!r}"
+                )
+            )
+        buffers = self._buffers()
+        hyper = self._hyper()
+        if set(state["hyper"]) != set(hyper) or set(state["buffers"]) != set(buffers):
+            raise CheckpointError(
+                message(
+                    f"{cls}.load_state_dict",
+                    f"hyperparameters {sorted(hyper)} and buffers {sorted(buffers)}",
+                    f"{sorted(state['hyper'])} and {sorted(state['buffers'])}",
+                )
+            )
+        for name, stored in state["buffers"].items():
+            unknown = sorted(set(stored) - set(self.params))
+            missing = sorted(set(self.params) - set(stored)) if name in self.dense_buffers else []
+            if unknown or missing:
+                raise CheckpointError(
+                    message(
+                        f"{cls}.load_state_dict[{name!r}]",
+                        f"keys {sorted(self.params)}",
+                        f"unknown {unknown}, missing {missing}",
+                    )
+                )
+            for key, value in stored.items():
+                if np.shape(value) != self.params[key].shape:
+                    raise CheckpointError(
+                        message(
+                            f"{cls}.load_state_dict[{name!r}][{key!r}]",
+                            f"shape {self.params[key].shape}",
+                            f"shape {np.shape(value)}",
+                        )
+                    )
+        for key, value in state["hyper"].items():
+            setattr(self, key, tuple(value) if isinstance(value, (list, tuple)) else value)
+        self.steps = int(state["steps"])
+        for name, stored in state["buffers"].items():
+            buffers[name].clear()
+            for key, value in stored.items():
+                buffers[name][key] = np.array(value, dtype=self.params[key].dtype, copy=True)
+
+
+class SGD(Optimiser):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as ``torch.optim.SGD``."""
+
+    def __init__(
+        self, params: dict[str, np.ndarray], lr: float, momentum: float = 0.0, nesterov: bool = False
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = check_float("SGD(momentum)", momentum, minimum=0.0)
+        if not isinstance(nesterov, bool):
+            raise DTypeError(message("SGD(nesterov)", "True or False", repr(nesterov)))
+        if nesterov and self.momentum == 0.0:
+            raise OptionError(
+                message(
+                    "SGD(nesterov=True)",
+                    "momentum > 0",
+                    f"momentum={momentum}",
+                    "Nesterov momentum needs a momentum, e.g. momentum=0.9.",
+                )
+            )
+        self.nesterov = nesterov
+        self.buffer: dict[str, np.ndarray] = {}
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        u = g
+        if self.momentum != 0.0:
+            b = self.buffer.get(key)
+            if b is None:
+                b = self.buffer[key] = g.copy()  # (O1) first step
+            else:
+                b *= self.momentum  # (O1)
+                b += g
+            u = g + self.momentum * b if self.nesterov else b  # (O2)
+        p -= self.lr * u  # (O3)
+
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _buffers(self) -> dict[str, dict[str, np.ndarray]]:
+        return {"momentum": self.buffer}
+
+
+class Adam(Optimiser):
+    """Adam with bias correction and coupled L2 weight decay, as ``torch.optim.Adam``."""
+
+    dense_buffers = ("m", "v")
+
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise DTypeError(message("Adam(betas)", "a pair (beta1, beta2)", repr(betas)))
+        self.betas = tuple(
+            check_float(f"Adam(betas[{i}])", b, minimum=0.0, maximum=1.0) for i, b in enumerate(betas)
+        )
+        if self.betas[0] >= 1.0 or self.betas[1] >= 1.0:
+            raise OptionError(message("Adam(betas)", "values in [0, 1)", repr(betas)))
+        self.eps = check_float("Adam(eps)", eps, minimum=0.0)
+        self.weight_decay = check_float("Adam(weight_decay)", weight_decay, minimum=0.0)
+        self.m: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in params.items()}
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+        beta1, beta2 = self.betas
+        if self.weight_decay != 0.0:
+            g = g + self.weight_decay * p  # (O4)
+        m, v = self.m[key], self.v[key]
+        m *= beta1  # (O5)
+        m += (1.0 - beta1) * g
+        v *= beta2
+        v += (1.0 - beta2) * g * g
+        n = self.steps
+        step_size = self.lr / (1.0 - beta1**n)
+        denom = np.sqrt(v) / np.sqrt(1.0 - beta2**n) + self.eps
+        p -= step_size * (m / denom)  # (O6)
+
+    def _hyper(self) -> dict[str, Any]:
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
+
+    def _buffers(self) -> dict[str, dict[str, np.ndarray]]:
+        return {"m": self.m, "v": self.v}

@@ -1,0 +1,479 @@
+"""The training loop: data → gradients → clipping → schedule → optimiser, with checkpoint and resume.
+
+One training step draws one item (x, targets[, mask]) from the data source and turns it into weight
+updates according to the update mode:
+
+    (T1)  update="batch"     one update from the gradient of the loss over the item's whole batch
+    (T2)  update="sequence"  one update per sequence of the batch, in order, each from the gradient of that
+                             sequence alone with the weights left by the previous one [1997 §5: weights
+                             change after each sequence where errors arrive only at the end]
+    (T3)  every update:      g ← gradients(...);  clip g (C1)/(C3);  lr ← schedule(α₀, clock) (S1)–(S4);
+                             optimiser.step(g) (O1)–(O6)
+
+Update modes live in :data:`UPDATE_MODES` (name → function of the trainer and one item, returning the
+step's loss); a mode that changes the weights at every time step plugs in there, calling
+:meth:`Trainer.begin_sequence`, :meth:`Trainer.apply` and :meth:`Trainer.end_sequence` as the two
+modes here do. The step's loss is the loss of the item (T1) or the sum of its sequences' losses (T2),
+each measured before its own update.
+
+Data sources: an iterator (or iterable) of items, or a callable ``data(rng)`` given the trainer's
+``numpy.random.Generator`` (seeded by ``seed``). If the source has ``get_state()``/``set_state(state)``
+its state is checkpointed; an iterator without them is fast-forwarded on resume by drawing and
+discarding the items already used, so it must yield the same items when rebuilt.
+
+Non-finite values stop training with :class:`NonFiniteError` naming the step (counted from 0) and the
+tensor; the cell, optimiser and counters are rolled back to the start of that step. KeyboardInterrupt
+does the same roll-back, writes a checkpoint (when a path is given) and re-raises, so ``resume=True``
+— or calling :meth:`Trainer.run` again in the same process — continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..cells.base import Cell
+from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, message
+from ..core.rng import make_rng
+from ..core.validation import check_choice, check_float, check_int
+from . import checkpoint as ckpt
+from .clipping import clip_by_global_norm, clip_by_value
+from .gradients import METHODS
+from .gradients import gradients as compute_gradients
+from .losses import resolve_loss
+from .optimisers import Optimiser
+from .schedules import Clock, constant
+
+Callback = Callable[[int, float, Cell], Any]
+
+
+@dataclass
+class History:
+    """What :meth:`Trainer.run` returns: the loss of every step, the counters, and why it stopped."""
+
+    losses: list[float]
+    clock: Clock
+    stopped_by_callback: bool = False
+    data_exhausted: bool = False
+
+
+@dataclass
+class _Pending:
+    """How to undo the step in progress: sources and counters from its start, weights before mutation."""
+
+    sources: dict[str, Any]
+    clock: Clock
+    history_len: int
+    item: Any = None
+    params: dict[str, np.ndarray] | None = None
+    optimiser: dict[str, Any] | None = None
+
+
+def _batch_axis(trainer: Trainer) -> int:
+    return 0 if getattr(trainer.cell, "batch_first", False) else 1
+
+
+def _update_batch(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -> float:
+    """(T1) one update from the whole batch."""
+    trainer.begin_sequence()
+    value, grads = trainer.gradients(x, targets, mask)
+    trainer.apply(grads)
+    trainer.end_sequence(x.shape[_batch_axis(trainer)])
+    return value
+
+
+def _select(array: Any, b: int, axis: int, batch: int) -> Any:
+    """Sequence b of an array whose ``axis`` runs over the batch (arrays of size 1 there are shared)."""
+    if not isinstance(array, np.ndarray) or array.ndim <= axis or array.shape[axis] != batch:
+        return array
+    index = [slice(None)] * array.ndim
+    index[axis] = slice(b, b + 1)
+    return array[tuple(index)]
+
+
+def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -> float:
+    """(T2) one update per sequence, in batch order."""
+    axis = _batch_axis(trainer)
+    batch = x.shape[axis]
+    total = 0.0
+    for b in range(batch):
+        trainer.begin_sequence()
+        value, grads = trainer.gradients(
+            _select(x, b, axis, batch), _select(targets, b, axis, batch), _select(mask, b, axis, batch)
+        )
+        trainer.apply(grads)
+        trainer.end_sequence(1)
+        total += value
+    return total
+
+
+#: Update modes by name: ``fn(trainer, x, targets, mask) -> the step's loss``.
+UPDATE_MODES: dict[str, Callable[[Trainer, np.ndarray, Any, Any], float]] = {
+    "batch": _update_batch,
+    "sequence": _update_sequence,
+}
+
+
+class Trainer:
+    """Trains ``cell`` in place on items drawn from ``data``; see the module docstring.
+
+    ``optimiser`` must be built on ``cell.params``. ``gradient_options`` go to
+    :func:`~yetztml.learning.gradients.gradients` (``k1``, ``k2``, ``truncate_recurrent``, loss options).
+    ``callbacks`` are called as ``cb(step, loss, cell)`` after every step; one that returns True stops
+    training. A checkpoint is written every ``checkpoint_every`` steps, at the end, and on interrupt.
+    """
+
+    def __init__(
+        self,
+        cell: Cell,
+        data: Any,
+        *,
+        optimiser: Optimiser,
+        loss: str | Callable = "squared_error",
+        method: str = "bptt",
+        update: str = "batch",
+        schedule: Callable[[float, Clock], float] | None = None,
+        clip_value: float | None = None,
+        clip_norm: float | None = None,
+        gradient_options: Mapping[str, Any] | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int = 100,
+        seed: int = 0,
+    ) -> None:
+        if not isinstance(cell, Cell):
+            raise DTypeError(message("Trainer(cell)", "a yetztml cell", type(cell).__name__))
+        if not isinstance(optimiser, Optimiser) or optimiser.params is not cell.params:
+            raise OptionError(
+                message(
+                    "Trainer(optimiser)",
+                    "an optimiser built on cell.params",
+                    type(optimiser).__name__,
+                    "Use e.g. Adam(cell.params, lr=1e-3).",
+                )
+            )
+        self.cell, self.optimiser = cell, optimiser
+        self.loss = loss
+        resolve_loss(loss)
+        self.method = check_choice("Trainer(method)", method, tuple(METHODS))
+        self.update = check_choice("Trainer(update)", update, tuple(UPDATE_MODES))
+        self.schedule = constant() if schedule is None else schedule
+        if not callable(self.schedule):
+            raise DTypeError(
+                message("Trainer(schedule)", "a callable (base_lr, clock) -> lr", type(schedule).__name__)
+            )
+        self.clip_value = (
+            None
+            if clip_value is None
+            else check_float("Trainer(clip_value)", clip_value, 0.0, strict_minimum=True)
+        )
+        self.clip_norm = (
+            None
+            if clip_norm is None
+            else check_float("Trainer(clip_norm)", clip_norm, 0.0, strict_minimum=True)
+        )
+        self.gradient_options = dict(gradient_options or {})
+        self.callbacks = tuple(callbacks)
+        for cb in self.callbacks:
+            if not callable(cb):
+                raise DTypeError(
+                    message("Trainer(callbacks)", "callables cb(step, loss, cell)", type(cb).__name__)
+                )
+        if not isinstance(progress, bool):
+            raise DTypeError(message("Trainer(progress)", "True or False", repr(progress)))
+        self.progress = progress
+        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        self.checkpoint_every = check_int("Trainer(checkpoint_every)", checkpoint_every, minimum=1)
+        self.seed = seed
+        self.rng = make_rng(seed)
+        self.data = data
+        self._kind, self._draw = self._source(data)
+        self.base_lr = optimiser.lr
+        self.clock = Clock()
+        self.history: list[float] = []
+        self._pending: _Pending | None = None
+        self._pushback: Any = None  # an item drawn by a step that was rolled back, used next
+        self._pushback_sources: dict[str, Any] | None = None  # the sources before that item was drawn
+
+    # -- data ---------------------------------------------------------------------------------
+    def _source(self, data: Any) -> tuple[str, Callable[[], Any]]:
+        if hasattr(data, "__next__"):
+            return "iterator", lambda: next(data)
+        if callable(data):
+            return "callable", lambda: data(self.rng)
+        if isinstance(data, Iterable):
+            iterator = iter(data)
+            return "iterator", lambda: next(iterator)
+        raise DTypeError(
+            message(
+                "Trainer(data)",
+                "an iterator of (x, targets[, mask]) or a callable data(rng)",
+                type(data).__name__,
+            )
+        )
+
+    def _sources(self) -> dict[str, Any]:
+        state = {"rng": copy.deepcopy(self.rng.bit_generator.state)}
+        if hasattr(self.data, "get_state"):
+            state["data"] = copy.deepcopy(self.data.get_state())
+        return state
+
+    def _restore_sources(self, state: Mapping[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        if "data" in state:
+            self.data.set_state(state["data"])
+
+    def _next_item(self) -> tuple[np.ndarray, Any, Any]:
+        if self._pushback is not None:
+            item, self._pushback, self._pushback_sources = self._pushback, None, None
+        else:
+            item = self._draw()
+        if self._pending is not None:
+            self._pending.item = item
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise DTypeError(
+                message(
+                    "Trainer(data) item", "a tuple (x, targets) or (x, targets, mask)", type(item).__name__
+                )
+            )
+        x, targets, mask = (*item, None) if len(item) == 2 else item
+        if isinstance(x, np.ndarray) and x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+            bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+            raise NonFiniteError(message("data x", "finite values", f"{bad} NaN/inf entries"))
+        return x, targets, mask
+
+    # -- one update -----------------------------------------------------------------------------
+    def gradients(self, x: np.ndarray, targets: Any, mask: Any):
+        """(T3) the loss and gradient of the current weights on one sequence or batch."""
+        value, grads = compute_gradients(
+            self.cell, x, targets, loss=self.loss, method=self.method, mask=mask, **self.gradient_options
+        )
+        if not np.isfinite(value):
+            raise NonFiniteError(message("loss", "a finite value", value))
+        return value, grads
+
+    def begin_sequence(self) -> None:
+        """Mark the start of a sequence (stream): per-sequence schedules restart."""
+        self.clock.updates_in_sequence = 0
+
+    def end_sequence(self, count: int) -> None:
+        """Mark ``count`` sequences as completed."""
+        self.clock.sequences += count
+
+    def apply(self, grads: Mapping[str, np.ndarray]) -> None:
+        """(T3) check, clip and apply one gradient; advance the update counters."""
+        for key in self.cell.params:
+            if not np.all(np.isfinite(grads[key])):
+                raise NonFiniteError(
+                    message(
+                        f"gradient {key!r}",
+                        "finite values",
+                        "NaN/inf entries",
+                        "Clip gradients (clip_norm=...) or lower the learning rate.",
+                    )
+                )
+        pending = self._pending
+        if pending is not None and pending.params is None:
+            pending.params = {k: v.copy() for k, v in self.cell.params.items()}
+            pending.optimiser = self.optimiser.state_dict()
+        grads = {k: grads[k] for k in self.cell.params}
+        if self.clip_value is not None:
+            clip_by_value(grads, self.clip_value)  # (C1)
+        if self.clip_norm is not None:
+            clip_by_global_norm(grads, self.clip_norm)  # (C3)
+        self.optimiser.lr = self.schedule(self.base_lr, self.clock)  # (S1)–(S4)
+        self.optimiser.step(grads)  # (O1)–(O6)
+        self.clock.updates += 1
+        self.clock.updates_in_sequence += 1
+        for key, value in self.cell.params.items():
+            if not np.all(np.isfinite(value)):
+                raise NonFiniteError(
+                    message(
+                        f"parameter {key!r} after the update",
+                        "finite values",
+                        "NaN/inf entries",
+                        "Lower the learning rate or clip gradients.",
+                    )
+                )
+
+    # -- roll-back, checkpoints --------------------------------------------------------------------
+    def _roll_back(self) -> None:
+        """Return to the start of the pending step (weights, optimiser, counters, history, the drawn item)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        if pending.params is not None:
+            for key, value in pending.params.items():
+                self.cell.params[key][...] = value
+            self.optimiser.load_state_dict(pending.optimiser)
+        self.clock = pending.clock
+        del self.history[pending.history_len :]
+        if pending.item is not None:
+            self._pushback, self._pushback_sources = pending.item, pending.sources
+
+    def _fingerprint(self) -> dict[str, Any]:
+        loss = (
+            self.loss if isinstance(self.loss, str) else getattr(self.loss, "__qualname__", repr(self.loss))
+        )
+        return {
+            "cell": type(self.cell).__name__,
+            "params": {k: [list(v.shape), str(v.dtype)] for k, v in self.cell.params.items()},
+            "optimiser": type(self.optimiser).__name__,
+            "loss": loss,
+            "method": self.method,
+            "update": self.update,
+            "seed": int(self.seed) if isinstance(self.seed, (int, np.integer)) else "a Generator",
+        }
+
+    def save(self) -> None:
+        """Write the checkpoint now (the state at the last completed step)."""
+        if self.checkpoint is None:
+            raise OptionError(
+                message("Trainer.save", "a checkpoint path", "None", "Pass checkpoint='run.npz'.")
+            )
+        if self._pending is not None:
+            raise OptionError(
+                message(
+                    "Trainer.save",
+                    "no step in progress",
+                    f"step {self.clock.step} running",
+                    "Save from a callback or after run() returns.",
+                )
+            )
+        sources = self._pushback_sources if self._pushback is not None else self._sources()
+        meta = {
+            "fingerprint": self._fingerprint(),
+            "clock": self.clock.as_dict(),
+            "base_lr": self.base_lr,
+            "sources": sources,
+        }
+        ckpt.save(self.checkpoint, self.cell.params, self.optimiser.state_dict(), self.history, meta)
+
+    def restore(self) -> None:
+        """Load the checkpoint: weights, optimiser, counters, loss history and random states."""
+        if self.checkpoint is None:
+            raise OptionError(message("resume=True", "a checkpoint path", "checkpoint=None"))
+        params, optimiser, history, meta = ckpt.load(self.checkpoint)
+        ours, theirs = self._fingerprint(), meta["fingerprint"]
+        differ = {k: (theirs.get(k), v) for k, v in ours.items() if theirs.get(k) != v}
+        if differ:
+            detail = "; ".join(f"{k}: checkpoint {a!r}, now {b!r}" for k, (a, b) in differ.items())
+            raise CheckpointError(
+                message(f"checkpoint {self.checkpoint!r}", "the same run configuration", detail)
+            )
+        self.cell.load_params(params)
+        self.optimiser.load_state_dict(optimiser)
+        self.clock = Clock(**meta["clock"])
+        self.history = history
+        self.base_lr = float(meta["base_lr"])
+        sources = meta["sources"]
+        self._restore_sources(sources)
+        self._pushback = self._pushback_sources = None
+        if "data" not in sources and self._kind == "iterator":
+            for _ in range(self.clock.step):  # fast-forward an iterator without get_state()
+                self._draw()
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def _step(self) -> float:
+        sources = self._pushback_sources if self._pushback is not None else self._sources()
+        self._pending = _Pending(sources=sources, clock=copy.copy(self.clock), history_len=len(self.history))
+        x, targets, mask = self._next_item()
+        return UPDATE_MODES[self.update](self, x, targets, mask)
+
+    def run(self, steps: int, resume: bool = False) -> History:
+        """Train until ``steps`` steps are completed in total (counting steps before a resume)."""
+        steps = check_int("Trainer.run(steps)", steps, minimum=0)
+        if not isinstance(resume, bool):
+            raise DTypeError(message("Trainer.run(resume)", "True or False", repr(resume)))
+        if resume:
+            self.restore()
+        result = History(self.history, self.clock)
+        with _ProgressBar(self.progress, steps, self.clock.step, self.history) as bar:
+            while self.clock.step < steps:
+                index = self.clock.step
+                try:
+                    loss = float(self._step())
+                    self.history.append(loss)
+                    self.clock.step += 1
+                    self._pending = None
+                    bar.advance(loss)
+                    stop = False
+                    for cb in self.callbacks:
+                        stop = (cb(index, loss, self.cell) is True) or stop
+                    if self.checkpoint is not None and (
+                        self.clock.step % self.checkpoint_every == 0 or stop or self.clock.step == steps
+                    ):
+                        self.save()
+                except StopIteration:
+                    self._roll_back()
+                    result.data_exhausted = True
+                    break
+                except BaseException as err:
+                    self._roll_back()
+                    if isinstance(err, KeyboardInterrupt) and self.checkpoint is not None:
+                        self.save()
+                    if isinstance(err, NonFiniteError):
+                        raise NonFiniteError(
+                            f"Training step {index} (counting from 0): {str(err).rstrip('.')}. The cell "
+                            "keeps the weights from before this step."
+                        ) from err
+                    raise
+                if stop:
+                    result.stopped_by_callback = True
+                    break
+        if result.data_exhausted and self.checkpoint is not None:
+            self.save()
+        result.losses, result.clock = list(self.history), copy.copy(self.clock)
+        return result
+
+
+class _ProgressBar:
+    """A rich progress bar with the running loss; silent when disabled or not writing to a terminal."""
+
+    def __init__(self, enabled: bool, total: int, done: int, history: list[float]) -> None:
+        self.recent: deque[float] = deque(history[-100:], maxlen=100)
+        self.progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            console = Console(stderr=True)
+            if console.is_terminal or console.is_jupyter:
+                self.progress = Progress(
+                    TextColumn("training"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    TextColumn("{task.fields[loss]}"),
+                    console=console,
+                )
+                self.task = self.progress.add_task("training", total=total, completed=done, loss=self._text())
+
+    def _text(self) -> str:
+        return f"loss {np.mean(self.recent):.4g}" if self.recent else "loss –"
+
+    def advance(self, loss: float) -> None:
+        self.recent.append(loss)
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, loss=self._text())
+
+    def __enter__(self) -> _ProgressBar:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def train(cell: Cell, data: Any, *, steps: int, resume: bool = False, **options: Any) -> History:
+    """Build a :class:`Trainer` with ``options`` and run it for ``steps`` steps in total."""
+    return Trainer(cell, data, **options).run(steps, resume=resume)

@@ -1,0 +1,74 @@
+"""Gradient clipping against torch.nn.utils.clip_grad_value_ / clip_grad_norm_."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from yetztml.core.errors import DTypeError, NonFiniteError, OptionError
+from yetztml.learning.clipping import clip_by_global_norm, clip_by_value, global_norm
+
+torch.set_num_threads(1)
+
+
+def _grads(rng, scale=1.0):
+    return {"W": scale * rng.standard_normal((4, 3)), "b": scale * rng.standard_normal(4)}
+
+
+def _torch_params(grads):
+    params = []
+    for g in grads.values():
+        p = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        p.grad = torch.tensor(g.copy())
+        params.append(p)
+    return params
+
+
+def test_clip_by_value_matches_torch(rng):
+    grads = _grads(rng, 2.0)
+    params = _torch_params(grads)
+    torch.nn.utils.clip_grad_value_(params, 0.7)
+    out = clip_by_value(grads, 0.7)
+    assert out is grads
+    for g, p in zip(grads.values(), params, strict=True):
+        np.testing.assert_array_equal(g, p.grad.numpy())
+    assert max(float(np.max(np.abs(g))) for g in grads.values()) == 0.7
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e3])
+def test_clip_by_global_norm_matches_torch(rng, max_norm):
+    grads = _grads(rng, 2.0)
+    before = {k: v.copy() for k, v in grads.items()}
+    params = _torch_params(grads)
+    ref_norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
+    norm = clip_by_global_norm(grads, max_norm)
+    assert norm == pytest.approx(ref_norm, rel=1e-14)
+    assert norm == pytest.approx(np.sqrt(sum(np.sum(v * v) for v in before.values())), rel=1e-14)
+    for g, p in zip(grads.values(), params, strict=True):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-14, atol=0)
+    if max_norm < norm:
+        assert global_norm(grads) == pytest.approx(max_norm, rel=1e-5)
+    else:
+        for k in grads:
+            np.testing.assert_array_equal(grads[k], before[k])
+
+
+def test_float32_gradients_stay_float32(rng):
+    grads = {k: v.astype(np.float32) for k, v in _grads(rng, 5.0).items()}
+    clip_by_global_norm(grads, 1.0)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    assert global_norm(grads) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_validation(rng):
+    grads = _grads(rng)
+    with pytest.raises(OptionError, match=r"clip_by_value\(limit\): expected a number > 0"):
+        clip_by_value(grads, 0.0)
+    with pytest.raises(OptionError, match=r"max_norm"):
+        clip_by_global_norm(grads, -1.0)
+    grads["b"][0] = np.nan
+    with pytest.raises(NonFiniteError, match=r"clip_by_global_norm\(grads\)\['b'\]"):
+        clip_by_global_norm(grads, 1.0)
+    with pytest.raises(DTypeError, match=r"a float ndarray"):
+        clip_by_value({"W": [1.0, 2.0]}, 1.0)
