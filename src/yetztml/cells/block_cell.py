@@ -1,0 +1,412 @@
+"""Shared machinery of the memory-block cells: options, parameters, states, traces, validation.
+
+The equations live in :mod:`yetztml.cells.blocks` (the compiled kernels) and, cell by cell, in
+:mod:`~yetztml.cells.lstm1997`, :mod:`~yetztml.cells.lstm_forget` and :mod:`~yetztml.cells.lstm_peephole`.
+This module turns the user's options into the kernels' flags and checks every input before compiled code
+runs.
+
+Parameters, named by the math (C blocks, S cells per block, N = C·S, U sources of cells and gates, V
+sources of the output layer)::
+
+    W_c (N, U)   b_c (N,)     cell inputs                     bias on "cells"
+    W_in (C, U)  b_in (C,)    input gates                     bias on "gates"
+    W_phi (C, U) b_phi (C,)   forget gates (forget cells)     bias on "gates"
+    W_out (C, U) b_out (C,)   output gates (output_gate=True) bias on "gates"
+    P_in, P_phi, P_out (C, S) peepholes (peephole cells; P_phi with a forget gate, P_out with an output gate)
+    W_k (K, V)   b_k (K,)     output units                    bias on "outputs"
+
+Column order of u(t): x(t) (I), then per ``recurrent``: "none" nothing; "cells" y^c(t−1) (N); "full"
+y^c(t−1) (N), y^in(t−1) (C), y^φ(t−1) (C, forget gate), y^out(t−1) (C, output gate). Column order of
+v(t): x(t) (I, only with ``shortcut=True``), then y^c(t) (N).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ..core import activations
+from ..core.errors import DTypeError, OptionError, ShapeError, message
+from ..core.rng import make_rng, uniform
+from ..core.validation import check_choice, check_float, check_int
+from .base import Cell, Grads, Trace, state_leaves
+from .blocks import REC_CELLS, REC_FULL, REC_NONE, block_backward, block_forward
+
+G_CHOICES = ("g1997", "logistic", "tanh", "identity")
+H_CHOICES = ("h1997", "logistic", "tanh", "identity")
+OUTPUT_CHOICES = ("logistic", "identity", "tanh")
+RECURRENT = {"none": REC_NONE, "cells": REC_CELLS, "full": REC_FULL}
+BIAS_KINDS = ("cells", "gates", "outputs")
+#: The paper's bias columns (Table 10): none, "ga" = gates, "b1" = all hidden units, "all" = all non-input.
+BIAS_MODES = {
+    "none": frozenset(),
+    "gates": frozenset({"gates"}),
+    "hidden": frozenset({"cells", "gates"}),
+    "all": frozenset({"cells", "gates", "outputs"}),
+}
+
+
+class BlockState(NamedTuple):
+    """State at t−1 of a cell without forget gate; each (B, ·). y_out is (B, 0) without output gate."""
+
+    y_c: np.ndarray  # (B, N) cell outputs
+    y_in: np.ndarray  # (B, C) input-gate activations
+    y_out: np.ndarray  # (B, C) output-gate activations
+    s: np.ndarray  # (B, N) internal (CEC) states
+
+
+class ForgetBlockState(NamedTuple):
+    """State at t−1 of a cell with forget gates; each (B, ·). y_out is (B, 0) without output gate."""
+
+    y_c: np.ndarray  # (B, N)
+    y_in: np.ndarray  # (B, C)
+    y_phi: np.ndarray  # (B, C) forget-gate activations
+    y_out: np.ndarray  # (B, C)
+    s: np.ndarray  # (B, N)
+
+
+@dataclass(kw_only=True)
+class BlockTrace(Trace):
+    """Every trajectory of a memory-block forward pass, time-major (T, B, ·).
+
+    ``net_phi``/``y_phi`` are None without forget gate, ``net_out``/``y_out`` None without output gate.
+    ``u`` and ``v`` are the source vectors of (F1) and (F8); ``g`` = g(net_c), ``h_s`` = h(s).
+    """
+
+    u: np.ndarray
+    net_c: np.ndarray
+    g: np.ndarray
+    net_in: np.ndarray
+    y_in: np.ndarray
+    net_phi: np.ndarray | None
+    y_phi: np.ndarray | None
+    s: np.ndarray
+    net_out: np.ndarray | None
+    y_out: np.ndarray | None
+    h_s: np.ndarray
+    y_c: np.ndarray
+    v: np.ndarray
+    net_k: np.ndarray
+    y_k: np.ndarray
+
+
+def _check_bool(thing: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise DTypeError(message(thing, "True or False", repr(value)))
+    return bool(value)
+
+
+def _bias_kinds(thing: str, bias: object) -> frozenset[str]:
+    """Resolve ``bias`` (a mode name or a collection of unit kinds) to a set of unit kinds."""
+    if isinstance(bias, str):
+        check_choice(thing, bias, tuple(BIAS_MODES))
+        return BIAS_MODES[bias]
+    if isinstance(bias, (set, frozenset, tuple, list)):
+        kinds = frozenset(bias)
+        unknown = sorted(str(k) for k in kinds if k not in BIAS_KINDS)
+        if unknown:
+            raise OptionError(
+                message(thing, "unit kinds from " + ", ".join(map(repr, BIAS_KINDS)), f"unknown {unknown}")
+            )
+        return kinds
+    raise OptionError(
+        message(
+            thing,
+            "one of " + ", ".join(repr(m) for m in BIAS_MODES) + ", or a set of unit kinds from "
+            + ", ".join(repr(k) for k in BIAS_KINDS),
+            repr(bias),
+        )
+    )
+
+
+def _per_block(thing: str, values: object, num_blocks: int) -> np.ndarray:
+    """One finite real per block (a list, tuple or 1-D array of length C)."""
+    example = "[" + ", ".join(str(-float(j + 1)) for j in range(num_blocks)) + "]"
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ShapeError(message(thing, f"one value per block ({num_blocks})", f"shape {values.shape}"))
+        values = values.tolist()
+    if not isinstance(values, (list, tuple)):
+        raise DTypeError(
+            message(thing, f"a list of {num_blocks} numbers, one per block", repr(values), f"e.g. {example}")
+        )
+    if len(values) != num_blocks:
+        raise ShapeError(
+            message(thing, f"{num_blocks} values (one per block)", f"{len(values)} values", f"e.g. {example}")
+        )
+    return np.array([check_float(f"{thing}[{j}]", v) for j, v in enumerate(values)])
+
+
+class MemoryBlockCell(Cell):
+    """Memory blocks of S cells sharing their gates, feeding an output layer (see the module docstring).
+
+    Subclasses fix which gates exist and expose the options of their paper.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        num_blocks: int,
+        block_size: int,
+        output_size: int,
+        *,
+        forget_gate: bool,
+        peepholes: bool,
+        g: str,
+        h: str,
+        output: str,
+        recurrent: str,
+        shortcut: bool,
+        bias: str | Iterable[str],
+        output_gate: bool,
+        init_range: float,
+        input_gate_bias: object,
+        output_gate_bias: object,
+        forget_gate_bias: object,
+        seed: int | np.random.Generator,
+        dtype: object,
+    ) -> None:
+        cls = type(self).__name__
+        input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
+        self.num_blocks = check_int(f"{cls}(num_blocks=...)", num_blocks, minimum=1)
+        self.block_size = check_int(f"{cls}(block_size=...)", block_size, minimum=1)
+        output_size = check_int(f"{cls}(output_size=...)", output_size, minimum=1)
+        super().__init__(input_size, output_size, dtype)
+        self.forget_gate = _check_bool(f"{cls}(forget_gate=...)", forget_gate)
+        self.peepholes = _check_bool(f"{cls}(peepholes=...)", peepholes)
+        self.output_gate = _check_bool(f"{cls}(output_gate=...)", output_gate)
+        self.shortcut = _check_bool(f"{cls}(shortcut=...)", shortcut)
+        self.g = activations.ALIASES.get(g, g) if isinstance(g, str) else g
+        self.h = activations.ALIASES.get(h, h) if isinstance(h, str) else h
+        self.output = activations.ALIASES.get(output, output) if isinstance(output, str) else output
+        self._g_kind = activations.code(f"{cls}(g=...)", g, G_CHOICES)
+        self._h_kind = activations.code(f"{cls}(h=...)", h, H_CHOICES)
+        self._k_kind = activations.code(f"{cls}(output=...)", output, OUTPUT_CHOICES)
+        self.recurrent = check_choice(f"{cls}(recurrent=...)", recurrent, tuple(RECURRENT))
+        self.bias = _bias_kinds(f"{cls}(bias=...)", bias)
+        self.init_range = check_float(f"{cls}(init_range=...)", init_range, minimum=0.0)
+        overrides = {}
+        for name, values, gate, present in (
+            ("input_gate_bias", input_gate_bias, "b_in", True),
+            ("output_gate_bias", output_gate_bias, "b_out", self.output_gate),
+            ("forget_gate_bias", forget_gate_bias, "b_phi", self.forget_gate),
+        ):
+            if values is None:
+                continue
+            if not present:
+                thing = f"{cls}({name}=...)"
+                raise OptionError(message(thing, "None (the cell has no such gate)", repr(values)))
+            if "gates" not in self.bias:
+                raise OptionError(
+                    message(
+                        f"{cls}({name}=...)", "a bias mode with gate biases", f"bias={sorted(self.bias)}",
+                        "Use bias='gates', 'hidden' or 'all', or a set containing 'gates'.",
+                    )
+                )
+            overrides[gate] = _per_block(f"{cls}({name}=...)", values, self.num_blocks)
+        self._init_params(make_rng(seed), overrides)
+
+    # -- sizes --------------------------------------------------------------------------------------
+    @property
+    def num_cells(self) -> int:
+        """N = C·S memory cells."""
+        return self.num_blocks * self.block_size
+
+    @property
+    def num_sources(self) -> int:
+        """U: width of u(t) (F1), the sources of cells and gates."""
+        C, N = self.num_blocks, self.num_cells
+        if self.recurrent == "none":
+            return self.input_size
+        if self.recurrent == "cells":
+            return self.input_size + N
+        return self.input_size + N + C * (1 + self.forget_gate + self.output_gate)
+
+    @property
+    def num_output_sources(self) -> int:
+        """V: width of v(t) (F8), the sources of the output units."""
+        return self.num_cells + (self.input_size if self.shortcut else 0)
+
+    # -- parameters ---------------------------------------------------------------------------------
+    def _gates(self) -> list[str]:
+        """Gate names in the row order of W_h."""
+        return ["in"] + (["phi"] if self.forget_gate else []) + (["out"] if self.output_gate else [])
+
+    def _init_params(self, rng: np.random.Generator, overrides: dict[str, np.ndarray]) -> None:
+        """All weights and biases U[−r, r] [1997 §5], then the per-block gate-bias overrides."""
+        C, S, N, U = self.num_blocks, self.block_size, self.num_cells, self.num_sources
+        K, V, r, dt = self.output_size, self.num_output_sources, self.init_range, self.dtype
+        p: dict[str, np.ndarray] = {"W_c": uniform(rng, (N, U), r, dt)}
+        if "cells" in self.bias:
+            p["b_c"] = uniform(rng, (N,), r, dt)
+        for gate in self._gates():
+            p[f"W_{gate}"] = uniform(rng, (C, U), r, dt)
+            if "gates" in self.bias:
+                p[f"b_{gate}"] = uniform(rng, (C,), r, dt)
+        if self.peepholes:
+            for gate in self._gates():
+                p[f"P_{gate}"] = uniform(rng, (C, S), r, dt)
+        p["W_k"] = uniform(rng, (K, V), r, dt)
+        if "outputs" in self.bias:
+            p["b_k"] = uniform(rng, (K,), r, dt)
+        for name, values in overrides.items():
+            p[name] = values.astype(dt)
+        self.params = p
+
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """W_h (H, U), b_h (H,), P (3, C, S), b_k (K,) for the kernels; absent pieces are zeros."""
+        p, C, S, N, dt = self.params, self.num_blocks, self.block_size, self.num_cells, self.dtype
+        W_h = np.concatenate([p["W_c"]] + [p[f"W_{gate}"] for gate in self._gates()], axis=0)
+        b_h = np.concatenate(
+            [p.get("b_c", np.zeros(N, dt))] + [p.get(f"b_{gate}", np.zeros(C, dt)) for gate in self._gates()]
+        )
+        P = np.zeros((3, C, S), dt)
+        for row, gate in enumerate(("in", "phi", "out")):
+            if f"P_{gate}" in p:
+                P[row] = p[f"P_{gate}"]
+        b_k = p.get("b_k", np.zeros(self.output_size, dt))
+        return np.ascontiguousarray(W_h), b_h, P, b_k
+
+    # -- states -------------------------------------------------------------------------------------
+    def zero_state(self, batch: int):
+        """The state before the first step: all activations and cell states 0 [1997 §5]."""
+        batch = check_int(f"{type(self).__name__}.zero_state(batch)", batch, minimum=1)
+        C, N, dt = self.num_blocks, self.num_cells, self.dtype
+        Co = C if self.output_gate else 0
+        if self.forget_gate:
+            return ForgetBlockState(
+                np.zeros((batch, N), dt), np.zeros((batch, C), dt), np.zeros((batch, C), dt),
+                np.zeros((batch, Co), dt), np.zeros((batch, N), dt),
+            )
+        return BlockState(
+            np.zeros((batch, N), dt), np.zeros((batch, C), dt), np.zeros((batch, Co), dt),
+            np.zeros((batch, N), dt),
+        )
+
+    def _state(self, thing: str, state: object, batch: int):
+        """A user state checked against the zero state and rebuilt as this cell's NamedTuple."""
+        template = self.zero_state(batch)
+        self._check_state(thing, state, template)
+        return type(template)(*[np.ascontiguousarray(a) for a in state_leaves(state)])
+
+    def _flags(self) -> tuple:
+        return (
+            self.num_blocks, self.block_size, self._g_kind, self._h_kind, self._k_kind,
+            RECURRENT[self.recurrent], self.shortcut, self.forget_gate, self.output_gate, self.peepholes,
+        )
+
+    # -- forward (F1)–(F9) --------------------------------------------------------------------------
+    def forward(self, x: np.ndarray, state=None) -> BlockTrace:
+        """Run (F1)–(F9) over x (T, B, I) from ``state`` (default: zero state); return the full trace."""
+        cls = type(self).__name__
+        x = self._check_input(x)
+        self._check_params_finite()
+        batch = x.shape[1]
+        st = self.zero_state(batch) if state is None else self._state(f"{cls}.forward(state)", state, batch)
+        if self.forget_gate:
+            y_c0, y_in0, y_phi0, y_out0, s0 = st
+        else:
+            y_c0, y_in0, y_out0, s0 = st
+            y_phi0 = np.zeros((batch, 0), self.dtype)
+        W_h, b_h, P, b_k = self._stacked()
+        C, S, g_kind, h_kind, k_kind, rec, shortcut, forget, out, peep = self._flags()
+        traj = block_forward(
+            x, W_h, b_h, P, self.params["W_k"], b_k, y_c0, y_in0, y_phi0, y_out0, s0,
+            C, S, g_kind, h_kind, k_kind, rec, shortcut, forget, out, peep,
+        )
+        u, v, net_c, g_c, net_in, y_in, net_phi, y_phi, s, net_out, y_out, h_s, y_c, net_k, y_k = traj
+        last = (y_c[-1].copy(), y_in[-1].copy(), y_phi[-1].copy(), y_out[-1].copy(), s[-1].copy())
+        final = ForgetBlockState(*last) if forget else BlockState(last[0], last[1], last[3], last[4])
+        return BlockTrace(
+            x=x, outputs=y_k, initial_state=st, final_state=final, u=u, net_c=net_c, g=g_c,
+            net_in=net_in, y_in=y_in, net_phi=net_phi if forget else None, y_phi=y_phi if forget else None,
+            s=s, net_out=net_out if out else None, y_out=y_out if out else None, h_s=h_s, y_c=y_c,
+            v=v, net_k=net_k, y_k=y_k,
+        )
+
+    # -- backward (B1)–(B10) ------------------------------------------------------------------------
+    def backward(
+        self, trace: BlockTrace, d_outputs: np.ndarray, d_final_state=None, truncate: bool = False
+    ) -> Grads:
+        """Gradient of Σ d_outputs·outputs (+ Σ d_final_state·final_state) by (B1)–(B10).
+
+        ``truncate=False`` is exact BPTT; ``truncate=True`` is the 1997 truncated gradient (see
+        :mod:`yetztml.cells.blocks`). Uses the current ``params``: call it before changing them.
+        """
+        cls = type(self).__name__
+        truncate = _check_bool(f"{cls}.backward(truncate=...)", truncate)
+        self._check_trace(trace)
+        d_outputs = np.ascontiguousarray(self._check_d_outputs(trace, d_outputs))
+        self._check_params_finite()
+        T, batch, _ = trace.x.shape
+        if d_final_state is None:
+            d_fin = self.zero_state(batch)
+        else:
+            d_fin = self._state(f"{cls}.backward(d_final_state)", d_final_state, batch)
+        if self.forget_gate:
+            e_c, e_in, e_phi, e_out, e_s = d_fin
+        else:
+            e_c, e_in, e_out, e_s = d_fin
+            e_phi = np.zeros((batch, 0), self.dtype)
+        empty = np.zeros((T, batch, 0), self.dtype)
+        y_phi = empty if trace.y_phi is None else trace.y_phi
+        y_out = empty if trace.y_out is None else trace.y_out
+        s0 = np.ascontiguousarray(trace.initial_state.s)
+        W_h, _, P, _ = self._stacked()
+        C, S, g_kind, h_kind, k_kind, rec, shortcut, forget, out, peep = self._flags()
+        dW_h, db_h, dP, dW_k, db_k, dx, d_c, d_in, d_phi, d_out, d_s = block_backward(
+            trace.u, trace.v, trace.net_c, trace.g, trace.y_in, y_phi, trace.s, y_out, trace.h_s,
+            trace.net_k, trace.y_k, s0, W_h, P, self.params["W_k"], d_outputs, e_c, e_in, e_phi, e_out, e_s,
+            C, S, self.input_size, g_kind, h_kind, k_kind, rec, shortcut, forget, out, peep, truncate,
+        )
+        grads = self._unstack(dW_h, db_h, dP, dW_k, db_k)
+        if forget:
+            d_init = ForgetBlockState(d_c, d_in, d_phi, d_out, d_s)
+        else:
+            d_init = BlockState(d_c, d_in, d_out, d_s)
+        return Grads(grads, inputs=dx, initial_state=d_init)
+
+    def _unstack(self, dW_h, db_h, dP, dW_k, db_k) -> dict[str, np.ndarray]:
+        """Split the kernels' stacked gradients into arrays keyed like ``params``."""
+        C, N = self.num_blocks, self.num_cells
+        rows = {"c": slice(0, N)}
+        for i, gate in enumerate(self._gates()):
+            rows[gate] = slice(N + i * C, N + (i + 1) * C)
+        found = {"W_k": dW_k, "b_k": db_k}
+        for unit, sl in rows.items():
+            found[f"W_{unit}"] = dW_h[sl]
+            found[f"b_{unit}"] = db_h[sl]
+        for row, gate in enumerate(("in", "phi", "out")):
+            found[f"P_{gate}"] = dP[row]
+        return {name: np.ascontiguousarray(found[name]) for name in self.params}
+
+    def _check_trace(self, trace: object) -> None:
+        """The trace must come from ``forward`` of a cell with this cell's sizes and options."""
+        cls = type(self).__name__
+        if not isinstance(trace, BlockTrace):
+            raise DTypeError(
+                message(f"{cls}.backward(trace)", "the BlockTrace returned by forward", type(trace).__name__)
+            )
+        T, batch, _ = trace.x.shape
+        want = {
+            "u": (T, batch, self.num_sources), "v": (T, batch, self.num_output_sources),
+            "s": (T, batch, self.num_cells), "y_in": (T, batch, self.num_blocks),
+            "y_k": (T, batch, self.output_size),
+        }
+        for name, shape in want.items():
+            got = getattr(trace, name)
+            if got.shape != shape or got.dtype != self.dtype:
+                raise ShapeError(
+                    message(
+                        f"{cls}.backward(trace.{name})", f"shape {shape}, dtype {self.dtype}",
+                        f"shape {got.shape}, dtype {got.dtype}",
+                        "Pass the trace returned by this cell's forward",
+                    )
+                )
+        if (trace.y_phi is None) == self.forget_gate or (trace.y_out is None) == self.output_gate:
+            raise OptionError(
+                message(f"{cls}.backward(trace)", "a trace of a cell with the same gates", "different gates")
+            )

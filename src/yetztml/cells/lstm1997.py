@@ -1,0 +1,87 @@
+"""LSTM as published in 1997: memory blocks with input and output gates around a constant error carousel.
+
+Forward, step t, block j, cell c = c_j^v (σ logistic; u(t) and v(t) are the source vectors)::
+
+    (F1) u(t)       = [x(t); y^c(t−1); y^in(t−1); y^out(t−1)]         recurrent="full" (1997 connectivity "F")
+    (F2) net_c(t)   = W_c u(t) + b_c;          g_c(t) = g(net_c(t))                   [1997 eq. 9]
+    (F3) net_in(t)  = W_in u(t) + b_in;        y^in(t) = σ(net_in(t))                 [1997 eq. 7]
+    (F5) s(t)       = s(t−1) + y^in(t) g_c(t),  s(−1) = 0                              [1997 eq. 9]
+    (F6) net_out(t) = W_out u(t) + b_out;      y^out(t) = σ(net_out(t))               [1997 eq. 8]
+    (F7) y^c(t)     = y^out(t) h(s(t))                                                [1997 eq. 9]
+    (F8) v(t)       = [x(t) (shortcut only); y^c(t)]
+    (F9) net_k(t)   = W_k v(t) + b_k;          y^k(t) = f_k(net_k(t))   same step t   [1997 §5 intro]
+
+g(x) = 4σ(x) − 2 ∈ [−2, 2] [1997 eq. 5], h(x) = 2σ(x) − 1 ∈ [−1, 1] [1997 eq. 4]: the text's ranges, not the
+swapped Table 10 caption. (F4), the forget gate, is absent: the CEC's self-weight is fixed at 1.0.
+
+Backward (full BPTT; δ = ∂L/∂net, ε = error arriving through u(t+1) or the final state)::
+
+    (B1) δ_k(t)    = ∂L/∂y^k(t) f_k'(net_k(t))
+    (B2) ∂L/∂y^c(t) = [W_kᵀ δ_k(t)]_c + ε_c(t)
+    (B3) δ_out(t)  = σ'(net_out(t)) (Σ_v ∂L/∂y^c(t) h(s(t)) + ε_out(t))            [1997 eq. 21]
+    (B4) ∂L/∂s(t)  = ∂L/∂y^c(t) y^out(t) h'(s(t)) + ε_s(t)                          [1997 eq. 23]
+    (B5) δ_in(t)   = σ'(net_in(t)) (Σ_v ∂L/∂s(t) g_c(t) + ε_in(t))                  [1997 eqs. 25–26]
+    (B6) δ_c(t)    = ∂L/∂s(t) y^in(t) g'(net_c(t))                                  [1997 eqs. 27–28]
+    (B8) ε_s(t−1)  = ∂L/∂s(t)                       the CEC: ∂s(t)/∂s(t−1) = 1     [1997 eq. 30]
+    (B9) ∂L/∂u(t)  = W_hᵀ δ_h(t) → ∂L/∂x(t), ε(t−1)
+    (B10) ∂L/∂W = Σ_t δ(t) u(t)ᵀ, ∂L/∂b = Σ_t δ(t); ∂L/∂W_k = Σ_t δ_k(t) v(t)ᵀ, ∂L/∂b_k = Σ_t δ_k(t)
+
+``truncate=True`` sets ε(t−1) = 0 in (B9): no error flows back through y^u(t−1) into net_c, net_in, net_out
+[1997 App. A.1, eqs. 12–15]; inside the cell it flows back through the CEC (B8) unscaled.
+
+Options: ``recurrent`` "full" / "cells" (only y^c(t−1) in u) / "none" (u = x, the "B" net of Exp 2a);
+``shortcut`` (x feeds the outputs); ``bias`` "none" / "gates" ("ga") / "hidden" ("b1") / "all" or a set of
+{"cells", "gates", "outputs"}; ``output_gate=False`` sets y^out ≡ 1. The kernels are in
+:mod:`yetztml.cells.blocks`; equations with paper references in docs/equations/lstm1997.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+import numpy as np
+
+from .block_cell import MemoryBlockCell
+
+
+class LSTM1997(MemoryBlockCell):
+    """The 1997 memory-block LSTM (Hochreiter & Schmidhuber 1997, App. A.1).
+
+    >>> cell = LSTM1997(7, num_blocks=4, block_size=1, output_size=7, bias="gates", init_range=0.2,
+    ...                 output_gate_bias=[-1, -2, -3, -4], seed=0)
+    >>> cell.num_weights                      # Exp 1, Table 1
+    264
+    >>> trace = cell.forward(np.zeros((5, 1, 7)))
+    >>> trace.outputs.shape, trace.s.shape    # (T, B, K), (T, B, C·S)
+    ((5, 1, 7), (5, 1, 4))
+    """
+
+    name: ClassVar[str] = "lstm1997"
+
+    def __init__(
+        self,
+        input_size: int,
+        num_blocks: int,
+        block_size: int,
+        output_size: int,
+        *,
+        g: str = "g1997",
+        h: str = "h1997",
+        output: str = "logistic",
+        recurrent: str = "full",
+        shortcut: bool = False,
+        bias: str | Iterable[str] = "all",
+        output_gate: bool = True,
+        init_range: float = 0.1,
+        input_gate_bias: object = None,
+        output_gate_bias: object = None,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        super().__init__(
+            input_size, num_blocks, block_size, output_size, forget_gate=False, peepholes=False, g=g, h=h,
+            output=output, recurrent=recurrent, shortcut=shortcut, bias=bias, output_gate=output_gate,
+            init_range=init_range, input_gate_bias=input_gate_bias, output_gate_bias=output_gate_bias,
+            forget_gate_bias=None, seed=seed, dtype=dtype,
+        )
