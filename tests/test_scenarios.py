@@ -1,0 +1,155 @@
+"""The named error-flow scenarios, their JSON and figures, recomputed from the trajectories."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from yetztml.analysis import scenarios
+from yetztml.analysis.errorflow import error_flow
+from yetztml.analysis.linearise import linearise
+from yetztml.analysis.unitnet import UnitNet
+from yetztml.cells.lstm1997 import LSTM1997
+from yetztml.core import activations
+from yetztml.core.errors import OptionError
+from yetztml.report.errorflow import run_errorflow, summary_lines, write_scenario
+
+REQUIRED = {"lags", "flow", "bound", "scenario", "config"}
+
+
+def strict_json(text: str):
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_cec_flow_is_exactly_one_for_every_lag(rng):
+    unit = UnitNet(np.array([[1.0]]), "identity", V=np.array([[1.0]]))
+    flow = error_flow(linearise(unit, unit.forward(rng.standard_normal((501, 1, 1)))))
+    for curve in (flow.curves["net"].max, flow.curves["net"].norm, flow.curves["net"].total):
+        assert np.all(curve == 1.0) and len(curve) == 500
+    result = scenarios.run_scenario("cec", lags=300)
+    assert result["flow"] == [1.0] * 300
+    assert result["checks"]["exactly_one"] is True
+    assert result["curves"]["linear, w = 0.9"][-1] == pytest.approx(300 * np.log10(0.9), abs=1e-9)
+
+
+def test_vanishing_flow_is_under_the_bound_at_every_lag():
+    result = scenarios.run_scenario("vanishing", lags=200, seed=3)
+    flow, bound = np.array(result["log10_flow"], dtype=float), np.array(result["log10_bound"], dtype=float)
+    assert len(flow) == 200 and np.all(np.isfinite(flow))
+    assert np.all(flow <= bound)
+    assert result["checks"]["tau"] < 1.0 and result["checks"]["max_abs_w"] < 4.0 / result["config"]["units"]
+    assert np.all(np.diff(flow[::10]) < 0)  # exponential decay
+    tau_curve = np.array(result["curves"]["n τ^q (τ = n w_max / 4)"], dtype=float)
+    assert np.all(bound <= tau_curve + 1e-12)
+    assert result["coth"]["measured"]["max"] < 1.0
+
+
+def test_exploding_frobenius_norm_is_sqrt_n_rho_to_the_q():
+    result = scenarios.run_scenario("exploding", lags=150)
+    q = np.array(result["lags"])
+    n, rho = result["config"]["units"], result["config"]["spectral_radius"]
+    fro = np.array(result["curves"]["‖Φ_q‖ Frobenius"], dtype=float)
+    assert np.max(np.abs(fro - (0.5 * np.log10(n) + q * np.log10(rho)))) <= 1e-10
+    assert result["checks"]["log10_growth_per_step"] > 0.0
+    assert np.all(np.array(result["log10_flow"]) <= np.array(result["log10_bound"]))
+
+
+def test_cec_gated_matches_eq41_computed_from_the_trajectory(rng):
+    """[1997 eq. 41], recomputed here from the trace fields, against the truncated Jacobian products."""
+    cell = LSTM1997(2, 2, 2, 1, init_range=0.5, input_gate_bias=[-1.0, -2.0], seed=7)
+    trace = cell.forward(rng.standard_normal((40, 1, 2)))
+    flow = error_flow(linearise(cell, trace, truncate=True), source="y_c", targets=("s", "net_c", "net_in"),
+                      keep="all")
+    t = 39
+    sig = lambda x: 1.0 / (1.0 + np.exp(-x))
+    h_prime = lambda x: 2 * sig(x) * (1 - sig(x))  # h = 2σ − 1
+    g_prime = lambda x: 4 * sig(x) * (1 - sig(x))  # g = 4σ − 2
+    for q in range(1, 40):
+        for u in range(4):
+            j = u // 2
+            entry = trace.y_out[t, 0, j] * h_prime(trace.s[t, 0, u])  # y^out(t) h'(s(t))
+            exit_c = g_prime(trace.net_c[t - q, 0, u]) * trace.y_in[t - q, 0, j]
+            exit_in = (4 * sig(trace.net_c[t - q, 0, u]) - 2) * sig(trace.net_in[t - q, 0, j]) * (
+                1 - sig(trace.net_in[t - q, 0, j]))
+            assert flow.matrices["s"][q][u, u] == pytest.approx(entry, rel=1e-12)
+            assert flow.matrices["net_c"][q][u, u] == pytest.approx(entry * exit_c, rel=1e-10)
+            assert flow.matrices["net_in"][q][j, u] == pytest.approx(entry * exit_in, rel=1e-10)
+            assert flow.matrices["net_in"][q][1 - j, u] == 0.0
+        assert np.count_nonzero(flow.matrices["net_c"][q] - np.diag(np.diag(flow.matrices["net_c"][q]))) == 0
+    assert np.all(flow.curves["s"].max == flow.curves["s"].max[0])  # constant between entry and exit
+    direct = scenarios.eq41(trace, t, 5)
+    assert np.max(np.abs(direct["net_c"] - flow.matrices["net_c"][5])) <= 1e-15
+    assert activations.code("g", cell.g) == activations.G1997
+
+
+def test_cec_gated_scenario_checks():
+    result = scenarios.run_scenario("cec-gated", lags=60)
+    checks = result["checks"]
+    assert checks["constant_into_s"] is True
+    assert max(checks[f"eq41_max_abs_error_{b}"] for b in ("s", "net_c", "net_in")) <= 1e-15
+    assert len(set(result["flow"])) == 1
+
+
+def test_forget_gate_turns_the_carousel_into_a_decay():
+    result = scenarios.run_scenario("forget-gate", lags=80)
+    checks = result["checks"]
+    for b in ("4", "2", "0"):
+        assert checks[f"b={b}_max_abs_log10_error_vs_product"] <= 1e-12
+    decay = [checks[f"b={b}_log10_decay_per_step"] for b in ("4", "2", "0")]
+    assert decay[0] > decay[1] > decay[2]  # smaller forget-gate bias, faster decay
+    ratio = checks["b=2_mean_forget_gate"]
+    assert decay[1] == pytest.approx(np.log10(ratio), abs=0.02)
+    assert result["curves"]["LSTM1997 (CEC, y^φ ≡ 1)"][0] == result["curves"]["LSTM1997 (CEC, y^φ ≡ 1)"][-1]
+
+
+def test_lstm_vs_rnn_runs_and_reports_both_cells():
+    result = scenarios.run_scenario("lstm-vs-rnn", lags=12, seed=1)
+    assert len(result["flow"]) == 12 and all(np.isfinite(result["flow"]))
+    for label in ("RNN before training", "RNN after training", "LSTM before training"):
+        assert len(result["curves"][label]) == 12
+    for cell in ("RNN", "LSTM"):
+        assert 1 <= result["checks"][f"{cell}_updates"] <= 600
+        assert 0.0 <= result["checks"][f"{cell}_accuracy"] <= 1.0
+    assert set(result["gates"]["series"]) == {"input gate i", "forget gate f", "cell input g", "output gate o"}
+    assert np.array(result["gates"]["series"]["forget gate f"]).shape == (12, 8)
+
+
+def test_unknown_scenario_and_bad_lags_name_the_allowed_values():
+    with pytest.raises(OptionError, match="'vanishing', 'exploding', 'cec', 'cec-gated', 'lstm-vs-rnn'"):
+        scenarios.run_scenario("vanish")
+    with pytest.raises(OptionError, match="from 5 to 100"):
+        scenarios.run_scenario("lstm-vs-rnn", lags=500)
+    with pytest.raises(OptionError, match="from 1 to 5000"):
+        scenarios.run_scenario("cec", lags=0)
+
+
+@pytest.mark.parametrize("name", ["vanishing", "cec-gated"])
+def test_written_json_and_figures(tmp_path, name):
+    out = run_errorflow(name, out=tmp_path / "figs", lags=30)
+    files = {p.name for p in out["files"]}
+    assert f"{name}-flow.png" in files and f"{name}-pairs.png" in files and f"{name}.json" in files
+    if name == "vanishing":
+        assert "vanishing-coth.png" in files
+    else:
+        assert "cec-gated-gates.png" in files
+    for path in out["files"]:
+        assert path.stat().st_size > 1000
+    data = strict_json((tmp_path / "figs" / f"{name}.json").read_text())
+    assert REQUIRED <= set(data) and data["scenario"] == name and data["lags"] == list(range(1, 31))
+    assert "versions" in data and data["seed"] == 0
+
+
+def test_json_path_without_figures(tmp_path):
+    result = scenarios.run_scenario("cec", lags=5)
+    files = write_scenario(result, json_path=tmp_path / "cec.json")
+    assert [p.name for p in files] == ["cec.json"]
+    data = strict_json(files[0].read_text())
+    assert data["flow"] == [1.0] * 5 and data["bound"] == [1.0] * 5
+    lines = summary_lines(result)
+    assert lines[0].startswith("cec: ") and "  q =     5: log10 flow      0.000   log10 bound      0.000" in lines
+    assert "  exactly_one: True" in lines
