@@ -1,5 +1,42 @@
-"""Cells: each recurrent cell as its numbered equations, forward and hand-derived backward."""
+"""Cells: each recurrent cell as its numbered equations, forward and hand-derived backward.
+
+=================  ==========================================================================
+``RNN``            Elman RNN, tanh / relu / logistic, PyTorch layout, stacked, bidirectional
+``LSTM``           modern LSTM (gates i, f, g, o), PyTorch layout, stacked, bidirectional
+``GRU``            GRU (gates r, z, n), PyTorch layout, stacked, bidirectional
+``LSTM1997``       Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates
+``LSTMForget``     Gers, Schmidhuber & Cummins 2000: memory blocks with forget gates
+``LSTMPeephole``   Gers, Schraudolph & Schmidhuber 2002: forget gates and peepholes
+=================  ==========================================================================
+
+Cells are imported on first use, so ``import yetztml.cells`` compiles nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 from .base import Cell, Grads, Trace, state_leaves
 
-__all__ = ["Cell", "Grads", "Trace", "state_leaves"]
+_LAZY = {
+    "RNN": "rnn",
+    "LSTM": "lstm",
+    "LSTMState": "lstm",
+    "GRU": "gru",
+    "LSTM1997": "lstm1997",
+    "LSTMForget": "lstm_forget",
+    "LSTMPeephole": "lstm_peephole",
+    "MemoryBlockCell": "block_cell",
+    "BlockState": "block_cell",
+    "ForgetBlockState": "block_cell",
+    "BlockTrace": "block_cell",
+}
+
+__all__ = ["Cell", "Grads", "Trace", "state_leaves", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

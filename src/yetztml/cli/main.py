@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..core.errors import YetztmlError
-from . import describe, gradcheck, run
+from . import describe, errorflow, gradcheck, run
 
-COMMANDS = (run, describe, gradcheck)
+COMMANDS = (run, describe, gradcheck, errorflow)
 
 
 def build_parser() -> argparse.ArgumentParser:
