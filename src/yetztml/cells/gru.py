@@ -1,0 +1,178 @@
+"""GRU in PyTorch's layout (``nn.GRU``): reset, update and new-gate rows packed as (r, z, n).
+
+One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1)); σ is the logistic.
+The reset gate multiplies the *whole* recurrent term of n, bias included (PyTorch's form)::
+
+    (F1)  p(t) = W_ih x(t) + b_ih                     blocks p_r, p_z, p_n        (B, 3H)
+    (F2)  q(t) = W_hh h(t−1) + b_hh                   blocks q_r, q_z, q_n        (B, 3H)
+    (F3)  r(t) = σ(p_r + q_r)                                                     reset gate
+    (F4)  z(t) = σ(p_z + q_z)                                                     update gate
+    (F5)  n(t) = tanh(p_n + r(t) ⊙ q_n)                                           candidate
+    (F6)  h(t) = (1 − z(t)) ⊙ n(t) + z(t) ⊙ h(t−1)                               hidden state = output
+
+Backward, t = T−1…0, with δh(T−1) = δh_n arriving from the final state; u = p_n + r ⊙ q_n::
+
+    (B1)  δh(t) += δoutputs(t)
+    (B2)  δu = δh(t) ⊙ (1 − z) ⊙ (1 − n²)                                     from (F6), (F5)
+    (B3)  δ(p_z + q_z) = δh(t) ⊙ (h(t−1) − n) ⊙ z(1 − z)                       from (F6), (F4)
+    (B4)  δ(p_r + q_r) = δu ⊙ q_n ⊙ r(1 − r)                                   from (F5), (F3)
+    (B5)  δp = (δ(p_r + q_r), δ(p_z + q_z), δu);  δq = (δ(p_r + q_r), δ(p_z + q_z), δu ⊙ r)
+    (B6)  δh(t−1) = δh(t) ⊙ z + W_hhᵀ δq(t)                                    from (F6), (F2)
+    (B7)  δW_ih = Σ_t δp(t) x(t)ᵀ,  δW_hh = Σ_t δq(t) h(t−1)ᵀ,  δb_ih = Σ_t δp(t),  δb_hh = Σ_t δq(t)
+    (B8)  δx(t) = W_ihᵀ δp(t)
+
+The initial-state gradient is δh(−1) after the last step of the sweep. Layers and the reverse
+direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from ..core import squash
+from ..core.linalg import gemm_nn, gemm_nt
+from .stack import Stacked, Sweep, column_sums
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, reverse, fast, h, gates, q_n):
+    """One layer, one direction. x (T, B, I); w_ih (3H, I); w_hh (3H, H); b_* (3H,); h0 (B, H).
+
+    Fills h (T+1, B, H) (initial state in slot T·reverse), gates (T, B, 3H) with r, z, n, and
+    q_n (T, B, H), the recurrent term that r multiplies. ``fast`` selects the rational tanh of
+    :mod:`yetztml.core.squash`.
+    """
+    T, B, I = x.shape
+    H = h0.shape[1]
+    q = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
+    h[T * reverse] = h0
+    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 3 * H))  # (F1) W_ih x(t), all T·B rows at once
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = t + reverse
+        cur = t + 1 - reverse
+        gemm_nt(h[prev], w_hh, q, False)  # (F2) W_hh h(t−1)
+        for n in range(B):
+            p = gates[t, n]  # (3H,) W_ih x(t); becomes r, z, n
+            qb = q[n]
+            for k in range(2 * H):
+                p[k] = squash.logistic(p[k] + b_ih[k] + qb[k] + b_hh[k], fast)  # (F1)–(F4)
+            h_prev = h[prev, n]
+            h_cur = h[cur, n]
+            qn = q_n[t, n]
+            for j in range(H):
+                qn[j] = qb[2 * H + j] + b_hh[2 * H + j]  # (F2)
+                p[2 * H + j] = squash.tanh(p[2 * H + j] + b_ih[2 * H + j] + p[j] * qn[j], fast)  # (F5)
+                h_cur[j] = (1.0 - p[H + j]) * p[2 * H + j] + p[H + j] * h_prev[j]  # (F6)
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def gru_backward(x, w_ih, w_hh, h, gates, q_n, d_out, dh_n, reverse, dp, dq, dx):
+    """Backward of :func:`gru_forward`. d_out (T, B, H); dh_n (B, H) at the final state.
+
+    Fills dp, dq (T, B, 3H) with δp, δq and dx (T, B, I) with δx; returns δW_ih (3H, I),
+    δW_hh (3H, H), δb_ih, δb_hh (3H,) and δh0 (B, H).
+    """
+    T, B, I = x.shape
+    H = h.shape[2]
+    dh = dh_n.copy()  # (B, H)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev = t + reverse
+        for n in range(B):
+            g3 = gates[t, n]  # (3H,) r, z, n
+            dp3 = dp[t, n]
+            dq3 = dq[t, n]
+            qn = q_n[t, n]
+            h_prev = h[prev, n]
+            dy = d_out[t, n]
+            dhn = dh[n]
+            for j in range(H):
+                dhj = dhn[j] + dy[j]  # (B1)
+                r = g3[j]
+                z = g3[H + j]
+                nj = g3[2 * H + j]
+                du = dhj * (1.0 - z) * (1.0 - nj * nj)  # (B2)
+                dz = dhj * (h_prev[j] - nj) * z * (1.0 - z)  # (B3)
+                dr = du * qn[j] * r * (1.0 - r)  # (B4)
+                dp3[j] = dr  # (B5)
+                dp3[H + j] = dz
+                dp3[2 * H + j] = du
+                dq3[j] = dr
+                dq3[H + j] = dz
+                dq3[2 * H + j] = du * r
+                dhn[j] = dhj * z  # (B6) the direct path through (F6)
+        gemm_nn(dq[t], w_hh, dh, True)  # (B6) + W_hhᵀ δq(t), as rows: δq (B, 3H) · W_hh (3H, H)
+    rows_p = dp.reshape(T * B, 3 * H)  # (T·B, 3H)
+    rows_q = dq.reshape(T * B, 3 * H)  # (T·B, 3H)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows_p.T, x.reshape(T * B, I), dw_ih)  # (B7) one GEMM over all T·B rows
+    np.dot(rows_q.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B7) against the previous states
+    db_ih = column_sums(rows_p)  # (B7)
+    db_hh = column_sums(rows_q)  # (B7)
+    np.dot(rows_p, w_ih, dx.reshape(T * B, I))  # (B8)
+    return dw_ih, dw_hh, db_ih, db_hh, dh
+
+
+@dataclass(eq=False)
+class GRUSweep(Sweep):
+    """One layer and direction of a GRU forward pass (time-major)."""
+
+    gates: np.ndarray  # (T, B, 3H) r, z, n after their squashing functions
+    q_n: np.ndarray  # (T, B, H) W_hn h(t−1) + b_hn, the term the reset gate multiplies
+
+
+class GRU(Stacked):
+    """Gated recurrent unit with PyTorch's ``nn.GRU`` layout, parameters and initialisation.
+
+    >>> import numpy as np
+    >>> cell = GRU(input_size=2, hidden_size=3, batch_first=True, seed=0)
+    >>> trace = cell.forward(np.zeros((4, 6, 2)))  # (B, T, I)
+    >>> trace.outputs.shape, trace.final_state.shape
+    ((4, 6, 3), (1, 4, 3))
+    """
+
+    name: ClassVar[str] = "gru"
+    gate_blocks: ClassVar[int] = 3
+    _sweep_type: ClassVar[type] = GRUSweep
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+
+    def _sweep(self, x, keys, init, reverse) -> GRUSweep:
+        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
+        T, B, _ = x.shape
+        H, dt = self.hidden_size, self.dtype
+        h, gates, q_n = np.empty((T + 1, B, H), dt), np.empty((T, B, 3 * H), dt), np.empty((T, B, H), dt)
+        gru_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], reverse, self._fast, h, gates, q_n)
+        return GRUSweep(x, h, reverse, gates, q_n)
+
+    def _sweep_back(self, sweep, keys, d_out, d_final):
+        w_ih, w_hh, _, _ = self._weights(keys)
+        x = sweep.x
+        dp, dq = self._workspace("dp", sweep.gates.shape), self._workspace("dq", sweep.gates.shape)
+        dx = np.empty(x.shape, self.dtype)
+        dw_ih, dw_hh, db_ih, db_hh, dh0 = gru_backward(
+            x, w_ih, w_hh, sweep.h, sweep.gates, sweep.q_n, d_out, d_final[0], sweep.reverse, dp, dq, dx
+        )
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
+        if keys[2] is not None:
+            grads[keys[2]] = db_ih
+            grads[keys[3]] = db_hh
+        return dx, grads, (dh0,)

@@ -1,0 +1,244 @@
+"""LSTM in PyTorch's layout: input, forget, cell and output gates packed as rows (i, f, g, o).
+
+One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1)); σ is the logistic,
+⊙ the elementwise product, a = (a_i, a_f, a_g, a_o) the four H-row blocks of the preactivation::
+
+    (F1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, 4H)
+    (F2)  i(t) = σ(a_i(t))                                                    input gate
+    (F3)  f(t) = σ(a_f(t))                                                    forget gate
+    (F4)  g(t) = tanh(a_g(t))                                                 cell input
+    (F5)  o(t) = σ(a_o(t))                                                    output gate
+    (F6)  c(t) = f(t) ⊙ c(t−1) + i(t) ⊙ g(t)                                  cell state
+    (F7)  h(t) = o(t) ⊙ tanh(c(t))                                            hidden state = output
+
+Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n arriving from the final state::
+
+    (B1)  δh(t) += δoutputs(t)
+    (B2)  δc(t) += δh(t) ⊙ o(t) ⊙ (1 − tanh²c(t))                            from (F7)
+    (B3)  δa_o = δh(t) ⊙ tanh c(t) ⊙ o(1 − o)                                from (F7), (F5)
+    (B4)  δa_i = δc(t) ⊙ g(t) ⊙ i(1 − i)                                     from (F6), (F2)
+    (B5)  δa_f = δc(t) ⊙ c(t−1) ⊙ f(1 − f)                                   from (F6), (F3)
+    (B6)  δa_g = δc(t) ⊙ i(t) ⊙ (1 − g²)                                     from (F6), (F4)
+    (B7)  δh(t−1) = W_hhᵀ δa(t);  δc(t−1) = δc(t) ⊙ f(t)                     from (F1), (F6)
+    (B8)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
+    (B9)  δx(t) = W_ihᵀ δa(t)
+
+The initial-state gradients are δh(−1) and δc(−1) after the last step of the sweep. Layers and the
+reverse direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
+
+Single-matrix form. With X(t) = [x(t) | h(t−1)] (B, I + H) and W = [W_ih | W_hh] (4H, I + H)::
+
+    (E1)  W X(t) = W_ih x(t) + W_hh h(t−1),   so (F1) reads  a(t) = W X(t) + (b_ih + b_hh)
+
+:func:`stacked_weights` builds W and b = b_ih + b_hh; :func:`stacked_forward` is a plain NumPy forward
+written with them, used by the tests to prove (E1) against the kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import numba
+import numpy as np
+
+from ..core import squash
+from ..core.errors import OptionError, message
+from ..core.linalg import gemm_nn, gemm_nt
+from ..core.validation import check_int
+from .stack import Stacked, Sweep, column_sums
+
+
+class LSTMState(NamedTuple):
+    """LSTM state, each part ``(num_layers·D, B, H)`` like PyTorch's ``(h_0, c_0)``."""
+
+    h: np.ndarray
+    c: np.ndarray
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, tanh_c):
+    """One layer, one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, H); b_* (4H,); h0, c0 (B, H).
+
+    Fills h, c (T+1, B, H) (initial state in slot T·reverse), gates (T, B, 4H) with i, f, g, o, and
+    tanh_c (T, B, H). ``fast`` selects the rational tanh of :mod:`yetztml.core.squash`.
+    """
+    T, B, I = x.shape
+    H = h0.shape[1]
+    b = b_ih + b_hh  # (4H,)
+    rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
+    h[T * reverse] = h0
+    c[T * reverse] = c0
+    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (F1) W_ih x(t), all T·B rows at once
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = t + reverse
+        cur = t + 1 - reverse
+        gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
+        for n in range(B):
+            a = gates[t, n]  # (4H,) W_ih x(t); becomes i, f, g, o
+            r = rec[n]
+            for k in range(2 * H):
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (F1), (F2), (F3)
+            for k in range(2 * H, 3 * H):
+                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (F1), (F4)
+            for k in range(3 * H, 4 * H):
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (F1), (F5)
+            c_prev = c[prev, n]
+            c_cur = c[cur, n]
+            tc = tanh_c[t, n]
+            h_cur = h[cur, n]
+            for j in range(H):
+                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (F6)
+                tc[j] = squash.tanh(c_cur[j], fast)
+                h_cur[j] = a[3 * H + j] * tc[j]  # (F7)
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse, da, dx):
+    """Backward of :func:`lstm_forward`. d_out (T, B, H); dh_n, dc_n (B, H) at the final state.
+
+    Fills da (T, B, 4H) with δa and dx (T, B, I) with δx; returns δW_ih (4H, I), δW_hh (4H, H),
+    δb (4H,) (= δb_ih = δb_hh), δh0 and δc0 (B, H).
+    """
+    T, B, I = x.shape
+    H = h.shape[2]
+    dh = dh_n.copy()  # (B, H)
+    dc = dc_n.copy()  # (B, H)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev = t + reverse
+        for n in range(B):
+            g4 = gates[t, n]  # (4H,) i, f, g, o
+            d4 = da[t, n]  # (4H,) δa
+            tc = tanh_c[t, n]
+            c_prev = c[prev, n]
+            dy = d_out[t, n]
+            dhn = dh[n]
+            dcn = dc[n]
+            for j in range(H):
+                dhj = dhn[j] + dy[j]  # (B1)
+                i = g4[j]
+                f = g4[H + j]
+                g = g4[2 * H + j]
+                o = g4[3 * H + j]
+                dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (B2)
+                d4[3 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (B3)
+                d4[j] = dcj * g * i * (1.0 - i)  # (B4)
+                d4[H + j] = dcj * c_prev[j] * f * (1.0 - f)  # (B5)
+                d4[2 * H + j] = dcj * i * (1.0 - g * g)  # (B6)
+                dcn[j] = dcj * f  # (B7)
+        gemm_nn(da[t], w_hh, dh, False)  # (B7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
+    rows = da.reshape(T * B, 4 * H)  # (T·B, 4H)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (B8) one GEMM over all T·B rows
+    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B8) against the previous states
+    db = column_sums(rows)  # (B8)
+    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (B9)
+    return dw_ih, dw_hh, db, dh, dc
+
+
+@dataclass(eq=False)
+class LSTMSweep(Sweep):
+    """One layer and direction of an LSTM forward pass (time-major)."""
+
+    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
+    gates: np.ndarray  # (T, B, 4H) i, f, g, o after their squashing functions
+    tanh_c: np.ndarray  # (T, B, H) tanh c(t)
+
+    def finals(self) -> tuple[np.ndarray, ...]:
+        last = 0 if self.reverse else -1
+        return self.h[last], self.c[last]
+
+
+class LSTM(Stacked):
+    """Long Short-Term Memory with PyTorch's ``nn.LSTM`` layout, parameters and initialisation.
+
+    >>> import numpy as np
+    >>> cell = LSTM(input_size=2, hidden_size=4, seed=0)
+    >>> trace = cell.forward(np.zeros((5, 3, 2)))
+    >>> trace.outputs.shape, trace.final_state.c.shape
+    ((5, 3, 4), (1, 3, 4))
+    >>> cell.num_weights  # 4H·I + 4H·H + 2·4H
+    128
+    """
+
+    name: ClassVar[str] = "lstm"
+    gate_blocks: ClassVar[int] = 4
+    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    _sweep_type: ClassVar[type] = LSTMSweep
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+
+    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
+        return LSTMState(leaves[0], leaves[1])
+
+    def _sweep(self, x, keys, init, reverse) -> LSTMSweep:
+        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
+        T, B, _ = x.shape
+        H, dt = self.hidden_size, self.dtype
+        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
+        gates, tanh_c = np.empty((T, B, 4 * H), dt), np.empty((T, B, H), dt)
+        lstm_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], reverse, self._fast, h, c, gates, tanh_c)
+        return LSTMSweep(x, h, reverse, c, gates, tanh_c)
+
+    def _sweep_back(self, sweep, keys, d_out, d_final):
+        w_ih, w_hh, _, _ = self._weights(keys)
+        x = sweep.x
+        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
+        dw_ih, dw_hh, db, dh0, dc0 = lstm_backward(
+            x, w_ih, w_hh, sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0], d_final[1],
+            sweep.reverse, da, dx,
+        )
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
+        if keys[2] is not None:
+            grads[keys[2]] = db
+            grads[keys[3]] = db.copy()
+        return dx, grads, (dh0, dc0)
+
+
+def stacked_weights(cell: LSTM, layer: int = 0, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(E1): W = [W_ih | W_hh] ``(4H, I_l + H)`` and b = b_ih + b_hh ``(4H,)`` of one layer and direction."""
+    layer = check_int("stacked_weights(layer=...)", layer, minimum=0, maximum=cell.num_layers - 1)
+    if reverse and not cell.bidirectional:
+        raise OptionError(message("stacked_weights(reverse=...)", "False for a one-directional LSTM", reverse))
+    w_ih, w_hh, b_ih, b_hh = cell._weights(cell._keys[layer * cell.num_directions + int(bool(reverse))])
+    return np.concatenate([w_ih, w_hh], axis=1), b_ih + b_hh
+
+
+def stacked_forward(
+    w: np.ndarray, b: np.ndarray, x: np.ndarray, h0: np.ndarray, c0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reference forward of one layer in plain NumPy with the single-matrix form (E1).
+
+    ``w`` (4H, I + H), ``b`` (4H,), ``x`` (T, B, I) read from t = 0 on (reverse it for ←),
+    ``h0``, ``c0`` (B, H). Returns h and c, each ``(T, B, H)``.
+    """
+    H = h0.shape[1]
+    h, c = h0, c0
+    hs, cs = [], []
+    for t in range(x.shape[0]):
+        big_x = np.concatenate([x[t], h], axis=1)  # X(t) = [x(t) | h(t−1)]  (B, I + H)
+        a = big_x @ w.T + b  # (E1) = (F1)
+        sig = 0.5 * (1.0 + np.tanh(0.5 * a))
+        i, f, o = sig[:, :H], sig[:, H : 2 * H], sig[:, 3 * H :]
+        g = np.tanh(a[:, 2 * H : 3 * H])
+        c = f * c + i * g  # (F6)
+        h = o * np.tanh(c)  # (F7)
+        hs.append(h)
+        cs.append(c)
+    return np.stack(hs), np.stack(cs)
+

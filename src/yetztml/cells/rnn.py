@@ -1,0 +1,150 @@
+"""Elman RNN in PyTorch's layout (``nn.RNN``), with the squashing function φ ∈ {tanh, relu, logistic}.
+
+One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1))::
+
+    (F1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, H)
+    (F2)  h(t) = φ(a(t))                                                      hidden state = output
+
+Backward, t = T−1…0, with δh(T−1) = δh_n arriving from the final state::
+
+    (B1)  δh(t) += δoutputs(t)
+    (B2)  δa(t) = δh(t) ⊙ φ'(a(t))       φ' from h(t): 1 − h² (tanh), [h > 0] (relu), h(1 − h) (logistic)
+    (B3)  δh(t−1) = W_hhᵀ δa(t)                                               from (F1)
+    (B4)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
+    (B5)  δx(t) = W_ihᵀ δa(t)
+
+The initial-state gradient is δh(−1) after the last step of the sweep. Layers and the reverse
+direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7). relu's derivative at 0 is 0 (PyTorch's).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from ..core import activations, squash
+from ..core.linalg import gemm_nn, gemm_nt
+from .stack import Stacked, Sweep, column_sums
+
+NONLINEARITIES = ("tanh", "relu", "logistic")
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, kind, reverse, fast, h):
+    """One layer, one direction. x (T, B, I); w_ih (H, I); w_hh (H, H); b_* (H,); h0 (B, H).
+
+    ``kind`` is the activation code of φ. Fills h (T+1, B, H), the initial state in slot T·reverse.
+    ``fast`` selects the rational tanh of :mod:`yetztml.core.squash` for tanh and logistic.
+    """
+    T, B, I = x.shape
+    H = h0.shape[1]
+    b = b_ih + b_hh  # (H,)
+    rec = np.empty((B, H), dtype=x.dtype)  # W_hh h(t−1), one step
+    h[T * reverse] = h0
+    outputs = h[1 - reverse : T + 1 - reverse]  # (T, B, H) hold W_ih x(t) until each step overwrites them
+    np.dot(x.reshape(T * B, I), w_ih.T, outputs.reshape(T * B, H))  # (F1) all T·B rows at once
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = t + reverse
+        cur = t + 1 - reverse
+        gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
+        for n in range(B):
+            a = h[cur, n]  # (H,) W_ih x(t); becomes h(t)
+            r = rec[n]
+            if kind == activations.TANH:
+                for j in range(H):
+                    a[j] = squash.tanh(a[j] + r[j] + b[j], fast)  # (F1), (F2)
+            elif kind == activations.LOGISTIC:
+                for j in range(H):
+                    a[j] = squash.logistic(a[j] + r[j] + b[j], fast)  # (F1), (F2)
+            else:
+                for j in range(H):
+                    a[j] = activations.apply(kind, a[j] + r[j] + b[j])  # (F1), (F2)
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def rnn_backward(x, w_ih, w_hh, h, d_out, dh_n, kind, reverse, da, dx):
+    """Backward of :func:`rnn_forward`. d_out (T, B, H); dh_n (B, H) at the final state.
+
+    Fills da (T, B, H) with δa and dx (T, B, I) with δx; returns δW_ih (H, I), δW_hh (H, H),
+    δb (H,) (= δb_ih = δb_hh) and δh0 (B, H).
+    """
+    T, B, I = x.shape
+    H = h.shape[2]
+    dh = dh_n.copy()  # (B, H)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        cur = t + 1 - reverse
+        for n in range(B):
+            y = h[cur, n]  # (H,) h(t) = φ(a(t))
+            dy = d_out[t, n]
+            dhn = dh[n]
+            d1 = da[t, n]
+            for j in range(H):
+                # φ'(a) from y = φ(a); relu's test a > 0 is the same as y > 0
+                d1[j] = (dhn[j] + dy[j]) * activations.derivative(kind, y[j], y[j])  # (B1), (B2)
+        gemm_nn(da[t], w_hh, dh, False)  # (B3) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, H) · W_hh (H, H)
+    rows = da.reshape(T * B, H)  # (T·B, H)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (B4) one GEMM over all T·B rows
+    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B4) against the previous states
+    db = column_sums(rows)  # (B4)
+    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (B5)
+    return dw_ih, dw_hh, db, dh
+
+
+class RNN(Stacked):
+    """Elman network with PyTorch's ``nn.RNN`` layout, parameters and initialisation.
+
+    ``nonlinearity`` is ``"tanh"``, ``"relu"`` or ``"logistic"`` (alias ``"sigmoid"``; PyTorch has no
+    logistic RNN, so such a cell cannot be exported with ``to_torch``).
+
+    >>> import numpy as np
+    >>> cell = RNN(input_size=3, hidden_size=5, num_layers=2, bidirectional=True, seed=0)
+    >>> trace = cell.forward(np.zeros((4, 2, 3)))
+    >>> trace.outputs.shape, trace.final_state.shape
+    ((4, 2, 10), (4, 2, 5))
+    """
+
+    name: ClassVar[str] = "rnn"
+    gate_blocks: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        self.kind = activations.code("RNN(nonlinearity=...)", nonlinearity, NONLINEARITIES)
+        self.nonlinearity = activations.NAMES[self.kind]
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+
+    def _sweep(self, x, keys, init, reverse) -> Sweep:
+        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
+        T, B, _ = x.shape
+        h = np.empty((T + 1, B, self.hidden_size), self.dtype)
+        rnn_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], self.kind, reverse, self._fast, h)
+        return Sweep(x, h, reverse)
+
+    def _sweep_back(self, sweep, keys, d_out, d_final):
+        w_ih, w_hh, _, _ = self._weights(keys)
+        x = sweep.x
+        da, dx = self._workspace("da", d_out.shape), np.empty(x.shape, self.dtype)
+        dw_ih, dw_hh, db, dh0 = rnn_backward(
+            x, w_ih, w_hh, sweep.h, d_out, d_final[0], self.kind, sweep.reverse, da, dx
+        )
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
+        if keys[2] is not None:
+            grads[keys[2]] = db
+            grads[keys[3]] = db.copy()
+        return dx, grads, (dh0,)
