@@ -221,9 +221,9 @@ def test_bad_options(rng):
     x = rng.standard_normal((T, B, I))
     targets = rng.standard_normal((T, B, H))
     with pytest.raises(
-        OptionError, match=r"gradients\(method\): expected one of 'bptt', 'tbptt', got 'rtrl'"
+        OptionError, match=r"gradients\(method\): expected one of 'bptt', 'tbptt', 'rtrl', 'truncated1997', got 'newton'"
     ):
-        gradients(cell, x, targets, method="rtrl")
+        gradients(cell, x, targets, method="newton")
     with pytest.raises(OptionError, match=r"k2 >= k1 = 4"):
         gradients(cell, x, targets, method="tbptt", k1=4, k2=2)
     with pytest.raises(OptionError, match=r"k1 applies to method 'tbptt'"):

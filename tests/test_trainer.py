@@ -420,8 +420,8 @@ def test_bad_input():
         SGD(cell.params, lr=-1.0)
     with pytest.raises(OptionError, match=r"built on cell.params"):
         Trainer(cell, Source(), optimiser=SGD(dict(cell.params), lr=0.1))
-    with pytest.raises(OptionError, match=r"Trainer\(update\): expected one of 'batch', 'sequence'"):
-        Trainer(cell, Source(), optimiser=opt, update="step")
+    with pytest.raises(OptionError, match=r"Trainer\(update\): expected one of 'batch', 'sequence', 'step'"):
+        Trainer(cell, Source(), optimiser=opt, update="epoch")
     with pytest.raises(OptionError, match=r"loss: expected one of"):
         Trainer(cell, Source(), optimiser=opt, loss="hinge")
     with pytest.raises(DTypeError, match=r"Trainer\(data\)"):
@@ -438,7 +438,7 @@ def test_bad_input():
             progress=False,
         )
     with pytest.raises(OptionError, match=r"Trainer\(method\): expected one of 'bptt', 'tbptt'"):
-        train(cell, Source(), optimiser=opt, method="rtrl", steps=1, progress=False)
+        train(cell, Source(), optimiser=opt, method="newton", steps=1, progress=False)
     with pytest.raises(ShapeError, match=r"mse\(targets\)"):
         train(
             cell,

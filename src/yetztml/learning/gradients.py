@@ -33,6 +33,8 @@ from ..cells.base import Cell, Grads
 from ..core.errors import DTypeError, OptionError, UnsupportedError, message
 from ..core.validation import check_array, check_int
 from .losses import LossFn, resolve_loss
+from .rtrl import rtrl
+from .truncated1997 import truncated1997
 
 #: The cells whose ``backward`` accepts ``truncate=True`` (named in error messages).
 TRUNCATING_CELLS = "LSTM1997, LSTMForget and LSTMPeephole"
@@ -184,6 +186,8 @@ def tbptt(
 METHODS: dict[str, Method] = {
     "bptt": Method(bptt, ("truncate_recurrent",)),
     "tbptt": Method(tbptt, ("k1", "k2", "truncate_recurrent")),
+    "rtrl": Method(rtrl, ()),  # (R1)–(R6), learning/rtrl.py
+    "truncated1997": Method(truncated1997, ()),  # (P1)–(U6), learning/truncated1997.py
 }
 
 
