@@ -217,8 +217,9 @@ def test_nan_from_the_data_names_the_step_and_rolls_back():
     trainer = Trainer(
         cell, Source(nan_at=3), optimiser=Adam(cell.params, lr=0.05), loss="mse", progress=False
     )
-    with pytest.raises(NonFiniteError, match=r"Training step 3 \(counting from 0\): data x: expected finite"):
+    with pytest.raises(NonFiniteError, match=r"Training step 3 \(counting from 0\): data x: expected finite") as err:
         trainer.run(10)
+    assert f"Last finite loss: {trainer.history[-1]:.6g}." in str(err.value)
     ref = RNN(I, H, seed=1)
     Trainer(ref, Source(), optimiser=Adam(ref.params, lr=0.05), loss="mse", progress=False).run(3)
     _same(cell.params, ref.params)
@@ -232,7 +233,7 @@ def test_nan_gradient_from_a_loss_names_the_tensor():
         return 1.0, d
 
     cell = RNN(I, H, seed=1)
-    with pytest.raises(NonFiniteError, match=r"Training step 0 .*RNN.backward\(d_outputs\)"):
+    with pytest.raises(NonFiniteError, match=r"Training step 0 .*RNN.backward\(d_outputs\).*Last finite loss: none"):
         train(cell, Source(), optimiser=SGD(cell.params, lr=0.1), loss=broken, steps=2, progress=False)
 
 

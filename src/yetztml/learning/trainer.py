@@ -420,9 +420,11 @@ class Trainer:
                     if isinstance(err, KeyboardInterrupt) and self.checkpoint is not None:
                         self.save()
                     if isinstance(err, NonFiniteError):
+                        last = f"{self.history[-1]:.6g}" if self.history else "none (first step)"
+                        kept = " and the last checkpoint is left as it was" if self.checkpoint else ""
                         raise NonFiniteError(
-                            f"Training step {index} (counting from 0): {str(err).rstrip('.')}. The cell "
-                            "keeps the weights from before this step."
+                            f"Training step {index} (counting from 0): {str(err).rstrip('.')}. Last finite "
+                            f"loss: {last}. The cell keeps the weights from before this step{kept}."
                         ) from err
                     raise
                 if stop:
