@@ -221,7 +221,8 @@ def test_bad_options(rng):
     x = rng.standard_normal((T, B, I))
     targets = rng.standard_normal((T, B, H))
     with pytest.raises(
-        OptionError, match=r"gradients\(method\): expected one of 'bptt', 'tbptt', 'rtrl', 'truncated1997', got 'newton'"
+        OptionError,
+        match=r"gradients\(method\): expected one of 'bptt', 'tbptt', 'rtrl', 'truncated1997', got 'newton'",
     ):
         gradients(cell, x, targets, method="newton")
     with pytest.raises(OptionError, match=r"k2 >= k1 = 4"):

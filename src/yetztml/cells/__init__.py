@@ -7,6 +7,9 @@
 ``LSTM1997``       Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates
 ``LSTMForget``     Gers, Schmidhuber & Cummins 2000: memory blocks with forget gates
 ``LSTMPeephole``   Gers, Schraudolph & Schmidhuber 2002: forget gates and peepholes
+``ModulationNet``  eLife 2022: an LSTM re-weighting a linear unmixing net in closed loop
+``SpatialNet``     eLife 2022: feedback modulation with spatially smooth modulator kernels
+``DaleRateNet``    eLife 2022: E/I rate network with Dale's law, gain modulation
 =================  ==========================================================================
 
 Cells are imported on first use, so ``import yetztml.cells`` compiles nothing.
@@ -30,6 +33,11 @@ _LAZY = {
     "BlockState": "block_cell",
     "ForgetBlockState": "block_cell",
     "BlockTrace": "block_cell",
+    "ModulationNet": "modulation",
+    "SpatialNet": "spatial",
+    "DaleRateNet": "dale",
+    "DaleState": "dale",
+    "LoopState": "closed_loop",
 }
 
 __all__ = ["Cell", "Grads", "Trace", "state_leaves", *_LAZY]

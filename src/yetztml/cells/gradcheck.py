@@ -2,8 +2,8 @@
 
 The checked loss is L = Σ d_out·outputs + Σ d_fin·final_state with fixed random weights d_out, d_fin,
 so the gradient reaching every parameter, the inputs and the initial state is exercised through both
-the outputs and the final state. Each parameter is compared with :func:`relative_error`; the initial state's leaves (h and c, or the
-block cells' five arrays) are compared as one concatenated vector.
+the outputs and the final state. Each parameter is compared with :func:`relative_error`; the initial
+state's leaves (h and c, or the block cells' five arrays) are compared as one concatenated vector.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             + ". See docs/errorflow/ for what each figure shows."
         ),
     )
-    p.add_argument("--scenario", default="vanishing", choices=scenario_names(), help="which scenario (default: vanishing)")
+    p.add_argument("--scenario", default="vanishing", choices=scenario_names(),
+                   help="which scenario (default: vanishing)")
     p.add_argument("--lags", type=int, default=None, metavar="Q", help="largest lag q (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs (default: 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write figures (and DIR/<scenario>.json) here")

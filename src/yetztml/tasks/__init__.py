@@ -38,6 +38,17 @@ from ..core.errors import OptionError, message
 from ..core.validation import check_choice
 from .adding import Adding
 from .base import Baseline, Batch, Sample, Task, constant_errors
+from .bss import (
+    SOURCE_SETS,
+    BSSBatch,
+    BSSTask,
+    chords,
+    context_grid,
+    ica_style,
+    make_sources,
+    random_mixing,
+    sines,
+)
 from .longlag import LongLag
 from .multiplication import Multiplication
 from .reber import EMBEDDED_REBER, REBER, ContinualEmbeddedReber, EmbeddedReber, Grammar
@@ -75,6 +86,15 @@ def make_task(name: str, *, seed: int | np.random.Generator, **options: Any) -> 
 
 
 __all__ = [
+    "BSSBatch",
+    "BSSTask",
+    "SOURCE_SETS",
+    "chords",
+    "context_grid",
+    "ica_style",
+    "make_sources",
+    "random_mixing",
+    "sines",
     "EMBEDDED_REBER",
     "REBER",
     "REGISTRY",

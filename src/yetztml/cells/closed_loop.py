@@ -1,0 +1,540 @@
+"""The LSTM modulator stepped inside a feedback loop, shared by the closed-loop models.
+
+A closed-loop model [Naumann, Keijser & Sprekeler 2022, Eq. 4–10] runs a feedforward network from stimuli
+x_t to outputs y_t whose gains are set one step late by an LSTM that listens to x_t and y_t. Because y_t
+depends on the gains and the gains on earlier LSTM outputs, the LSTM advances one sample at a time inside
+the loop. This module holds that one step, forward and backward, and the parts every closed-loop model
+shares (parameters in PyTorch's layout, state, validation). The models are in ``modulation.py``,
+``spatial.py`` and ``dale.py``.
+
+Forward, one step (per trial; r_t = [h_{t−1}, in_t, 1] and W = [W_hh | W_ih | b_ih + b_hh], gates in torch
+order i, f, g, o):
+
+    (L1) a_t = W r_t = W_hh h_{t−1} + W_ih in_t + b_ih + b_hh         (B, 4H)
+    (L2) i_t = σ(a_t^i), f_t = σ(a_t^f), g_t = tanh(a_t^g), o_t = σ(a_t^o)
+    (L3) c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t                              (B, H)
+    (L4) h_t = o_t ⊙ tanh(c_t)                                        (B, H)
+    (L5) u_t = W_out h_t + b_out                                      (B, U)
+
+Backward, one step, given δu_t, δh_t arriving from step t+1 (through (L1)) and δc_t:
+
+    (LB5) δh_t += W_outᵀ δu_t
+    (LB4) δo = δh_t ⊙ tanh(c_t);  δc_t += δh_t ⊙ o_t ⊙ (1 − tanh²(c_t))
+    (LB3) δi = δc_t ⊙ g_t,  δg = δc_t ⊙ i_t,  δf = δc_t ⊙ c_{t−1};  δc_{t−1} = δc_t ⊙ f_t
+    (LB2) δa_t = [δi ⊙ i(1−i), δf ⊙ f(1−f), δg ⊙ (1−g²), δo ⊙ o(1−o)]
+    (LB1) δr_t = Wᵀ δa_t = [δh_{t−1}, δin_t, ·]
+
+Weight gradients are summed over all T·B rows after the sweep, one matrix product each (the constant 1 in
+r_t makes the last column of ∂W the bias gradient):
+
+    (LW) ∂W = Σ_t δa_tᵀ r_t,  ∂b_ih = ∂b_hh = ∂W[:, −1],  ∂W_out = Σ_t δu_tᵀ h_t,  ∂b_out = Σ_t δu_t
+
+Storage (time-major): ``R`` (T+1, B, H+I_l+1) holds r_t in row t and h_{T−1} in row T; ``gates`` (T, B, 4H)
+the activations i, f, g, o; ``C`` (T+1, B, H) holds c_{t−1} in row t; ``TC`` (T, B, H) holds tanh(c_t).
+
+Speed: the per-step products (L1) and (LB1) are computed feature-major, (4H, K)·(K, B) and (K, 4H)·(4H, B),
+on transposed copies of r_t and δa_t: OpenBLAS runs these shapes 1.6–1.8× faster than the batch-major
+(B, K)·(K, 4H) and (B, 4H)·(4H, K), which pays for the copies. Transcendentals are the other cost (5 per
+hidden unit and sample), and libm's tanh is not vectorised: with ``fast_tanh=True`` the kernels use the
+rational approximation :func:`fast_tanh` (|error| < 4e-9 everywhere), which the compiler vectorises;
+σ(x) = ½(1 + tanh(x/2)) in both modes. The exact mode (``math.tanh``) is the default and is what the
+gradient checks use.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import ClassVar, NamedTuple
+
+import numba
+import numpy as np
+
+from ..core.errors import DTypeError, OptionError, ShapeError, message
+from ..core.rng import make_rng
+from ..core.validation import check_array, check_choice, check_float, check_int
+from .base import Cell, Grads, Trace
+
+#: LSTM input choices [Naumann et al. 2022, Fig. 2d]: both stimulus and output, stimulus only, output only.
+LSTM_INPUTS = ("xy", "x", "y")
+INPUT_CODES = {"xy": 0, "x": 1, "y": 2}
+
+# Rational approximation tanh(x) ≈ x·P(x²)/Q(x²) on |x| ≤ 10 (clamped outside), fitted by Lawson-weighted
+# linear least squares (minimax) in float64; max |error| 3.5e-9 including the clamp (1 − tanh 10 = 4.1e-9).
+_P0 = 9.9999999992120525e-01
+_P1 = 1.4085529527121451e-01
+_P2 = 4.4076315950350720e-03
+_P3 = 4.1794157964388640e-05
+_P4 = 1.0833655998240447e-07
+_P5 = 3.4894728438826227e-11
+_Q1 = 4.7418862810331563e-01
+_Q2 = 2.9137175101610433e-02
+_Q3 = 4.9728878018804202e-04
+_Q4 = 2.5586917751099314e-06
+_Q5 = 2.8437499767404643e-09
+TANH_CLAMP = 10.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def fast_tanh(x):
+    """tanh(x) as a clamped rational function: branch-free, so loops over it vectorise."""
+    x = np.minimum(np.maximum(x, -TANH_CLAMP), TANH_CLAMP)
+    u = x * x
+    p = x * (_P0 + u * (_P1 + u * (_P2 + u * (_P3 + u * (_P4 + u * _P5)))))
+    q = 1.0 + u * (_Q1 + u * (_Q2 + u * (_Q3 + u * (_Q4 + u * _Q5))))
+    return p / q
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_step(R, t, W, RT, preT, pre, gates, C, TC, fast):
+    """(L1)–(L4) at step t: reads r_t = R[t] (its last entry is set to 1 here), writes gates[t], C[t+1],
+    TC[t] and h_t into R[t+1, :, :H]. RT (K, B), preT (4H, B) and pre (B, 4H) are scratch.
+
+    The gate loops run over contiguous rows, one activation per loop, so that they vectorise.
+    """
+    H = C.shape[2]
+    B, K = R.shape[1], R.shape[2]
+    G = 4 * H
+    r = R[t]
+    for b in range(B):
+        r[b, K - 1] = 1.0
+    for k in range(K):
+        for b in range(B):
+            RT[k, b] = r[b, k]
+    np.dot(W, RT, preT)  # (L1) (4H, K)·(K, B) → (4H, B)
+    for b in range(B):
+        for k in range(G):
+            pre[b, k] = preT[k, b]
+    for b in range(B):
+        a = pre[b]
+        act = gates[t, b]
+        if fast:
+            for k in range(2 * H):  # (L2) i, f
+                act[k] = 0.5 + 0.5 * fast_tanh(0.5 * a[k])
+            for k in range(2 * H, 3 * H):  # (L2) g
+                act[k] = fast_tanh(a[k])
+            for k in range(3 * H, G):  # (L2) o
+                act[k] = 0.5 + 0.5 * fast_tanh(0.5 * a[k])
+        else:
+            for k in range(2 * H):
+                act[k] = 0.5 + 0.5 * math.tanh(0.5 * a[k])
+            for k in range(2 * H, 3 * H):
+                act[k] = math.tanh(a[k])
+            for k in range(3 * H, G):
+                act[k] = 0.5 + 0.5 * math.tanh(0.5 * a[k])
+        c_prev = C[t, b]
+        c_new = C[t + 1, b]
+        tc = TC[t, b]
+        h = R[t + 1, b]
+        for k in range(H):
+            c_new[k] = act[H + k] * c_prev[k] + act[k] * act[2 * H + k]  # (L3)
+        if fast:
+            for k in range(H):
+                tc[k] = fast_tanh(c_new[k])
+        else:
+            for k in range(H):
+                tc[k] = math.tanh(c_new[k])
+        for k in range(H):
+            h[k] = act[3 * H + k] * tc[k]  # (L4)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def readout_step(R, t, W_out, b_out, U):
+    """(L5) u_t = W_out h_t + b_out, with h_t = R[t+1, :, :H]; writes U[t] (B, U)."""
+    B = R.shape[1]
+    n_u, H = W_out.shape
+    for b in range(B):
+        for j in range(n_u):
+            acc = b_out[j]
+            for k in range(H):
+                acc += W_out[j, k] * R[t + 1, b, k]
+            U[t, b, j] = acc
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_step_backward(t, dU, W_out, dh, dc, gates, C, TC, dA, WT, dAT, dRT, dR):
+    """(LB5)–(LB1) at step t. dh, dc (B, H) enter as δh_t, δc_t and leave as δh_{t−1}, δc_{t−1}.
+
+    Writes δa_t into dA[t] and δr_t into dR (B, K); the caller reads δin_t from dR[:, H:]. dAT (4H, B) and
+    dRT (K, B) are scratch.
+    """
+    B = dh.shape[0]
+    H = dh.shape[1]
+    G = 4 * H
+    K = dR.shape[1]
+    n_u = W_out.shape[0]
+    for b in range(B):
+        dhb = dh[b]
+        dcb = dc[b]
+        for j in range(n_u):
+            du = dU[t, b, j]
+            for k in range(H):
+                dhb[k] += du * W_out[j, k]  # (LB5)
+        act = gates[t, b]
+        c_prev = C[t, b]
+        tc = TC[t, b]
+        da = dA[t, b]
+        for k in range(H):
+            o = act[3 * H + k]
+            th = tc[k]
+            da[3 * H + k] = dhb[k] * th * o * (1.0 - o)  # (LB4), (LB2) δa^o
+            dcb[k] += dhb[k] * o * (1.0 - th * th)  # (LB4)
+        for k in range(H):
+            i = act[k]
+            f = act[H + k]
+            g = act[2 * H + k]
+            da[k] = dcb[k] * g * i * (1.0 - i)  # (LB3), (LB2) δa^i
+            da[H + k] = dcb[k] * c_prev[k] * f * (1.0 - f)  # δa^f
+            da[2 * H + k] = dcb[k] * i * (1.0 - g * g)  # δa^g
+            dcb[k] *= f  # (LB3) δc_{t−1}
+    for k in range(G):
+        for b in range(B):
+            dAT[k, b] = dA[t, b, k]
+    np.dot(WT, dAT, dRT)  # (LB1) (K, 4H)·(4H, B) → (K, B)
+    for b in range(B):
+        for k in range(K):
+            dR[b, k] = dRT[k, b]
+    for b in range(B):
+        for k in range(H):
+            dh[b, k] = dR[b, k]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_weight_grads(R, dA, dU):
+    """(LW): ∂W (4H, K) with the bias gradient in its last column, ∂W_out (U, H), ∂b_out (U)."""
+    T, B, G = dA.shape
+    width = R.shape[2]
+    H = G // 4
+    n_u = dU.shape[2]
+    dW = np.dot(dA.reshape(T * B, G).T, R[:T].reshape(T * B, width))
+    dW_out = np.zeros((n_u, H), dtype=dA.dtype)
+    db_out = np.zeros(n_u, dtype=dA.dtype)
+    for t in range(T):
+        for b in range(B):
+            for j in range(n_u):
+                du = dU[t, b, j]
+                db_out[j] += du
+                for k in range(H):
+                    dW_out[j, k] += du * R[t + 1, b, k]
+    return dW, dW_out, db_out
+
+
+class Workspace:
+    """Arrays reused from one forward/backward call to the next (training calls them thousands of times).
+
+    A fresh array of tens of megabytes costs a page fault per 4 KiB on first touch, which for the paper's
+    sizes (T = 1000, B = 32, H = 100) took longer than the arithmetic. Pass one ``Workspace`` to every
+    ``forward``/``backward`` of a training loop; a trace built in a workspace is valid until the next
+    ``forward`` that uses the same workspace.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+        self._children: dict[int, Workspace] = {}
+
+    def child(self, index: int) -> Workspace:
+        """The workspace of batch chunk ``index`` when a batch is split over threads."""
+        if index not in self._children:
+            self._children[index] = Workspace()
+        return self._children[index]
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An uninitialised array ``name`` of this shape and dtype, reused when the last one fits."""
+        arr = self._arrays.get(name)
+        if arr is None or arr.shape != shape or arr.dtype != dtype:
+            arr = np.empty(shape, dtype=dtype)
+            self._arrays[name] = arr
+        return arr
+
+    @property
+    def nbytes(self) -> int:
+        """Total size of the arrays held (chunk workspaces included)."""
+        own = sum(a.nbytes for a in self._arrays.values())
+        return int(own + sum(c.nbytes for c in self._children.values()))
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``threads`` worker threads (the kernels release the GIL)."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="yetztml-loop")
+    return _POOLS[threads]
+
+
+def batch_chunks(batch: int, threads: int) -> list[slice]:
+    """Split ``batch`` trials into at most ``threads`` contiguous, nearly equal chunks."""
+    n = max(1, min(threads, batch))
+    edges = np.linspace(0, batch, n + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+class LoopState(NamedTuple):
+    """State of a closed-loop model: LSTM (h, c), each (B, H), and the modulation state ``mod``."""
+
+    h: np.ndarray
+    c: np.ndarray
+    mod: np.ndarray
+
+
+#: Parameter names of the authors' PyTorch modules (``rec_net`` = nn.LSTM, ``hidden2out`` = nn.Linear).
+TORCH_NAMES = {
+    "weight_ih": "rec_net.weight_ih_l0",
+    "weight_hh": "rec_net.weight_hh_l0",
+    "bias_ih": "rec_net.bias_ih_l0",
+    "bias_hh": "rec_net.bias_hh_l0",
+    "weight_out": "hidden2out.weight",
+    "bias_out": "hidden2out.bias",
+}
+
+
+class ClosedLoopModel(Cell, abc.ABC):
+    """Shared machinery of the closed-loop models: LSTM parameters, state, validation.
+
+    Subclasses set ``n_feedback`` (the readout size U), their fixed weights in ``self.fixed`` and any
+    trainable feedforward weights in ``self.params``, and implement ``_run`` and ``_run_backward``.
+    """
+
+    name = "closed-loop"
+
+    def __init__(
+        self,
+        n_sources: int,
+        hidden_size: int,
+        n_feedback: int,
+        lstm_input: str,
+        seed,
+        dtype: object,
+        fast_tanh: bool,
+    ) -> None:
+        cls = type(self).__name__
+        n_sources = check_int(f"{cls}(n_sources=...)", n_sources, minimum=1)
+        hidden_size = check_int(f"{cls}(hidden_size=...)", hidden_size, minimum=1)
+        super().__init__(n_sources, n_sources, dtype)
+        self.n_sources = n_sources
+        self.hidden_size = hidden_size
+        self.n_feedback = int(n_feedback)
+        self.lstm_input = str(check_choice(f"{cls}(lstm_input=...)", lstm_input, LSTM_INPUTS))
+        if not isinstance(fast_tanh, (bool, np.bool_)):
+            raise DTypeError(message(f"{cls}(fast_tanh=...)", "True or False", repr(fast_tanh)))
+        self.fast_tanh = bool(fast_tanh)
+        self.lstm_input_size = 2 * n_sources if self.lstm_input == "xy" else n_sources
+        self.rng = make_rng(seed)
+        self.fixed: dict[str, np.ndarray] = {}
+        H = hidden_size
+        bound = 1.0 / math.sqrt(H)
+        draw = lambda shape: self.rng.uniform(-bound, bound, size=shape).astype(self.dtype)
+        # PyTorch's defaults: nn.LSTM U(±1/√H) for every tensor, nn.Linear(H, U) U(±1/√H).
+        self.params["weight_ih"] = draw((4 * H, self.lstm_input_size))
+        self.params["weight_hh"] = draw((4 * H, H))
+        self.params["bias_ih"] = draw((4 * H,))
+        self.params["bias_hh"] = draw((4 * H,))
+        self.params["weight_out"] = draw((self.n_feedback, H))
+        self.params["bias_out"] = draw((self.n_feedback,))
+
+    # -- names and state --------------------------------------------------------------------------------
+    @property
+    def torch_names(self) -> dict[str, str]:
+        """Map from ``params`` keys to the parameter names of the authors' PyTorch modules."""
+        return {k: v for k, v in self._torch_names().items() if k in self.params}
+
+    def _torch_names(self) -> dict[str, str]:
+        return dict(TORCH_NAMES)
+
+    def astype(self, dtype: object) -> ClosedLoopModel:
+        """A copy with parameters and fixed weights cast to ``dtype`` (float32 or float64)."""
+        other = super().astype(dtype)
+        other.fixed = {k: v.astype(other.dtype) for k, v in self.fixed.items()}
+        return other
+
+    @abc.abstractmethod
+    def zero_state(self, batch: int):
+        """The state at the start of a run (a NamedTuple of (B, ·) arrays)."""
+
+    def lstm_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """W = [W_hh | W_ih | b_ih + b_hh] (4H, K = H+I_l+1) and its transpose, both C-contiguous."""
+        p = self.params
+        bias = (p["bias_ih"] + p["bias_hh"])[:, None]
+        W = np.ascontiguousarray(np.concatenate([p["weight_hh"], p["weight_ih"], bias], axis=1))
+        return W, np.ascontiguousarray(W.T)
+
+    # -- validation -------------------------------------------------------------------------------------
+    def _prepare(self, x, state, freeze):
+        """Validate inputs; return x (T, B, I) contiguous, the initial state (copies) and freeze (T,) uint8."""
+        cls = type(self).__name__
+        self._check_params_finite()
+        x = self._check_input(x)
+        T, B, _ = x.shape
+        template = self.zero_state(B)
+        if state is None:
+            state = template
+        else:
+            state = self._check_state(f"{cls}.forward(state)", state, template)
+            state = type(template)(*[np.array(a, dtype=self.dtype, copy=True) for a in state])
+        if freeze is None:
+            frozen = np.zeros(T, dtype=np.uint8)
+        else:
+            if not isinstance(freeze, np.ndarray) or freeze.dtype != np.bool_:
+                raise DTypeError(
+                    message(f"{cls}.forward(freeze)", "a numpy bool array (T,)", type(freeze).__name__,
+                            "Pass e.g. np.zeros(T, dtype=bool) with True where the feedback is frozen.")
+                )
+            if freeze.shape != (T,):
+                raise ShapeError(message(f"{cls}.forward(freeze)", f"shape ({T},)", f"shape {freeze.shape}"))
+            frozen = freeze.astype(np.uint8)
+        return x, state, frozen
+
+    def _prepare_backward(self, trace: Trace, d_outputs, d_final_state, d_u):
+        cls = type(self).__name__
+        if not isinstance(trace, Trace) or trace.extras.get("model") is not self:
+            raise OptionError(
+                message(f"{cls}.backward(trace)", "a trace from this model's forward", type(trace).__name__)
+            )
+        d_outputs = np.ascontiguousarray(self._check_d_outputs(trace, d_outputs))
+        T, B, _ = trace.x.shape
+        if d_final_state is None:
+            d_final = [np.zeros_like(a) for a in trace.final_state]
+        else:
+            d_final = [np.ascontiguousarray(a) for a in
+                       self._check_state(f"{cls}.backward(d_final_state)", d_final_state, trace.final_state)]
+        if d_u is None:
+            d_u = np.zeros((T, B, self.n_feedback), dtype=self.dtype)
+        else:
+            d_u = np.ascontiguousarray(
+                check_array(f"{cls}.backward(d_u)", d_u, shape=(T, B, self.n_feedback), dtype=self.dtype,
+                            names="(T, B, U)")
+            )
+        return d_outputs, d_final, d_u
+
+    @staticmethod
+    def _check_tau(cls: str, tau: object) -> float:
+        """τ > 0, and τ ≥ 1: the Euler step M += (target − M)/τ overshoots for τ < 1 (diverges below ½)."""
+        tau = check_float(f"{cls}(tau=...)", tau, minimum=0.0, strict_minimum=True)
+        if tau < 1.0:
+            raise OptionError(
+                message(f"{cls}(tau=...)", "tau >= 1 (the Euler step with Δt = 1 overshoots below 1)", tau,
+                        "Use tau=1 for instantaneous modulation.")
+            )
+        return tau
+
+    def _lstm_grads(self, dW, dW_out, db_out) -> dict[str, np.ndarray]:
+        H = self.hidden_size
+        return {
+            "weight_ih": np.ascontiguousarray(dW[:, H:-1]),
+            "weight_hh": np.ascontiguousarray(dW[:, :H]),
+            "bias_ih": np.ascontiguousarray(dW[:, -1]),
+            "bias_hh": np.ascontiguousarray(dW[:, -1]),
+            "weight_out": dW_out,
+            "bias_out": db_out,
+        }
+
+    #: Trajectories (time-major, batch on axis 1) that a multi-threaded forward joins across chunks.
+    PUBLIC_EXTRAS: ClassVar[tuple[str, ...]] = ("u",)
+
+    def forward(self, x, state=None, freeze=None, workspace: Workspace | None = None, threads: int = 1) -> Trace:
+        """Run the closed loop over x (T, B, I); ``freeze`` (T,) bool holds the modulation where True.
+
+        ``workspace`` (a :class:`Workspace`) supplies the trajectory arrays; without one they are new.
+        ``threads`` > 1 splits the batch into that many chunks run in parallel threads (the trials of a
+        batch are independent until their weight gradients are summed); the results are the same.
+        """
+        x, state, frozen = self._prepare(x, state, freeze)
+        ws = self._check_workspace(workspace)
+        threads = check_int(f"{type(self).__name__}.forward(threads)", threads, minimum=1)
+        chunks = batch_chunks(x.shape[1], threads)
+        if len(chunks) == 1:
+            trace = self._run(x, state, frozen, ws)
+        else:
+            def run(i: int) -> Trace:
+                sl = chunks[i]
+                part = type(state)(*[np.ascontiguousarray(a[sl]) for a in state])
+                return self._run(np.ascontiguousarray(x[:, sl]), part, frozen, ws.child(i))
+
+            parts = list(_pool(len(chunks)).map(run, range(len(chunks))))
+            trace = self._join(x, state, parts, chunks)
+        trace.extras["model"] = self
+        trace.extras["workspace"] = ws
+        return trace
+
+    def _join(self, x, state, parts: list[Trace], chunks: list[slice]) -> Trace:
+        """One trace for the whole batch from the chunk traces (which it keeps for the backward pass)."""
+        final = type(state)(*[np.concatenate(leaves, axis=0) for leaves in zip(*[p.final_state for p in parts],
+                                                                               strict=True)])
+        extras = {key: np.concatenate([p.extras[key] for p in parts], axis=1) for key in self.PUBLIC_EXTRAS}
+        extras |= {"chunks": parts, "chunk_slices": chunks, "frozen": parts[0].extras["frozen"]}
+        outputs = np.concatenate([p.outputs for p in parts], axis=1)
+        return Trace(x=x, outputs=outputs, initial_state=state, final_state=final, extras=extras)
+
+    def backward(self, trace: Trace, d_outputs, d_final_state=None, d_u=None) -> Grads:
+        """Gradient of Σ d_outputs·y + Σ d_final_state·final_state + Σ d_u·u through the whole loop.
+
+        ``d_u`` (T, B, U) is an error arriving directly at the LSTM readout u_t (a penalty on the feedback,
+        e.g. the L1 regulariser λ·sign(u) of [Naumann et al. 2022, Eq. 16]). Scratch arrays come from the
+        trace's workspace; a trace from a multi-threaded forward is differentiated with as many threads.
+        """
+        d_outputs, d_final, d_u = self._prepare_backward(trace, d_outputs, d_final_state, d_u)
+        ws = trace.extras["workspace"]
+        if "chunks" not in trace.extras:
+            return self._run_backward(trace, d_outputs, d_final, d_u, ws)
+        parts, chunks = trace.extras["chunks"], trace.extras["chunk_slices"]
+
+        def run(i: int) -> Grads:
+            sl = chunks[i]
+            d_fin = [np.ascontiguousarray(a[sl]) for a in d_final]
+            return self._run_backward(parts[i], np.ascontiguousarray(d_outputs[:, sl]), d_fin,
+                                      np.ascontiguousarray(d_u[:, sl]), ws.child(i))
+
+        grads = list(_pool(len(chunks)).map(run, range(len(chunks))))
+        total = {k: sum(g[k] for g in grads[1:]) + grads[0][k] for k in grads[0]}
+        inputs = np.concatenate([g.inputs for g in grads], axis=1)
+        initial = type(trace.initial_state)(
+            *[np.concatenate(leaves, axis=0) for leaves in zip(*[g.initial_state for g in grads], strict=True)]
+        )
+        return Grads(total, inputs=inputs, initial_state=initial)
+
+    def _check_workspace(self, workspace) -> Workspace:
+        if workspace is None:
+            return Workspace()
+        if not isinstance(workspace, Workspace):
+            raise DTypeError(
+                message(f"{type(self).__name__}.forward(workspace)", "a yetztml.cells.closed_loop.Workspace or None",
+                        type(workspace).__name__)
+            )
+        return workspace
+
+    def _lstm_buffers(self, ws: Workspace, T: int, B: int) -> tuple[np.ndarray, ...]:
+        """R, gates, C, TC, U and the scratch RT (K, B), preT (4H, B), pre (B, 4H), from the workspace."""
+        H, dt = self.hidden_size, self.dtype
+        K = H + self.lstm_input_size + 1
+        return (
+            ws.get("R", (T + 1, B, K), dt),
+            ws.get("gates", (T, B, 4 * H), dt),
+            ws.get("C", (T + 1, B, H), dt),
+            ws.get("TC", (T, B, H), dt),
+            ws.get("U", (T, B, self.n_feedback), dt),
+            ws.get("RT", (K, B), dt),
+            ws.get("preT", (4 * H, B), dt),
+            ws.get("pre", (B, 4 * H), dt),
+        )
+
+    def _lstm_grad_buffers(self, ws: Workspace, T: int, B: int) -> tuple[np.ndarray, ...]:
+        """dA, dU and the scratch dAT (4H, B), dRT (K, B), dR (B, K), from the workspace."""
+        H, dt = self.hidden_size, self.dtype
+        K = H + self.lstm_input_size + 1
+        return (
+            ws.get("dA", (T, B, 4 * H), dt),
+            ws.get("dU", (T, B, self.n_feedback), dt),
+            ws.get("dAT", (4 * H, B), dt),
+            ws.get("dRT", (K, B), dt),
+            ws.get("dR", (B, K), dt),
+        )
+
+    @abc.abstractmethod
+    def _run(self, x, state, frozen, ws: Workspace) -> Trace:
+        """Call the model's forward kernel on validated inputs."""
+
+    @abc.abstractmethod
+    def _run_backward(self, trace, d_outputs, d_final, d_u, ws: Workspace) -> Grads:
+        """Call the model's backward kernel on validated inputs."""

@@ -1,0 +1,267 @@
+"""A linear network whose gains an LSTM sets in closed loop: the kernel of ModulationNet and SpatialNet.
+
+Z units compute gain-modulated projections of the stimulus; a fixed readout sums them into the output; the
+LSTM of ``closed_loop.py`` listens to stimulus and output and drives the gains through a kernel K and a
+leaky integrator of time constant τ [Naumann et al. 2022, Eq. 7–10]. Per trial, step t = 0 … T−1:
+
+Forward
+    (F1) v_t = W_x x_t                                   (B, Z)   W_x (Z, I)
+    (F2) z_t = M_{t−1} ⊙ v_t                             (B, Z)
+    (F3) y_t = W_ro z_t                                  (B, K)   W_ro (K, Z), the output
+    (F4) in_t = [x_t, y_t] | x_t | y_t                   (B, I_l) the LSTM input ('xy' | 'x' | 'y')
+    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1})              (B, U)   (L1)–(L5) of closed_loop.py
+    (F6) M_t = M_{t−1} + (K u_t + k_0 − M_{t−1}) / τ     (B, Z)   K (Z, U); M_t = M_{t−1} where frozen
+
+Backward (δM_t, δh_t, δc_t arrive from step t+1; δy_t from the loss)
+    (B6) δu_t = Kᵀ δM_t / τ + δu_t^ext;  δM_{t−1} = (1 − 1/τ) δM_t   (frozen: δu_t = δu_t^ext, δM_{t−1} = δM_t)
+    (B5) (LB5)–(LB1) of closed_loop.py give δh_{t−1}, δc_{t−1} and δin_t
+    (B4) δx_t += δin_t^x;  δy_t += δin_t^y
+    (B3) δz_t = W_roᵀ δy_t;   ∂W_ro += δy_t z_tᵀ
+    (B2) δM_{t−1} += δz_t ⊙ v_t;  δv_t = δz_t ⊙ M_{t−1}
+    (B1) δx_t += W_xᵀ δv_t;   ∂W_x += δv_t x_tᵀ
+
+ModulationNet is this kernel with Z = n², W_x and W_ro the fixed 0/1 matrices that make y = W x for the
+row-major W = M (``modulation.py``); SpatialNet uses it as is (``spatial.py``).
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numba
+import numpy as np
+
+from ..core.validation import check_int
+from .base import Grads, Trace
+from .closed_loop import (
+    INPUT_CODES,
+    ClosedLoopModel,
+    LoopState,
+    Workspace,
+    lstm_step,
+    lstm_step_backward,
+    lstm_weight_grads,
+    readout_step,
+)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def gain_loop_forward(
+    x, WxT, Wro, KT, k0, inv_tau, W, W_out, b_out, in_mode, frozen, h0, c0, M0, fast,
+    y, R, gates, C, TC, U, V, Ms, RT, preT, pre,
+):
+    """(F1)–(F6) over x (T, B, I), writing y (T, B, K), the LSTM arrays (closed_loop.py), U (T, B, U),
+    V (T, B, Z) = v_t and Ms (T+1, B, Z) = M_{t−1} in row t. RT, preT, pre are scratch (closed_loop.py).
+
+    W_x and K come transposed, WxT (I, Z) and KT (U, Z), so that every loop over the Z units is contiguous.
+    """
+    T, B, I = x.shape
+    Z = WxT.shape[1]
+    n_out = Wro.shape[0]
+    H = h0.shape[1]
+    n_u = W_out.shape[0]
+    R[T, :, H:] = 0.0
+    R[0, :, :H] = h0
+    C[0] = c0
+    Ms[0] = M0
+    for t in range(T):
+        for b in range(B):
+            v = V[t, b]
+            m_prev = Ms[t, b]
+            v[:] = 0.0
+            for j in range(I):
+                xj = x[t, b, j]
+                for z in range(Z):
+                    v[z] += WxT[j, z] * xj  # (F1)
+            for k in range(n_out):
+                acc = 0.0
+                for z in range(Z):
+                    acc += Wro[k, z] * (m_prev[z] * v[z])  # (F2)
+                y[t, b, k] = acc  # (F3)
+            r = R[t, b]
+            if in_mode == 0:  # (F4)
+                for j in range(I):
+                    r[H + j] = x[t, b, j]
+                for k in range(n_out):
+                    r[H + I + k] = y[t, b, k]
+            elif in_mode == 1:
+                for j in range(I):
+                    r[H + j] = x[t, b, j]
+            else:
+                for k in range(n_out):
+                    r[H + k] = y[t, b, k]
+        lstm_step(R, t, W, RT, preT, pre, gates, C, TC, fast)  # (F5)
+        readout_step(R, t, W_out, b_out, U)
+        for b in range(B):
+            m_prev = Ms[t, b]
+            m_new = Ms[t + 1, b]
+            if frozen[t]:
+                m_new[:] = m_prev
+                continue
+            for z in range(Z):
+                m_new[z] = k0[z]
+            for j in range(n_u):
+                uj = U[t, b, j]
+                for z in range(Z):
+                    m_new[z] += KT[j, z] * uj
+            for z in range(Z):
+                m_new[z] = m_prev[z] + (m_new[z] - m_prev[z]) * inv_tau  # (F6)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def gain_loop_backward(
+    x, WxT, Wro, KT, inv_tau, WT, W_out, in_mode, frozen, R, gates, C, TC, V, Ms, dy, du_ext, dh_T, dc_T, dM_T,
+    dA, dU, dAT, dRT, dR,
+):
+    """(B6)–(B1) from t = T−1 down to 0, then (LW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
+
+    Returns δx, δh_{−1}, δc_{−1}, δM_{−1}, ∂W (bias in the last column), ∂W_out, ∂b_out, ∂W_xᵀ (I, Z), ∂W_ro.
+    """
+    T, B, I = x.shape
+    Z = WxT.shape[1]
+    n_out = Wro.shape[0]
+    H = dh_T.shape[1]
+    n_u = W_out.shape[0]
+    dt = x.dtype
+    dx = np.zeros((T, B, I), dtype=dt)
+    dWxT = np.zeros(WxT.shape, dtype=dt)
+    dWro = np.zeros(Wro.shape, dtype=dt)
+    dyt = np.empty(n_out, dtype=dt)
+    dv = np.empty(Z, dtype=dt)
+    dh = dh_T.copy()
+    dc = dc_T.copy()
+    dM = dM_T.copy()
+    for t in range(T - 1, -1, -1):
+        for b in range(B):
+            dm = dM[b]
+            for j in range(n_u):
+                acc = du_ext[t, b, j]
+                if not frozen[t]:
+                    for z in range(Z):
+                        acc += KT[j, z] * dm[z] * inv_tau  # (B6)
+                dU[t, b, j] = acc
+            if not frozen[t]:
+                for z in range(Z):
+                    dm[z] *= 1.0 - inv_tau
+        lstm_step_backward(t, dU, W_out, dh, dc, gates, C, TC, dA, WT, dAT, dRT, dR)  # (B5)
+        for b in range(B):
+            for k in range(n_out):
+                dyt[k] = dy[t, b, k]
+            if in_mode == 0:  # (B4)
+                for j in range(I):
+                    dx[t, b, j] += dR[b, H + j]
+                for k in range(n_out):
+                    dyt[k] += dR[b, H + I + k]
+            elif in_mode == 1:
+                for j in range(I):
+                    dx[t, b, j] += dR[b, H + j]
+            else:
+                for k in range(n_out):
+                    dyt[k] += dR[b, H + k]
+            v = V[t, b]
+            m_prev = Ms[t, b]
+            dm = dM[b]
+            dv[:] = 0.0
+            for k in range(n_out):
+                dyk = dyt[k]
+                for z in range(Z):
+                    dv[z] += Wro[k, z] * dyk  # (B3) δz_t, held in dv for now
+                    dWro[k, z] += dyk * (m_prev[z] * v[z])
+            for z in range(Z):
+                dm[z] += dv[z] * v[z]  # (B2)
+                dv[z] *= m_prev[z]
+            for j in range(I):
+                acc = 0.0
+                xj = x[t, b, j]
+                for z in range(Z):
+                    acc += WxT[j, z] * dv[z]  # (B1)
+                    dWxT[j, z] += dv[z] * xj
+                dx[t, b, j] += acc
+    dW, dW_out, db_out = lstm_weight_grads(R, dA, dU)
+    return dx, dh, dc, dM, dW, dW_out, db_out, dWxT, dWro
+
+
+class GainLoopModel(ClosedLoopModel):
+    """A closed-loop model running :func:`gain_loop_forward`; subclasses provide W_x, W_ro, K, k_0, τ."""
+
+    #: Names of W_x and W_ro; each lives in ``params`` if trained, else in ``fixed``.
+    WX = "W_x"
+    WRO = "W_ro"
+    PUBLIC_EXTRAS = ("u", "v", "M")
+
+    def zero_state(self, batch: int) -> LoopState:
+        """h = c = 0 and the model's initial modulation (zero for both models)."""
+        batch = check_int(f"{type(self).__name__}.zero_state(batch)", batch, minimum=1)
+        H = self.hidden_size
+        return LoopState(
+            np.zeros((batch, H), dtype=self.dtype), np.zeros((batch, H), dtype=self.dtype), self._initial_mod(batch)
+        )
+
+    @abc.abstractmethod
+    def _initial_mod(self, batch: int) -> np.ndarray:
+        """The modulation state at the start of a run, (B, ·)."""
+
+    def weight(self, name: str) -> np.ndarray:
+        """Feedforward weight ``name`` (W_x, W_ro, ...), trained or fixed."""
+        return self.params[name] if name in self.params else self.fixed[name]
+
+    def _kernel_args(self) -> tuple:
+        """(W_xᵀ, W_ro, Kᵀ, k_0, 1/τ) as the kernels take them."""
+        return (
+            np.ascontiguousarray(self.weight(self.WX).T),
+            np.ascontiguousarray(self.weight(self.WRO)),
+            np.ascontiguousarray(self.fixed["K"].T),
+            np.ascontiguousarray(self.fixed["k0"]),
+            1.0 / self.tau,
+        )
+
+    def _to_kernel_mod(self, mod: np.ndarray) -> np.ndarray:
+        """The public modulation state as the kernel's M (B, Z)."""
+        return np.ascontiguousarray(mod)
+
+    def _from_kernel_mod(self, M: np.ndarray) -> np.ndarray:
+        """The kernel's M (…, B, Z) as the public modulation state."""
+        return M
+
+    def _run(self, x, state, frozen, ws: Workspace) -> Trace:
+        Wx, Wro, K, k0, inv_tau = self._kernel_args()
+        W, _ = self.lstm_arrays()
+        h0, c0, mod0 = state
+        T, B, _ = x.shape
+        Z = Wx.shape[1]
+        R, gates, C, TC, U, RT, preT, pre = self._lstm_buffers(ws, T, B)
+        y = np.empty((T, B, self.output_size), dtype=self.dtype)
+        V = ws.get("V", (T, B, Z), self.dtype)
+        Ms = ws.get("M", (T + 1, B, Z), self.dtype)
+        gain_loop_forward(
+            x, Wx, Wro, K, k0, inv_tau, W, self.params["weight_out"], self.params["bias_out"],
+            INPUT_CODES[self.lstm_input], frozen, h0, c0, self._to_kernel_mod(mod0), self.fast_tanh,
+            y, R, gates, C, TC, U, V, Ms, RT, preT, pre,
+        )
+        H = self.hidden_size
+        final = LoopState(R[-1, :, :H].copy(), C[-1].copy(), self._from_kernel_mod(Ms[-1].copy()))
+        extras = {"R": R, "gates": gates, "C": C, "TC": TC, "u": U, "v": V, "M": Ms, "frozen": frozen}
+        return Trace(x=x, outputs=y, initial_state=state, final_state=final, extras=extras)
+
+    def _run_backward(self, trace, d_outputs, d_final, d_u, ws: Workspace) -> Grads:
+        e = trace.extras
+        Wx, Wro, K, _, inv_tau = self._kernel_args()
+        _, WT = self.lstm_arrays()
+        dh_T, dc_T, dmod_T = d_final
+        T, B, _ = trace.x.shape
+        dA, dU, dAT, dRT, dR = self._lstm_grad_buffers(ws, T, B)
+        dx, dh0, dc0, dM0, dW, dW_out, db_out, dWx, dWro = gain_loop_backward(
+            trace.x, Wx, Wro, K, inv_tau, WT, self.params["weight_out"], INPUT_CODES[self.lstm_input],
+            e["frozen"], e["R"], e["gates"], e["C"], e["TC"], e["v"], e["M"], d_outputs, d_u,
+            dh_T, dc_T, self._to_kernel_mod(dmod_T), dA, dU, dAT, dRT, dR,
+        )
+        grads = self._lstm_grads(dW, dW_out, db_out)
+        if self.WX in self.params:
+            grads[self.WX] = np.ascontiguousarray(dWx.T)
+        if self.WRO in self.params:
+            grads[self.WRO] = dWro
+        return Grads(grads, inputs=dx, initial_state=LoopState(dh0, dc0, self._from_kernel_mod(dM0)))
+
+    def z(self, trace: Trace) -> np.ndarray:
+        """The modulated units z_t = M_{t−1} ⊙ W_x x_t, (T, B, Z) (F2)."""
+        return trace.extras["M"][:-1] * trace.extras["v"]

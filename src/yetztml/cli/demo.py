@@ -1,0 +1,44 @@
+"""``yetztml demo bss``: the feedback-modulation demonstration (Naumann, Keijser & Sprekeler, eLife 2022)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="demonstrations built on the cells (bss: LSTM feedback modulation, eLife 2022)",
+        description="Demonstrations built on the cells.",
+    )
+    demos = p.add_subparsers(dest="demo", metavar="DEMO", required=True)
+    bss = demos.add_parser(
+        "bss",
+        help="dynamic blind source separation by LSTM feedback modulation (eLife 2022)",
+        description=(
+            "Train a closed-loop model (an LSTM that watches the mixed signals and its own output and "
+            "re-weights a feedforward net) on dynamic blind source separation, test it on 20 new contexts, "
+            "and write OUT/result.json, OUT/report.md (the reference numbers beside ours), the figures and a "
+            "checkpoint (--resume continues an interrupted run). See docs/bss.md."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    from ..experiments.bss import add_arguments
+
+    add_arguments(bss)
+    bss.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from ..experiments.bss import options_from_args, run_bss
+
+    options = options_from_args(args)
+    print("demo bss: " + " ".join(f"{k}={v}" for k, v in options.items()))
+    result = run_bss(**options)
+    print(
+        f"clarity: stimulus {result['clarity_stimulus']:.3f}, output {result['clarity_output']:.3f} "
+        f"(mean over the test contexts); {result['seconds_per_batch']:.3f} s per batch over "
+        f"{result['batches']} batches"
+    )
+    print(f"report: {args.out}/report.md")
+    return 0

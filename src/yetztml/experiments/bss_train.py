@@ -1,0 +1,202 @@
+"""Training loop of the feedback-modulation demonstration, with checkpoint and resume.
+
+Per batch k (the authors' ``Runner.train``):
+
+    (T1) x, s, A ← task.train_batch(B)                          B trials, one fresh context each
+    (T2) y, u ← model.forward(x, state_k)                       closed loop over n_steps samples
+    (T3) L = Σ_t (1/(B·n)) Σ_{b,i} SmoothL1(y − s) + λ_out Σ_{t,b,j} |u|     (λ_out > 0: Dale only)
+    (T4) g ← model.backward(δy = ∂L/∂y, δu = λ_out sign(u))     hand-derived BPTT through the loop
+    (T5) g ← clip(g, ±1) by value;  Adam step (lr 1e-3)
+    (T6) state_{k+1} ← final state of (T2), detached            the next batch starts in a new context
+
+Every ``eval_every`` batches the output clarity on a fixed set of monitoring contexts (batch size 1, as
+the test) is recorded, so the learning curve is comparable across batches. Every ``checkpoint_every``
+batches ``checkpoint.npz`` stores parameters, Adam buffers, the carried state, the data generator's
+state and the curves; ``resume=True`` continues bit-identically from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..analysis.clarity import signal_clarity
+from ..cells.closed_loop import Workspace
+from ..cells.dale import DaleRateNet
+from ..core.errors import CheckpointError, NonFiniteError, message
+from ..learning import checkpoint as ckpt
+from ..learning.clipping import clip_by_value
+from ..learning.losses import smooth_l1
+from ..learning.optimisers import Adam
+from ..tasks.bss import BSSTask
+
+#: Config fields that must match for a checkpoint to be resumed.
+FINGERPRINT = ("model", "seed", "sources", "n_sources", "batch_size", "n_steps", "noise", "hidden_size", "tau",
+               "mode", "lstm_input", "n_units", "n_feedback", "kernel", "width", "target", "lambda_out",
+               "learn_ro", "lr", "clip", "dtype", "tanh", "threads")
+
+
+def initial_state(net, batch: int, rng: np.random.Generator, testing: bool):
+    """Zero state; the Dale network's release probabilities p ~ N(0.5, 0.01²) (train) or N(0.5, 0.1²) (test)."""
+    state = net.zero_state(batch)
+    if isinstance(net, DaleRateNet):
+        std = 0.1 if testing else 0.01
+        state = state._replace(p=rng.normal(0.5, std, size=state.p.shape).astype(net.dtype))
+    return state
+
+
+def batch_loss(net, trace, s: np.ndarray, lambda_out: float):
+    """(T3): the loss value, δy and δu (None without the penalty)."""
+    T, B, n = s.shape
+    value, dy = smooth_l1(trace.outputs, s, reduction="sum")
+    scale = 1.0 / (B * n)
+    value *= scale
+    dy *= dy.dtype.type(scale)
+    d_u = None
+    if lambda_out > 0.0 and isinstance(net, DaleRateNet):
+        u = trace.extras["u"]
+        value += lambda_out * float(np.sum(np.abs(u), dtype=np.float64))
+        d_u = (lambda_out * np.sign(u)).astype(net.dtype)
+    return float(value), dy, d_u
+
+
+class Monitor:
+    """Output clarity on fixed contexts (batch size 1, continuous sources), the learning curve's y-axis."""
+
+    def __init__(self, config, seed: int, dtype: np.dtype) -> None:
+        task = BSSTask(config.sources, n_sources=config.n_sources, noise=config.noise, n_steps=config.n_steps,
+                       seed=seed, dtype=dtype)
+        self.run = task.test_run(config.n_monitor)
+        self.state_rng_seed = seed
+        self.n_steps = config.n_steps
+        self.workspace = Workspace()
+
+    def clarity(self, net) -> float:
+        state = initial_state(net, 1, np.random.default_rng(self.state_rng_seed), testing=True)
+        trace = net.forward(self.run.x, state, workspace=self.workspace)
+        return signal_clarity(self.run.s[:, 0], trace.outputs[:, 0], self.n_steps).mean
+
+
+class _Progress:
+    """A rich progress bar (loss, clarity, seconds per batch); silent when not writing to a terminal."""
+
+    def __init__(self, enabled: bool, total: int, done: int) -> None:
+        self.progress = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            console = Console(stderr=True)
+            if console.is_terminal or console.is_jupyter:
+                self.progress = Progress(
+                    TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    TextColumn("{task.fields[info]}"), console=console,
+                )
+                self.task = self.progress.add_task("training", total=total, completed=done, info="")
+
+    def update(self, loss: float, clarity: float | None, seconds: float) -> None:
+        if self.progress is not None:
+            text = f"loss {loss:.4g}  clarity {'–' if clarity is None else f'{clarity:.3f}'}  {seconds:.3f} s/batch"
+            self.progress.update(self.task, advance=1, info=text)
+
+    def __enter__(self) -> _Progress:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _fingerprint(config) -> dict[str, Any]:
+    data = config.to_json()
+    return {k: data[k] for k in FINGERPRINT}
+
+
+def _save(path: Path, net, opt: Adam, state, history, meta: dict[str, Any]) -> None:
+    arrays = {f"param/{k}": v for k, v in net.params.items()}
+    arrays.update({f"state/{i}": np.asarray(a) for i, a in enumerate(state)})
+    ckpt.save(path, arrays, opt.state_dict(), history, meta)
+
+
+def _load(path: Path, net, opt: Adam, config) -> tuple[Any, list[float], dict[str, Any]]:
+    arrays, opt_state, history, meta = ckpt.load(path)
+    if meta.get("fingerprint") != _fingerprint(config):
+        raise CheckpointError(
+            message(f"checkpoint {str(path)!r}", f"a run with config {_fingerprint(config)}",
+                    f"{meta.get('fingerprint')}", "Use another --out folder, or drop --resume to start afresh.")
+        )
+    net.load_params({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("param/")})
+    opt.load_state_dict(opt_state)
+    leaves = [arrays[f"state/{i}"] for i in range(sum(k.startswith("state/") for k in arrays))]
+    state = type(net.zero_state(1))(*[np.ascontiguousarray(a, dtype=net.dtype) for a in leaves])
+    return state, history, meta
+
+
+def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: bool, progress: bool) -> dict:
+    """(T1)–(T6) for ``config.batches`` batches in total; returns the training record (JSON-able)."""
+    opt = Adam(net.params, lr=config.lr)
+    monitor = Monitor(config, child["monitor"], net.dtype)
+    path = out / "checkpoint.npz"
+    state = initial_state(net, config.batch_size, task.rng, testing=False)
+    history: list[float] = []
+    times: list[float] = []
+    cpu_times: list[float] = []
+    curve: list[dict[str, float]] = []
+    done = 0
+    if resume and path.exists():
+        state, history, meta = _load(path, net, opt, config)
+        task.load_state_dict(meta["task_state"])
+        times, curve, done = list(meta["times"]), list(meta["curve"]), int(meta["batches_done"])
+        cpu_times = list(meta["cpu_times"])
+    workspace = Workspace()
+    recent: deque[float] = deque(history[-20:], maxlen=20)
+    clarity = curve[-1]["clarity_output"] if curve else None
+    eval_seconds = 0.0
+    with _Progress(progress, config.batches, done) as bar:
+        for k in range(done, config.batches):
+            t0, c0 = time.perf_counter(), time.process_time()
+            batch = task.train_batch(config.batch_size)  # (T1)
+            trace = net.forward(batch.x, state, workspace=workspace, threads=config.threads)  # (T2)
+            value, dy, d_u = batch_loss(net, trace, batch.s, config.lambda_out)  # (T3)
+            if not np.isfinite(value):
+                raise NonFiniteError(message(f"bss training, batch {k}", "a finite loss", value,
+                                             "Lower --lr or use --dtype float64."))
+            grads = net.backward(trace, dy, d_u=d_u)  # (T4)
+            clip_by_value(grads, config.clip)  # (T5)
+            opt.step(grads)
+            state = trace.final_state  # (T6)
+            times.append(time.perf_counter() - t0)
+            cpu_times.append(time.process_time() - c0)
+            history.append(value)
+            recent.append(value)
+            if (k + 1) % config.eval_every == 0 or k + 1 == config.batches:
+                t1 = time.perf_counter()
+                clarity = monitor.clarity(net)
+                eval_seconds += time.perf_counter() - t1
+                curve.append({"batch": k + 1, "clarity_output": clarity, "loss": float(np.mean(recent))})
+            if (k + 1) % config.checkpoint_every == 0 or k + 1 == config.batches:
+                meta = {"fingerprint": _fingerprint(config), "batches_done": k + 1, "task_state": task.state_dict(),
+                        "times": times, "cpu_times": cpu_times, "curve": curve}
+                _save(path, net, opt, state, history, meta)
+            bar.update(float(np.mean(recent)), clarity, times[-1])
+    steady = times[1:] if len(times) > 1 else times
+    cpu_steady = cpu_times[1:] if len(cpu_times) > 1 else cpu_times
+    return {
+        "batches": len(history),
+        "loss": history,
+        "curve": curve,
+        "seconds_per_batch": float(np.median(steady)) if steady else float("nan"),
+        "seconds_per_batch_mean": float(np.mean(steady)) if steady else float("nan"),
+        "cpu_seconds_per_batch": float(np.median(cpu_steady)) if cpu_steady else float("nan"),
+        "first_batch_seconds": float(times[0]) if times else float("nan"),
+        "training_seconds": float(np.sum(times)),
+        "monitor_seconds": eval_seconds,
+        "resumed_from": int(done),
+        "checkpoint": str(path),
+    }

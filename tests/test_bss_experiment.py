@@ -1,0 +1,132 @@
+"""The feedback-modulation experiment end to end, at tiny sizes: result.json, report, resume, bad input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from yetztml.core.blas import blas_threads, get_blas_threads
+from yetztml.core.errors import CheckpointError, DTypeError, OptionError, ShapeError
+from yetztml.experiments.bss import add_arguments, options_from_args, run_bss, run_bss_variants
+
+TINY = dict(batch_size=3, n_steps=60, n_test=4, n_monitor=2, eval_every=2, hidden_size=8, n_units=10,
+            progress=False)
+
+
+@pytest.mark.parametrize("model", ["modulation", "spatial", "dale"])
+def test_smoke_run_writes_result_and_report(model, tmp_path):
+    result = run_bss(model=model, batches=3, seed=1, out=tmp_path, figures=model == "spatial", **TINY)
+    data = json.loads((tmp_path / "result.json").read_text())
+    for key in ("clarity_stimulus", "clarity_output", "seconds_per_batch", "batches", "config", "seed", "versions"):
+        assert key in data
+    assert data["batches"] == 3 and data["seed"] == 1 and data["config"]["model"] == model
+    assert 0.0 <= data["clarity_output"] <= 1.0 and 0.0 <= data["clarity_stimulus"] <= 1.0
+    assert data["seconds_per_batch"] > 0.0
+    assert len(data["training"]["loss"]) == 3 and all(np.isfinite(data["training"]["loss"]))
+    assert [c["batch"] for c in data["training"]["curve"]] == [2, 3]
+    assert len(data["evaluation"]["clarity_output_per_context"]["values"]) == 4
+    assert data["clarity_output"] == pytest.approx(result["clarity_output"])
+    report = (tmp_path / "report.md").read_text()
+    assert "| quantity | reference | ours |" in report
+    if model == "modulation":
+        assert "transient_weight_error" in data["evaluation"]
+    else:
+        assert data["evaluation"]["freeze"]["repetitions"] == 40
+    if model == "spatial":
+        assert data["figures"] == ["fig1_unmixing.png", "fig3_spatial.png", "fig4_populations.png",
+                                   "fig5_freeze.png"]
+        assert all((tmp_path / f).stat().st_size > 1000 for f in data["figures"])
+
+
+def test_resume_continues_bit_identically(tmp_path):
+    options = dict(TINY, analyses=False, figures=False, checkpoint_every=2)
+    straight = run_bss(model="modulation", batches=4, seed=2, out=tmp_path / "a", **options)
+    run_bss(model="modulation", batches=2, seed=2, out=tmp_path / "b", **options)
+    resumed = run_bss(model="modulation", batches=4, seed=2, out=tmp_path / "b", resume=True, **options)
+    assert resumed["training"]["resumed_from"] == 2
+    assert resumed["training"]["loss"] == straight["training"]["loss"]
+    assert resumed["clarity_output"] == straight["clarity_output"]
+    with pytest.raises(CheckpointError):
+        run_bss(model="modulation", batches=5, seed=3, out=tmp_path / "b", resume=True, **options)
+
+
+def test_training_lowers_the_loss(tmp_path):
+    """Sixty small batches of the Fig. 1 model: the summed SmoothL1 loss falls well below its start."""
+    result = run_bss(model="modulation", batches=60, seed=0, out=tmp_path, batch_size=16, n_steps=100, n_test=2,
+                     hidden_size=16, lr=1e-2, eval_every=1000, analyses=False, figures=False, progress=False)
+    loss = np.asarray(result["training"]["loss"])
+    assert loss[-10:].mean() < 0.8 * loss[:10].mean()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        (dict(model="lstm"), OptionError),
+        (dict(sources="speech"), OptionError),
+        (dict(tau=0.0), OptionError),
+        (dict(tau=-1.0), OptionError),
+        (dict(batches=0), OptionError),
+        (dict(batches=2.5), DTypeError),
+        (dict(lstm_input="z"), OptionError),
+        (dict(test_contexts=np.array([[1.0, 2.0], [2.0, 4.0]])), OptionError),
+        (dict(test_contexts=np.ones((3, 2, 3))), ShapeError),
+        (dict(test_contexts=np.eye(2)), OptionError),
+        (dict(learning_rate=0.1), OptionError),
+        (dict(n_sources=3), OptionError),
+    ],
+)
+def test_bad_input_raises_catalogue_errors(kwargs, error, tmp_path):
+    options = {"model": "modulation", "batches": 1, **kwargs}
+    with pytest.raises(error):
+        run_bss(out=tmp_path, progress=False, **options)
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_user_test_contexts_are_used(tmp_path):
+    A = np.array([[[0.7, 0.3], [0.2, 0.8]], [[0.4, 0.6], [0.9, 0.1]], [[0.5, 0.5], [0.0, 1.0]]])
+    result = run_bss(model="modulation", batches=1, seed=0, out=tmp_path, test_contexts=A, analyses=False,
+                     figures=False, **{k: v for k, v in TINY.items() if k != "n_test"})
+    assert result["evaluation"]["n_test"] == 3
+    np.testing.assert_allclose(result["evaluation"]["contexts"], A)
+
+
+def test_command_line_options_round_trip(tmp_path):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--model", "dale", "--batches", "7", "--seed", "4", "--out", str(tmp_path),
+                              "--tau", "50", "--no-figures", "--tanh", "exact"])
+    options = options_from_args(args)
+    assert options["model"] == "dale" and options["batches"] == 7 and options["seed"] == 4
+    assert options["tau"] == 50.0 and options["figures"] is False and options["analyses"] is True
+    assert options["tanh"] == "exact" and options["out"] == str(tmp_path)
+    defaults = options_from_args(parser.parse_args([]))
+    assert defaults["batches"] == 10_000 and defaults["tau"] is None and defaults["dtype"] == "float32"
+
+
+def test_blas_threads_are_set_and_restored():
+    """NumPy's and SciPy's wheels bundle OpenBLAS: both are found, pinned to 1 thread, then restored."""
+    with blas_threads(1) as changed:
+        inside = get_blas_threads()
+    after = get_blas_threads()
+    assert changed and set(changed) <= set(inside)
+    assert all(inside[name] == 1 for name in changed)
+    with blas_threads(2):
+        assert all(n == 2 for n in get_blas_threads().values())
+    assert get_blas_threads() == after
+    with pytest.raises(OptionError):
+        with blas_threads(0):
+            pass
+
+
+def test_timescale_and_input_variants_figure(tmp_path):
+    options = dict(TINY, analyses=False, figures=False)
+    summary = run_bss_variants(taus=(1.0, 30.0), inputs=("xy", "y"), batches=1, seed=0, out=tmp_path, **options)
+    assert [(r["tau"], r["lstm_input"]) for r in summary["runs"]] == [(1.0, "xy"), (30.0, "xy"), (1.0, "y"),
+                                                                       (30.0, "y")]
+    assert (tmp_path / "fig2_variants.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "variants.json").read_text())["runs"][1]["tau"] == 30.0
+    with pytest.raises(OptionError):
+        run_bss_variants(taus=(0.0,), out=tmp_path, **options)
