@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from ..core.errors import YetztmlError
-from . import describe, errorflow, gradcheck, run
+from . import demo, describe, errorflow, gradcheck, reproduce, run
 
-COMMANDS = (run, describe, gradcheck, errorflow)
+COMMANDS = (run, describe, gradcheck, errorflow, reproduce, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,81 +1,149 @@
 """The main job, ``yetztml run``: a guided tour whose results become a report folder.
 
-Steps, each timed and recorded in ``result.json``:
+Jobs, run on a pool of worker processes (one per core, so kernels compile in parallel on a fresh
+install), each timed and recorded in ``result.json``:
 
 1. ``gradcheck`` — float64 finite-difference checks of every cell's hand-derived backward pass;
 2. ``errorflow`` — why plain RNNs forget and the constant error carousel does not: the scenarios
    ``vanishing`` (logistic RNN under Hochreiter's bound), ``cec`` (flow exactly 1), ``cec-gated``
-   (eq. 41: scaled only on entry and exit) and ``lstm-vs-rnn`` (same task, flow before and after training).
+   (eq. 41: scaled only on entry and exit) and ``lstm-vs-rnn`` (same task, flow before and after training);
+3. ``adding`` — the adding problem (1997 Exp 4, T = 100): LSTM1997 trained online with the paper's
+   truncated gradient, as written and as the named variant ``linear-output``, each capped at
+   ``lstm_budget`` sequences, next to an Elman RNN trained by full BPTT with Adam; the paper's Table 7
+   row beside them.
 
 The report (figures and ``report.md``) is drawn from the returned dict by :mod:`yetztml.report.tour`.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from ..analysis.scenarios import run_scenario
 from ..cells.catalogue import CATALOGUE, gradient_check
 from ..core.results import versions, write_json
+from .lstm1997 import quick_trial, resolve_row
+from .rnn_adding import train_rnn_on_adding
 
 #: Relative error under which a finite-difference check counts as passed.
 GRADCHECK_TOLERANCE = 1e-6
 
-#: Error-flow scenarios shown by the tour, with the largest lag each uses.
+#: Error-flow scenarios shown by the tour, with the largest lag each uses (None: the scenario's own).
 ERRORFLOW_SCENARIOS = {"vanishing": 100, "cec": 100, "cec-gated": 100, "lstm-vs-rnn": None}
+
+#: The LSTM1997 configurations shown on the adding problem.
+ADDING_VARIANTS = ("as-written", "linear-output")
 
 Progress = Callable[[str, int, int], None]
 
 
-def _gradcheck(seed: int, progress: Progress) -> dict[str, Any]:
-    cells = []
-    names = list(CATALOGUE)
-    for i, name in enumerate(names):
-        progress(f"gradient check: {name}", i, len(names))
-        t0 = time.perf_counter()
-        check = gradient_check(name, seed=seed)
-        check["seconds"] = time.perf_counter() - t0
-        check["passed"] = check["max_error"] <= GRADCHECK_TOLERANCE
-        check["equations"] = CATALOGUE[name].load().__module__
-        cells.append(check)
-    return {"tolerance": GRADCHECK_TOLERANCE, "cells": cells}
+def _gradcheck_job(name: str, seed: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    check = gradient_check(name, seed=seed)
+    check["seconds"] = time.perf_counter() - t0
+    check["passed"] = check["max_error"] <= GRADCHECK_TOLERANCE
+    check["equations"] = CATALOGUE[name].load().__module__
+    return check
 
 
-def _errorflow(seed: int, progress: Progress) -> dict[str, Any]:
-    scenarios = {}
-    for i, (name, lags) in enumerate(ERRORFLOW_SCENARIOS.items()):
-        progress(f"error flow: {name}", i, len(ERRORFLOW_SCENARIOS))
-        t0 = time.perf_counter()
-        result = run_scenario(name, lags=lags, seed=seed)
-        result["seconds"] = time.perf_counter() - t0
-        scenarios[name] = result
-    return scenarios
+def _errorflow_job(name: str, lags: int | None, seed: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    result = run_scenario(name, lags=lags, seed=seed)
+    result["seconds"] = time.perf_counter() - t0
+    return result
 
 
-def run_tour(out: str | Path, seed: int = 0, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the tour, write ``out/result.json`` and return the result dict (the report is built from it)."""
+def _lstm_adding_job(variant: str, budget: int, seed: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    record = quick_trial(variant, T=100, seed=seed, budget=budget)
+    record["variant"] = variant
+    record["seconds"] = time.perf_counter() - t0
+    return record
+
+
+def _rnn_adding_job(sequences: int, seed: int) -> dict[str, Any]:
+    return train_rnn_on_adding(T=100, sequences=sequences, seed=seed)
+
+
+def _jobs(seed: int, lstm_budget: int, rnn_sequences: int) -> list[tuple[tuple[str, str], Callable, tuple]]:
+    """(section, key), function, arguments, in submission order.
+
+    The order keeps two workers from compiling the same kernel at once on a fresh install: the first
+    LSTM1997 trial compiles the online kernel while the other worker compiles the memory-block kernel
+    (gradcheck of the block cells), then the PyTorch-layout kernels; the second LSTM1997 trial and the
+    Elman net come after the kernels they use are cached.
+    """
+    first, *rest = ADDING_VARIANTS
+    jobs: list[tuple[tuple[str, str], Callable, tuple]] = [
+        (("adding", first), _lstm_adding_job, (first, lstm_budget, seed))
+    ]
+    blocks = ("lstm1997", "lstm_forget", "lstm_peephole")
+    block_first = sorted(CATALOGUE, key=lambda n: CATALOGUE[n].module not in blocks)
+    jobs += [(("gradcheck", n), _gradcheck_job, (n, seed)) for n in block_first]
+    jobs.append((("adding", "rnn"), _rnn_adding_job, (rnn_sequences, seed)))
+    jobs += [(("adding", v), _lstm_adding_job, (v, lstm_budget, seed)) for v in rest]
+    jobs += [(("errorflow", n), _errorflow_job, (n, lags, seed)) for n, lags in ERRORFLOW_SCENARIOS.items()]
+    return jobs
+
+
+def run_tour(
+    out: str | Path,
+    seed: int = 0,
+    progress: Progress | None = None,
+    workers: int | None = None,
+    lstm_budget: int = 200_000,
+    rnn_sequences: int = 20_000,
+) -> dict[str, Any]:
+    """Run the tour, write ``out/result.json`` and return the result dict (the report is built from it).
+
+    ``workers`` processes (default: the number of cores) run the jobs; ``workers=0`` runs them in this
+    process. ``lstm_budget`` caps each LSTM1997 trial's training sequences; ``rnn_sequences`` is the
+    Elman net's training length.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda label, done, total: None)
+    jobs = _jobs(seed, lstm_budget, rnn_sequences)
+    results: dict[str, dict[str, Any]] = {"gradcheck": {}, "errorflow": {}, "adding": {}}
     started = time.perf_counter()
-    timings = {}
-    t0 = time.perf_counter()
-    gradcheck = _gradcheck(seed, progress)
-    timings["gradcheck"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    errorflow = _errorflow(seed, progress)
-    timings["errorflow"] = time.perf_counter() - t0
-    progress("done", 1, 1)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    progress("starting", 0, len(jobs))
+    if workers == 0:
+        for i, ((section, key), fn, args) in enumerate(jobs):
+            progress(f"{section}: {key}", i, len(jobs))
+            results[section][key] = fn(*args)
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(fn, *args): (section, key) for (section, key), fn, args in jobs}
+            for done, future in enumerate(as_completed(futures), start=1):
+                section, key = futures[future]
+                results[section][key] = future.result()
+                progress(f"{section}: {key} done", done, len(jobs))
+    row = resolve_row("4", T=100)
     result = {
         "job": "yetztml run",
         "seed": seed,
+        "workers": workers,
         "versions": versions(),
-        "gradcheck": gradcheck,
-        "errorflow": errorflow,
-        "timings": timings,
+        "gradcheck": {
+            "tolerance": GRADCHECK_TOLERANCE,
+            "cells": [results["gradcheck"][n] for n in CATALOGUE],
+        },
+        "errorflow": {n: results["errorflow"][n] for n in ERRORFLOW_SCENARIOS},
+        "adding": {
+            "T": 100,
+            "lstm_budget": lstm_budget,
+            "paper": row.paper,
+            "lstm1997": {v: results["adding"][v] for v in ADDING_VARIANTS},
+            "rnn": results["adding"]["rnn"],
+        },
         "seconds": time.perf_counter() - started,
     }
     write_json(out / "result.json", result)

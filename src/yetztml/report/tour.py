@@ -41,6 +41,68 @@ def _errorflow_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[
     return lines
 
 
+def plot_adding(adding: dict[str, Any], path: Path) -> Path:
+    """Training mean absolute error against sequences seen: LSTM1997 variants and the Elman RNN."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.0, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for variant, record in adding["lstm1997"].items():
+        curve = record["curve"]
+        ax.plot(curve["sequences"], curve["mae"], lw=1.5, label=f"LSTM1997, {variant} (truncated gradient, online SGD)")
+    rnn = adding["rnn"]
+    ax.plot([c["sequences"] for c in rnn["curve"]], [c["train_mae"] for c in rnn["curve"]], lw=1.5,
+            label=f"{rnn['net']}, {rnn['method']}")
+    ax.axhline(rnn["baseline_mae"], color="black", ls=":", lw=1.0, label="best constant output (0.1625)")
+    ax.axhline(0.04, color="grey", ls="--", lw=1.0, label="criterion |error| < 0.04")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training sequences")
+    ax.set_ylabel("mean |error| at the sequence end")
+    ax.set_title(f"Adding problem (1997 Exp 4), T = {adding['T']}", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=120)
+    return path
+
+
+def _adding_section(out: Path, adding: dict[str, Any]) -> list[str]:
+    paper = adding["paper"]
+    lines = [
+        f"## The adding problem (1997 Exp 4, T = {adding['T']}): LSTM1997 next to an Elman RNN",
+        "",
+        "Each LSTM1997 trial is the paper's 93-weight net trained online with the 1997 truncated gradient, "
+        f"capped at {adding['lstm_budget']:,} sequences; `linear-output` is a named variant (an identity output "
+        "unit), not the paper's configuration — see `docs/reproduction.md`. Test: 2560 fresh sequences, "
+        "correct when |error| < 0.04. Full reproduction: `yetztml reproduce lstm1997 --exp 4 --T 100`.",
+        "",
+        "| net | training | sequences | stopped because | test wrong (of 2560) | test mean abs. error |",
+        "|---|---|---|---|---|---|",
+        f"| paper, Table 7 (mean of 10 trials) | online, truncated gradient | {paper['sequences']:,} | ST3(0.01) "
+        f"| {paper.get('wrong', '–')} | < 0.01 |",
+    ]
+    for variant, r in adding["lstm1997"].items():
+        why = "criterion met" if r["success"] else "budget reached"
+        lines.append(
+            f"| LSTM1997 {variant} (93 weights) | online, truncated gradient | {r['sequences']:,} | {why} "
+            f"| {r['test']['wrong']} | {r['test']['mae']:.4f} |"
+        )
+    rnn = adding["rnn"]
+    lines.append(
+        f"| {rnn['net']} ({rnn['num_weights']} weights) | {rnn['method']} | {rnn['sequences']:,} | budget "
+        f"| {rnn['test']['wrong']} | {rnn['test']['mae']:.4f} |"
+    )
+    lines += [
+        "",
+        f"The best constant output has mean absolute error {rnn['baseline_mae']:.4f}: a net that stays there "
+        "has learned nothing about the two marked numbers.",
+        "",
+        f"![adding]({plot_adding(adding, out / 'adding.png').name})",
+        "",
+    ]
+    return lines
+
+
 def write_tour_report(out: Path, result: dict[str, Any]) -> Path:
     """Write ``out/report.md`` and the figures: gradient checks, error flow, then every cell's equations."""
     out = Path(out)
@@ -48,9 +110,8 @@ def write_tour_report(out: Path, result: dict[str, Any]) -> Path:
     lines = [
         "# yetztml run",
         "",
-        f"Seed {result['seed']}; total time {result['seconds']:.1f} s ("
-        + ", ".join(f"{k} {v:.1f} s" for k, v in result["timings"].items())
-        + "); versions: "
+        f"Seed {result['seed']}; {result['seconds']:.1f} s on {result['workers']} worker process(es), "
+        "compilation of the kernels included on a fresh install; versions: "
         + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
         + ".",
         "",
@@ -61,6 +122,7 @@ def write_tour_report(out: Path, result: dict[str, Any]) -> Path:
         "",
         *_gradcheck_table(grad["cells"], grad["tolerance"]),
         "",
+        *_adding_section(out, result["adding"]),
         *_errorflow_section(out, result["errorflow"]),
         "## The equations",
         "",

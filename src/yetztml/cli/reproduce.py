@@ -1,0 +1,170 @@
+"""``yetztml reproduce``: run a paper's table rows (trials in parallel, resumable) and write their report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from ..core.errors import OptionError, message
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="reproduce a paper's tables: lstm1997 (Tables 1–9), gers2000 (Table 2)",
+        description=(
+            "Run the trials of one table row (in parallel over the cores; rerunning the same command resumes "
+            "an interrupted run) and write OUT/result.json and OUT/report.md with figures, the paper's values "
+            "beside ours. `--list` shows the rows."
+        ),
+    )
+    papers = p.add_subparsers(dest="paper", metavar="PAPER")
+    a = papers.add_parser(
+        "lstm1997", help="Hochreiter & Schmidhuber 1997, Tables 1–9",
+        description="Hochreiter & Schmidhuber 1997, §5. Select a row by experiment id and parameters "
+                    "(--exp 4 --T 100) or by table id (--exp 4-3). Defaults: the paper's trial count, the "
+                    "as-written configuration.",
+    )
+    a.add_argument("--list", action="store_true", help="list the rows, their parameters and the paper's values")
+    a.add_argument("--exp", metavar="ID", help="experiment id (1, 2a, 2b, 2c, 3a, 3b, 3c, 4, 5, 6a, 6b) or table id")
+    a.add_argument("--T", type=int, default=None, help="sequence length parameter T (Exps 3, 4)")
+    a.add_argument("--N", type=int, default=None, help="information elements N (Exp 3)")
+    a.add_argument("--p", type=int, default=None, help="p (Exp 2: lag / distractor symbols)")
+    a.add_argument("--q", type=int, default=None, help="q (Exp 2c: minimal lag − 1)")
+    a.add_argument("--alpha", type=float, default=None, help="learning rate α of the row (Exps 1, 2a)")
+    a.add_argument("--blocks", type=int, default=None, help="memory blocks (Exp 1: 3 or 4)")
+    a.add_argument("--block-size", dest="block_size", type=int, default=None, help="cells per block (Exp 1)")
+    a.add_argument("--n-seq", dest="n_seq", type=int, default=None, help="n_seq (Exp 5: 140 or 13)")
+    a.add_argument("--method", default=None, help="lstm (default), rtrl or bptt (Exp 2a baselines)")
+    a.add_argument("--variant", default="as-written", help="named variant (default: as-written); see --list")
+    a.add_argument("--max-sequences", dest="max_sequences", type=int, default=None,
+                   help="cap on training sequences per trial (default: the row's)")
+    _common(a)
+    a.set_defaults(handler=handle_lstm1997)
+    g = papers.add_parser(
+        "gers2000", help="Gers, Schmidhuber & Cummins 2000, Table 2 (continual embedded Reber grammar)",
+        description="Gers, Schmidhuber & Cummins 2000, Table 2 rows (CERG). Select with --row NAME.",
+    )
+    g.add_argument("--list", action="store_true", help="list the rows and the paper's values")
+    g.add_argument("--row", metavar="NAME", help="row name (see --list)")
+    g.add_argument("--max-streams", dest="max_streams", type=int, default=None,
+                   help="cap on training streams per net (default: the paper's 30,000)")
+    g.add_argument("--max-steps", dest="max_steps", type=int, default=None,
+                   help="cap on time steps per net, training and tests together (default: none)")
+    _common(g)
+    g.set_defaults(handler=handle_gers2000)
+    p.set_defaults(handler=lambda args: _no_paper(p))
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trials", type=int, default=None, help="number of trials / nets (default: the paper's)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; trial i uses (seed, i) (default: 0)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: reproduce-<row>-<variant>)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel trials (default: all available cores)")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="skip the figures")
+
+
+def _no_paper(p: argparse.ArgumentParser) -> int:
+    p.print_help()
+    return 2
+
+
+def _check_trials(args: argparse.Namespace) -> None:
+    if args.trials is not None and args.trials < 1:
+        raise OptionError(message("--trials", "an integer >= 1", args.trials))
+    if args.jobs is not None and args.jobs < 1:
+        raise OptionError(message("--jobs", "an integer >= 1", args.jobs))
+    if getattr(args, "max_sequences", None) is not None and args.max_sequences < 1:
+        raise OptionError(message("--max-sequences", "an integer >= 1", args.max_sequences))
+
+
+def _progress(record: dict, finished: int, total: int) -> None:
+    test = record.get("test") or {}
+    print(f"  trial {record['trial']:>3}: {'success' if record['success'] else 'no success'} after "
+          f"{record['sequences']:,} sequences, test wrong {test.get('wrong', '–')}, "
+          f"{record['wall_s']:.1f} s  [{finished}/{total}]", flush=True)
+
+
+@contextlib.contextmanager
+def _resumable(out: str):
+    """On Ctrl-C, say where the finished trials are and how to resume, then let the interrupt through."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"interrupted: finished trials are kept in {out}/trials.jsonl; rerun the same command to resume",
+              file=sys.stderr)
+        raise
+
+
+def _list_lstm1997() -> None:
+    from ..experiments.lstm1997 import PARAMETERS, ROWS, VARIANTS
+    from ..report.reproduction import fmt
+
+    print("Hochreiter & Schmidhuber 1997 rows (select with --exp ID or --exp EXP plus parameters):")
+    print(f"  {'id':<11} {'table':<6} {'exp':<4} {'label':<28} {'weights':>7} {'α':>5} {'trials':>6}  paper")
+    for r in ROWS.values():
+        weights = r.net.weights if r.net else r.baseline["weights"]
+        paper = ", ".join(f"{k}={fmt(v)}" for k, v in r.paper.items())
+        print(f"  {r.id:<11} {r.table:<6} {r.exp:<4} {r.label:<28} {weights:>7} {r.alpha:>5} {r.trials:>6}  {paper}")
+    print("Parameters per experiment: " + "; ".join(f"{e}: {', '.join(p) or '–'}" for e, p in PARAMETERS.items()))
+    print("Variants:")
+    for v in VARIANTS.values():
+        print(f"  {v.name:<14} {v.summary}")
+
+
+def handle_lstm1997(args: argparse.Namespace) -> int:
+    from ..experiments.lstm1997 import reproduce, resolve_row
+    from ..experiments.lstm1997.variants import get_variant
+    from ..report.reproduction import side_by_side, write_report
+
+    if args.list:
+        _list_lstm1997()
+        return 0
+    if args.exp is None:
+        raise OptionError(message("--exp", "an experiment or table id", "nothing",
+                                  "See `yetztml reproduce lstm1997 --list`."))
+    _check_trials(args)
+    method = args.method
+    if method is not None and method not in ("lstm", "rtrl", "bptt"):
+        raise OptionError(message("--method", "one of 'lstm', 'rtrl', 'bptt'", repr(method)))
+    row = resolve_row(args.exp, T=args.T, N=args.N, p=args.p, q=args.q, alpha=args.alpha, blocks=args.blocks,
+                      block_size=args.block_size, n_seq=args.n_seq, method=method)
+    get_variant(args.variant).apply(row)
+    out = args.out or f"reproduce-{row.id}-{args.variant}"
+    trials = row.trials if args.trials is None else args.trials
+    cap = args.max_sequences or row.max_sequences
+    print(f"reproduce lstm1997: row {row.id} (Table {row.table}, Exp {row.exp}: {row.label}), "
+          f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}", flush=True)
+    with _resumable(out):
+        result = reproduce(row, variant=args.variant, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
+                           max_sequences=args.max_sequences, on_record=_progress)
+    report = write_report(out, result, figures=args.figures)
+    for line in side_by_side(result):
+        print("  " + line)
+    print(f"report: {report}")
+    return 0
+
+
+def handle_gers2000(args: argparse.Namespace) -> int:
+    from ..experiments import gers2000
+    from ..report.reproduction import side_by_side, write_report
+
+    if args.list:
+        gers2000.print_rows()
+        return 0
+    if args.row is None:
+        raise OptionError(message("--row", "a row name", "nothing", "See `yetztml reproduce gers2000 --list`."))
+    _check_trials(args)
+    row = gers2000.get_row(args.row)
+    out = args.out or f"reproduce-gers2000-{row.id}"
+    trials = row.trials if args.trials is None else args.trials
+    print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}", flush=True)
+    with _resumable(out):
+        result = gers2000.reproduce(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
+                                    max_streams=args.max_streams, max_steps=args.max_steps, on_record=_progress)
+    report = write_report(out, result, figures=args.figures)
+    for line in side_by_side(result):
+        print("  " + line)
+    print(f"report: {report}")
+    return 0

@@ -1,0 +1,84 @@
+"""A reduced run of every experiment end to end (a few hundred sequences), reports, the CLI's refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from yetztml.cli.main import main
+from yetztml.core.results import read_json
+from yetztml.experiments import gers2000
+from yetztml.experiments.lstm1997 import ROWS, quick_trial, reproduce
+from yetztml.report.reproduction import write_report
+
+#: One row per experiment (and per baseline method) with a cap of a few hundred sequences.
+SMOKE = {
+    "1-5": 300, "2a": 150, "2b": 100, "2c-2": 300, "3a-1": 500, "3b-1": 500, "3c-1": 500, "4-1": 300,
+    "5-1": 300, "6a": 300, "6b": 300, "2a-rtrl-1": 400, "2a-bptt-1": 40,
+}
+
+
+@pytest.mark.parametrize("row_id", list(SMOKE))
+def test_reduced_run_of_every_experiment(row_id, tmp_path):
+    result = reproduce(ROWS[row_id], trials=1, seed=0, out=tmp_path, jobs=1, max_sequences=SMOKE[row_id])
+    (record,) = result["trials"]
+    assert record["sequences"] <= SMOKE[row_id] and record["steps"] > 0 and record["curve"]["sequences"]
+    assert result["summary"]["trials"] == 1 and result["paper_values"] == ROWS[row_id].paper
+    assert read_json(tmp_path / "result.json")["row"] == row_id
+    report = write_report(tmp_path, figures=row_id == "4-1").read_text()
+    assert "| quantity | paper | this run |" in report
+
+
+@pytest.mark.parametrize("row_id", ["forget-decay", "reset"])
+def test_reduced_gers2000_run(row_id, tmp_path):
+    row = gers2000.get_row(row_id)
+    result = gers2000.reproduce(row, trials=2, seed=0, out=tmp_path, jobs=1, max_streams=30)
+    assert [r["streams"] for r in result["trials"]] == [30, 30]
+    assert result["summary"]["rest_pct"] + result["summary"]["good_pct"] + result["summary"]["perfect_pct"] == 100
+    assert result["trials"][0]["weights"] == (424 if row.forget else 360)
+    assert "% perfect solutions" in write_report(tmp_path, figures=False).read_text()
+
+
+def test_quick_trial_returns_curve_and_test():
+    record = quick_trial("linear-output", T=100, seed=0, budget=500)
+    assert record["sequences"] == 500 and record["test"]["size"] == 2560 and len(record["curve"]["mae"]) >= 1
+
+
+def test_cli_runs_and_resumes(tmp_path, capsys):
+    argv = ["reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "2", "--max-sequences", "200",
+            "--seed", "3", "--out", str(tmp_path), "--jobs", "2", "--no-figures"]
+    assert main(argv) == 0
+    lines = (tmp_path / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and {json.loads(x)["trial"] for x in lines} == {0, 1}
+    assert main(argv) == 0  # resumes: nothing to run
+    assert (tmp_path / "trials.jsonl").read_text().splitlines() == lines
+    out = capsys.readouterr().out
+    assert "row 4-1" in out and "report:" in out
+    assert main(argv[:-5] + ["--seed", "4", "--out", str(tmp_path)]) == 2  # another configuration
+    assert "another configuration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--exp", "9"], "experiment id (1, 2a"),
+        (["--exp", "4", "--T", "10"], ">= 20"),
+        (["--exp", "4", "--trials", "0"], "--trials: expected an integer >= 1"),
+        (["--exp", "4", "--p", "3"], "subset of T"),
+        (["--exp", "4", "--variant", "best"], "variant: expected one of"),
+        (["--exp", "2a", "--method", "lstmx"], "--method"),
+    ],
+)
+def test_cli_bad_input(argv, expected, capsys):
+    assert main(["reproduce", "lstm1997", *argv]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_cli_lists(capsys):
+    assert main(["reproduce", "lstm1997", "--list"]) == 0
+    text = capsys.readouterr().out
+    assert "4-3" in text and "linear-output" in text and "2a-bptt-1" in text
+    assert main(["reproduce", "gers2000", "--list"]) == 0
+    assert "forget-decay" in capsys.readouterr().out
+    assert main(["reproduce", "gers2000", "--row", "nope"]) == 2
