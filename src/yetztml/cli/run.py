@@ -53,7 +53,7 @@ def handle(args: argparse.Namespace) -> int:
     adding = result["adding"]
     console.print(f"adding problem, T = {adding['T']} (paper, Table 7: {adding['paper']['sequences']:,} sequences)")
     for variant, r in adding["lstm1997"].items():
-        state = "solved" if r["success"] else "not solved"
+        state = "stop criterion met" if r["success"] else "stop criterion not met"
         console.print(f"  LSTM1997 {variant:<14} {state} after {r['sequences']:>9,} sequences; "
                       f"test wrong {r['test']['wrong']}/2560")
     rnn = adding["rnn"]
