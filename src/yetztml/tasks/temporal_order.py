@@ -9,8 +9,8 @@ Symbols E, B, a, b, c, d, X, Y, one-hot in that order (indices 0 … 7); 8 input
   6b: t1 ∈ {10, …, 20}, t2 ∈ {33, …, 43}, t3 ∈ {66, …, 76}.
 * Every other position holds a, b, c or d, uniformly.
 * The class is the order of the relevant symbols, read as a binary number with X = 0, Y = 1:
-  6a: XX→Q, XY→R, YX→S, YY→U (4 outputs);
-  6b: XXX→Q, XXY→R, XYX→S, XYY→U, YXX→V, YXY→A, YYX→B, YYY→C (8 outputs).
+  6a: (X,X)→Q, (X,Y)→R, (Y,X)→S, (Y,Y)→U (4 outputs);
+  6b: (X,X,X)→Q, (X,X,Y)→R, (X,Y,X)→S, (X,Y,Y)→U, (Y,X,X)→V, (Y,X,Y)→A, (Y,Y,X)→B, (Y,Y,Y)→C (8 outputs).
 * The target, given at the last step only (input B), is the one-hot class.
 
 Minimal lag from the last relevant symbol to the end: 100 − 60 = 40 (6a), 100 − 76 = 24 (6b).
