@@ -116,12 +116,13 @@ def _begin(u, v, state, I):
 
 
 @numba.njit(cache=True, inline="always", fastmath=_FM)
-def _forward(x, xi, t, W, Wk, u, net, state, v, y, dims, outputs, partials, dense):
+def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partials, dense):
     """(K1) for step t: u(t), the cell, the partials (if ``partials``), v(t), the outputs (if ``outputs``).
 
     Inputs are x[t] (dense, x (S, I)) or the one-hot unit xi[t] (xi (S,), x empty): then u and v hold a
     single 1 among their input entries, and sums and partials skip the zero entries (exactly: with no
-    forget gate an input column of ∂s/∂w changes only when its input is 1).
+    forget gate an input column of ∂s/∂w changes only when its input is 1). Only the previous step's 1 is
+    cleared, unless ``first`` (the first step of a call's sequence): then all input entries are.
     state: g, s, h(s), h'(s), y^c (N each); y^in, f'_in, y^φ, y^out, f'_out (C each); ∂s/∂w of cell,
     input-gate and forget-gate weights (N, U + 1 each).
     """
@@ -135,8 +136,11 @@ def _forward(x, xi, t, W, Wk, u, net, state, v, y, dims, outputs, partials, dens
         for m in range(I):  # (F1)
             u[m] = x[t, m]
     else:
-        for m in range(I):
-            u[m] = 0.0
+        if first:
+            for m in range(I):
+                u[m] = 0.0
+        else:
+            u[xi[t - 1]] = 0.0
         ix = xi[t]
         u[ix] = 1.0  # (F1), one-hot input
         m0 = I
@@ -198,8 +202,11 @@ def _forward(x, xi, t, W, Wk, u, net, state, v, y, dims, outputs, partials, dens
             for m in range(I):
                 v[m] = x[t, m]
         else:
-            for m in range(I):
-                v[m] = 0.0
+            if first:
+                for m in range(I):
+                    v[m] = 0.0
+            else:
+                v[xi[t - 1]] = 0.0
             v[ix] = 1.0
     for c in range(N):
         v[o + c] = st[4, c]
@@ -358,7 +365,7 @@ def _run(data, net, opts, stop, out, dense):
         end = starts[seq + 1]
         for t in range(starts[seq], end):
             f = flags[t]
-            _forward(x, xi, t, W, Wk, u, net, state, v, y, dims, f != 0, train, dense)
+            _forward(x, xi, t, t == starts[seq], W, Wk, u, net, state, v, y, dims, f != 0, train, dense)
             if f != 0:
                 _score(t, y, tgt, ctgt, f, rec_i, K)
                 if keep:
