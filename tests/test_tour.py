@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from yetztml.cli.main import main
 from yetztml.experiments.tour import ADDING_VARIANTS, ERRORFLOW_SCENARIOS, run_tour
 from yetztml.report.tour import write_tour_report
@@ -43,3 +45,15 @@ def test_cli_describe_and_gradcheck(tmp_path, capsys):
 def test_cli_unknown_cell_is_refused(capsys):
     assert main(["gradcheck", "elman"]) == 2
     assert "expected one of rnn, lstm" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_lstm1997_learns_the_adding_problem_where_the_elman_rnn_does_not():
+    """The tour's claim at full size (T = 100): measured 147,437 sequences and 0 wrong for seed 0."""
+    from yetztml.experiments.lstm1997 import quick_trial
+    from yetztml.experiments.rnn_adding import train_rnn_on_adding
+
+    lstm = quick_trial("linear-output", T=100, seed=0, budget=200_000)
+    assert lstm["success"] and lstm["test"]["wrong"] <= 10
+    rnn = train_rnn_on_adding(T=100, sequences=20_000, seed=0)
+    assert not rnn["success"] and rnn["test"]["mae"] > 0.9 * rnn["baseline_mae"]
