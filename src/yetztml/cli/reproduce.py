@@ -81,8 +81,11 @@ def _check_trials(args: argparse.Namespace) -> None:
 
 def _progress(record: dict, finished: int, total: int) -> None:
     test = record.get("test") or {}
-    print(f"  trial {record['trial']:>3}: {'success' if record['success'] else 'no success'} after "
-          f"{record['sequences']:,} sequences, test wrong {test.get('wrong', '–')}, "
+    if "streams" in record:
+        what = f"{record['streams']:,} streams, {record['class']}, mean test length {record['test_length_mean']:,.0f}"
+    else:
+        what = f"{record['sequences']:,} sequences, test wrong {test.get('wrong', '–')}"
+    print(f"  trial {record['trial']:>3}: {'success' if record['success'] else 'no success'} after {what}, "
           f"{record['wall_s']:.1f} s  [{finished}/{total}]", flush=True)
 
 
