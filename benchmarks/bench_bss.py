@@ -1,16 +1,19 @@
 """Closed-loop training step of the feedback-modulation models: yetztml against PyTorch eager, on one core.
 
     python benchmarks/bench_bss.py [--model modulation] [--batch 32] [--steps 1000] [--hidden 100]
-                                   [--dtype float32] [--tanh fast] [--repeats 7] [--torch-repeats 3]
+                                   [--dtype float32] [--tanh fast] [--threads 1] [--repeats 7]
+                                   [--torch-repeats 3] [--torch-threads 1]
 
 One training step is what ``yetztml demo bss`` does per batch: draw the batch (32 contexts × 1000 samples),
 run the closed loop forward, SmoothL1 loss summed over steps, hand-derived backward through the feedback
 loop, clip by value, Adam. The PyTorch reference implements the same model with ``nn.LSTMCell`` stepped
 inside the loop (the loop cannot be fused: y_t depends on the weights set at t − 1) and autograd, the same
 loss, ``clip_grad_value_`` and ``torch.optim.Adam``, on the same batch. Both run on one thread (BLAS, Numba
-and ``torch.set_num_threads(1)``). Reported: best and median wall time over the repeats, after one warm-up
-step (which also compiles the kernels), the median CPU time of the process (which other processes on a
-shared machine do not inflate), and the relative difference of the first step's loss.
+and ``torch.set_num_threads(1)``); ``--threads 2`` splits the batch over two threads for yetztml (one BLAS
+thread each) and ``--torch-threads 2`` gives PyTorch two intra-op threads. Reported: best and median wall
+time over the repeats, after one warm-up step (which also compiles the kernels), the best and median CPU
+time of the process (which other processes on a shared machine inflate less than wall time), the 1-minute
+load average before and after, and the relative difference of the first step's loss.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ def ours(net, task, config: BSSConfig, repeats: int, threads: int) -> tuple[list
             times.append(t3 - t0)
             split["forward"].append(t1 - t0)
             split["backward"].append(t2 - t1)
-    return times, first, {k: float(np.median(v)) for k, v in split.items()}
+    cpu = split.pop("cpu")
+    return times, first, {k: float(np.median(v)) for k, v in split.items()} | {"cpu": cpu}
 
 
 def torch_step_fn(net, config: BSSConfig):
@@ -117,23 +121,26 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--tanh", choices=("fast", "exact"), default="fast")
     parser.add_argument("--threads", type=int, default=1, help="batch chunks run in parallel (yetztml only)")
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads for PyTorch")
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--torch-repeats", type=int, default=3, help="0 skips PyTorch")
     args = parser.parse_args()
     config = BSSConfig(model=args.model, batch_size=args.batch, n_steps=args.steps, hidden_size=args.hidden,
                        dtype=args.dtype, tanh=args.tanh)
     net = build_model(config, seed=0)
+    print(f"load average {os.getloadavg()[0]:.2f}")
     print(f"{type(net).__name__}: B = {args.batch}, T = {args.steps}, H = {args.hidden}, {args.dtype}, "
           f"tanh {args.tanh}, {args.threads} thread(s) for yetztml, one BLAS thread each; {args.repeats} timed "
           "steps after one warm-up")
     times, first_loss, split = ours(net, build_task(config, seed=1), config, args.repeats, args.threads)
     print(f"yetztml (Numba)   best {min(times):7.3f} s   median {np.median(times):7.3f} s   "
           f"(forward {split['forward']:.3f} s, loss + backward {split['backward']:.3f} s; "
-          f"CPU time {split['cpu']:.3f} s)")
+          f"CPU time best {min(split['cpu']):.3f} s, median {np.median(split['cpu']):.3f} s)")
     if args.torch_repeats > 0 and args.model != "dale":
         import torch
 
-        torch.set_num_threads(1)
+        torch.set_num_threads(args.torch_threads)
+        print(f"PyTorch: {torch.get_num_threads()} thread(s)")
         fresh = build_model(config, seed=0)
         task = build_task(config, seed=1)
         state = initial_state(fresh, config.batch_size, task.rng, testing=False)
@@ -151,8 +158,11 @@ def main() -> None:
                 t_times.append(time.perf_counter() - t0)
                 t_cpu.append(time.process_time() - c0)
         print(f"PyTorch eager     best {min(t_times):7.3f} s   median {np.median(t_times):7.3f} s   "
-              f"(CPU time {np.median(t_cpu):.3f} s)")
-        print(f"speed-up (median) {np.median(t_times) / np.median(times):.1f}x")
+              f"(CPU time best {min(t_cpu):.3f} s, median {np.median(t_cpu):.3f} s)")
+        print(f"speed-up: wall median {np.median(t_times) / np.median(times):.1f}x, wall best "
+              f"{min(t_times) / min(times):.1f}x, CPU median {np.median(t_cpu) / np.median(split['cpu']):.1f}x, "
+              f"CPU best {min(t_cpu) / min(split['cpu']):.1f}x")
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -29,16 +29,19 @@ r_t makes the last column of ∂W the bias gradient):
 
     (LW) ∂W = Σ_t δa_tᵀ r_t,  ∂b_ih = ∂b_hh = ∂W[:, −1],  ∂W_out = Σ_t δu_tᵀ h_t,  ∂b_out = Σ_t δu_t
 
-Storage (time-major): ``R`` (T+1, B, H+I_l+1) holds r_t in row t and h_{T−1} in row T; ``gates`` (T, B, 4H)
-the activations i, f, g, o; ``C`` (T+1, B, H) holds c_{t−1} in row t; ``TC`` (T, B, H) holds tanh(c_t).
+Storage (time-major): ``R`` (T+1, B, H+I_l+1) holds r_t in row t and h_{T−1} in row T; ``gates`` (T, 4H, B)
+the activations i, f, g, o; ``C`` (T+1, H, B) holds c_{t−1} in row t; ``TC`` (T, H, B) holds tanh(c_t);
+``dA`` (T, B, 4H) holds δa_t. R and dA are batch-major because (LW) reads them as (T·B, ·) matrices; the
+arrays only the step functions read are feature-major, (·, B), so that every elementwise loop runs over a
+contiguous block of H·B numbers and the per-step products need no transposed copies.
 
-Speed: the per-step products (L1) and (LB1) are computed feature-major, (4H, K)·(K, B) and (K, 4H)·(4H, B),
-on transposed copies of r_t and δa_t: OpenBLAS runs these shapes 1.6–1.8× faster than the batch-major
-(B, K)·(K, 4H) and (B, 4H)·(4H, K), which pays for the copies. Transcendentals are the other cost (5 per
-hidden unit and sample), and libm's tanh is not vectorised: with ``fast_tanh=True`` the kernels use the
-rational approximation :func:`fast_tanh` (|error| < 4e-9 everywhere), which the compiler vectorises;
+Speed: the per-step products (L1) and (LB1) are computed feature-major, (4H, K)·(K, B) (r_t read in place
+through a transposed view of R[t]) and (K, 4H)·(4H, B): OpenBLAS runs these shapes 1.4–1.8× faster than the
+batch-major (B, K)·(K, 4H) and (B, 4H)·(4H, K). Transcendentals are the other cost (5 per hidden unit and
+sample), and libm's tanh is not vectorised: with ``fast_tanh=True`` the kernels use the rational
+approximation :func:`fast_tanh` (|error| < 4e-9 everywhere), which the compiler vectorises;
 σ(x) = ½(1 + tanh(x/2)) in both modes. The exact mode (``math.tanh``) is the default and is what the
-gradient checks use.
+gradient checks use. Elementwise arithmetic stays in the arrays' dtype (:func:`squash`).
 """
 
 from __future__ import annotations
@@ -87,122 +90,137 @@ def fast_tanh(x):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lstm_step(R, t, W, RT, preT, pre, gates, C, TC, fast):
-    """(L1)–(L4) at step t: reads r_t = R[t] (its last entry is set to 1 here), writes gates[t], C[t+1],
-    TC[t] and h_t into R[t+1, :, :H]. RT (K, B), preT (4H, B) and pre (B, 4H) are scratch.
+def squash(v, logistic, fast):
+    """In place on a 1-D array v: σ(v) = ½ + ½ tanh(v/2) if ``logistic``, else tanh(v), in v's own dtype.
 
-    The gate loops run over contiguous rows, one activation per loop, so that they vectorise.
+    Every constant is cast to v's dtype first, so float32 arrays are computed in float32 (8 lanes per AVX
+    instruction) rather than promoted to float64 by Python float literals.
     """
-    H = C.shape[2]
+    typ = v.dtype.type
+    s = typ(0.5) if logistic else typ(1.0)
+    shift = typ(0.5) if logistic else typ(0.0)
+    if fast:
+        clamp = typ(TANH_CLAMP)
+        p0, p1, p2, p3, p4, p5 = typ(_P0), typ(_P1), typ(_P2), typ(_P3), typ(_P4), typ(_P5)
+        one, q1, q2, q3, q4, q5 = typ(1.0), typ(_Q1), typ(_Q2), typ(_Q3), typ(_Q4), typ(_Q5)
+        for k in range(v.shape[0]):
+            x = min(max(s * v[k], -clamp), clamp)
+            u = x * x
+            p = x * (p0 + u * (p1 + u * (p2 + u * (p3 + u * (p4 + u * p5)))))
+            q = one + u * (q1 + u * (q2 + u * (q3 + u * (q4 + u * q5))))
+            v[k] = shift + s * (p / q)
+    else:
+        for k in range(v.shape[0]):
+            v[k] = shift + s * math.tanh(s * v[k])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast):
+    """(L1)–(L5) at step t: reads r_t = R[t] (its last entry is set to 1 here), writes gates[t], C[t+1],
+    TC[t], h_t into R[t+1, :, :H] and u_t into U[t]. hT (H, B) and uT (U, B) are scratch.
+
+    Feature-major inside: the product (L1) lands in gates[t] (4H, B), so each activation of (L2) and the
+    cell update (L3)–(L4) is one flat loop over a contiguous block of H·B numbers (every block a view that
+    starts at index 0, which lets the compiler vectorise the loops).
+    """
+    H = C.shape[1]
     B, K = R.shape[1], R.shape[2]
-    G = 4 * H
+    HB = H * B
+    n_u = W_out.shape[0]
     r = R[t]
     for b in range(B):
         r[b, K - 1] = 1.0
-    for k in range(K):
+    a2 = gates[t]
+    np.dot(W, r.T, a2)  # (L1) (4H, K)·(K, B) → (4H, B)
+    a = a2.reshape(4 * HB)
+    squash(a[:2 * HB], True, fast)  # (L2) i, f
+    squash(a[2 * HB:3 * HB], False, fast)  # (L2) g
+    squash(a[3 * HB:], True, fast)  # (L2) o
+    i_g, f_g, g_g, o_g = a[:HB], a[HB:2 * HB], a[2 * HB:3 * HB], a[3 * HB:]
+    c_prev = C[t].reshape(HB)
+    c_new = C[t + 1].reshape(HB)
+    tc = TC[t].reshape(HB)
+    for k in range(HB):
+        c = f_g[k] * c_prev[k] + i_g[k] * g_g[k]  # (L3)
+        c_new[k] = c
+        tc[k] = c
+    squash(tc, False, fast)
+    h = hT.reshape(HB)
+    for k in range(HB):
+        h[k] = o_g[k] * tc[k]  # (L4)
+    h_row = R[t + 1]
+    for k in range(H):
         for b in range(B):
-            RT[k, b] = r[b, k]
-    np.dot(W, RT, preT)  # (L1) (4H, K)·(K, B) → (4H, B)
-    for b in range(B):
-        for k in range(G):
-            pre[b, k] = preT[k, b]
-    for b in range(B):
-        a = pre[b]
-        act = gates[t, b]
-        if fast:
-            for k in range(2 * H):  # (L2) i, f
-                act[k] = 0.5 + 0.5 * fast_tanh(0.5 * a[k])
-            for k in range(2 * H, 3 * H):  # (L2) g
-                act[k] = fast_tanh(a[k])
-            for k in range(3 * H, G):  # (L2) o
-                act[k] = 0.5 + 0.5 * fast_tanh(0.5 * a[k])
-        else:
-            for k in range(2 * H):
-                act[k] = 0.5 + 0.5 * math.tanh(0.5 * a[k])
-            for k in range(2 * H, 3 * H):
-                act[k] = math.tanh(a[k])
-            for k in range(3 * H, G):
-                act[k] = 0.5 + 0.5 * math.tanh(0.5 * a[k])
-        c_prev = C[t, b]
-        c_new = C[t + 1, b]
-        tc = TC[t, b]
-        h = R[t + 1, b]
+            h_row[b, k] = hT[k, b]
+    for j in range(n_u):
+        u = uT[j]
+        for b in range(B):
+            u[b] = b_out[j]
         for k in range(H):
-            c_new[k] = act[H + k] * c_prev[k] + act[k] * act[2 * H + k]  # (L3)
-        if fast:
-            for k in range(H):
-                tc[k] = fast_tanh(c_new[k])
-        else:
-            for k in range(H):
-                tc[k] = math.tanh(c_new[k])
-        for k in range(H):
-            h[k] = act[3 * H + k] * tc[k]  # (L4)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def readout_step(R, t, W_out, b_out, U):
-    """(L5) u_t = W_out h_t + b_out, with h_t = R[t+1, :, :H]; writes U[t] (B, U)."""
-    B = R.shape[1]
-    n_u, H = W_out.shape
+            w = W_out[j, k]
+            hk = hT[k]
+            for b in range(B):
+                u[b] += w * hk[b]  # (L5)
     for b in range(B):
         for j in range(n_u):
-            acc = b_out[j]
-            for k in range(H):
-                acc += W_out[j, k] * R[t + 1, b, k]
-            U[t, b, j] = acc
+            U[t, b, j] = uT[j, b]
 
 
 @numba.njit(cache=True, error_model="numpy")
-def lstm_step_backward(t, dU, W_out, dh, dc, gates, C, TC, dA, WT, dAT, dRT, dR):
-    """(LB5)–(LB1) at step t. dh, dc (B, H) enter as δh_t, δc_t and leave as δh_{t−1}, δc_{t−1}.
+def lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT):
+    """(LB5)–(LB1) at step t, feature-major. dRT[:H] (H, B) enters as δh_t and dc (H, B) as δc_t; they leave
+    as δh_{t−1} and δc_{t−1}, with δin_t in dRT[H:H+I_l] (row j = input j, column b = trial b).
 
-    Writes δa_t into dA[t] and δr_t into dR (B, K); the caller reads δin_t from dR[:, H:]. dAT (4H, B) and
-    dRT (K, B) are scratch.
+    Writes δa_t into dA[t] (B, 4H) for the weight gradient (LW); daT (4H, B) and duT (U, B) are scratch.
     """
-    B = dh.shape[0]
-    H = dh.shape[1]
+    H = dc.shape[0]
+    B = dc.shape[1]
     G = 4 * H
-    K = dR.shape[1]
+    HB = H * B
     n_u = W_out.shape[0]
+    one = daT.dtype.type(1.0)
     for b in range(B):
-        dhb = dh[b]
-        dcb = dc[b]
         for j in range(n_u):
-            du = dU[t, b, j]
-            for k in range(H):
-                dhb[k] += du * W_out[j, k]  # (LB5)
-        act = gates[t, b]
-        c_prev = C[t, b]
-        tc = TC[t, b]
-        da = dA[t, b]
+            duT[j, b] = dU[t, b, j]
+    for j in range(n_u):
+        du = duT[j]
         for k in range(H):
-            o = act[3 * H + k]
-            th = tc[k]
-            da[3 * H + k] = dhb[k] * th * o * (1.0 - o)  # (LB4), (LB2) δa^o
-            dcb[k] += dhb[k] * o * (1.0 - th * th)  # (LB4)
-        for k in range(H):
-            i = act[k]
-            f = act[H + k]
-            g = act[2 * H + k]
-            da[k] = dcb[k] * g * i * (1.0 - i)  # (LB3), (LB2) δa^i
-            da[H + k] = dcb[k] * c_prev[k] * f * (1.0 - f)  # δa^f
-            da[2 * H + k] = dcb[k] * i * (1.0 - g * g)  # δa^g
-            dcb[k] *= f  # (LB3) δc_{t−1}
+            w = W_out[j, k]
+            dhk = dRT[k]
+            for b in range(B):
+                dhk[b] += du[b] * w  # (LB5)
+    a = gates[t].reshape(4 * HB)
+    i_g, f_g, g_g, o_g = a[:HB], a[HB:2 * HB], a[2 * HB:3 * HB], a[3 * HB:]
+    c_prev = C[t].reshape(HB)
+    tc = TC[t].reshape(HB)
+    dh = dRT[:H].reshape(HB)
+    dcf = dc.reshape(HB)
+    da = daT.reshape(4 * HB)
+    da_i, da_f, da_g, da_o = da[:HB], da[HB:2 * HB], da[2 * HB:3 * HB], da[3 * HB:]
+    for k in range(HB):
+        o = o_g[k]
+        th = tc[k]
+        da_o[k] = dh[k] * th * o * (one - o)  # (LB4), (LB2) δa^o
+        dcf[k] += dh[k] * o * (one - th * th)  # (LB4)
+    for k in range(HB):
+        i = i_g[k]
+        f = f_g[k]
+        g = g_g[k]
+        da_i[k] = dcf[k] * g * i * (one - i)  # (LB3), (LB2) δa^i
+        da_f[k] = dcf[k] * c_prev[k] * f * (one - f)  # δa^f
+        da_g[k] = dcf[k] * i * (one - g * g)  # δa^g
+        dcf[k] *= f  # (LB3) δc_{t−1}
+    da_rows = dA[t]
     for k in range(G):
         for b in range(B):
-            dAT[k, b] = dA[t, b, k]
-    np.dot(WT, dAT, dRT)  # (LB1) (K, 4H)·(4H, B) → (K, B)
-    for b in range(B):
-        for k in range(K):
-            dR[b, k] = dRT[k, b]
-    for b in range(B):
-        for k in range(H):
-            dh[b, k] = dR[b, k]
+            da_rows[b, k] = daT[k, b]
+    np.dot(WT, daT, dRT)  # (LB1) (K, 4H)·(4H, B) → (K, B)
 
 
 @numba.njit(cache=True, error_model="numpy")
 def lstm_weight_grads(R, dA, dU):
-    """(LW): ∂W (4H, K) with the bias gradient in its last column, ∂W_out (U, H), ∂b_out (U)."""
+    """(LW): ∂W (4H, K) with the bias gradient in its last column (one product over all T·B rows),
+    ∂W_out (U, H), ∂b_out (U) (a loop: a product with U = 4 rows runs slower in BLAS)."""
     T, B, G = dA.shape
     width = R.shape[2]
     H = G // 4
@@ -212,12 +230,38 @@ def lstm_weight_grads(R, dA, dU):
     db_out = np.zeros(n_u, dtype=dA.dtype)
     for t in range(T):
         for b in range(B):
+            h = R[t + 1, b, :H]
             for j in range(n_u):
                 du = dU[t, b, j]
                 db_out[j] += du
+                row = dW_out[j]
                 for k in range(H):
-                    dW_out[j, k] += du * R[t + 1, b, k]
+                    row[k] += du * h[k]
     return dW, dW_out, db_out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_start(R, C, h0, c0):
+    """Row 0 of the trajectories from the initial state: h_{−1} into R[0, :, :H], c_{−1} into C[0] (H, B)."""
+    B, H = h0.shape
+    K = R.shape[2]
+    T = R.shape[0] - 1
+    for b in range(B):
+        for k in range(H):
+            R[0, b, k] = h0[b, k]
+            C[0, k, b] = c0[b, k]
+        for k in range(H, K):
+            R[T, b, k] = 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lstm_backward_start(dRT, dc, dh_T, dc_T):
+    """δh_T into dRT[:H] and δc_T into dc, both feature-major (H, B)."""
+    B, H = dh_T.shape
+    for b in range(B):
+        for k in range(H):
+            dRT[k, b] = dh_T[b, k]
+            dc[k, b] = dc_T[b, k]
 
 
 class Workspace:
@@ -505,31 +549,36 @@ class ClosedLoopModel(Cell, abc.ABC):
         return workspace
 
     def _lstm_buffers(self, ws: Workspace, T: int, B: int) -> tuple[np.ndarray, ...]:
-        """R, gates, C, TC, U and the scratch RT (K, B), preT (4H, B), pre (B, 4H), from the workspace."""
+        """R, gates, C, TC, U and the scratch hT (H, B), uT (U, B), from the workspace."""
         H, dt = self.hidden_size, self.dtype
         K = H + self.lstm_input_size + 1
         return (
             ws.get("R", (T + 1, B, K), dt),
-            ws.get("gates", (T, B, 4 * H), dt),
-            ws.get("C", (T + 1, B, H), dt),
-            ws.get("TC", (T, B, H), dt),
+            ws.get("gates", (T, 4 * H, B), dt),
+            ws.get("C", (T + 1, H, B), dt),
+            ws.get("TC", (T, H, B), dt),
             ws.get("U", (T, B, self.n_feedback), dt),
-            ws.get("RT", (K, B), dt),
-            ws.get("preT", (4 * H, B), dt),
-            ws.get("pre", (B, 4 * H), dt),
+            ws.get("hT", (H, B), dt),
+            ws.get("uT", (self.n_feedback, B), dt),
         )
 
     def _lstm_grad_buffers(self, ws: Workspace, T: int, B: int) -> tuple[np.ndarray, ...]:
-        """dA, dU and the scratch dAT (4H, B), dRT (K, B), dR (B, K), from the workspace."""
+        """dA, dU and the scratch dRT (K, B), dc (H, B), daT (4H, B), duT (U, B), from the workspace."""
         H, dt = self.hidden_size, self.dtype
         K = H + self.lstm_input_size + 1
         return (
             ws.get("dA", (T, B, 4 * H), dt),
             ws.get("dU", (T, B, self.n_feedback), dt),
-            ws.get("dAT", (4 * H, B), dt),
             ws.get("dRT", (K, B), dt),
-            ws.get("dR", (B, K), dt),
+            ws.get("dc", (H, B), dt),
+            ws.get("daT", (4 * H, B), dt),
+            ws.get("duT", (self.n_feedback, B), dt),
         )
+
+    @staticmethod
+    def _lstm_final(R: np.ndarray, C: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+        """h_{T−1}, c_{T−1} (B, H) from the trajectories."""
+        return R[-1, :, :H].copy(), np.ascontiguousarray(C[-1].T)
 
     @abc.abstractmethod
     def _run(self, x, state, frozen, ws: Workspace) -> Trace:

@@ -54,10 +54,11 @@ from .closed_loop import (
     ClosedLoopModel,
     Workspace,
     fast_tanh,
+    lstm_backward_start,
+    lstm_start,
     lstm_step,
     lstm_step_backward,
     lstm_weight_grads,
-    readout_step,
 )
 from .spatial import KERNELS, modulation_kernel
 
@@ -76,7 +77,7 @@ class DaleState(NamedTuple):
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def dale_forward(
     x, WxT, WcatT, Wro, KT, inv_tau, target, W, W_out, b_out, in_mode, frozen, h0, c0, m0, p0, fast,
-    y, R, gates, C, TC, U, ZL, EI, ZH, Mm, P, RT, preT, pre,
+    y, R, gates, C, TC, U, ZL, EI, ZH, Mm, P, hT, uT,
 ):
     """(F1)–(F7) over x (T, B, I). WcatT (N_L, 2N_H) = [|W^HL|; W_inh]ᵀ, so EI[t] = [e_t, ι_t] is one product.
 
@@ -89,9 +90,7 @@ def dale_forward(
     n_out = Wro.shape[0]
     H = h0.shape[1]
     n_u = W_out.shape[0]
-    R[T, :, H:] = 0.0
-    R[0, :, :H] = h0
-    C[0] = c0
+    lstm_start(R, C, h0, c0)
     Mm[0] = m0
     P[0] = p0
     for t in range(T):
@@ -135,8 +134,7 @@ def dale_forward(
             else:
                 for k in range(n_out):
                     r[H + k] = y[t, b, k]
-        lstm_step(R, t, W, RT, preT, pre, gates, C, TC, fast)  # (F5)
-        readout_step(R, t, W_out, b_out, U)
+        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (F5)
         for b in range(B):
             m_prev = Mm[t, b]
             m_new = Mm[t + 1, b]
@@ -162,7 +160,7 @@ def dale_forward(
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def dale_backward(
     x, WxT, Wcat, Wro, KT, inv_tau, target, WT, W_out, in_mode, frozen, R, gates, C, TC, ZL, EI, ZH, P,
-    dy, du_ext, dh_T, dc_T, dm_T, dp_T, dA, dU, dAT, dRT, dR, DEI, dZL,
+    dy, du_ext, dh_T, dc_T, dm_T, dp_T, dA, dU, dRT, dc, daT, duT, DEI, dZL,
 ):
     """(B7)–(B1) from t = T−1 down to 0, then (LW). DEI (T, B, 2N_H) keeps [δe, δι]; dZL (B, N_L) is scratch.
 
@@ -181,8 +179,7 @@ def dale_backward(
     dWro = np.zeros(Wro.shape, dtype=dt)
     dyt = np.empty(n_out, dtype=dt)
     dzh = np.empty(NH, dtype=dt)
-    dh = dh_T.copy()
-    dc = dc_T.copy()
+    lstm_backward_start(dRT, dc, dh_T, dc_T)
     dm = dm_T.copy()
     dp = dp_T.copy()
     for t in range(T - 1, -1, -1):
@@ -203,21 +200,21 @@ def dale_backward(
             for j in range(n_u):
                 dU[t, b, j] = du_ext[t, b, j] + dmb[j] * inv_tau  # (B6)
                 dmb[j] *= 1.0 - inv_tau
-        lstm_step_backward(t, dU, W_out, dh, dc, gates, C, TC, dA, WT, dAT, dRT, dR)  # (B5)
+        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (B5)
         for b in range(B):
             for k in range(n_out):
                 dyt[k] = dy[t, b, k]
             if in_mode == 0:
                 for j in range(I):
-                    dx[t, b, j] += dR[b, H + j]
+                    dx[t, b, j] += dRT[H + j, b]
                 for k in range(n_out):
-                    dyt[k] += dR[b, H + I + k]
+                    dyt[k] += dRT[H + I + k, b]
             elif in_mode == 1:
                 for j in range(I):
-                    dx[t, b, j] += dR[b, H + j]
+                    dx[t, b, j] += dRT[H + j, b]
             else:
                 for k in range(n_out):
-                    dyt[k] += dR[b, H + k]
+                    dyt[k] += dRT[H + k, b]
             zh = ZH[t, b]
             dzh[:] = 0.0
             for k in range(n_out):
@@ -267,7 +264,8 @@ def dale_backward(
                 dx[t, b, j] += acc
     dW, dW_out, db_out = lstm_weight_grads(R, dA, dU)
     dWcat = np.dot(DEI.reshape(T * B, 2 * NH).T, ZL.reshape(T * B, NL))  # (B2) ∂[|W^HL|; W_inh]
-    return dx, dh, dc, dm, dp, dW, dW_out, db_out, dWxT, dWcat[:NH].copy(), dWro
+    dh0, dc0 = np.ascontiguousarray(dRT[:H].T), np.ascontiguousarray(dc.T)
+    return dx, dh0, dc0, dm, dp, dW, dW_out, db_out, dWxT, dWcat[:NH].copy(), dWro
 
 
 class DaleRateNet(ClosedLoopModel):
@@ -361,7 +359,7 @@ class DaleRateNet(ClosedLoopModel):
         W, _ = self.lstm_arrays()
         T, B, _ = x.shape
         NL, NH, dt = self.n_lower, self.n_higher, self.dtype
-        R, gates, C, TC, U, RT, preT, pre = self._lstm_buffers(ws, T, B)
+        R, gates, C, TC, U, hT, uT = self._lstm_buffers(ws, T, B)
         y = np.empty((T, B, self.output_size), dtype=dt)
         ZL = ws.get("ZL", (T, B, NL), dt)
         EI = ws.get("EI", (T, B, 2 * NH), dt)
@@ -372,10 +370,10 @@ class DaleRateNet(ClosedLoopModel):
         dale_forward(
             x, WxT, WcatT, Wro, KT, inv_tau, target, W, self.params["weight_out"], self.params["bias_out"],
             INPUT_CODES[self.lstm_input], frozen, h0, c0, m0, p0, self.fast_tanh,
-            y, R, gates, C, TC, U, ZL, EI, ZH, Mm, P, RT, preT, pre,
+            y, R, gates, C, TC, U, ZL, EI, ZH, Mm, P, hT, uT,
         )
-        H = self.hidden_size
-        final = DaleState(R[-1, :, :H].copy(), C[-1].copy(), Mm[-1].copy(), P[-1].copy())
+        h_fin, c_fin = self._lstm_final(R, C, self.hidden_size)
+        final = DaleState(h_fin, c_fin, Mm[-1].copy(), P[-1].copy())
         extras = {"R": R, "gates": gates, "C": C, "TC": TC, "u": U, "zL": ZL, "EI": EI, "zH": ZH,
                   "m": Mm, "p": P, "frozen": frozen}
         return Trace(x=x, outputs=y, initial_state=state, final_state=final, extras=extras)
@@ -385,14 +383,14 @@ class DaleRateNet(ClosedLoopModel):
         WxT, Wcat, _, Wro, KT, inv_tau, target = self._kernel_args()
         _, WT = self.lstm_arrays()
         T, B, _ = trace.x.shape
-        dA, dU, dAT, dRT, dR = self._lstm_grad_buffers(ws, T, B)
+        dA, dU, dRT, dc, daT, duT = self._lstm_grad_buffers(ws, T, B)
         DEI = ws.get("dEI", (T, B, 2 * self.n_higher), self.dtype)
         dZL = ws.get("dZL", (B, self.n_lower), self.dtype)
         dh_T, dc_T, dm_T, dp_T = d_final
         dx, dh0, dc0, dm0, dp0, dW, dW_out, db_out, dWxT, dWabs, dWro = dale_backward(
             trace.x, WxT, Wcat, Wro, KT, inv_tau, target, WT, self.params["weight_out"],
             INPUT_CODES[self.lstm_input], e["frozen"], e["R"], e["gates"], e["C"], e["TC"], e["zL"], e["EI"],
-            e["zH"], e["p"], d_outputs, d_u, dh_T, dc_T, dm_T, dp_T, dA, dU, dAT, dRT, dR, DEI, dZL,
+            e["zH"], e["p"], d_outputs, d_u, dh_T, dc_T, dm_T, dp_T, dA, dU, dRT, dc, daT, duT, DEI, dZL,
         )
         grads = self._lstm_grads(dW, dW_out, db_out)
         if self.WX in self.params:

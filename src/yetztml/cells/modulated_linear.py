@@ -38,20 +38,21 @@ from .closed_loop import (
     ClosedLoopModel,
     LoopState,
     Workspace,
+    lstm_backward_start,
+    lstm_start,
     lstm_step,
     lstm_step_backward,
     lstm_weight_grads,
-    readout_step,
 )
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def gain_loop_forward(
     x, WxT, Wro, KT, k0, inv_tau, W, W_out, b_out, in_mode, frozen, h0, c0, M0, fast,
-    y, R, gates, C, TC, U, V, Ms, RT, preT, pre,
+    y, R, gates, C, TC, U, V, Ms, hT, uT,
 ):
     """(F1)–(F6) over x (T, B, I), writing y (T, B, K), the LSTM arrays (closed_loop.py), U (T, B, U),
-    V (T, B, Z) = v_t and Ms (T+1, B, Z) = M_{t−1} in row t. RT, preT, pre are scratch (closed_loop.py).
+    V (T, B, Z) = v_t and Ms (T+1, B, Z) = M_{t−1} in row t. hT, uT are scratch (closed_loop.py).
 
     W_x and K come transposed, WxT (I, Z) and KT (U, Z), so that every loop over the Z units is contiguous.
     """
@@ -60,58 +61,56 @@ def gain_loop_forward(
     n_out = Wro.shape[0]
     H = h0.shape[1]
     n_u = W_out.shape[0]
-    R[T, :, H:] = 0.0
-    R[0, :, :H] = h0
-    C[0] = c0
+    typ = y.dtype.type
+    zero = typ(0.0)
+    rate = typ(inv_tau)
+    lstm_start(R, C, h0, c0)
     Ms[0] = M0
     for t in range(T):
         for b in range(B):
-            v = V[t, b]
-            m_prev = Ms[t, b]
-            v[:] = 0.0
+            for z in range(Z):
+                V[t, b, z] = zero
             for j in range(I):
                 xj = x[t, b, j]
                 for z in range(Z):
-                    v[z] += WxT[j, z] * xj  # (F1)
+                    V[t, b, z] += WxT[j, z] * xj  # (F1)
             for k in range(n_out):
-                acc = 0.0
+                acc = zero
                 for z in range(Z):
-                    acc += Wro[k, z] * (m_prev[z] * v[z])  # (F2)
+                    acc += Wro[k, z] * (Ms[t, b, z] * V[t, b, z])  # (F2)
                 y[t, b, k] = acc  # (F3)
-            r = R[t, b]
             if in_mode == 0:  # (F4)
                 for j in range(I):
-                    r[H + j] = x[t, b, j]
+                    R[t, b, H + j] = x[t, b, j]
                 for k in range(n_out):
-                    r[H + I + k] = y[t, b, k]
+                    R[t, b, H + I + k] = y[t, b, k]
             elif in_mode == 1:
                 for j in range(I):
-                    r[H + j] = x[t, b, j]
+                    R[t, b, H + j] = x[t, b, j]
             else:
                 for k in range(n_out):
-                    r[H + k] = y[t, b, k]
-        lstm_step(R, t, W, RT, preT, pre, gates, C, TC, fast)  # (F5)
-        readout_step(R, t, W_out, b_out, U)
+                    R[t, b, H + k] = y[t, b, k]
+        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (F5)
         for b in range(B):
-            m_prev = Ms[t, b]
-            m_new = Ms[t + 1, b]
             if frozen[t]:
-                m_new[:] = m_prev
+                for z in range(Z):
+                    Ms[t + 1, b, z] = Ms[t, b, z]
                 continue
             for z in range(Z):
-                m_new[z] = k0[z]
+                Ms[t + 1, b, z] = k0[z]
             for j in range(n_u):
                 uj = U[t, b, j]
                 for z in range(Z):
-                    m_new[z] += KT[j, z] * uj
+                    Ms[t + 1, b, z] += KT[j, z] * uj
             for z in range(Z):
-                m_new[z] = m_prev[z] + (m_new[z] - m_prev[z]) * inv_tau  # (F6)
+                m_prev = Ms[t, b, z]
+                Ms[t + 1, b, z] = m_prev + (Ms[t + 1, b, z] - m_prev) * rate  # (F6)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def gain_loop_backward(
     x, WxT, Wro, KT, inv_tau, WT, W_out, in_mode, frozen, R, gates, C, TC, V, Ms, dy, du_ext, dh_T, dc_T, dM_T,
-    dA, dU, dAT, dRT, dR,
+    dA, dU, dRT, dc, daT, duT,
 ):
     """(B6)–(B1) from t = T−1 down to 0, then (LW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
 
@@ -123,62 +122,62 @@ def gain_loop_backward(
     H = dh_T.shape[1]
     n_u = W_out.shape[0]
     dt = x.dtype
+    typ = dt.type
+    zero = typ(0.0)
+    rate = typ(inv_tau)
+    keep = typ(1.0) - rate
     dx = np.zeros((T, B, I), dtype=dt)
     dWxT = np.zeros(WxT.shape, dtype=dt)
     dWro = np.zeros(Wro.shape, dtype=dt)
     dyt = np.empty(n_out, dtype=dt)
     dv = np.empty(Z, dtype=dt)
-    dh = dh_T.copy()
-    dc = dc_T.copy()
+    lstm_backward_start(dRT, dc, dh_T, dc_T)
     dM = dM_T.copy()
     for t in range(T - 1, -1, -1):
         for b in range(B):
-            dm = dM[b]
             for j in range(n_u):
                 acc = du_ext[t, b, j]
                 if not frozen[t]:
                     for z in range(Z):
-                        acc += KT[j, z] * dm[z] * inv_tau  # (B6)
+                        acc += KT[j, z] * dM[b, z] * rate  # (B6)
                 dU[t, b, j] = acc
             if not frozen[t]:
                 for z in range(Z):
-                    dm[z] *= 1.0 - inv_tau
-        lstm_step_backward(t, dU, W_out, dh, dc, gates, C, TC, dA, WT, dAT, dRT, dR)  # (B5)
+                    dM[b, z] *= keep
+        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (B5)
         for b in range(B):
             for k in range(n_out):
                 dyt[k] = dy[t, b, k]
             if in_mode == 0:  # (B4)
                 for j in range(I):
-                    dx[t, b, j] += dR[b, H + j]
+                    dx[t, b, j] += dRT[H + j, b]
                 for k in range(n_out):
-                    dyt[k] += dR[b, H + I + k]
+                    dyt[k] += dRT[H + I + k, b]
             elif in_mode == 1:
                 for j in range(I):
-                    dx[t, b, j] += dR[b, H + j]
+                    dx[t, b, j] += dRT[H + j, b]
             else:
                 for k in range(n_out):
-                    dyt[k] += dR[b, H + k]
-            v = V[t, b]
-            m_prev = Ms[t, b]
-            dm = dM[b]
-            dv[:] = 0.0
+                    dyt[k] += dRT[H + k, b]
+            for z in range(Z):
+                dv[z] = zero
             for k in range(n_out):
                 dyk = dyt[k]
                 for z in range(Z):
                     dv[z] += Wro[k, z] * dyk  # (B3) δz_t, held in dv for now
-                    dWro[k, z] += dyk * (m_prev[z] * v[z])
+                    dWro[k, z] += dyk * (Ms[t, b, z] * V[t, b, z])
             for z in range(Z):
-                dm[z] += dv[z] * v[z]  # (B2)
-                dv[z] *= m_prev[z]
+                dM[b, z] += dv[z] * V[t, b, z]  # (B2)
+                dv[z] *= Ms[t, b, z]
             for j in range(I):
-                acc = 0.0
+                acc = zero
                 xj = x[t, b, j]
                 for z in range(Z):
                     acc += WxT[j, z] * dv[z]  # (B1)
                     dWxT[j, z] += dv[z] * xj
                 dx[t, b, j] += acc
     dW, dW_out, db_out = lstm_weight_grads(R, dA, dU)
-    return dx, dh, dc, dM, dW, dW_out, db_out, dWxT, dWro
+    return dx, np.ascontiguousarray(dRT[:H].T), np.ascontiguousarray(dc.T), dM, dW, dW_out, db_out, dWxT, dWro
 
 
 class GainLoopModel(ClosedLoopModel):
@@ -229,17 +228,17 @@ class GainLoopModel(ClosedLoopModel):
         h0, c0, mod0 = state
         T, B, _ = x.shape
         Z = Wx.shape[1]
-        R, gates, C, TC, U, RT, preT, pre = self._lstm_buffers(ws, T, B)
+        R, gates, C, TC, U, hT, uT = self._lstm_buffers(ws, T, B)
         y = np.empty((T, B, self.output_size), dtype=self.dtype)
         V = ws.get("V", (T, B, Z), self.dtype)
         Ms = ws.get("M", (T + 1, B, Z), self.dtype)
         gain_loop_forward(
             x, Wx, Wro, K, k0, inv_tau, W, self.params["weight_out"], self.params["bias_out"],
             INPUT_CODES[self.lstm_input], frozen, h0, c0, self._to_kernel_mod(mod0), self.fast_tanh,
-            y, R, gates, C, TC, U, V, Ms, RT, preT, pre,
+            y, R, gates, C, TC, U, V, Ms, hT, uT,
         )
-        H = self.hidden_size
-        final = LoopState(R[-1, :, :H].copy(), C[-1].copy(), self._from_kernel_mod(Ms[-1].copy()))
+        h_fin, c_fin = self._lstm_final(R, C, self.hidden_size)
+        final = LoopState(h_fin, c_fin, self._from_kernel_mod(Ms[-1].copy()))
         extras = {"R": R, "gates": gates, "C": C, "TC": TC, "u": U, "v": V, "M": Ms, "frozen": frozen}
         return Trace(x=x, outputs=y, initial_state=state, final_state=final, extras=extras)
 
@@ -249,11 +248,11 @@ class GainLoopModel(ClosedLoopModel):
         _, WT = self.lstm_arrays()
         dh_T, dc_T, dmod_T = d_final
         T, B, _ = trace.x.shape
-        dA, dU, dAT, dRT, dR = self._lstm_grad_buffers(ws, T, B)
+        dA, dU, dRT, dc, daT, duT = self._lstm_grad_buffers(ws, T, B)
         dx, dh0, dc0, dM0, dW, dW_out, db_out, dWx, dWro = gain_loop_backward(
             trace.x, Wx, Wro, K, inv_tau, WT, self.params["weight_out"], INPUT_CODES[self.lstm_input],
             e["frozen"], e["R"], e["gates"], e["C"], e["TC"], e["v"], e["M"], d_outputs, d_u,
-            dh_T, dc_T, self._to_kernel_mod(dmod_T), dA, dU, dAT, dRT, dR,
+            dh_T, dc_T, self._to_kernel_mod(dmod_T), dA, dU, dRT, dc, daT, duT,
         )
         grads = self._lstm_grads(dW, dW_out, db_out)
         if self.WX in self.params:
