@@ -8,8 +8,10 @@ of trials or the order in which they run.
 
 Record fields: ``trial``, ``seed``, ``success`` (the stop criterion was met within ``max_sequences``),
 ``sequences`` (presentations until the stop, or until the cap), ``reason``, ``test`` (size, wrong, mean
-absolute and squared error), protocol extras (``st1``, ``st2``, ``fraction_misclassified``…), ``steps``,
-``wall_s``, ``us_per_step`` and ``curve`` (training error per block of sequences).
+absolute and squared error), protocol extras (``st1``, ``st2``, ``fraction_misclassified``…; Exp 1:
+``train_correct``, ``test_correct`` and ``wrong_steps``, the failed steps of the final net by
+:data:`REBER_POSITIONS`), ``steps``, ``wall_s``, ``us_per_step`` and ``curve`` (training error per block of
+sequences).
 """
 
 from __future__ import annotations
@@ -200,15 +202,44 @@ def _abs_check(run: _Run, size: int) -> dict[str, Any]:
     return _test(run.net, run.source, run.rngs["test"], size)
 
 
-def _reber_correct(run: _Run, data: Packed, legal: np.ndarray) -> int:
-    """Strings of ``data`` with every step's legal next symbols the most active outputs."""
-    outputs = np.zeros((data.steps, run.cell.output_size))
-    evaluate(run.net, data, outputs=outputs)
-    steps = (data.flags & CRITERION) != 0
+#: Where a step of an embedded Reber string sits, by the symbol it predicts: the second symbol (T|P after
+#: the first B), the inner Reber string (from the inner B to the inner E), the outer T|P after the inner E
+#: (the step that needs the second symbol remembered) and the final E.
+REBER_POSITIONS = ("second", "inner", "long_lag", "final")
+
+
+def reber_step_correct(outputs: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """(S,) bool: the legal next symbols' outputs are all strictly above every other output (1997 §5.1).
+
+    ``outputs`` (S, K) and ``legal`` (S, K) bool, one row per step; a tie fails.
+    """
     low = np.where(legal, outputs, np.inf).min(axis=1)
     high = np.where(legal, -np.inf, outputs).max(axis=1)
-    ok = (low > high) | ~steps
-    return int(np.count_nonzero(np.logical_and.reduceat(ok, data.starts[:-1])))
+    return low > high
+
+
+def reber_wrong_steps(ok: np.ndarray, starts: np.ndarray) -> dict[str, int]:
+    """Failed steps of packed embedded Reber strings counted by :data:`REBER_POSITIONS`.
+
+    ``ok`` (S,) from :func:`reber_step_correct`; ``starts`` (n + 1,) the strings' offsets. A string of
+    L input steps has its second-symbol step at 0, its long-lag step at L − 2 and its final step at L − 1.
+    """
+    first = starts[:-1]
+    last = starts[1:] - 1
+    position = np.ones(ok.shape[0], np.int64)  # inner
+    position[first] = 0
+    position[last - 1] = 2
+    position[last] = 3
+    wrong = np.bincount(position[~ok], minlength=len(REBER_POSITIONS))
+    return {name: int(n) for name, n in zip(REBER_POSITIONS, wrong, strict=True)}
+
+
+def _reber_check(run: _Run, data: Packed, legal: np.ndarray) -> tuple[int, np.ndarray]:
+    """Strings of ``data`` with every step correct (:func:`reber_step_correct`), and the steps' verdicts."""
+    outputs = np.zeros((data.steps, run.cell.output_size))
+    evaluate(run.net, data, outputs=outputs)
+    ok = reber_step_correct(outputs, legal) | ((data.flags & CRITERION) == 0)
+    return int(np.count_nonzero(np.logical_and.reduceat(ok, data.starts[:-1]))), ok
 
 
 def _reber(run: _Run) -> dict[str, Any]:
@@ -220,13 +251,17 @@ def _reber(run: _Run) -> dict[str, Any]:
     train_ok = test_ok = 0
     while run.seen < run.cap:
         run.train(min(stop["check_every"], run.cap - run.seen))
-        train_ok = _reber_correct(run, run.source.pool, legal_train)
+        train_ok, _ = _reber_check(run, run.source.pool, legal_train)
         if train_ok == run.source.pool.count:
-            test_ok = _reber_correct(run, run.source.test, legal_test)
+            test_ok, _ = _reber_check(run, run.source.test, legal_test)
             if test_ok == run.source.test.count:
                 success = True
                 break
-    return {"success": success, "train_correct": train_ok, "test_correct": test_ok,
+    train_ok, ok_train = _reber_check(run, run.source.pool, legal_train)
+    test_ok, ok_test = _reber_check(run, run.source.test, legal_test)
+    wrong_steps = {"train": reber_wrong_steps(ok_train, run.source.pool.starts),
+                   "test": reber_wrong_steps(ok_test, run.source.test.starts)}
+    return {"success": success, "train_correct": train_ok, "test_correct": test_ok, "wrong_steps": wrong_steps,
             "test": {"size": run.source.test.count, "wrong": run.source.test.count - test_ok}}
 
 
@@ -261,4 +296,4 @@ def run_trial(row: Row, trial: int, seed: int, max_sequences: int | None = None)
     }
 
 
-__all__ = ["PROTOCOLS", "mean_length", "run_trial"]
+__all__ = ["PROTOCOLS", "REBER_POSITIONS", "mean_length", "reber_step_correct", "reber_wrong_steps", "run_trial"]
