@@ -58,3 +58,4 @@ def test_bad_checkpoints_are_refused(checkpoints):
 def test_rows_without_a_plain_stream_are_refused(row_id):
     with pytest.raises(OptionError, match="probe"):
         probe(resolve_row(row_id), trial=0, seed=0, checkpoints=[0])
+

@@ -185,21 +185,33 @@ def _abs_test(run: _Run) -> dict[str, Any]:
         out = run.train(min(step, run.cap - run.seen), win)
         if out.reason == "window":
             tests += 1
-            last = _abs_check(run, stop["test_size"])
+            last = _abs_check(run, stop["test_size"], until_wrong=True)
             if last["wrong"] == 0:
                 success = True
                 break
             allowed = run.seen + stop["check_every"]
+    if not success:  # the record's test: every sequence of a fresh set, scored by the final net
+        last = _abs_check(run, stop["test_size"])
     return {"success": success, "tests_run": tests, "phase1_sequences": phase1, "test": last}
 
 
-def _abs_check(run: _Run, size: int) -> dict[str, Any]:
-    """2a: both sequences (pool); 2b, 2c: ``size`` successive random sequences."""
+def _abs_check(run: _Run, size: int, until_wrong: bool = False) -> dict[str, Any]:
+    """2a: both sequences (pool); 2b, 2c: ``size`` successive random sequences.
+
+    ``until_wrong`` ends the scoring at the first wrong sequence (the test has failed; ``scored`` says
+    how many were scored). The test set is drawn in full either way, so the stream of test sequences,
+    and with it every later test, is the same as with complete scoring.
+    """
     if run.row.exp == "2a":
         rec = evaluate(run.net, run.source.pool).records
         return {"size": 2, "wrong": int(np.count_nonzero(rec[:, 1] >= run.source.tolerance)),
                 "max_error": float(rec[:, 1].max())}
-    return _test(run.net, run.source, run.rngs["test"], size)
+    if not until_wrong:
+        return _test(run.net, run.source, run.rngs["test"], size)
+    data, order = run.source.chunk(run.rngs["test"], size)
+    out = evaluate(run.net, data, order=order, stop_tolerance=run.source.tolerance)
+    wrong = int(np.count_nonzero(out.records[:, 1] >= run.source.tolerance))
+    return {"size": int(size), "wrong": wrong, "scored": int(out.done)}
 
 
 #: Where a step of an embedded Reber string sits, by the symbol it predicts: the second symbol (T|P after
