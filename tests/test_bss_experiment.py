@@ -130,3 +130,11 @@ def test_timescale_and_input_variants_figure(tmp_path):
     assert json.loads((tmp_path / "variants.json").read_text())["runs"][1]["tau"] == 30.0
     with pytest.raises(OptionError):
         run_bss_variants(taus=(0.0,), out=tmp_path, **options)
+
+
+def test_progress_off_a_terminal_is_one_line_per_clarity_check(tmp_path, capsys):
+    options = {**TINY, "progress": True}
+    run_bss(model="modulation", batches=4, seed=0, out=tmp_path, analyses=False, figures=False, **options)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("training: batch")]
+    assert [line.split()[2] for line in lines] == ["2/4", "4/4"]
+    assert all("clarity" in line and "s/batch" in line and "min left" in line for line in lines)

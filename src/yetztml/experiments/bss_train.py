@@ -17,6 +17,7 @@ state and the curves; ``resume=True`` continues bit-identically from it.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -109,10 +110,15 @@ class Monitor:
 
 
 class _Progress:
-    """A rich progress bar (loss, clarity, seconds per batch); silent when not writing to a terminal."""
+    """A rich progress bar (loss, clarity, seconds per batch) on a terminal; elsewhere (a log file, a pipe)
+    one plain line on stderr at every clarity check."""
 
     def __init__(self, enabled: bool, total: int, done: int) -> None:
         self.progress = None
+        self.plain = False
+        self.total = total
+        self.started = time.perf_counter()
+        self.first = done
         if enabled:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -124,11 +130,22 @@ class _Progress:
                     TextColumn("{task.fields[info]}"), console=console,
                 )
                 self.task = self.progress.add_task("training", total=total, completed=done, info="")
+            else:
+                self.plain = True
 
     def update(self, loss: float, clarity: float | None, seconds: float) -> None:
         if self.progress is not None:
             text = f"loss {loss:.4g}  clarity {'–' if clarity is None else f'{clarity:.3f}'}  {seconds:.3f} s/batch"
             self.progress.update(self.task, advance=1, info=text)
+
+    def checked(self, batch: int, loss: float, clarity: float) -> None:
+        """The plain line after a clarity check: batches done, loss, clarity, time per batch and left."""
+        if not self.plain:
+            return
+        per_batch = (time.perf_counter() - self.started) / max(1, batch - self.first)
+        left = per_batch * (self.total - batch)
+        print(f"training: batch {batch:,}/{self.total:,}  loss {loss:.4g}  clarity {clarity:.3f}  "
+              f"{per_batch:.3f} s/batch  {left / 60:.1f} min left", file=sys.stderr, flush=True)
 
     def __enter__(self) -> _Progress:
         if self.progress is not None:
@@ -207,6 +224,7 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
                 clarity = monitor.clarity(net)
                 eval_seconds += time.perf_counter() - t1
                 curve.append({"batch": k + 1, "clarity_output": clarity, "loss": float(np.mean(recent))})
+                bar.checked(k + 1, float(np.mean(recent)), clarity)
             if (k + 1) % config.checkpoint_every == 0 or k + 1 == config.batches:
                 meta = {"fingerprint": _fingerprint(config), "batches_done": k + 1, "task_state": task.state_dict(),
                         "times": times, "cpu_times": cpu_times, "curve": curve}
