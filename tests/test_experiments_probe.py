@@ -13,24 +13,17 @@ def _reference(row, seed, trial):
     """The untrained net of the trial and the probe's one sample sequence, run through the cell itself."""
     run = _Run(row, trial, seed, None)
     data, _ = run.source.chunk(np.random.default_rng(np.random.SeedSequence(entropy=seed, spawn_key=(trial, 7))), 1)
-    x = np.eye(run.cell.input_size)[data.index[: data.steps]][:, None, :]
-    trace = run.cell.forward(x)
+    x = np.eye(run.cell.input_size)[data.index[: data.steps]] if data.onehot else data.x[: data.steps]
+    trace = run.cell.forward(x[:, None, :])
     y_c, y_in, y_out, s = trace.final_state
-    return trace.outputs[-1, 0], s[0], y_in[0], y_out[0], run.cell
+    return trace.outputs[-1, 0], s[0], y_in[0], y_out[0]
 
 
 @pytest.mark.parametrize("row_id", ["2c-1", "4-1"])
 def test_untrained_probe_equals_the_cell_forward_pass(row_id):
     row = resolve_row(row_id)
     (point,) = probe(row, trial=3, seed=5, checkpoints=[0], sample=1)
-    if row.exp == "4":  # dense inputs: the reference needs the packed x, built the same way
-        run = _Run(row, 3, 5, None)
-        data, _ = run.source.chunk(np.random.default_rng(np.random.SeedSequence(entropy=5, spawn_key=(3, 7))), 1)
-        trace = run.cell.forward(data.x[: data.steps][:, None, :])
-        y_c, y_in, y_out, s = trace.final_state
-        out, s, y_in, y_out = trace.outputs[-1, 0], s[0], y_in[0], y_out[0]
-    else:
-        out, s, y_in, y_out, _ = _reference(row, 5, 3)
+    out, s, y_in, y_out = _reference(row, 5, 3)
     assert point["sequences"] == 0 and point["sample"] == 1
     np.testing.assert_allclose(point["outputs"]["mean"], out, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(point["cells"]["s_abs_max"], np.abs(s), rtol=1e-12, atol=1e-14)
