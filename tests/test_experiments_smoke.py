@@ -10,7 +10,7 @@ from yetztml.cli.main import main
 from yetztml.core.results import read_json
 from yetztml.experiments import gers2000
 from yetztml.experiments.lstm1997 import ROWS, quick_trial, reproduce
-from yetztml.report.reproduction import write_report
+from yetztml.report.reproduction import side_by_side, write_report
 
 #: One row per experiment (and per baseline method) with a cap of a few hundred sequences.
 SMOKE = {
@@ -82,3 +82,12 @@ def test_cli_lists(capsys):
     assert main(["reproduce", "gers2000", "--list"]) == 0
     assert "forget-decay" in capsys.readouterr().out
     assert main(["reproduce", "gers2000", "--row", "nope"]) == 2
+
+
+def test_exp5_report_compares_the_paper_error_with_the_mean_absolute_error():
+    """Table 8's "MSE" is read as the mean absolute test error (rows.py): the report puts ours beside it."""
+    result = {"paper_values": ROWS["5-1"].paper,
+              "summary": {"success_pct": 100.0, "test_mae_mean": 0.0176, "test_mse_mean": 0.000563}}
+    lines = side_by_side(result)
+    assert '| test error (mean absolute; Table 8 "MSE") | 0.0223 | 0.0176 |' in lines
+    assert not any("0.000563" in line for line in lines)

@@ -21,7 +21,7 @@ COMPARED = (
     ("st1", "st1_mean", "ST1 sequences"),
     ("st2", "st2_mean", "ST2 sequences"),
     ("wrong", "wrong_mean", "wrong of test set (mean)"),
-    ("mse", "test_mse_mean", "test MSE"),
+    ("test_error", "test_mae_mean", "test error (mean absolute; Table 8 \"MSE\")"),
     ("fraction_misclassified", "fraction_misclassified_mean", "fraction misclassified"),
     ("mean_difference", "mean_difference_mean", "av. difference to mean"),
     ("perfect_pct", "perfect_pct", "% perfect solutions"),
