@@ -3,14 +3,17 @@ the (h, c) state, validation particular to the LSTM, float32."""
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from yetztml.cells.gradcheck import check_cell
+from cellchecks import (
+    assert_batched_equals_per_example,
+    assert_gradcheck,
+    compare_float32_with_float64,
+    raises,
+    stack_configs,
+)
 from yetztml.cells.lstm import LSTM, LSTMState, stacked_forward, stacked_weights
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError, ShapeError
 from yetztml.core.gradcheck import relative_error
@@ -18,26 +21,9 @@ from yetztml.core.gradcheck import relative_error
 TOL = 1e-6
 
 
-@contextlib.contextmanager
-def _raises(error, *fragments):
-    with pytest.raises(error) as info:
-        yield info
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
-
-
 def _state(cell: LSTM, B: int, rng: np.random.Generator) -> LSTMState:
     shape = (cell.num_layers * cell.num_directions, B, cell.hidden_size)
     return LSTMState(0.5 * rng.standard_normal(shape), 0.5 * rng.standard_normal(shape))
-
-
-def _gradcheck(cell: LSTM, T: int, B: int, seed: int, random_state: bool) -> dict[str, float]:
-    rng = np.random.default_rng(seed)
-    shape = (B, T, cell.input_size) if cell.batch_first else (T, B, cell.input_size)
-    x = rng.standard_normal(shape)
-    state = _state(cell, B, rng) if random_state else None
-    with np.errstate(all="raise"):
-        return check_cell(cell, x, rng, state=state)
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -45,30 +31,16 @@ def _gradcheck(cell: LSTM, T: int, B: int, seed: int, random_state: bool) -> dic
 @pytest.mark.parametrize("bias", [True, False])
 def test_gradients_match_finite_differences_on_every_option(num_layers, bidirectional, bias):
     cell = LSTM(3, 2, num_layers, bias=bias, bidirectional=bidirectional, batch_first=bias != bidirectional, seed=3)
-    errors = _gradcheck(cell, T=4, B=2, seed=5, random_state=True)
-    assert set(errors) == set(cell.params) | {"inputs", "initial_state"}
-    assert max(errors.values()) <= TOL, errors
+    assert_gradcheck(cell, T=4, B=2, seed=5, random_state=True, tol=TOL, make_state=_state, all_keys=True)
 
 
 @settings(max_examples=10, deadline=None)
-@given(
-    seed=st.integers(0, 2**16),
-    num_layers=st.integers(1, 2),
-    bidirectional=st.booleans(),
-    bias=st.booleans(),
-    batch_first=st.booleans(),
-    random_state=st.booleans(),
-    T=st.integers(1, 4),
-    B=st.integers(1, 3),
-    I=st.integers(1, 3),
-    H=st.integers(1, 3),
-)
+@given(**stack_configs())
 def test_gradients_match_finite_differences_on_random_configs(
     seed, num_layers, bidirectional, bias, batch_first, random_state, T, B, I, H
 ):
     cell = LSTM(I, H, num_layers, bias=bias, bidirectional=bidirectional, batch_first=batch_first, seed=seed)
-    errors = _gradcheck(cell, T, B, seed + 1, random_state)
-    assert max(errors.values()) <= TOL, errors
+    assert_gradcheck(cell, T, B, seed + 1, random_state, tol=TOL, make_state=_state)
 
 
 def test_gradient_reaches_far_back_through_the_cell_state():
@@ -116,9 +88,9 @@ def test_single_matrix_form_equals_split_form(bidirectional):
 
 def test_stacked_weights_refuses_a_missing_layer_or_direction():
     cell = LSTM(3, 4, 2)
-    with _raises(OptionError, "stacked_weights(layer=...)", "<= 1", "got 2"):
+    with raises(OptionError, "stacked_weights(layer=...)", "<= 1", "got 2"):
         stacked_weights(cell, 2)
-    with _raises(OptionError, "stacked_weights(reverse=...)", "one-directional"):
+    with raises(OptionError, "stacked_weights(reverse=...)", "one-directional"):
         stacked_weights(cell, 0, reverse=True)
     w, b = stacked_weights(LSTM(3, 4, bias=False))
     assert not b.any()
@@ -162,47 +134,14 @@ def test_state_is_an_lstm_state_and_a_plain_pair_is_accepted():
 
 
 def test_batched_equals_per_example_loop():
-    rng = np.random.default_rng(3)
     cell = LSTM(3, 4, 2, bidirectional=True, batch_first=True, seed=1)
-    B, T = 3, 5
-    x = rng.standard_normal((B, T, 3))
-    s = _state(cell, B, rng)
-    trace = cell.forward(x, s)
-    d_out = rng.standard_normal(trace.outputs.shape)
-    d_fin = _state(cell, B, rng)
-    grads = cell.backward(trace, d_out, d_fin)
-    total = {k: np.zeros_like(v) for k, v in grads.items()}
-    for b in range(B):
-        one = cell.forward(x[b : b + 1], (s.h[:, b : b + 1], s.c[:, b : b + 1]))
-        assert relative_error(one.outputs[0], trace.outputs[b]) <= 1e-12
-        for part in (0, 1):
-            assert relative_error(one.final_state[part][:, 0], trace.final_state[part][:, b]) <= 1e-12
-        g = cell.backward(one, d_out[b : b + 1], (d_fin.h[:, b : b + 1], d_fin.c[:, b : b + 1]))
-        for k in total:
-            total[k] += g[k]
-        assert relative_error(g.inputs[0], grads.inputs[b]) <= 1e-12
-        for part in (0, 1):
-            assert relative_error(g.initial_state[part][:, 0], grads.initial_state[part][:, b]) <= 1e-12
-    for k in total:
-        assert relative_error(total[k], grads[k]) <= 1e-12, k
+    assert_batched_equals_per_example(cell, np.random.default_rng(3), B=3, T=5, make_state=_state)
 
 
 def test_float32_matches_float64():
-    rng = np.random.default_rng(5)
-    cell64 = LSTM(3, 4, 2, bidirectional=True, seed=3)
-    cell32 = cell64.astype(np.float32)
-    x = rng.standard_normal((6, 2, 3))
-    t64 = cell64.forward(x)
-    t32 = cell32.forward(x.astype(np.float32))
-    assert t32.outputs.dtype == np.float32 and t32.final_state.c.dtype == np.float32
-    assert relative_error(t32.outputs, t64.outputs) <= 1e-5
+    t32, t64, g32, g64 = compare_float32_with_float64(LSTM(3, 4, 2, bidirectional=True, seed=3))
+    assert t32.final_state.c.dtype == np.float32
     assert relative_error(t32.final_state.c, t64.final_state.c) <= 1e-5
-    d = rng.standard_normal(t64.outputs.shape)
-    g64 = cell64.backward(t64, d)
-    g32 = cell32.backward(t32, d.astype(np.float32))
-    for k in g64:
-        assert g32[k].dtype == np.float32
-        assert relative_error(g32[k], g64[k]) <= 1e-4, k
     assert relative_error(g32.initial_state.h, g64.initial_state.h) <= 1e-4
 
 
@@ -217,18 +156,18 @@ def test_bad_lstm_states_are_refused():
     cell = LSTM(3, 4, 2)
     x = np.zeros((5, 2, 3))
     h = np.zeros((2, 2, 4))
-    with _raises(DTypeError, "LSTM.forward(state)", "a tuple (h, c) of arrays (num_layers·D, B, H)", "ndarray"):
+    with raises(DTypeError, "LSTM.forward(state)", "a tuple (h, c) of arrays (num_layers·D, B, H)", "ndarray"):
         cell.forward(x, h)
-    with _raises(DTypeError, "LSTM.forward(state)", "tuple of 3"):
+    with raises(DTypeError, "LSTM.forward(state)", "tuple of 3"):
         cell.forward(x, (h, h, h))
-    with _raises(ShapeError, "LSTM.forward(state).c", "(2, 2, 4)", "(2, 3, 4)"):
+    with raises(ShapeError, "LSTM.forward(state).c", "(2, 2, 4)", "(2, 3, 4)"):
         cell.forward(x, (h, np.zeros((2, 3, 4))))
     bad = h.copy()
     bad[1, 1, 1] = np.nan
-    with _raises(NonFiniteError, "LSTM.forward(state).h"):
+    with raises(NonFiniteError, "LSTM.forward(state).h"):
         cell.forward(x, (bad, h))
     trace = cell.forward(x)
-    with _raises(DTypeError, "LSTM.backward(d_final_state)", "a tuple (h, c)"):
+    with raises(DTypeError, "LSTM.backward(d_final_state)", "a tuple (h, c)"):
         cell.backward(trace, np.zeros((5, 2, 4)), h)
-    with _raises(ShapeError, "LSTM.backward(trace)", "a trace of this LSTM"):
+    with raises(ShapeError, "LSTM.backward(trace)", "a trace of this LSTM"):
         LSTM(3, 5, 2).backward(trace, np.zeros((5, 2, 5)))

@@ -8,20 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from blocks_reference import (
-    JIT_CASES,
-    compute_case,
-    configs,
-    example,
-    flat_grads,
-    loss_gradients,
-    make_case,
-    reference_forward,
-    run_uncompiled,
+from blocks_reference import JIT_CASES, configs, flat_grads, make_case
+from cellchecks import (
+    assert_block_batched_equals_loop,
+    assert_block_gradcheck,
+    assert_compiled_matches_uncompiled,
+    assert_forward_matches_reference,
+    assert_truncated_matches_frozen,
+    truncation_changes,
 )
 from yetztml.cells import lstm1997
 from yetztml.cells.block_cell import BlockState
-from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.lstm1997 import LSTM1997
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError, ShapeError
 from yetztml.core.gradcheck import relative_error
@@ -117,14 +114,7 @@ def test_output_uses_the_cell_outputs_of_the_same_step():
 @settings(max_examples=15, deadline=None)
 @given(configs("LSTM1997"))
 def test_forward_matches_reference(case):
-    sizes, kwargs, T, B = case
-    cell = LSTM1997(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    trace = cell.forward(x, state)
-    out, final = reference_forward(cell, x, state)
-    np.testing.assert_allclose(trace.outputs, out, rtol=1e-12, atol=1e-13)
-    for got, want in zip(trace.final_state, final, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert_forward_matches_reference(LSTM1997, case)
 
 
 # -- the constant error carousel ------------------------------------------------------------------------
@@ -154,41 +144,19 @@ def test_cec_carries_a_state_perturbation_unchanged_forward():
 @settings(max_examples=15, deadline=None)
 @given(configs("LSTM1997"))
 def test_full_bptt_matches_finite_differences(case):
-    sizes, kwargs, T, B = case
-    cell = LSTM1997(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    with np.errstate(all="raise"):
-        errors = check_cell(cell, x, np.random.default_rng(kwargs["seed"]), state=state)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_block_gradcheck(LSTM1997, case)
 
 
 # -- the 1997 truncated gradient -----------------------------------------------------------------------
-def truncated_against_frozen_reference(cls, sizes, kwargs, T, B):
-    """Max relative error of backward(truncate=True) vs differences of the frozen-trajectory reference."""
-    cell = cls(**sizes, **kwargs)
-    x, state, d_out, d_fin = make_case(cell, T, B, seed=kwargs["seed"])
-    frozen = cell.forward(x, type(state)(*[a.copy() for a in state]))
-    got = flat_grads(cell.backward(frozen, d_out, d_fin, truncate=True))
-    want = loss_gradients(cell, x, state, d_out, d_fin, frozen=frozen)
-    return {k: relative_error(got[k], want[k]) for k in want}
-
-
 @settings(max_examples=12, deadline=None)
 @given(configs("LSTM1997"))
 def test_truncated_gradient_matches_frozen_recurrent_inputs(case):
-    sizes, kwargs, T, B = case
-    errors = truncated_against_frozen_reference(LSTM1997, sizes, kwargs, T, B)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_truncated_matches_frozen(LSTM1997, case)
 
 
 def test_truncated_gradient_differs_from_full_gradient():
     cell = LSTM1997(2, 2, 2, 2, recurrent="full", init_range=0.5, seed=6)
-    x, state, d_out, d_fin = make_case(cell, 6, 2, seed=6)
-    trace = cell.forward(x, state)
-    full = cell.backward(trace, d_out, d_fin)
-    cut = cell.backward(trace, d_out, d_fin, truncate=True)
-    for name in ("W_c", "W_in", "W_out"):
-        assert relative_error(full[name], cut[name]) > 1e-3
+    full, cut = truncation_changes(cell, 6, ("W_c", "W_in", "W_out"))
     np.testing.assert_array_equal(full["W_k"], cut["W_k"])  # the output layer is not recurrent
     assert np.all(cut.initial_state.y_c == 0.0) and np.any(full.initial_state.y_c != 0.0)
 
@@ -206,32 +174,14 @@ def test_truncation_changes_nothing_without_recurrence():
 # -- kernels: compiled = uncompiled, batched = per example, float32 ----------------------------------------
 def test_compiled_kernel_matches_uncompiled_python(tmp_path):
     sizes = {"input_size": 3, "num_blocks": 2, "block_size": 2, "output_size": 2}
-    slow = run_uncompiled("LSTM1997", sizes, JIT_CASES, tmp_path / "slow.npz")
-    fast = compute_case("LSTM1997", sizes, JIT_CASES)
-    assert set(slow) == set(fast)
-    for key in fast:
-        assert relative_error(fast[key], slow[key], floor=1e-300) <= 1e-12, key
+    assert_compiled_matches_uncompiled("LSTM1997", sizes, JIT_CASES, tmp_path)
 
 
 @pytest.mark.parametrize("truncate", [False, True])
 def test_batched_equals_loop_over_examples(truncate):
     cell = LSTM1997(2, 2, 2, 3, init_range=0.5, seed=9)
-    x, state, d_out, d_fin = make_case(cell, 7, 4, seed=9)
-    trace = cell.forward(x, state)
-    grads = cell.backward(trace, d_out, d_fin, truncate=truncate)
-    total = {k: np.zeros_like(v) for k, v in cell.params.items()}
-    for b in range(4):
-        st_b = example(state, b)
-        tr_b = cell.forward(example(x, b), st_b)
-        np.testing.assert_allclose(tr_b.outputs[:, 0], trace.outputs[:, b], rtol=1e-14, atol=1e-15)
-        g_b = cell.backward(tr_b, example(d_out, b), example(d_fin, b), truncate=truncate)
-        np.testing.assert_allclose(g_b.inputs[:, 0], grads.inputs[:, b], rtol=1e-13, atol=1e-15)
-        for got, want in zip(g_b.initial_state, grads.initial_state, strict=True):
-            np.testing.assert_allclose(got[0], want[b], rtol=1e-13, atol=1e-15)
-        for k in total:
-            total[k] += g_b[k]
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], rtol=1e-12, atol=1e-14)
+    every = ("inputs", *(f"state.{field}" for field in BlockState._fields))
+    assert_block_batched_equals_loop(cell, 7, 4, 9, every, truncate=truncate, outputs=True)
 
 
 def test_float32_matches_float64():

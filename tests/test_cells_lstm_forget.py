@@ -8,24 +8,20 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from blocks_reference import (
-    JIT_CASES,
-    compute_case,
-    configs,
-    example,
-    flat_grads,
-    make_case,
-    reference_forward,
-    run_uncompiled,
+from blocks_reference import JIT_CASES, configs, make_case
+from cellchecks import (
+    assert_block_batched_equals_loop,
+    assert_block_gradcheck,
+    assert_compiled_matches_uncompiled,
+    assert_forward_matches_reference,
+    assert_truncated_matches_frozen,
+    truncation_changes,
 )
-from test_cells_lstm1997 import truncated_against_frozen_reference
 from yetztml.cells import lstm_forget
 from yetztml.cells.block_cell import ForgetBlockState
-from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.lstm1997 import LSTM1997
 from yetztml.cells.lstm_forget import LSTMForget
 from yetztml.core.errors import OptionError, ShapeError
-from yetztml.core.gradcheck import relative_error
 
 
 def test_num_weights_cerg_is_424():
@@ -121,69 +117,35 @@ def test_truncated_state_error_decays_by_the_forget_gates():
 @settings(max_examples=12, deadline=None)
 @given(configs("LSTMForget"))
 def test_forward_matches_reference(case):
-    sizes, kwargs, T, B = case
-    cell = LSTMForget(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    trace = cell.forward(x, state)
-    out, final = reference_forward(cell, x, state)
-    np.testing.assert_allclose(trace.outputs, out, rtol=1e-12, atol=1e-13)
-    for got, want in zip(trace.final_state, final, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert_forward_matches_reference(LSTMForget, case)
 
 
 @settings(max_examples=15, deadline=None)
 @given(configs("LSTMForget"))
 def test_full_bptt_matches_finite_differences(case):
-    sizes, kwargs, T, B = case
-    cell = LSTMForget(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    with np.errstate(all="raise"):
-        errors = check_cell(cell, x, np.random.default_rng(kwargs["seed"]), state=state)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_block_gradcheck(LSTMForget, case)
 
 
 @settings(max_examples=12, deadline=None)
 @given(configs("LSTMForget"))
 def test_truncated_gradient_matches_frozen_recurrent_inputs(case):
-    sizes, kwargs, T, B = case
-    errors = truncated_against_frozen_reference(LSTMForget, sizes, kwargs, T, B)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_truncated_matches_frozen(LSTMForget, case)
 
 
 def test_truncated_gradient_differs_from_full_gradient():
     cell = LSTMForget(2, 2, 2, 2, recurrent="full", init_range=0.5, seed=13)
-    x, state, d_out, d_fin = make_case(cell, 6, 2, seed=13)
-    trace = cell.forward(x, state)
-    full = cell.backward(trace, d_out, d_fin)
-    cut = cell.backward(trace, d_out, d_fin, truncate=True)
-    for name in ("W_c", "W_in", "W_phi", "W_out"):
-        assert relative_error(full[name], cut[name]) > 1e-3
+    full, cut = truncation_changes(cell, 13, ("W_c", "W_in", "W_phi", "W_out"))
     assert np.all(cut.initial_state.y_phi == 0.0) and np.any(full.initial_state.y_phi != 0.0)
 
 
 def test_compiled_kernel_matches_uncompiled_python(tmp_path):
     sizes = {"input_size": 2, "num_blocks": 2, "block_size": 2, "output_size": 3}
-    slow = run_uncompiled("LSTMForget", sizes, JIT_CASES, tmp_path / "slow.npz")
-    fast = compute_case("LSTMForget", sizes, JIT_CASES)
-    assert set(slow) == set(fast)
-    for key in fast:
-        assert relative_error(fast[key], slow[key], floor=1e-300) <= 1e-12, key
+    assert_compiled_matches_uncompiled("LSTMForget", sizes, JIT_CASES, tmp_path)
 
 
 def test_batched_equals_loop_over_examples():
     cell = LSTMForget(2, 2, 2, 2, init_range=0.5, seed=14)
-    x, state, d_out, d_fin = make_case(cell, 5, 3, seed=14)
-    grads = flat_grads(cell.backward(cell.forward(x, state), d_out, d_fin))
-    total = {k: np.zeros_like(v) for k, v in cell.params.items()}
-    for b in range(3):
-        tr_b = cell.forward(example(x, b), example(state, b))
-        g_b = flat_grads(cell.backward(tr_b, example(d_out, b), example(d_fin, b)))
-        np.testing.assert_allclose(g_b["inputs"][:, 0], grads["inputs"][:, b], rtol=1e-13, atol=1e-15)
-        np.testing.assert_allclose(g_b["state.y_phi"][0], grads["state.y_phi"][b], rtol=1e-13, atol=1e-15)
-        for k in total:
-            total[k] += g_b[k]
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], rtol=1e-12, atol=1e-14)
+    assert_block_batched_equals_loop(cell, 5, 3, 14, ("inputs", "state.y_phi"))
 
 
 def test_docstring_examples_run():

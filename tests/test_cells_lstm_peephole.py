@@ -8,21 +8,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from blocks_reference import (
-    JIT_CASES,
-    compute_case,
-    configs,
-    example,
-    flat_grads,
-    loss_gradients,
-    make_case,
-    reference_forward,
-    run_uncompiled,
+from blocks_reference import JIT_CASES, configs, flat_grads, loss_gradients, make_case
+from cellchecks import (
+    assert_block_batched_equals_loop,
+    assert_block_gradcheck,
+    assert_compiled_matches_uncompiled,
+    assert_forward_matches_reference,
+    assert_truncated_matches_frozen,
 )
-from test_cells_lstm1997 import truncated_against_frozen_reference
 from yetztml.cells import lstm_peephole
 from yetztml.cells.block_cell import BlockState, ForgetBlockState
-from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.lstm_forget import LSTMForget
 from yetztml.cells.lstm_peephole import LSTMPeephole
 from yetztml.core.errors import OptionError
@@ -80,33 +75,19 @@ def test_zero_peepholes_give_lstm_forget():
 @settings(max_examples=12, deadline=None)
 @given(configs("LSTMPeephole"))
 def test_forward_matches_reference(case):
-    sizes, kwargs, T, B = case
-    cell = LSTMPeephole(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    trace = cell.forward(x, state)
-    out, final = reference_forward(cell, x, state)
-    np.testing.assert_allclose(trace.outputs, out, rtol=1e-12, atol=1e-13)
-    for got, want in zip(trace.final_state, final, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert_forward_matches_reference(LSTMPeephole, case)
 
 
 @settings(max_examples=15, deadline=None)
 @given(configs("LSTMPeephole"))
 def test_full_bptt_matches_finite_differences(case):
-    sizes, kwargs, T, B = case
-    cell = LSTMPeephole(**sizes, **kwargs)
-    x, state, _, _ = make_case(cell, T, B, seed=kwargs["seed"])
-    with np.errstate(all="raise"):
-        errors = check_cell(cell, x, np.random.default_rng(kwargs["seed"]), state=state)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_block_gradcheck(LSTMPeephole, case)
 
 
 @settings(max_examples=12, deadline=None)
 @given(configs("LSTMPeephole"))
 def test_truncated_gradient_matches_frozen_recurrent_inputs_and_peepholes(case):
-    sizes, kwargs, T, B = case
-    errors = truncated_against_frozen_reference(LSTMPeephole, sizes, kwargs, T, B)
-    assert max(errors.values()) <= 1e-6, errors
+    assert_truncated_matches_frozen(LSTMPeephole, case)
 
 
 def test_truncation_cuts_the_peepholes_even_without_recurrence():
@@ -128,27 +109,13 @@ def test_truncation_cuts_the_peepholes_even_without_recurrence():
 def test_compiled_kernel_matches_uncompiled_python(tmp_path):
     sizes = {"input_size": 2, "num_blocks": 2, "block_size": 2, "output_size": 2}
     cases = JIT_CASES + [({"recurrent": "full", "forget_gate": False, "h": "h1997"}, 4, 2)]
-    slow = run_uncompiled("LSTMPeephole", sizes, cases, tmp_path / "slow.npz")
-    fast = compute_case("LSTMPeephole", sizes, cases)
-    assert set(slow) == set(fast)
-    for key in fast:
-        assert relative_error(fast[key], slow[key], floor=1e-300) <= 1e-12, key
+    assert_compiled_matches_uncompiled("LSTMPeephole", sizes, cases, tmp_path)
 
 
 @pytest.mark.parametrize("truncate", [False, True])
 def test_batched_equals_loop_over_examples(truncate):
     cell = LSTMPeephole(2, 2, 2, 2, init_range=0.5, seed=18)
-    x, state, d_out, d_fin = make_case(cell, 5, 3, seed=18)
-    grads = flat_grads(cell.backward(cell.forward(x, state), d_out, d_fin, truncate=truncate))
-    total = {k: np.zeros_like(v) for k, v in cell.params.items()}
-    for b in range(3):
-        tr_b = cell.forward(example(x, b), example(state, b))
-        g_b = flat_grads(cell.backward(tr_b, example(d_out, b), example(d_fin, b), truncate=truncate))
-        np.testing.assert_allclose(g_b["state.s"][0], grads["state.s"][b], rtol=1e-13, atol=1e-15)
-        for k in total:
-            total[k] += g_b[k]
-    for k in total:
-        np.testing.assert_allclose(grads[k], total[k], rtol=1e-12, atol=1e-14)
+    assert_block_batched_equals_loop(cell, 5, 3, 18, ("state.s",), truncate=truncate)
 
 
 def test_float32_runs_and_agrees():

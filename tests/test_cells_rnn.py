@@ -6,7 +6,6 @@ LSTM's and GRU's own files add what is particular to them.
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
@@ -14,24 +13,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from cellchecks import (
+    assert_batched_equals_per_example,
+    assert_gradcheck,
+    compare_float32_with_float64,
+    raises,
+    stack_configs,
+)
 from yetztml.cells.base import Grads
-from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.rnn import NONLINEARITIES, RNN
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError, ShapeError
 from yetztml.core.gradcheck import relative_error
 
 TOL = 1e-6
-
-
-def _gradcheck(cell: RNN, T: int, B: int, seed: int, random_state: bool) -> dict[str, float]:
-    rng = np.random.default_rng(seed)
-    shape = (B, T, cell.input_size) if cell.batch_first else (T, B, cell.input_size)
-    x = rng.standard_normal(shape)
-    state = None
-    if random_state:
-        state = 0.5 * rng.standard_normal((cell.num_layers * cell.num_directions, B, cell.hidden_size))
-    with np.errstate(all="raise"):
-        return check_cell(cell, x, rng, state=state)
 
 
 # Without biases a ReLU stack can feed a layer an all-zero input and an all-zero state at once; its
@@ -53,25 +47,11 @@ def test_gradients_match_finite_differences_on_every_option(nonlinearity, num_la
         3, 2, num_layers, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional,
         batch_first=bias != bidirectional, seed=7,
     )
-    errors = _gradcheck(cell, T=4, B=2, seed=11, random_state=True)
-    assert set(errors) == set(cell.params) | {"inputs", "initial_state"}
-    assert max(errors.values()) <= TOL, errors
+    assert_gradcheck(cell, T=4, B=2, seed=11, random_state=True, tol=TOL, all_keys=True)
 
 
 @settings(max_examples=10, deadline=None)
-@given(
-    seed=st.integers(0, 2**16),
-    nonlinearity=st.sampled_from(NONLINEARITIES),
-    num_layers=st.integers(1, 2),
-    bidirectional=st.booleans(),
-    bias=st.booleans(),
-    batch_first=st.booleans(),
-    random_state=st.booleans(),
-    T=st.integers(1, 4),
-    B=st.integers(1, 3),
-    I=st.integers(1, 3),
-    H=st.integers(1, 3),
-)
+@given(**stack_configs(nonlinearity=st.sampled_from(NONLINEARITIES)))
 def test_gradients_match_finite_differences_on_random_configs(
     seed, nonlinearity, num_layers, bidirectional, bias, batch_first, random_state, T, B, I, H
 ):
@@ -80,33 +60,13 @@ def test_gradients_match_finite_differences_on_random_configs(
         I, H, num_layers, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional,
         batch_first=batch_first, seed=seed,
     )
-    errors = _gradcheck(cell, T, B, seed + 1, random_state)
-    assert max(errors.values()) <= TOL, errors
+    assert_gradcheck(cell, T, B, seed + 1, random_state, tol=TOL)
 
 
 @pytest.mark.parametrize("nonlinearity", NONLINEARITIES)
 def test_batched_equals_per_example_loop(nonlinearity):
-    rng = np.random.default_rng(3)
     cell = RNN(3, 4, 2, nonlinearity=nonlinearity, bidirectional=True, batch_first=True, seed=1)
-    B, T = 3, 5
-    x = rng.standard_normal((B, T, 3))
-    h0 = rng.standard_normal((4, B, 4))
-    trace = cell.forward(x, h0)
-    d_out = rng.standard_normal(trace.outputs.shape)
-    d_fin = rng.standard_normal(h0.shape)
-    grads = cell.backward(trace, d_out, d_fin)
-    total = {k: np.zeros_like(v) for k, v in grads.items()}
-    for b in range(B):
-        one = cell.forward(x[b : b + 1], h0[:, b : b + 1])
-        assert relative_error(one.outputs[0], trace.outputs[b]) <= 1e-12
-        assert relative_error(one.final_state[:, 0], trace.final_state[:, b]) <= 1e-12
-        g = cell.backward(one, d_out[b : b + 1], d_fin[:, b : b + 1])
-        for k in total:
-            total[k] += g[k]
-        assert relative_error(g.inputs[0], grads.inputs[b]) <= 1e-12
-        assert relative_error(g.initial_state[:, 0], grads.initial_state[:, b]) <= 1e-12
-    for k in total:
-        assert relative_error(total[k], grads[k]) <= 1e-12, k
+    assert_batched_equals_per_example(cell, np.random.default_rng(3), B=3, T=5)
 
 
 def test_outputs_are_the_top_layer_and_final_state_the_last_step_of_each_direction():
@@ -164,20 +124,8 @@ def test_sigmoid_is_an_alias_of_logistic():
 
 
 def test_float32_matches_float64():
-    rng = np.random.default_rng(5)
-    cell64 = RNN(3, 4, 2, bidirectional=True, seed=3)
-    cell32 = cell64.astype(np.float32)
-    x = rng.standard_normal((6, 2, 3))
-    t64 = cell64.forward(x)
-    t32 = cell32.forward(x.astype(np.float32))
-    assert t32.outputs.dtype == np.float32 and t32.final_state.dtype == np.float32
-    assert relative_error(t32.outputs, t64.outputs) <= 1e-5
-    d = rng.standard_normal(t64.outputs.shape)
-    g64 = cell64.backward(t64, d)
-    g32 = cell32.backward(t32, d.astype(np.float32))
-    for k in g64:
-        assert g32[k].dtype == np.float32
-        assert relative_error(g32[k], g64[k]) <= 1e-4, k
+    t32, _, g32, g64 = compare_float32_with_float64(RNN(3, 4, 2, bidirectional=True, seed=3))
+    assert t32.final_state.dtype == np.float32
     assert relative_error(g32.inputs, g64.inputs) <= 1e-4
 
 
@@ -193,15 +141,6 @@ def test_backward_returns_grads_keyed_like_params():
 
 
 # -- validation: every bad input is refused before compiled code runs, with a message that teaches --
-
-
-@contextlib.contextmanager
-def _raises(error, *fragments):
-    """pytest.raises for ``error`` whose message contains every fragment."""
-    with pytest.raises(error) as info:
-        yield info
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
 
 
 @pytest.mark.parametrize(
@@ -221,45 +160,45 @@ def _raises(error, *fragments):
 )
 def test_bad_construction_is_refused(kwargs, error, fragments):
     args = {"input_size": 2, "hidden_size": 3, **kwargs}
-    with _raises(error, *fragments):
+    with raises(error, *fragments):
         RNN(**args)
 
 
 def test_bad_inputs_are_refused():
     cell = RNN(3, 4, 2, bidirectional=True)
-    with _raises(ShapeError, "RNN.forward(x)", "3 dimensions (T, B, I)"):
+    with raises(ShapeError, "RNN.forward(x)", "3 dimensions (T, B, I)"):
         cell.forward(np.zeros((5, 3)))
-    with _raises(ShapeError, "RNN.forward(x)", "(T, B, I) = (*, *, 3)", "(5, 2, 4)"):
+    with raises(ShapeError, "RNN.forward(x)", "(T, B, I) = (*, *, 3)", "(5, 2, 4)"):
         cell.forward(np.zeros((5, 2, 4)))
-    with _raises(ShapeError, "size >= 1 on axis 0 of (T, B, I)"):  # T = 0
+    with raises(ShapeError, "size >= 1 on axis 0 of (T, B, I)"):  # T = 0
         cell.forward(np.zeros((0, 2, 3)))
-    with _raises(DTypeError, "dtype float64 (the cell's dtype)", "float32"):
+    with raises(DTypeError, "dtype float64 (the cell's dtype)", "float32"):
         cell.forward(np.zeros((5, 2, 3), dtype=np.float32))
-    with _raises(DTypeError, "float32 or float64", "int64"):
+    with raises(DTypeError, "float32 or float64", "int64"):
         cell.forward(np.zeros((5, 2, 3), dtype=np.int64))
-    with _raises(DTypeError, "a numpy.ndarray"):
+    with raises(DTypeError, "a numpy.ndarray"):
         cell.forward([[[0.0, 0.0, 0.0]]])
     x = np.zeros((5, 2, 3))
     x[1, 1, 1] = np.nan
-    with _raises(NonFiniteError, "RNN.forward(x)", "finite values", "1 NaN/inf"):
+    with raises(NonFiniteError, "RNN.forward(x)", "finite values", "1 NaN/inf"):
         cell.forward(x)
 
 
 def test_batch_first_names_its_layout():
-    with _raises(ShapeError, "(B, T, I)"):
+    with raises(ShapeError, "(B, T, I)"):
         RNN(3, 4, batch_first=True).forward(np.zeros((2, 5, 4)))
 
 
 def test_bad_states_are_refused():
     cell = RNN(3, 4, 2, bidirectional=True)
     x = np.zeros((5, 2, 3))
-    with _raises(ShapeError, "RNN.forward(state)", "(num_layers·D, B, H) = (4, 2, 4)", "(2, 2, 4)"):
+    with raises(ShapeError, "RNN.forward(state)", "(num_layers·D, B, H) = (4, 2, 4)", "(2, 2, 4)"):
         cell.forward(x, np.zeros((2, 2, 4)))
     state = np.zeros((4, 2, 4))
     state[0, 0, 0] = np.inf
-    with _raises(NonFiniteError, "RNN.forward(state)", "finite values"):
+    with raises(NonFiniteError, "RNN.forward(state)", "finite values"):
         cell.forward(x, state)
-    with _raises(DTypeError, "RNN.forward(state)", "float64"):
+    with raises(DTypeError, "RNN.forward(state)", "float64"):
         cell.forward(x, np.zeros((4, 2, 4), dtype=np.float32))
 
 
@@ -267,34 +206,34 @@ def test_bad_parameters_are_refused():
     cell = RNN(3, 4)
     x = np.zeros((5, 2, 3))
     cell.params["weight_hh_l0"][1, 2] = np.nan
-    with _raises(NonFiniteError, "RNN.params['weight_hh_l0']", "finite values"):
+    with raises(NonFiniteError, "RNN.params['weight_hh_l0']", "finite values"):
         cell.forward(x)
     cell = RNN(3, 4)
     cell.params["bias_ih_l0"] = np.zeros(5)
-    with _raises(ShapeError, "RNN.params['bias_ih_l0']", "(4,)", "(5,)"):
+    with raises(ShapeError, "RNN.params['bias_ih_l0']", "(4,)", "(5,)"):
         cell.forward(x)
     cell = RNN(3, 4)
     cell.params["weight_ih_l0"] = cell.params["weight_ih_l0"].astype(np.float32)
-    with _raises(DTypeError, "RNN.params['weight_ih_l0']", "float64"):
+    with raises(DTypeError, "RNN.params['weight_ih_l0']", "float64"):
         cell.forward(x)
-    with _raises(ShapeError, "RNN.load_params['weight_ih_l0']", "(4, 3)"):
+    with raises(ShapeError, "RNN.load_params['weight_ih_l0']", "(4, 3)"):
         RNN(3, 4).load_params({**RNN(3, 4).params, "weight_ih_l0": np.zeros((3, 4))})
 
 
 def test_bad_backward_arguments_are_refused():
     cell = RNN(3, 4, 2)
     trace = cell.forward(np.zeros((5, 2, 3)))
-    with _raises(ShapeError, "RNN.backward(d_outputs)", "like trace.outputs"):
+    with raises(ShapeError, "RNN.backward(d_outputs)", "like trace.outputs"):
         cell.backward(trace, np.zeros((5, 2, 3)))
     d = np.zeros((5, 2, 4))
     d[0, 0, 0] = np.inf
-    with _raises(NonFiniteError, "RNN.backward(d_outputs)"):
+    with raises(NonFiniteError, "RNN.backward(d_outputs)"):
         cell.backward(trace, d)
-    with _raises(ShapeError, "RNN.backward(d_final_state)", "(2, 2, 4)"):
+    with raises(ShapeError, "RNN.backward(d_final_state)", "(2, 2, 4)"):
         cell.backward(trace, np.zeros((5, 2, 4)), np.zeros((1, 2, 4)))
-    with _raises(DTypeError, "RNN.backward(trace)", "the trace returned by RNN.forward"):
+    with raises(DTypeError, "RNN.backward(trace)", "the trace returned by RNN.forward"):
         cell.backward("trace", np.zeros((5, 2, 4)))
-    with _raises(ShapeError, "RNN.backward(trace)", "a trace of this RNN"):
+    with raises(ShapeError, "RNN.backward(trace)", "a trace of this RNN"):
         RNN(3, 4, 1).backward(trace, np.zeros((5, 2, 4)))
-    with _raises(DTypeError, "RNN.backward(trace)", "float32"):
+    with raises(DTypeError, "RNN.backward(trace)", "float32"):
         cell.astype(np.float32).backward(trace, np.zeros((5, 2, 4), dtype=np.float32))
