@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from yetztml.core.errors import CheckpointError, OptionError
+from yetztml.experiments import progress
 from yetztml.experiments.runner import TRIALS_FILE, read_trials, run_trials
 
 
@@ -19,6 +20,13 @@ def fake_trial(trial: int, value: int, log: str, stop_at: int = -1) -> dict:
     with open(log, "a") as fh:
         fh.write(f"{trial}\n")
     return {"trial": trial, "value": value * 10 + trial, "pid": os.getpid()}
+
+
+def reporting_trial(trial: int, steps: int) -> dict:
+    """A trial that reports its progress ``steps`` times (done 1 … steps of steps)."""
+    for done in range(1, steps + 1):
+        progress.report(trial, done, steps, f"step {done}")
+    return {"trial": trial, "pid": os.getpid()}
 
 
 def _calls(log) -> list[int]:
@@ -64,3 +72,36 @@ def test_refusals(tmp_path):
         run_trials(fake_trial, 1, tmp_path / "r", {"seed": 1}, {"value": 0, "log": log}, jobs=1)
     with pytest.raises(OptionError):
         run_trials(fake_trial, 0, tmp_path / "s", {}, {"value": 0, "log": log})
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_reports_reach_the_parent(tmp_path, monkeypatch, jobs):
+    """Reports made inside trials arrive in on_progress in this process, in order within a trial."""
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)  # forked workers inherit it
+    seen: list[dict] = []
+    records = run_trials(reporting_trial, 4, tmp_path / "r", {"c": 3}, {"steps": 5}, jobs=jobs,
+                         on_progress=seen.append)
+    assert [r["trial"] for r in records] == [0, 1, 2, 3]
+    assert sorted({r["trial"] for r in seen}) == [0, 1, 2, 3]
+    for trial in range(4):
+        mine = [r for r in seen if r["trial"] == trial]
+        assert [r["done"] for r in mine] == [1, 2, 3, 4, 5]  # all of them, the last drained after the pool
+        assert mine[-1] == {"trial": trial, "done": 5, "total": 5, "detail": "step 5", "unit": "sequences"}
+    progress.report(0, 1, 1)  # no sink is left installed in this process
+    assert len(seen) == 20
+
+
+def test_progress_reports_are_thinned(monkeypatch):
+    """One report per INTERVAL seconds per process; none without a sink."""
+    got: list[dict] = []
+    clock = iter([0.0, 0.1, 0.6, 0.7, 1.2])
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    progress.set_sink(got.append)
+    try:
+        for done in range(5):
+            progress.report(0, done, 5)
+    finally:
+        progress.set_sink(None)
+    assert [r["done"] for r in got] == [0, 2, 4]
+    progress.report(0, 9, 9)
+    assert len(got) == 3

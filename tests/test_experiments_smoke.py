@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
+from yetztml.cli import reproduce as reproduce_cli
 from yetztml.cli.main import main
 from yetztml.core.results import read_json
-from yetztml.experiments import gers2000
+from yetztml.experiments import gers2000, progress
 from yetztml.experiments.lstm1997 import ROWS, quick_trial, reproduce
 from yetztml.report.reproduction import side_by_side, write_report
 
@@ -31,10 +33,15 @@ def test_reduced_run_of_every_experiment(row_id, tmp_path):
 
 
 @pytest.mark.parametrize("row_id", ["forget-decay", "reset"])
-def test_reduced_gers2000_run(row_id, tmp_path):
+def test_reduced_gers2000_run(row_id, tmp_path, monkeypatch):
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
     row = gers2000.get_row(row_id)
-    result = gers2000.reproduce(row, trials=2, seed=0, out=tmp_path, jobs=1, max_streams=30)
+    reports: list[dict] = []
+    result = gers2000.reproduce(row, trials=2, seed=0, out=tmp_path, jobs=1, max_streams=30,
+                                on_progress=reports.append)
     assert [r["streams"] for r in result["trials"]] == [30, 30]
+    assert [(r["trial"], r["done"]) for r in reports] == [(t, s) for t in (0, 1) for s in range(1, 31)]
+    assert {r["unit"] for r in reports} == {"streams"} and reports[-1]["detail"].startswith("mean test length")
     assert result["summary"]["rest_pct"] + result["summary"]["good_pct"] + result["summary"]["perfect_pct"] == 100
     assert result["trials"][0]["weights"] == (424 if row.forget else 360)
     assert "% perfect solutions" in write_report(tmp_path, figures=False).read_text()
@@ -57,6 +64,19 @@ def test_cli_runs_and_resumes(tmp_path, capsys):
     assert "row 4-1" in out and "report:" in out
     assert main(argv[:-5] + ["--seed", "4", "--out", str(tmp_path)]) == 2  # another configuration
     assert "another configuration" in capsys.readouterr().err
+
+
+def test_cli_shows_progress_inside_trials(tmp_path, capsys, monkeypatch):
+    """Off a terminal, a running trial prints how far it is (here at every report)."""
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    monkeypatch.setattr(reproduce_cli, "PLAIN_EVERY", 0.0)
+    argv = ["reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "1", "--max-sequences", "4000",
+            "--out", str(tmp_path), "--jobs", "1", "--no-figures"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines = re.findall(r"trial +0: ([\d,]+) of 4,000 sequences, training error [\d.e-]+", out)
+    assert len(lines) >= 2 and lines[-1] == "4,000"
+    assert out.index(lines[0]) < out.index("trial   0: no success after 4,000 sequences")
 
 
 @pytest.mark.parametrize(

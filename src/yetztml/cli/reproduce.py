@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+import time
 
 from ..core.errors import OptionError, message
 
@@ -79,14 +80,67 @@ def _check_trials(args: argparse.Namespace) -> None:
         raise OptionError(message("--max-sequences", "an integer >= 1", args.max_sequences))
 
 
-def _progress(record: dict, finished: int, total: int) -> None:
+def _finished_line(record: dict, finished: int, total: int) -> str:
     test = record.get("test") or {}
     if "streams" in record:
         what = f"{record['streams']:,} streams, {record['class']}, mean test length {record['test_length_mean']:,.0f}"
     else:
         what = f"{record['sequences']:,} sequences, test wrong {test.get('wrong', '–')}"
-    print(f"  trial {record['trial']:>3}: {'success' if record['success'] else 'no success'} after {what}, "
-          f"{record['wall_s']:.1f} s  [{finished}/{total}]", flush=True)
+    return (f"  trial {record['trial']:>3}: {'success' if record['success'] else 'no success'} after {what}, "
+            f"{record['wall_s']:.1f} s  [{finished}/{total}]")
+
+
+#: Off a terminal (a log file, CI), a running trial's progress is printed at most once per this many seconds.
+PLAIN_EVERY = 60.0
+
+
+class _Display:
+    """Finished trials as lines; running trials as live bars on a terminal, else a line per trial a minute."""
+
+    def __init__(self) -> None:
+        self.live = sys.stdout.isatty()
+        self.bars = None
+        self.tasks: dict[int, int] = {}
+        self.printed: dict[int, float] = {}
+
+    def __enter__(self) -> _Display:
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bars = Progress(TextColumn("  trial {task.fields[trial]:>3}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[unit]}  {task.fields[detail]}"), TimeElapsedColumn(),
+                                 transient=True)
+            self.bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bars is not None:
+            self.bars.stop()
+
+    def record(self, record: dict, finished: int, total: int) -> None:
+        line = _finished_line(record, finished, total)
+        task = self.tasks.pop(record["trial"], None)
+        if self.bars is not None:
+            if task is not None:
+                self.bars.remove_task(task)
+            self.bars.console.print(line, highlight=False)
+        else:
+            print(line, flush=True)
+
+    def progress(self, report: dict) -> None:
+        trial = report["trial"]
+        if self.bars is not None:
+            fields = {"trial": trial, "unit": report["unit"], "detail": report["detail"]}
+            if trial not in self.tasks:
+                self.tasks[trial] = self.bars.add_task("", total=report["total"], **fields)
+            self.bars.update(self.tasks[trial], completed=report["done"], total=report["total"], **fields)
+            return
+        now = time.monotonic()
+        if now - self.printed.get(trial, now) >= PLAIN_EVERY:
+            print(f"  trial {trial:>3}: {report['done']:,} of {report['total']:,} {report['unit']}, "
+                  f"{report['detail']}", flush=True)
+            self.printed[trial] = now
+        self.printed.setdefault(trial, now)
 
 
 @contextlib.contextmanager
@@ -139,9 +193,10 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
     cap = args.max_sequences or row.max_sequences
     print(f"reproduce lstm1997: row {row.id} (Table {row.table}, Exp {row.exp}: {row.label}), "
           f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}", flush=True)
-    with _resumable(out):
+    with _resumable(out), _Display() as display:
         result = reproduce(row, variant=args.variant, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
-                           max_sequences=args.max_sequences, on_record=_progress)
+                           max_sequences=args.max_sequences, on_record=display.record,
+                           on_progress=display.progress)
     report = write_report(out, result, figures=args.figures)
     for line in side_by_side(result):
         print("  " + line)
@@ -163,9 +218,10 @@ def handle_gers2000(args: argparse.Namespace) -> int:
     out = args.out or f"reproduce-gers2000-{row.id}"
     trials = row.trials if args.trials is None else args.trials
     print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}", flush=True)
-    with _resumable(out):
+    with _resumable(out), _Display() as display:
         result = gers2000.reproduce(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
-                                    max_streams=args.max_streams, max_steps=args.max_steps, on_record=_progress)
+                                    max_streams=args.max_streams, max_steps=args.max_steps,
+                                    on_record=display.record, on_progress=display.progress)
     report = write_report(out, result, figures=args.figures)
     for line in side_by_side(result):
         print("  " + line)

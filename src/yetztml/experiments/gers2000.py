@@ -38,6 +38,7 @@ from ..core.results import versions, write_json
 from ..core.validation import check_int
 from ..learning.online1997_fast import CRITERION, ERROR, FastNet, Packed, evaluate, train_online
 from ..tasks.reber import EMBEDDED_REBER, INDEX
+from . import progress
 from .runner import available_cores, run_trials
 
 #: A stream ends after this many symbols.
@@ -268,6 +269,7 @@ def run_net(row: GersRow, trial: int, seed: int, max_streams: int | None = None,
             break
         streams += 1
         lengths = _tests(net, row, test, budget)
+        progress.report(trial, streams, cap, f"mean test length {statistics.fmean(lengths):,.0f}", unit="streams")
         if streams % max(1, cap // 200) == 0 or min(lengths) >= STREAM_LENGTH:
             curve["sequences"].append(streams)
             curve["mae"].append(statistics.fmean(lengths))
@@ -311,8 +313,10 @@ def _net(trial: int, row: GersRow, seed: int, max_streams: int | None, max_steps
 
 
 def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: str | Path, jobs: int | None = None,
-              max_streams: int | None = None, max_steps: int | None = None, on_record=None) -> dict[str, Any]:
-    """Train ``trials`` nets (default 100) of ``row`` into ``out`` (resumable); write ``out/result.json``."""
+              max_streams: int | None = None, max_steps: int | None = None, on_record=None,
+              on_progress=None) -> dict[str, Any]:
+    """Train ``trials`` nets (default 100) of ``row`` into ``out`` (resumable); write ``out/result.json``.
+    ``on_record`` and ``on_progress`` are passed to :func:`yetztml.experiments.runner.run_trials`."""
     trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
     if max_streams is not None:
         max_streams = check_int("max_streams", max_streams, minimum=1)
@@ -324,7 +328,7 @@ def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: st
     started = time.perf_counter()
     records = run_trials(_net, trials, out, config,
                          {"row": row, "seed": seed, "max_streams": max_streams, "max_steps": max_steps}, jobs,
-                         on_record)
+                         on_record, on_progress=on_progress)
     result = {
         "paper": "Gers, Schmidhuber & Cummins 2000",
         "row": row.id, "table": 2, "experiment": "CERG", "label": row.label,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import queue as queue_module
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from ..core.errors import CheckpointError, message
 from ..core.results import read_json, write_json
 from ..core.validation import check_int
+from . import progress
 
 TRIALS_FILE = "trials.jsonl"
 CONFIG_FILE = "config.json"
@@ -111,6 +113,7 @@ def run_trials(
     jobs: int | None = None,
     on_record: Callable[[dict[str, Any], int, int], None] | None = None,
     warm_up: Callable[[], object] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run trials 0 … trials−1 of ``fn(trial=i, **kwargs)`` (a module-level function returning a JSON-able
     dict), ``jobs`` at a time (default: every available core), skipping those already in ``out``.
@@ -119,7 +122,8 @@ def run_trials(
     ``on_record(record, finished, total)`` is called after each. Returns the records of trials
     0 … trials−1, ordered by index. KeyboardInterrupt stops the workers and propagates (finished trials
     are on disk). ``warm_up()`` runs once in this process before the workers start, so that forked
-    workers inherit its compiled kernels instead of each loading them.
+    workers inherit its compiled kernels instead of each loading them. ``on_progress(report)`` receives,
+    in this process, the reports running trials make through :func:`yetztml.experiments.progress.report`.
     """
     trials = check_int("trials", trials, minimum=1)
     jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
@@ -132,20 +136,35 @@ def run_trials(
         return [done[i] for i in range(trials)]
     if jobs == 1 or len(pending) == 1:
         work = (_call((fn, i, kwargs)) for i in pending)
-        for record in work:
-            append_record(path, record)
-            done[record["trial"]] = record
-            finished += 1
-            if on_record is not None:
-                on_record(record, finished, trials)
+        progress.set_sink(on_progress)
+        try:
+            for record in work:
+                append_record(path, record)
+                done[record["trial"]] = record
+                finished += 1
+                if on_record is not None:
+                    on_record(record, finished, trials)
+        finally:
+            progress.set_sink(None)
         return [done[i] for i in range(trials)]
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if warm_up is not None and method == "fork":
         warm_up()
     ctx = multiprocessing.get_context(method)
-    pool = ctx.Pool(processes=min(jobs, len(pending)))
+    reports = ctx.Queue() if on_progress is not None else None
+    init = {"initializer": progress.queue_sink, "initargs": (reports,)} if reports is not None else {}
+    pool = ctx.Pool(processes=min(jobs, len(pending)), **init)
     try:
-        for record in pool.imap_unordered(_call, [(fn, i, kwargs) for i in pending]):
+        results = pool.imap_unordered(_call, [(fn, i, kwargs) for i in pending])
+        while True:
+            try:
+                record = results.next(timeout=0.25)
+            except multiprocessing.TimeoutError:
+                _drain(reports, on_progress)
+                continue
+            except StopIteration:
+                break
+            _drain(reports, on_progress)
             append_record(path, record)
             done[record["trial"]] = record
             finished += 1
@@ -157,7 +176,19 @@ def run_trials(
         raise
     finally:
         pool.join()
+    _drain(reports, on_progress)  # what the workers sent before exiting (their queues flush at exit)
     return [done[i] for i in range(trials)]
+
+
+def _drain(reports: Any, on_progress: Callable[[dict[str, Any]], None] | None) -> None:
+    """Pass the progress reports waiting in ``reports`` to ``on_progress``."""
+    if reports is None or on_progress is None:
+        return
+    while True:
+        try:
+            on_progress(reports.get_nowait())
+        except queue_module.Empty:
+            return
 
 
 __all__ = ["CONFIG_FILE", "TRIALS_FILE", "append_record", "available_cores", "prepare", "read_trials",

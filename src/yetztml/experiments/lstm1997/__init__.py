@@ -163,11 +163,13 @@ def reproduce(
     jobs: int | None = None,
     max_sequences: int | None = None,
     on_record=None,
+    on_progress=None,
 ) -> dict[str, Any]:
     """Run ``trials`` trials (default: the paper's count) of ``row`` under ``variant`` into ``out``.
 
     Finished trials are kept in ``out/trials.jsonl``; rerunning resumes. Writes and returns
-    ``out/result.json``: config, per-trial records, summary, the paper's values.
+    ``out/result.json``: config, per-trial records, summary, the paper's values. ``on_record`` and
+    ``on_progress`` are passed to :func:`yetztml.experiments.runner.run_trials`.
     """
     spec = get_variant(variant)
     varied = spec.apply(row)
@@ -179,7 +181,7 @@ def reproduce(
     started = time.perf_counter()
     records = run_trials(_trial, trials, out, config,
                          {"row": varied, "seed": seed, "max_sequences": max_sequences}, jobs, on_record,
-                         warm_up=lambda: run_trial(varied, 0, seed, 1))
+                         warm_up=lambda: run_trial(varied, 0, seed, 1), on_progress=on_progress)
     result = {
         "paper": "Hochreiter & Schmidhuber 1997",
         "row": row.id,

@@ -23,6 +23,7 @@ import numpy as np
 
 from ...core.errors import NonFiniteError
 from ...learning.online1997_fast import CRITERION, FastNet, Packed, Window, evaluate, train_online
+from .. import progress
 from .rows import Row
 from .sources import Source, make_source
 
@@ -97,6 +98,7 @@ class _Run:
 
     def __init__(self, row: Row, trial: int, seed: int, max_sequences: int | None) -> None:
         self.row = row
+        self.trial = trial
         self.rngs = _seeds(row, trial, seed)
         self.cell = row.net.build(self.rngs["init"])
         self.net = FastNet(self.cell)
@@ -117,6 +119,8 @@ class _Run:
         self.seen += out.done
         self.steps += int(out.records[:, 3].sum())
         self.curve.add(self.seen, out.records, self.source.tolerance)
+        if len(out.records):
+            progress.report(self.trial, self.seen, self.cap, f"training error {out.records[:, 2].mean():.3g}")
         return out
 
 
