@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...learning.tiny_rnn import TinyRNN, rtrl_sequence, train_presentations
+from .. import progress
 from .rows import Row
 from .sources import _draw_order
 from .trial import CURVE_POINTS, Curve
@@ -65,6 +66,7 @@ def run_baseline_trial(row: Row, trial: int, seed: int, max_sequences: int | Non
         records[:, 2] = np.sqrt(sse / (p * (p + 1)))
         curve.add(seen, records, np.inf)
         worst = _max_error(net, xi, tgt)
+        progress.report(trial, seen, cap, f"largest output error {worst:.3g}")
         if not np.isfinite(worst):
             break
         if worst < 0.25:
