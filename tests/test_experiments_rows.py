@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from yetztml.core.errors import OptionError
 from yetztml.experiments.lstm1997 import ROWS, resolve_row
+from yetztml.experiments.lstm1997.sources import make_source
 from yetztml.experiments.lstm1997.variants import VARIANTS, get_variant
+from yetztml.learning.online1997_fast import CRITERION, ERROR
 from yetztml.learning.tiny_rnn import TinyRNN
 
 #: Table 10 "w" (and Table 2 for the baselines), derived in spec §2.3 from the connectivity.
@@ -94,3 +97,20 @@ def test_variants_change_only_what_they_name():
         get_variant("tuned")
     with pytest.raises(OptionError):
         get_variant("linear-output").apply(ROWS["2a-rtrl-1"])
+
+
+def test_end_error_variant_moves_2b_error_to_the_last_step_only():
+    """Same sequences as as-written 2b, the error flag only at each sequence's last step; 2b rows only."""
+    as_written, varied = ROWS["2b"], get_variant("end-error").apply(ROWS["2b"])
+    assert varied.task == {**as_written.task, "end_error_only": True} and varied.net == as_written.net
+    a, _ = make_source("2b", **as_written.task).chunk(np.random.default_rng(5), 4)
+    b, _ = make_source("2b", **varied.task).chunk(np.random.default_rng(5), 4)
+    np.testing.assert_array_equal(a.index, b.index)
+    np.testing.assert_array_equal(a.targets, b.targets)
+    last = np.zeros(a.steps, dtype=bool)
+    last[a.starts[1:] - 1] = True
+    assert (a.flags == ERROR).sum() == a.steps - 4 and np.all(a.flags[last] == ERROR | CRITERION)
+    assert np.all(b.flags[~last] == 0) and np.all(b.flags[last] == ERROR | CRITERION)
+    for row_id in ("2a", "2c-2", "4-1"):
+        with pytest.raises(OptionError, match="a row of Exp 2b"):
+            get_variant("end-error").apply(ROWS[row_id])

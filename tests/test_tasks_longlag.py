@@ -130,6 +130,20 @@ def test_state_save_restore():
         np.testing.assert_array_equal(task.sample().x, x)
 
 
+def test_2b_end_error_only_keeps_the_sequences_and_masks_all_but_the_last_step():
+    every, end = LongLag("2b", p=6, seed=4), LongLag("2b", p=6, seed=4, end_error_only=True)
+    for _ in range(20):
+        a, b = every.sample(), end.sample()
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.targets, b.targets)
+        assert b.mask.tolist() == [False] * 5 + [True]
+    assert end.options() == {"variant": "2b", "p": 6, "end_error_only": True}
+    assert "end_error_only" not in every.options()
+    for variant, kwargs in (("2a", {}), ("2c", {"q": 2})):
+        with pytest.raises(OptionError, match=r"LongLag\(end_error_only\): expected False for variant"):
+            LongLag(variant, p=5, seed=0, end_error_only=True, **kwargs)
+
+
 def test_bad_input():
     with pytest.raises(OptionError, match=r"LongLag\(variant\): expected one of '2a', '2b', '2c', got '2d'"):
         LongLag("2d", seed=0)

@@ -12,7 +12,9 @@ next symbol is predictable once the first one is seen).
 **2b — no local regularities.** As 2a, but the middle is a random string of length p − 1 over
 a_1 … a_{p−1} (uniform, independent). Every next symbol is still a target (error at every step, as
 the paper says "every next sequence element has to be predicted"), but only the final x / y is
-predictable, so success (ABS(0.25)) is checked at the last step only.
+predictable, so success (ABS(0.25)) is checked at the last step only. ``end_error_only=True`` reads
+2b the other way: the error is injected at the last step only (the paper's 2b text names no error
+at the random middle steps; docs/reproduction.md, Exp 2b). The sequences are the same either way.
 
 **2c — very long lags, many distractors.** p + 4 symbols: distractors a_1 … a_p (indices 0 … p − 1),
 e (p), b (p + 1), x (p + 2), y (p + 3); p + 4 inputs and 2 outputs (x, y). A sequence is
@@ -76,10 +78,15 @@ class LongLag(Task):
     """Experiment 2a, 2b or 2c: remember the second (2c) or first (2a, 2b) symbol across p or q steps."""
 
     def __init__(
-        self, variant: str = "2a", p: int = 100, q: int | None = None, *, seed: int | np.random.Generator
+        self, variant: str = "2a", p: int = 100, q: int | None = None, *, seed: int | np.random.Generator,
+        end_error_only: bool = False,
     ) -> None:
         super().__init__(seed=seed)
         self.variant = str(check_choice("LongLag(variant)", variant, ("2a", "2b", "2c")))
+        if end_error_only and self.variant != "2b":
+            raise OptionError(message("LongLag(end_error_only)", "False for variant " + repr(self.variant),
+                                      end_error_only, "Only 2b has a choice of error steps."))
+        self.end_error_only = bool(end_error_only)
         self.name = self.variant
         self.section = _SECTION.format(self.variant[1], _TITLES[self.variant])
         if self.variant == "2c":
@@ -114,6 +121,8 @@ class LongLag(Task):
         opts: dict[str, Any] = {"variant": self.variant, "p": self.p}
         if self.q is not None:
             opts["q"] = self.q
+        if self.end_error_only:
+            opts["end_error_only"] = True
         return opts
 
     @property
@@ -142,7 +151,8 @@ class LongLag(Task):
         x = one_hot(symbols[:-1], p + 1)  # (T = p, I = p + 1)
         targets = one_hot(symbols[1:], p + 1)  # (T, K = p + 1)
         info = {"class": label, "label": "xy"[label]}
-        return Sample(x=x, targets=targets, mask=np.ones(p, dtype=bool), info=info)
+        mask = end_mask(p) if self.end_error_only else np.ones(p, dtype=bool)
+        return Sample(x=x, targets=targets, mask=mask, info=info)
 
     def _sample_2c(self) -> Sample:
         p, q = self.p, self.q

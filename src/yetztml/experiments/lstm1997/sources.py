@@ -158,8 +158,9 @@ def _long_lag_2c(rng, p, q, n, pcont):
 
 
 @numba.njit(cache=True)
-def _long_lag_2b(rng, p, n):
-    """Exp 2b, as :meth:`yetztml.tasks.LongLag.sample`: error at every step, criterion at the last."""
+def _long_lag_2b(rng, p, n, end_only):
+    """Exp 2b, as :meth:`yetztml.tasks.LongLag.sample`: error at every step (at the last only if
+    ``end_only``), criterion at the last."""
     cap = n * p
     index = np.zeros(cap, np.int64)
     tgt = np.zeros((cap, p + 1))
@@ -177,7 +178,7 @@ def _long_lag_2b(rng, p, n):
         for t in range(p):
             index[pos + t] = symbols[t]
             tgt[pos + t, symbols[t + 1]] = 1.0
-            flags[pos + t] = ERROR
+            flags[pos + t] = 0 if end_only else ERROR
         flags[pos + p - 1] = ERROR | CRITERION
         pos += p
         starts[i + 1] = pos
@@ -266,7 +267,7 @@ class LongLagSource(Source):
         if self.name == "2c":
             index, tgt, flags, starts = _long_lag_2c(rng, p, int(self.options["q"]), n, CONTINUE)
         else:
-            index, tgt, flags, starts = _long_lag_2b(rng, p, n)
+            index, tgt, flags, starts = _long_lag_2b(rng, p, n, bool(self.options.get("end_error_only", False)))
         return _packed(np.zeros((0, self.input_size)), index, tgt, tgt, flags, starts), None
 
 

@@ -12,6 +12,7 @@ come from the reproduction notes (spec §9) and from this package's own runs (do
 ``per-sequence``     the same changes summed over each sequence and applied at its end (the group's C
                      simulator has this option; it differs from per-step updates only where error comes
                      at several steps of a sequence: Exps 1, 2a, 2b)
+``end-error``        Exp 2b only: error injected at the last step only, not at the random middle steps
 ===================  ==================================================================================
 """
 
@@ -46,6 +47,12 @@ def _output(row: Row, kind: str) -> Row:
     return replace(row, net=replace(row.net, output=kind))
 
 
+def _end_error(row: Row) -> Row:
+    if row.exp != "2b":
+        raise OptionError(message(f"variant 'end-error' for row {row.id!r}", "a row of Exp 2b", row.exp))
+    return replace(row, task={**row.task, "end_error_only": True})
+
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in [
@@ -73,6 +80,14 @@ VARIANTS: dict[str, Variant] = {
             "the paper says 'on-line' without saying whether weights change every step; the group's C "
             "simulator updates after each sequence or epoch (spec §9.2)",
             lambda row: replace(row, per_sequence=True),
+        ),
+        Variant(
+            "end-error", "Exp 2b: error at the last step only (not at the random middle steps)",
+            "the paper's 2b text says only the final x / y is predictable and names no error at the middle "
+            "steps; with Table 10's net (one cell fed by the inputs only, h = identity, no output gate) an "
+            "error at every step asks a monotone readout of one growing state to fire only at the end "
+            "(docs/reproduction.md, Exp 2b)",
+            _end_error,
         ),
     ]
 }
