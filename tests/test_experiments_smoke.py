@@ -77,6 +77,10 @@ def test_cli_shows_progress_inside_trials(tmp_path, capsys, monkeypatch):
     lines = re.findall(r"trial +0: ([\d,]+) of 4,000 sequences, training error [\d.e-]+", out)
     assert len(lines) >= 2 and lines[-1] == "4,000"
     assert out.index(lines[0]) < out.index("trial   0: no success after 4,000 sequences")
+    display = reproduce_cli._Display()
+    display.record({"trial": 5, "success": False, "sequences": 10, "wall_s": 1.0}, 1, 1)
+    display.progress({"trial": 5, "done": 9, "total": 10, "detail": "late", "unit": "sequences"})
+    assert "late" not in capsys.readouterr().out  # reports still queued after a trial's record are dropped
 
 
 @pytest.mark.parametrize(

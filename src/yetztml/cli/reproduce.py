@@ -102,6 +102,7 @@ class _Display:
         self.bars = None
         self.tasks: dict[int, int] = {}
         self.printed: dict[int, float] = {}
+        self.finished: set[int] = set()
 
     def __enter__(self) -> _Display:
         if self.live:
@@ -119,6 +120,7 @@ class _Display:
 
     def record(self, record: dict, finished: int, total: int) -> None:
         line = _finished_line(record, finished, total)
+        self.finished.add(record["trial"])
         task = self.tasks.pop(record["trial"], None)
         if self.bars is not None:
             if task is not None:
@@ -129,6 +131,8 @@ class _Display:
 
     def progress(self, report: dict) -> None:
         trial = report["trial"]
+        if trial in self.finished:  # a report that was still queued when the trial's record arrived
+            return
         if self.bars is not None:
             fields = {"trial": trial, "unit": report["unit"], "detail": report["detail"]}
             if trial not in self.tasks:
