@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,17 @@ def test_variants_change_only_what_they_name():
         get_variant("tuned")
     with pytest.raises(OptionError):
         get_variant("linear-output").apply(ROWS["2a-rtrl-1"])
+
+
+def test_centred_g_variant_changes_only_the_cell_input_squash_of_2a_2b():
+    for row_id in ("2a", "2b"):
+        as_written, varied = ROWS[row_id], get_variant("centred-g").apply(ROWS[row_id])
+        assert as_written.net.g == "logistic" and varied.net.g == "g1997"
+        assert replace(varied.net, g="logistic") == as_written.net and replace(varied, net=as_written.net) == as_written
+        assert varied.net.build(0).num_weights == as_written.net.weights == 10504
+    for row_id in ("2c-2", "4-1", "1-5"):
+        with pytest.raises(OptionError, match="a row of Exp 2a or 2b"):
+            get_variant("centred-g").apply(ROWS[row_id])
 
 
 def test_end_error_variant_moves_2b_error_to_the_last_step_only():

@@ -13,6 +13,8 @@ come from the reproduction notes (spec §9) and from this package's own runs (do
                      simulator has this option; it differs from per-step updates only where error comes
                      at several steps of a sequence: Exps 1, 2a, 2b)
 ``end-error``        Exp 2b only: error injected at the last step only, not at the random middle steps
+``centred-g``        Exps 2a, 2b only: cell input squash g = 4σ − 2 ∈ [−2, 2] (the g of every other
+                     experiment) instead of the logistic ∈ [0, 1], so the state does not grow every step
 ===================  ==================================================================================
 """
 
@@ -53,6 +55,12 @@ def _end_error(row: Row) -> Row:
     return replace(row, task={**row.task, "end_error_only": True})
 
 
+def _centred_g(row: Row) -> Row:
+    if row.exp not in ("2a", "2b"):
+        raise OptionError(message(f"variant 'centred-g' for row {row.id!r}", "a row of Exp 2a or 2b", row.exp))
+    return replace(row, net=replace(row.net, g="g1997"))
+
+
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in [
@@ -88,6 +96,15 @@ VARIANTS: dict[str, Variant] = {
             "error at every step asks a monotone readout of one growing state to fire only at the end "
             "(docs/reproduction.md, Exp 2b)",
             _end_error,
+        ),
+        Variant(
+            "centred-g", "Exps 2a, 2b: cell input squash g = 4σ − 2 ∈ [−2, 2], as in every other experiment",
+            "as written, g logistic ≥ 0 with the input gate near 0.5 adds ≈ 0.25 to the state at every step "
+            "(|s| ≈ 25 after p = 100); with h = identity and α = 1 the output weights from the cell then "
+            "move by ≈ α f' s² ≈ 150 times an error and saturate the outputs at 0 (measured, "
+            "docs/reproduction.md, Exp 2a). Table 10 names 2a/2b's g 'g1', every other row's 'g2', and its "
+            "caption is garbled for these symbols (spec §8); the text says 'logistic'",
+            _centred_g,
         ),
     ]
 }
