@@ -106,7 +106,8 @@ def test_centred_g_variant_changes_only_the_cell_input_squash_of_2a_2b():
         as_written, varied = ROWS[row_id], get_variant("centred-g").apply(ROWS[row_id])
         assert as_written.net.g == "logistic" and varied.net.g == "g1997"
         assert replace(varied.net, g="logistic") == as_written.net and replace(varied, net=as_written.net) == as_written
-        assert varied.net.build(0).num_weights == as_written.net.weights == 10504
+        cell = varied.net.build(0)
+        assert (cell.g, cell.h) == ("g1997", "identity") and cell.num_weights == as_written.net.weights == 10504
     for row_id in ("2c-2", "4-1", "1-5"):
         with pytest.raises(OptionError, match="a row of Exp 2a or 2b"):
             get_variant("centred-g").apply(ROWS[row_id])
