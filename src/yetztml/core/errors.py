@@ -36,6 +36,11 @@ class CheckpointError(YetztmlError, ValueError):
     """A checkpoint or result file is missing, corrupt, or belongs to another configuration."""
 
 
+class DataError(YetztmlError, ValueError):
+    """A data file cannot be used as read: empty, a missing column, undecodable bytes, a malformed line,
+    a download that failed or whose checksum differs."""
+
+
 def message(thing: str, expected: str, got: object, fix: str | None = None) -> str:
     """Build the catalogue's message: ``"<thing>: expected <expected>, got <got>. <fix>"``."""
     text = f"{thing}: expected {expected}, got {got}"
