@@ -10,7 +10,15 @@ import pytest
 
 from yetztml.core.errors import CheckpointError, OptionError
 from yetztml.experiments import progress
-from yetztml.experiments.runner import TRIALS_FILE, read_trials, run_trials
+from yetztml.experiments.backends import LocalBackend, Task, make_backend
+from yetztml.experiments.runner import (
+    TORN_FILE,
+    TRIALS_FILE,
+    TornRecordWarning,
+    append_record,
+    read_trials,
+    run_trials,
+)
 
 
 def fake_trial(trial: int, value: int, log: str, stop_at: int = -1) -> dict:
@@ -53,7 +61,8 @@ def test_interrupted_run_keeps_finished_trials(tmp_path):
     assert sorted(read_trials(out / TRIALS_FILE)) == [0, 1]
     with open(out / TRIALS_FILE, "a") as fh:
         fh.write('{"trial": 2, "val')  # a line cut by the interruption
-    records = run_trials(fake_trial, 4, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    with pytest.warns(TornRecordWarning, match="line 3 cut by an interruption"):
+        records = run_trials(fake_trial, 4, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
     assert [r["trial"] for r in records] == [0, 1, 2, 3] and _calls(log) == [0, 1, 2, 3]
 
 
@@ -105,3 +114,71 @@ def test_progress_reports_are_thinned(monkeypatch):
     assert [r["done"] for r in got] == [0, 2, 4]
     progress.report(0, 9, 9)
     assert len(got) == 3
+
+
+def test_a_cut_last_line_loses_no_later_record(tmp_path):
+    """Issue 17 item 5: a record appended after a cut line starts a line of its own and is read back."""
+    path = tmp_path / TRIALS_FILE
+    append_record(path, {"trial": 0, "value": 1})
+    with open(path, "a") as fh:
+        fh.write('{"trial": 1, "va')  # the writer of trial 1 died mid-write
+    append_record(path, {"trial": 2, "value": 3})
+    assert path.read_text().splitlines() == ['{"trial": 0, "value": 1}', '{"trial": 1, "va',
+                                             '{"trial": 2, "value": 3}']
+    assert read_trials(path) == {0: {"trial": 0, "value": 1}, 2: {"trial": 2, "value": 3}}
+
+
+def test_resume_sets_the_cut_line_aside_and_reruns_only_its_trial(tmp_path):
+    log = str(tmp_path / "calls.txt")
+    out = tmp_path / "run"
+    run_trials(fake_trial, 2, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    with open(out / TRIALS_FILE, "a") as fh:
+        fh.write('{"trial": 2, "value": 1')  # cut before the closing brace
+    with pytest.warns(TornRecordWarning, match="line 3 cut by an interruption"):
+        records = run_trials(fake_trial, 4, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    assert [r["value"] for r in records] == [10, 11, 12, 13] and _calls(log) == [0, 1, 2, 3]
+    assert (out / TORN_FILE).read_text() == '{"trial": 2, "value": 1\n'
+    assert [json.loads(x)["trial"] for x in (out / TRIALS_FILE).read_text().splitlines()] == [0, 1, 2, 3]
+
+
+def test_a_whole_record_missing_only_its_newline_is_kept(tmp_path):
+    log = str(tmp_path / "calls.txt")
+    out = tmp_path / "run"
+    run_trials(fake_trial, 1, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    with open(out / TRIALS_FILE, "a") as fh:
+        fh.write('{"trial": 1, "value": 11, "pid": 0}')  # the newline was never written
+    records = run_trials(fake_trial, 3, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    assert _calls(log) == [0, 2] and records[1]["pid"] == 0 and not (out / TORN_FILE).exists()
+
+
+@pytest.mark.parametrize("line, wrong", [
+    ('{"trial": 0}', "no 'success'"),
+    ('{"trial": "0", "success": true}', "'trial' = '0'"),
+    ('{"trial": 0, "success": 1}', "'success' = 1"),
+    ('{"trial": -1, "success": true}', "'trial' = -1"),
+    ("[1, 2]", "got a list"),
+])
+def test_malformed_records_name_the_file_and_line(tmp_path, line, wrong):
+    path = tmp_path / TRIALS_FILE
+    path.write_text('{"trial": 1, "success": false}\n' + line + "\n")
+    with pytest.raises(CheckpointError, match=r"trials.jsonl, line 2: expected a trial record") as err:
+        read_trials(path, {"success": bool})
+    assert wrong in str(err.value) and "Delete that line" in str(err.value)
+
+
+def test_backend_runs_keyed_tasks(tmp_path):
+    """Tasks of two folders in one pool; each record routed back with its key."""
+    log = str(tmp_path / "calls.txt")
+    tasks = [Task(("a", i), fake_trial, i, {"value": 1, "log": log}) for i in range(2)]
+    tasks += [Task(("b", i), fake_trial, i, {"value": 2, "log": log}) for i in range(2)]
+    got = {}
+    LocalBackend(2).run(tasks, lambda task, record: got.__setitem__(task.key, record["value"]))
+    assert got == {("a", 0): 10, ("a", 1): 11, ("b", 0): 20, ("b", 1): 21}
+
+
+def test_backend_choice_is_checked():
+    with pytest.raises(OptionError, match="--backend: expected one of 'local', 'ray', got 'dask'"):
+        make_backend("dask")
+    with pytest.raises(OptionError, match="--address: expected no address with --backend local"):
+        make_backend("local", address="auto")
+    assert make_backend("local", jobs=3).jobs == 3

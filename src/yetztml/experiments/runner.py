@@ -1,66 +1,144 @@
-"""The multi-trial runner: independent trials in parallel on the available cores, each finished trial
-appended atomically to ``DIR/trials.jsonl`` so that an interrupted run loses no finished trial and the same
-command resumes it.
+"""The multi-trial runner: independent trials on a backend (local processes by default, or Ray), each
+finished trial appended to ``DIR/trials.jsonl`` so that an interrupted run loses no finished trial and the
+same command resumes it.
 
 ``DIR/config.json`` holds the configuration the trials belong to (anything that changes a trial's result:
 row, variant, seed, caps). A rerun with the same configuration keeps the finished trials and runs only the
-missing ones (asking for more trials adds them; trial i always has the same seed); a rerun with another
-configuration into the same folder is refused.
+missing ones (asking for more trials adds them; trial i always has the same seed sequence (seed, i), so
+its record does not depend on the backend or on which worker ran it); a rerun with another configuration
+into the same folder is refused.
 
-Each line of ``trials.jsonl`` is one JSON record with at least ``trial`` (its index); a line cut short by
-an interruption is ignored on reading. Lines are written with one ``write`` of the whole line followed
-by ``flush`` and ``fsync``.
+``trials.jsonl``: one JSON record per line with at least ``trial`` (its index) and the fields the caller
+requires. A line is written with one ``write``, then ``flush`` and ``fsync``, and always starts on a new
+line. A line cut by a crash mid-write (not JSON) is set aside on the next start: moved to
+``DIR/trials.torn`` with a :class:`TornRecordWarning`, and its trial runs again. A complete line that is
+JSON but no trial record (no integer ``trial``, a required field missing or of the wrong type) stops the
+run with a :class:`~yetztml.core.errors.CheckpointError` naming the file and line.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-import queue as queue_module
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import CheckpointError, message
 from ..core.results import read_json, write_json
 from ..core.validation import check_int
-from . import progress
+from .backends import Backend, LocalBackend, Task, available_cores
 
 TRIALS_FILE = "trials.jsonl"
 CONFIG_FILE = "config.json"
+TORN_FILE = "trials.torn"
+
+#: Field name → accepted type(s); what every record must have (callers add their own fields).
+Required = Mapping[str, type | tuple[type, ...]]
+BASE_REQUIRED: Required = {"trial": int}
 
 
-def available_cores() -> int:
-    """Cores this process may run on."""
+class TornRecordWarning(UserWarning):
+    """Lines of ``trials.jsonl`` cut by a crash mid-write were set aside; their trials run again."""
+
+
+def _check_record(record: Any, required: Required) -> str | None:
+    """What is wrong with ``record`` as a trial record, or None."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}"
+    for key, kind in {**BASE_REQUIRED, **required}.items():
+        if key not in record:
+            return f"no {key!r}"
+        value = record[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{key!r} = {value!r}"
+    if record["trial"] < 0:
+        return f"'trial' = {record['trial']}"
+    return None
+
+
+def _parse(line: str) -> tuple[bool, Any]:
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
+        return True, json.loads(line)
+    except json.JSONDecodeError:
+        return False, None
 
 
-def read_trials(path: str | os.PathLike) -> dict[int, dict[str, Any]]:
-    """Finished trial records by index; unreadable (cut) lines are skipped, the last record of an index wins."""
+def read_trials(path: str | os.PathLike, required: Required = BASE_REQUIRED) -> dict[int, dict[str, Any]]:
+    """Finished trial records by index (the last record of an index wins).
+
+    Lines that are not JSON (cut by a crash) are skipped; a JSON line that is no trial record with the
+    ``required`` fields raises CheckpointError naming the file and line.
+    """
     path = Path(path)
     found: dict[int, dict[str, Any]] = {}
     if not path.exists():
         return found
     with open(path) as fh:
-        for line in fh:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
                 continue
-            if isinstance(record, dict) and isinstance(record.get("trial"), int):
-                found[record["trial"]] = record
+            ok, record = _parse(line)
+            if not ok:
+                continue
+            wrong = _check_record(record, required)
+            if wrong is not None:
+                fields = ", ".join(repr(k) for k in {**BASE_REQUIRED, **required})
+                raise CheckpointError(message(
+                    f"{path}, line {number}", f"a trial record (a JSON object with {fields})", wrong,
+                    "Delete that line (its trial runs again) or use another --out."))
+            found[record["trial"]] = record
     return found
 
 
-def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one record as a single line, flushed and synced before returning."""
-    line = json.dumps(record, default=_default) + "\n"
+def set_aside_torn(path: str | os.PathLike) -> list[int]:
+    """Move the lines of ``path`` that are not JSON (cut by a crash mid-write) to ``trials.torn`` beside it,
+    rewrite ``path`` without them (atomically) and warn; the line numbers set aside."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    torn = [i for i, line in enumerate(lines) if line.strip() and not _parse(line)[0]]
+    if not torn:
+        if text and not text.endswith("\n"):  # a whole record whose newline was cut: complete it
+            _append(path, "\n")
+        return []
+    _append(path.with_name(TORN_FILE), "".join(lines[i].rstrip("\n") + "\n" for i in torn))
+    keep = "".join(line if line.endswith("\n") else line + "\n"
+                   for i, line in enumerate(lines) if i not in set(torn))
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        fh.write(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    numbers = [i + 1 for i in torn]
+    several = len(numbers) > 1
+    warnings.warn(f"{path}: line{'s' if several else ''} {', '.join(map(str, numbers))} cut by an interruption, "
+                  f"moved to {path.with_name(TORN_FILE)}; {'their trials run' if several else 'its trial runs'} "
+                  "again", TornRecordWarning, stacklevel=2)
+    return numbers
+
+
+def _append(path: Path, text: str) -> None:
     with open(path, "a") as fh:
-        fh.write(line)
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
+    """Append one record as a single line (on a line of its own), flushed and synced before returning."""
+    line = json.dumps(record, default=_default) + "\n"
+    path = Path(path)
+    with open(path, "a+b") as fh:
+        if fh.tell() > 0:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":  # the previous write was cut: never glue a record onto it
+                line = "\n" + line
+        fh.write(line.encode())
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -73,19 +151,25 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"trial record: cannot serialise {type(obj).__name__}")
 
 
-def prepare(out: str | os.PathLike, config: dict[str, Any]) -> dict[int, dict[str, Any]]:
-    """Create ``out``, check or write its configuration, return the trials already finished there."""
+def canonical(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` as it reads back from JSON (the form compared on resume)."""
+    return json.loads(json.dumps(config, default=_default))
+
+
+def prepare(out: str | os.PathLike, config: dict[str, Any],
+            required: Required = BASE_REQUIRED) -> dict[int, dict[str, Any]]:
+    """Create ``out``, check or write its configuration, set aside cut lines, return the trials finished."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg_path = out / CONFIG_FILE
-    canonical = json.loads(json.dumps(config, default=_default))
+    wanted = canonical(config)
     if cfg_path.exists():
         try:
             existing = read_json(cfg_path)
         except (OSError, json.JSONDecodeError) as err:
             raise CheckpointError(message(str(cfg_path), "a readable configuration", str(err))) from err
-        if existing != canonical:
-            changed = sorted(k for k in set(existing) | set(canonical) if existing.get(k) != canonical.get(k))
+        if existing != wanted:
+            changed = sorted(k for k in set(existing) | set(wanted) if existing.get(k) != wanted.get(k))
             raise CheckpointError(
                 message(
                     f"output folder {out}",
@@ -95,13 +179,9 @@ def prepare(out: str | os.PathLike, config: dict[str, Any]) -> dict[int, dict[st
                 )
             )
     else:
-        write_json(cfg_path, canonical)
-    return read_trials(out / TRIALS_FILE)
-
-
-def _call(job: tuple[Callable[..., dict[str, Any]], int, dict[str, Any]]) -> dict[str, Any]:
-    fn, trial, kwargs = job
-    return fn(trial=trial, **kwargs)
+        write_json(cfg_path, wanted)
+    set_aside_torn(out / TRIALS_FILE)
+    return read_trials(out / TRIALS_FILE, required)
 
 
 def run_trials(
@@ -114,82 +194,43 @@ def run_trials(
     on_record: Callable[[dict[str, Any], int, int], None] | None = None,
     warm_up: Callable[[], object] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    backend: Backend | None = None,
+    required: Required = BASE_REQUIRED,
 ) -> list[dict[str, Any]]:
     """Run trials 0 … trials−1 of ``fn(trial=i, **kwargs)`` (a module-level function returning a JSON-able
-    dict), ``jobs`` at a time (default: every available core), skipping those already in ``out``.
+    dict) on ``backend`` (default: local processes, ``jobs`` at a time, every available core), skipping
+    those already in ``out``.
 
     Every finished record is appended to ``out/trials.jsonl`` before the next is awaited;
     ``on_record(record, finished, total)`` is called after each. Returns the records of trials
     0 … trials−1, ordered by index. KeyboardInterrupt stops the workers and propagates (finished trials
-    are on disk). ``warm_up()`` runs once in this process before the workers start, so that forked
-    workers inherit its compiled kernels instead of each loading them. ``on_progress(report)`` receives,
-    in this process, the reports running trials make through :func:`yetztml.experiments.progress.report`.
+    are on disk). ``warm_up()`` runs once in this process before forked workers start, so that they
+    inherit its compiled kernels. ``on_progress(report)`` receives, in this process, the reports running
+    trials make through :func:`yetztml.experiments.progress.report`. ``required`` names the fields (and
+    their types) every record must have, checked on records read back from the folder.
     """
     trials = check_int("trials", trials, minimum=1)
-    jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
-    done = prepare(out, config)
+    if backend is None:
+        backend = LocalBackend(jobs)
+    done = prepare(out, config, required)
     path = Path(out) / TRIALS_FILE
     pending = [i for i in range(trials) if i not in done]
     finished = trials - len(pending)
-    work: Iterable[dict[str, Any]]
-    if not pending:
-        return [done[i] for i in range(trials)]
-    if jobs == 1 or len(pending) == 1:
-        work = (_call((fn, i, kwargs)) for i in pending)
-        progress.set_sink(on_progress)
-        try:
-            for record in work:
-                append_record(path, record)
-                done[record["trial"]] = record
-                finished += 1
-                if on_record is not None:
-                    on_record(record, finished, trials)
-        finally:
-            progress.set_sink(None)
-        return [done[i] for i in range(trials)]
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    if warm_up is not None and method == "fork":
-        warm_up()
-    ctx = multiprocessing.get_context(method)
-    reports = ctx.Queue() if on_progress is not None else None
-    init = {"initializer": progress.queue_sink, "initargs": (reports,)} if reports is not None else {}
-    pool = ctx.Pool(processes=min(jobs, len(pending)), **init)
-    try:
-        results = pool.imap_unordered(_call, [(fn, i, kwargs) for i in pending])
-        while True:
-            try:
-                record = results.next(timeout=0.25)
-            except multiprocessing.TimeoutError:
-                _drain(reports, on_progress)
-                continue
-            except StopIteration:
-                break
-            _drain(reports, on_progress)
-            append_record(path, record)
-            done[record["trial"]] = record
-            finished += 1
-            if on_record is not None:
-                on_record(record, finished, trials)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
-    _drain(reports, on_progress)  # what the workers sent before exiting (their queues flush at exit)
+
+    def keep(task: Task, record: dict[str, Any]) -> None:
+        nonlocal finished
+        if record.get("trial") != task.trial:
+            raise CheckpointError(message(f"record of trial {task.trial}", f"'trial' = {task.trial}",
+                                          repr(record.get("trial"))))
+        append_record(path, record)
+        done[task.trial] = record
+        finished += 1
+        if on_record is not None:
+            on_record(record, finished, trials)
+
+    backend.run([Task(i, fn, i, kwargs) for i in pending], keep, on_progress=on_progress, warm_up=warm_up)
     return [done[i] for i in range(trials)]
 
 
-def _drain(reports: Any, on_progress: Callable[[dict[str, Any]], None] | None) -> None:
-    """Pass the progress reports waiting in ``reports`` to ``on_progress``."""
-    if reports is None or on_progress is None:
-        return
-    while True:
-        try:
-            on_progress(reports.get_nowait())
-        except queue_module.Empty:
-            return
-
-
-__all__ = ["CONFIG_FILE", "TRIALS_FILE", "append_record", "available_cores", "prepare", "read_trials",
-           "run_trials"]
+__all__ = ["CONFIG_FILE", "TORN_FILE", "TRIALS_FILE", "TornRecordWarning", "append_record", "available_cores",
+           "canonical", "prepare", "read_trials", "run_trials", "set_aside_torn"]
