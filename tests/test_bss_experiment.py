@@ -11,6 +11,7 @@ import pytest
 from yetztml.core.blas import blas_threads, get_blas_threads
 from yetztml.core.errors import CheckpointError, DTypeError, OptionError, ShapeError
 from yetztml.experiments.bss import add_arguments, options_from_args, run_bss, run_bss_variants
+from yetztml.experiments.runner import available_cores
 
 TINY = dict(batch_size=3, n_steps=60, n_test=4, n_monitor=2, eval_every=2, hidden_size=8, n_units=10,
             progress=False)
@@ -103,7 +104,11 @@ def test_command_line_options_round_trip(tmp_path):
     assert options["tau"] == 50.0 and options["figures"] is False and options["analyses"] is True
     assert options["tanh"] == "exact" and options["out"] == str(tmp_path)
     defaults = options_from_args(parser.parse_args([]))
-    assert defaults["batches"] == 10_000 and defaults["tau"] is None and defaults["dtype"] == "float32"
+    assert defaults["batches"] == 6_000 and defaults["tau"] is None and defaults["dtype"] == "float32"
+    assert defaults["threads"] == min(available_cores(), 32) and defaults["force"] is False
+    paper = options_from_args(parser.parse_args(["--paper-protocol"]))
+    assert paper["batches"] == 10_000
+    assert options_from_args(parser.parse_args(["--paper-protocol", "--batches", "7"]))["batches"] == 7
 
 
 def test_blas_threads_are_set_and_restored():

@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", default="vanishing", choices=scenario_names(),
                    help="which scenario (default: vanishing)")
     p.add_argument("--lags", type=int, default=None, metavar="Q", help="largest lag q (default: the scenario's own)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs, >= 0 (default: 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write figures (and DIR/<scenario>.json) here")
     p.add_argument("--json", default=None, metavar="PATH", help="write the result JSON to PATH")
     p.set_defaults(handler=handle)
@@ -29,6 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from ..report.errorflow import run_errorflow, summary_lines
+    from . import paths
+
+    paths.seed("--seed", args.seed)
+    paths.count("--lags", args.lags, 1, none_means="the scenario's own")
+    if args.out is not None:
+        paths.out_folder("--out", args.out)
+    if args.json is not None:
+        paths.out_file("--json", args.json)
 
     print(f"errorflow: scenario={args.scenario} lags={args.lags or 'default'} seed={args.seed} "
           f"out={args.out} json={args.json}")

@@ -22,8 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("cells", nargs="*", metavar="CELL", help=f"cells to check (default: all of {', '.join(CATALOGUE)})")
-    p.add_argument("--seed", type=int, default=0, help="seed for configurations and inputs (default: 0)")
-    p.add_argument("--json", metavar="PATH", help="also write the full results as JSON to PATH")
+    p.add_argument("--seed", type=int, default=0, help="seed for configurations and inputs, >= 0 (default: 0)")
+    p.add_argument("--json", metavar="PATH", help="also write the full results as JSON to the file PATH")
     p.set_defaults(handler=handle)
 
 
@@ -32,10 +32,14 @@ def handle(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from ..cells.catalogue import entry
+    from . import paths
 
     names = args.cells or list(CATALOGUE)
     for name in names:
         entry(name)
+    paths.seed("--seed", args.seed)
+    if args.json is not None:
+        paths.out_file("--json", args.json)
     console = Console()
     console.print(f"gradcheck: cells={names} seed={args.seed} tolerance={TOLERANCE:g} (float64)")
     table = Table("cell", "config", "parameter", "relative error", "verdict")

@@ -1,14 +1,29 @@
-"""``yetztml`` command line: argument parsing and printing only; the mathematics lives below."""
+"""``yetztml`` command line: argument parsing and printing only; the mathematics lives below.
+
+Every failure a user can cause ends as one line on stderr, ``yetztml COMMAND: error: ...``, and exit status
+2: the catalogue's errors (bad options, a run folder that belongs to another configuration) and the
+operating system's (``OSError``: a path that cannot be read or written, a full disk), named with the path.
+Ctrl-C (SIGINT) ends with ``yetztml COMMAND: interrupted`` and status 130, SIGTERM with ``terminated`` and
+143; what was finished is kept (see docs/guarantees.md).
+
+A SIGINT that arrives while compiled (Numba) code has called back into Python — to rebuild a constant, for
+one — raises the ``KeyboardInterrupt`` inside that callback; Numba reports it as a ``SystemError`` ("returned
+a result with an exception set") chained once per compiled frame. :func:`_is_interrupt` recognises such a
+chain as the interrupt it is. Training loops that run compiled batches (``demo bss``) go further and defer
+the signals to the end of the batch, so that the checkpoint written there holds every finished batch.
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 
 from ..core.errors import YetztmlError
-from . import demo, describe, errorflow, gradcheck, reproduce, run
+from . import data, demo, describe, errorflow, gradcheck, reproduce, run
 
-COMMANDS = (run, describe, gradcheck, errorflow, reproduce, demo)
+COMMANDS = (run, describe, gradcheck, errorflow, reproduce, demo, data)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,20 +45,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` so that the same clean-up runs."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _is_interrupt(err: BaseException) -> BaseException | None:
+    """The ``KeyboardInterrupt`` behind ``err`` (itself, or the start of a chain of ``SystemError``s)."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        if not isinstance(current, SystemError):
+            return None
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _os_error_line(err: OSError) -> str:
+    """One line for an operating-system error: what failed, on which path, and what to do."""
+    paths = " -> ".join(repr(str(p)) for p in (err.filename, err.filename2) if p is not None)
+    what = err.strerror or type(err).__name__
+    return (f"{what}: {paths or str(err)}. Check that the path exists, is of the right kind (file or folder) "
+            "and may be written, or choose another one")
+
+
+def _interrupted(command: str, err: BaseException) -> int:
+    if isinstance(err, Terminated):
+        print(f"yetztml {command}: terminated", file=sys.stderr)
+        return 143
+    print(f"yetztml {command}: interrupted", file=sys.stderr)
+    return 130
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args) or 0)
     except YetztmlError as err:
         print(f"yetztml {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"yetztml {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except OSError as err:
+        print(f"yetztml {args.command}: error: {_os_error_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as err:
+        return _interrupted(args.command, err)
+    except SystemError as err:
+        cause = _is_interrupt(err)
+        if cause is None:
+            raise
+        return _interrupted(args.command, cause)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, default=None, help="number of trials / nets (default: the paper's)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; trial i uses (seed, i) (default: 0)")
-    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: reproduce-<row>-<variant>)")
+    p.add_argument("--seed", type=int, default=0, help="base seed, >= 0; trial i uses (seed, i) (default: 0)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="run folder (default: reproduce-<row>-<variant>); rerunning the same command into it "
+                        "resumes, another configuration is refused")
+    p.add_argument("--force", action="store_true",
+                   help="start over in DIR, deleting the finished trials and results of the run there")
     p.add_argument("--jobs", type=int, default=None, help="parallel trials (default: all available cores)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip the figures")
 
@@ -71,7 +75,36 @@ def _no_paper(p: argparse.ArgumentParser) -> int:
     return 2
 
 
+#: What a run folder holds; ``--force`` deletes these before starting over.
+RUN_FILES = ("config.json", "trials.jsonl", "result.json", "report.md")
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Seed and --out, checked before anything is written (``--out ""`` is refused, not the default)."""
+    from . import paths
+
+    paths.seed("--seed", args.seed)
+    if args.out is not None:
+        paths.out_folder("--out", args.out)
+    for option in ("max_streams", "max_steps"):
+        if getattr(args, option, None) is not None:
+            paths.count("--" + option.replace("_", "-"), getattr(args, option), 1)
+
+
+def _prepare_out(out: str, force: bool) -> None:
+    """Check the run folder; with ``--force`` delete the run there (only its own files), after every check."""
+    from pathlib import Path
+
+    from . import paths
+
+    paths.out_folder("--out", out)
+    if force:
+        for name in RUN_FILES:
+            (Path(out) / name).unlink(missing_ok=True)
+
+
 def _check_trials(args: argparse.Namespace) -> None:
+    _check_paths(args)
     if args.trials is not None and args.trials < 1:
         raise OptionError(message("--trials", "an integer >= 1", args.trials))
     if args.jobs is not None and args.jobs < 1:
@@ -195,6 +228,7 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
     out = args.out or f"reproduce-{row.id}-{args.variant}"
     trials = row.trials if args.trials is None else args.trials
     cap = args.max_sequences or row.max_sequences
+    _prepare_out(out, args.force)
     print(f"reproduce lstm1997: row {row.id} (Table {row.table}, Exp {row.exp}: {row.label}), "
           f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}", flush=True)
     with _resumable(out), _Display() as display:
@@ -221,6 +255,7 @@ def handle_gers2000(args: argparse.Namespace) -> int:
     row = gers2000.get_row(args.row)
     out = args.out or f"reproduce-gers2000-{row.id}"
     trials = row.trials if args.trials is None else args.trials
+    _prepare_out(out, args.force)
     print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}", flush=True)
     with _resumable(out), _Display() as display:
         result = gers2000.reproduce(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,

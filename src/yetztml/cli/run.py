@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -14,27 +15,52 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "gradients checked against finite differences; Hochreiter's error-flow picture (vanishing flow "
             "in an RNN, constant flow in the CEC); LSTM1997 solving the adding problem (T = 100) next to an "
             "Elman RNN that fails, with the paper's Table 7 row. Writes OUT/result.json, OUT/report.md and "
-            "the figures."
+            "the figures. Rerunning the same command into OUT computes the same report again; a report of "
+            "another seed there is refused (--force replaces it)."
         ),
     )
     p.add_argument("--out", default="yetztml-report", help="report folder (default: ./yetztml-report)")
-    p.add_argument("--seed", type=int, default=0, help="seed for every random draw (default: 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random draw, >= 0 (default: 0)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: one per core; 0 runs everything in this process)")
+    p.add_argument("--force", action="store_true", help="replace a report of another seed in OUT")
     p.set_defaults(handler=handle)
 
 
-def handle(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def check_folder(out: Path, seed: int, force: bool) -> None:
+    """The run-folder rule for the tour: OUT is new, or holds the tour of the same seed (or ``force``)."""
+    from ..core.errors import CheckpointError, message
+    from ..core.results import read_json
 
+    result = out / "result.json"
+    if force or not result.exists():
+        return
+    try:
+        found = read_json(result)
+        theirs = found["seed"] if found.get("job") == "yetztml run" else None
+    except (OSError, ValueError, KeyError, AttributeError) as err:
+        raise CheckpointError(message(f"output folder {str(out)!r}", "a new folder or a tour report",
+                                      f"an unreadable result.json ({type(err).__name__})",
+                                      "Use another --out, or --force to replace it.")) from err
+    if theirs != seed:
+        what = f"the tour of seed {theirs}" if theirs is not None else f"the results of {found.get('job')!r}"
+        raise CheckpointError(message(f"output folder {str(out)!r}", f"a new folder or the tour of seed {seed}",
+                                      what, "Use another --out, or --force to replace it."))
+
+
+def handle(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ..experiments.tour import run_tour
     from ..report.tour import write_tour_report
+    from . import paths
 
+    out = paths.out_folder("--out", args.out)
+    paths.seed("--seed", args.seed)
+    paths.count("--workers", args.workers, 0, none_means="one per core")
+    check_folder(out, args.seed, args.force)
     console = Console()
-    out = Path(args.out)
     console.print(f"yetztml run: out={out} seed={args.seed}")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True

@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import DTypeError, message
+from .validation import check_seed
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """Return a ``numpy.random.Generator``: the one given, or a new PCG64 seeded with ``seed``.
 
-    ``None`` is refused: every random draw in yetztml must be reproducible from a recorded seed.
+    ``None`` is refused: every random draw in yetztml must be reproducible from a recorded seed; so is a
+    negative seed (NumPy cannot seed with one), with the catalogue's :class:`OptionError`.
     """
     if isinstance(seed, np.random.Generator):
         return seed
@@ -18,7 +20,7 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
         raise DTypeError(
             message("seed", "an int or a numpy.random.Generator", repr(seed), "Pass seed=0 (or any int).")
         )
-    return np.random.default_rng(int(seed))
+    return np.random.default_rng(check_seed("seed", seed))
 
 
 def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:

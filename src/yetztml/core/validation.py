@@ -36,6 +36,16 @@ def check_int(thing: str, value: object, minimum: int | None = None, maximum: in
     return value
 
 
+def check_seed(thing: str, value: object) -> int:
+    """Return ``value`` as int if it is a seed NumPy accepts: an integer (not bool) >= 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise DTypeError(message(thing, "an integer seed >= 0", f"{type(value).__name__} {value!r}",
+                                 "Pass seed=0 (or any int >= 0)."))
+    if int(value) < 0:
+        raise OptionError(message(thing, "an integer seed >= 0", int(value), "Seeds are non-negative; use e.g. 0."))
+    return int(value)
+
+
 def check_float(
     thing: str,
     value: object,

@@ -13,6 +13,16 @@ trial switches context at every batch boundary.
 
 Test [``Runner.test``]: batch size 1, 20 new contexts back to back, continuous sources from sample 0, state
 zero at the start only; clarity per context includes the onset transient.
+
+Defaults are the measured configuration: 6,000 batches (output clarity 0.958–0.968 for the Fig. 1 model,
+0.948 for SpatialNet; docs/reproduction.md) on all the cores this process may use. The authors' protocol,
+10,000 batches, is ``batches=PAPER_BATCHES`` (``--paper-protocol``).
+
+Run folders (the rule of every command that trains): a folder that holds a checkpoint of the same
+configuration is resumed — rerunning the same command continues an interrupted run, and a larger
+``batches`` extends a finished one; a checkpoint of another configuration, a damaged checkpoint or a
+``result.json`` without a checkpoint is refused before anything is written; ``force=True`` starts over.
+``resume=True`` insists on a checkpoint to continue from.
 """
 
 from __future__ import annotations
@@ -31,24 +41,31 @@ from ..cells.dale import TARGETS, DaleRateNet
 from ..cells.modulation import MODES, ModulationNet
 from ..cells.spatial import KERNELS, SpatialNet
 from ..core.blas import blas_threads
-from ..core.errors import OptionError, message
+from ..core.errors import CheckpointError, OptionError, message
 from ..core.results import versions, write_json
 from ..core.validation import check_choice, check_dtype, check_float, check_int
 from ..tasks.bss import SOURCE_SETS, BSSTask, check_mixing
 from .bss_analyses import evaluate
-from .bss_train import train
+from .bss_train import check_resumable, train
+from .runner import available_cores
 
 MODELS = ("modulation", "spatial", "dale")
 #: Model defaults that differ between the models (paper Tables 2–3).
 DEFAULT_TAU = {"modulation": 1.0, "spatial": 100.0, "dale": 100.0}
+#: Default length: the measured configuration (docs/reproduction.md); the authors train PAPER_BATCHES.
+MEASURED_BATCHES = 6000
+PAPER_BATCHES = 10000
+#: Files of a run in its folder; ``force=True`` removes them before starting over.
+RUN_FILES = ("checkpoint.npz", "result.json", "report.md")
 
 
 @dataclass
 class BSSConfig:
-    """Everything that defines a run; ``None`` means the model's default (module ``DEFAULT_TAU``)."""
+    """Everything that defines a run; ``tau=None`` means the model's default (module ``DEFAULT_TAU``),
+    ``threads=None`` the cores available (at most ``batch_size``)."""
 
     model: str = "modulation"
-    batches: int = 10000
+    batches: int = MEASURED_BATCHES
     seed: int = 0
     sources: str = "chords"
     n_sources: int = 2
@@ -75,7 +92,7 @@ class BSSConfig:
     dtype: str = "float32"
     tanh: str = "fast"
     blas_threads: int = 1
-    threads: int = 1
+    threads: int | None = None
     analyses: bool = True
     figures: bool = True
     test_contexts: Any = None
@@ -89,6 +106,12 @@ class BSSConfig:
         if self.test_contexts is not None:
             out["test_contexts"] = np.asarray(self.test_contexts).tolist()
         return out
+
+
+def default_threads(batch_size: object) -> int:
+    """The cores this process may use, at most one per trial of the batch."""
+    cores = available_cores()
+    return max(1, min(cores, batch_size)) if isinstance(batch_size, int) and not isinstance(batch_size, bool) else cores
 
 
 def validate(config: BSSConfig) -> BSSConfig:
@@ -124,6 +147,8 @@ def validate(config: BSSConfig) -> BSSConfig:
     check_dtype("bss: dtype", config.dtype)
     check_choice("bss: tanh", config.tanh, ("fast", "exact"))
     check_int("bss: blas_threads", config.blas_threads, minimum=1)
+    if config.threads is None:
+        config.threads = default_threads(config.batch_size)
     check_int("bss: threads", config.threads, minimum=1)
     if config.test_contexts is not None:
         config.test_contexts = check_mixing("bss: test_contexts", config.test_contexts, config.n_sources)
@@ -161,27 +186,68 @@ def seeds(seed: int) -> dict[str, int]:
     return {name: int(child.generate_state(1)[0]) for name, child in zip(names, children, strict=True)}
 
 
+def check_out(out: str | Path) -> Path:
+    """The output folder as a Path: not empty, not an existing file, not under a file."""
+    if str(out).strip() == "":
+        raise OptionError(message("bss: out", "a folder name", repr(str(out)), "Give --out DIR."))
+    path = Path(out)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            where = "an existing file" if folder == path else f"under the file {str(folder)!r}"
+            raise OptionError(message("bss: out", "a folder (or a path where one can be made)",
+                                      f"{str(out)!r}, {where}", "Choose another --out."))
+    return path
+
+
+def prepare_folder(out: Path, config: BSSConfig, resume: bool = False, force: bool = False) -> bool:
+    """Apply the run-folder rule (module docstring) without writing anything; True: resume the run there."""
+    if resume and force:
+        raise OptionError(message("bss: resume and force", "one of them", "both",
+                                  "--resume continues the run in --out, --force starts it over."))
+    if force:
+        return False
+    checkpoint = out / "checkpoint.npz"
+    if checkpoint.exists():
+        check_resumable(checkpoint, config)
+        return True
+    if resume:
+        raise CheckpointError(message("bss: resume", f"a checkpoint to continue from in {str(out)!r}",
+                                      "none (no checkpoint.npz)", "Drop --resume to start a new run there."))
+    if (out / "result.json").exists():
+        raise CheckpointError(message(f"output folder {str(out)!r}", "a new folder or a run to resume",
+                                      "a result.json without its checkpoint.npz",
+                                      "Use another --out, or --force to start over."))
+    return False
+
+
 def run_bss(
     model: str = "modulation",
-    batches: int = 10000,
+    batches: int = MEASURED_BATCHES,
     seed: int = 0,
     out: str | Path = "bss-run",
     resume: bool = False,
     progress: bool = True,
+    force: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     """Train, evaluate and report one model; writes ``out/result.json``, figures and ``out/report.md``.
 
     ``options`` are the other fields of :class:`BSSConfig` (``sources``, ``tau``, ``lstm_input``, ``mode``,
-    ``batch_size``, ``n_test``, ``noise``, ``dtype``, ``tanh``, ...). ``resume=True`` continues from
-    ``out/checkpoint.npz`` when the config matches. Returns the result dict.
+    ``batch_size``, ``n_test``, ``noise``, ``dtype``, ``tanh``, ``threads``, ...). A folder holding a run of
+    the same configuration is resumed from ``out/checkpoint.npz``; one holding another run is refused;
+    ``force=True`` starts over, ``resume=True`` refuses to start without a checkpoint (module docstring).
+    Everything is checked before anything is written. Returns the result dict.
     """
     unknown = sorted(set(options) - {f.name for f in dataclasses.fields(BSSConfig)})
     if unknown:
         raise OptionError(message("run_bss", "options among the BSSConfig fields", f"unknown {unknown}"))
     config = validate(BSSConfig(model=model, batches=batches, seed=seed, **options))
-    out = Path(out)
+    out = check_out(out)
+    resume = prepare_folder(out, config, resume=resume, force=force)
     out.mkdir(parents=True, exist_ok=True)
+    if force:
+        for name in RUN_FILES:
+            (out / name).unlink(missing_ok=True)
     started = time.perf_counter()
     child = seeds(config.seed)
     with blas_threads(config.blas_threads) as blas:
@@ -223,7 +289,7 @@ def run_bss(
 def run_bss_variants(
     taus=(1.0, 10.0, 100.0, 1000.0),
     inputs=("xy", "x", "y"),
-    batches: int = 10000,
+    batches: int = MEASURED_BATCHES,
     seed: int = 0,
     out: str | Path = "bss-variants",
     **options: Any,
@@ -236,7 +302,7 @@ def run_bss_variants(
         validate(BSSConfig(tau=tau))
     for name in inputs:
         check_choice("run_bss_variants: inputs", name, LSTM_INPUTS)
-    out = Path(out)
+    out = check_out(out)
     results = []
     for name in inputs:
         for tau in taus:
@@ -260,12 +326,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     d = BSSConfig()
     a = parser.add_argument
     a("--model", choices=MODELS, default=d.model, help="closed-loop model (default: %(default)s)")
-    a("--batches", type=int, default=d.batches, help="training batches of 32 × 1000 steps (default: %(default)s)")
-    a("--seed", type=int, default=d.seed, help="seed of model, data and analyses (default: %(default)s)")
-    a("--out", default="bss-run", help="output folder for result.json, figures, report.md (default: %(default)s)")
-    a("--resume", action="store_true", help="continue from OUT/checkpoint.npz if the config matches")
+    a("--batches", type=int, default=None,
+      help=f"training batches of 32 × 1000 steps (default: {MEASURED_BATCHES:,}, the measured configuration; "
+           f"{PAPER_BATCHES:,} with --paper-protocol)")
+    a("--paper-protocol", action="store_true",
+      help=f"train the authors' {PAPER_BATCHES:,} batches (about 1.7 times as long) unless --batches is given")
+    a("--seed", type=int, default=d.seed, help="seed of model, data and analyses, >= 0 (default: %(default)s)")
+    a("--out", default="bss-run",
+      help="run folder for checkpoint.npz, result.json, figures, report.md; rerunning the same command into it "
+           "resumes the run there, another configuration is refused (default: %(default)s)")
+    a("--resume", action="store_true",
+      help="insist on continuing: refuse to start when OUT holds no checkpoint (a rerun resumes anyway)")
+    a("--force", action="store_true", help="start over in OUT, deleting the run there (its checkpoint and results)")
     a("--sources", choices=SOURCE_SETS, default=d.sources, help="source set (default: %(default)s)")
-    a("--n-sources", type=int, default=d.n_sources, help="number of sources (3 only with --sources ica)")
+    a("--n-sources", type=int, default=d.n_sources,
+      help="number of sources (3 only with --sources ica; default: %(default)s)")
     a("--tau", type=float, default=None,
       help="modulation time constant in samples, >= 1 (default: 1 for modulation, 100 for spatial and dale)")
     a("--lstm-input", choices=LSTM_INPUTS, default=d.lstm_input, help="what the LSTM hears (default: %(default)s)")
@@ -283,12 +358,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--lr", type=float, default=d.lr, help="Adam learning rate (default: %(default)s)")
     a("--n-test", type=int, default=d.n_test, help="test contexts (default: %(default)s)")
     a("--eval-every", type=int, default=d.eval_every, help="batches between clarity checks (default: %(default)s)")
-    a("--checkpoint-every", type=int, default=d.checkpoint_every, help="batches between checkpoints")
+    a("--checkpoint-every", type=int, default=d.checkpoint_every,
+      help="batches between checkpoints (default: %(default)s)")
     a("--dtype", choices=("float32", "float64"), default=d.dtype, help="training precision (default: %(default)s)")
     a("--tanh", choices=("fast", "exact"), default=d.tanh,
       help="tanh/σ in the LSTM: vectorised rational (|err| < 4e-9) or libm (default: %(default)s)")
-    a("--threads", type=int, default=d.threads,
-      help="threads, each training a share of the batch's trials; 2 on a free 2-core machine (default: %(default)s)")
+    a("--threads", type=int, default=None,
+      help="threads, each training a share of the batch's trials (default: the cores available, "
+           f"{available_cores()} here)")
     a("--blas-threads", type=int, default=d.blas_threads, help="BLAS threads per thread (default: %(default)s)")
     a("--analyses", action=argparse.BooleanOptionalAction, default=d.analyses,
       help="run decoding, freeze and noise analyses after training (default: on)")
@@ -297,8 +374,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments of :func:`run_bss` from parsed ``add_arguments`` options."""
-    keys = ("model", "batches", "seed", "out", "resume", "sources", "n_sources", "tau", "lstm_input", "mode",
+    keys = ("model", "batches", "seed", "out", "resume", "force", "sources", "n_sources", "tau", "lstm_input", "mode",
             "n_units", "n_feedback", "kernel", "width", "target", "lambda_out", "batch_size", "n_steps", "noise",
             "hidden_size", "lr", "n_test", "eval_every", "checkpoint_every", "dtype", "tanh", "blas_threads",
             "threads", "analyses", "figures")
-    return {k: getattr(args, k) for k in keys}
+    options = {k: getattr(args, k) for k in keys}
+    if options["threads"] is None:
+        options["threads"] = default_threads(options["batch_size"])
+    if options["batches"] is None:
+        options["batches"] = PAPER_BATCHES if getattr(args, "paper_protocol", False) else MEASURED_BATCHES
+    return options

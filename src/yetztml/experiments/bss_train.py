@@ -13,12 +13,22 @@ Every ``eval_every`` batches the output clarity on a fixed set of monitoring con
 the test) is recorded, so the learning curve is comparable across batches. Every ``checkpoint_every``
 batches ``checkpoint.npz`` stores parameters, Adam buffers, the carried state, the data generator's
 state and the curves; ``resume=True`` continues bit-identically from it.
+
+Interruptions: while the loop runs, SIGINT and SIGTERM are held (:class:`HeldSignals`) and acted on at the
+end of the batch in progress: the checkpoint is written with every finished batch, then the signal goes on
+to the handler that was there before (Ctrl-C's ``KeyboardInterrupt``), so a rerun continues where the run
+stopped. Holding the signal also keeps it from landing inside compiled code, where a ``KeyboardInterrupt``
+raised in one of Numba's callbacks surfaces as a chain of ``SystemError``s. A second signal of the same kind
+is not held.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
+import zipfile
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -157,9 +167,61 @@ class _Progress:
             self.progress.stop()
 
 
+class HeldSignals:
+    """Hold SIGINT and SIGTERM inside the ``with`` block until :meth:`deliver` (main thread only; elsewhere
+    a no-op). ``pending`` lists the signals received; a repeated signal is delivered at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    def _hold(self, signum: int, frame: object) -> None:
+        if signum in self.pending:
+            self.deliver()
+        self.pending.append(signum)
+
+    def _install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._hold)
+
+    def _restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous = {}
+
+    def deliver(self) -> None:
+        """Pass the first held signal to the handler that was installed before (it usually raises)."""
+        if not self.pending:
+            return
+        signum = self.pending[0]
+        self.pending.clear()
+        handler = self.previous.get(signum, signal.SIG_DFL)
+        self._restore()
+        if callable(handler):
+            handler(signum, None)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
+        self._install()
+
+    def __enter__(self) -> HeldSignals:
+        self._install()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._restore()
+
+
 def _fingerprint(config) -> dict[str, Any]:
     data = config.to_json()
     return {k: data[k] for k in FINGERPRINT}
+
+
+def _meta(config, done: int, task: BSSTask, times, cpu_times, curve) -> dict[str, Any]:
+    return {"fingerprint": _fingerprint(config), "batches_done": done, "task_state": task.state_dict(),
+            "times": times, "cpu_times": cpu_times, "curve": curve}
 
 
 def _save(path: Path, net, opt: Adam, state, history, meta: dict[str, Any]) -> None:
@@ -168,13 +230,46 @@ def _save(path: Path, net, opt: Adam, state, history, meta: dict[str, Any]) -> N
     ckpt.save(path, arrays, opt.state_dict(), history, meta)
 
 
+def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], list[float], dict[str, Any]]:
+    """``ckpt.load`` with every reading failure (empty, cut, not a checkpoint) as a :class:`CheckpointError`."""
+    try:
+        arrays, opt_state, history, meta = ckpt.load(path)
+    except CheckpointError:
+        raise
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
+        raise CheckpointError(message(f"checkpoint {str(path)!r}", "a readable yetztml checkpoint",
+                                      f"{type(err).__name__}: {err}",
+                                      "Use --force to start the run over, or another --out.")) from err
+    if not isinstance(meta.get("fingerprint"), dict) or not isinstance(meta.get("batches_done"), int):
+        raise CheckpointError(message(f"checkpoint {str(path)!r}", "a checkpoint of `demo bss`",
+                                      "one without its run's configuration",
+                                      "Use --force to start the run over, or another --out."))
+    return arrays, opt_state, history, meta
+
+
+def check_resumable(path: Path, config) -> int:
+    """Check that the checkpoint at ``path`` belongs to ``config`` and has at most ``config.batches`` batches
+    done; return that number. Raises :class:`CheckpointError` naming what differs and the fix."""
+    meta = read_checkpoint(path)[3]
+    mine, theirs = _fingerprint(config), meta["fingerprint"]
+    if theirs != mine:
+        changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        what = ", ".join(f"{k} ({theirs.get(k)!r} there, {mine.get(k)!r} here)" for k in changed)
+        raise CheckpointError(message(f"output folder {str(path.parent)!r}",
+                                      "a run of the same configuration (a rerun resumes it) or a new folder",
+                                      f"a run differing in {what}", "Use another --out, or --force to start over."))
+    if meta["batches_done"] > config.batches:
+        raise CheckpointError(message(f"output folder {str(path.parent)!r}",
+                                      f"a run of at most --batches {config.batches} batches",
+                                      f"one with {meta['batches_done']} batches done",
+                                      f"Rerun with --batches {meta['batches_done']} or more to continue it, use "
+                                      "another --out, or --force to start over."))
+    return int(meta["batches_done"])
+
+
 def _load(path: Path, net, opt: Adam, config) -> tuple[Any, list[float], dict[str, Any]]:
-    arrays, opt_state, history, meta = ckpt.load(path)
-    if meta.get("fingerprint") != _fingerprint(config):
-        raise CheckpointError(
-            message(f"checkpoint {str(path)!r}", f"a run with config {_fingerprint(config)}",
-                    f"{meta.get('fingerprint')}", "Use another --out folder, or drop --resume to start afresh.")
-        )
+    check_resumable(path, config)
+    arrays, opt_state, history, meta = read_checkpoint(path)
     net.load_params({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("param/")})
     opt.load_state_dict(opt_state)
     leaves = [arrays[f"state/{i}"] for i in range(sum(k.startswith("state/") for k in arrays))]
@@ -193,7 +288,7 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
     cpu_times: list[float] = []
     curve: list[dict[str, float]] = []
     done = 0
-    if resume and path.exists():
+    if resume:
         state, history, meta = _load(path, net, opt, config)
         task.load_state_dict(meta["task_state"])
         times, curve, done = list(meta["times"]), list(meta["curve"]), int(meta["batches_done"])
@@ -202,7 +297,7 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
     recent: deque[float] = deque(history[-20:], maxlen=20)
     clarity = curve[-1]["clarity_output"] if curve else None
     eval_seconds = 0.0
-    with _Progress(progress, config.batches, done) as bar:
+    with _Progress(progress, config.batches, done) as bar, HeldSignals() as held:
         for k in range(done, config.batches):
             t0, c0 = time.perf_counter(), time.process_time()
             batch = task.train_batch(config.batch_size)  # (T1)
@@ -225,11 +320,14 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
                 eval_seconds += time.perf_counter() - t1
                 curve.append({"batch": k + 1, "clarity_output": clarity, "loss": float(np.mean(recent))})
                 bar.checked(k + 1, float(np.mean(recent)), clarity)
-            if (k + 1) % config.checkpoint_every == 0 or k + 1 == config.batches:
-                meta = {"fingerprint": _fingerprint(config), "batches_done": k + 1, "task_state": task.state_dict(),
-                        "times": times, "cpu_times": cpu_times, "curve": curve}
-                _save(path, net, opt, state, history, meta)
+            due = (k + 1) % config.checkpoint_every == 0 or k + 1 == config.batches
+            if due:
+                _save(path, net, opt, state, history, _meta(config, k + 1, task, times, cpu_times, curve))
             bar.update(float(np.mean(recent)), clarity, times[-1])
+            if held.pending:  # an interrupt: keep every finished batch, then let it through
+                if not due:
+                    _save(path, net, opt, state, history, _meta(config, k + 1, task, times, cpu_times, curve))
+                held.deliver()
     steady = times[1:] if len(times) > 1 else times
     cpu_steady = cpu_times[1:] if len(cpu_times) > 1 else cpu_times
     return {
