@@ -20,6 +20,9 @@ cec-gated      LSTM1997, truncated gradient: entry/exit scaling of eq. (41), con
 lstm-vs-rnn    tanh RNN and LSTM with equal H on a long-lag task, before and after BPTT + Adam
 forget-gate    LSTMForget with forget-gate biases b: the carousel becomes the decay Π y^φ ≈ σ(b)^q
 =============  ===========================================================================================
+
+``input-conflict`` and ``output-conflict`` (:mod:`.conflict`): the naive CEC unit against LSTM1997 with an
+input (output) gate, the per-step terms of ∂E/∂w_ji (∂E/∂w_kj) and training; extra keys ``naive``, ``gated``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from ..core.errors import OptionError, message
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_int
 from . import bounds
+from .conflict import SUMMARIES as CONFLICT_SUMMARIES
+from .conflict import input_conflict, output_conflict
 from .errorflow import Flow, carousel_flow, error_flow
 from .linearise import linearise
 from .unitnet import UnitNet
@@ -365,6 +370,8 @@ SCENARIOS: dict[str, Scenario] = {
     "lstm-vs-rnn": Scenario(lstm_vs_rnn, "tanh RNN vs LSTM (H = 8) on a long-lag task, before and after training",
                             50, 100, 5),
     "forget-gate": Scenario(forget_gate, "forget gates below 1 turn the carousel into the decay Π y^φ", 100, 5000),
+    "input-conflict": Scenario(input_conflict, CONFLICT_SUMMARIES["input"], 20, 200, 2),
+    "output-conflict": Scenario(output_conflict, CONFLICT_SUMMARIES["output"], 20, 200, 2),
 }
 
 
