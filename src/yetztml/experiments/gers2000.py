@@ -39,7 +39,7 @@ from ..core.validation import check_int
 from ..learning.online1997_fast import CRITERION, ERROR, FastNet, Packed, evaluate, train_online
 from ..tasks.reber import EMBEDDED_REBER, INDEX
 from . import progress
-from .runner import available_cores, run_trials
+from .runner import TrialPlan, available_cores, run_trials
 
 #: A stream ends after this many symbols.
 STREAM_LENGTH = 100_000
@@ -312,23 +312,38 @@ def _net(trial: int, row: GersRow, seed: int, max_streams: int | None, max_steps
     return run_net(row, trial, seed, max_streams, max_steps)
 
 
+#: Fields every net's record has (checked when records are read back for a resume).
+REQUIRED = {"success": bool, "streams": int, "class": str, "test_length_mean": (int, float), "reason": str,
+            "steps": int, "wall_s": (int, float)}
+
+
+def trial_plan(row: GersRow, seed: int = 0, max_streams: int | None = None,
+               max_steps: int | None = None) -> TrialPlan:
+    """The nets of ``row`` as the runner runs them (net i from the seed sequence (seed, i)): what
+    :func:`reproduce` and ``yetztml sweep`` hand to a backend."""
+    config = {"paper": "gers2000", "row": row.to_dict(), "seed": int(seed),
+              "max_streams": max_streams or row.max_streams, "max_steps": max_steps}
+    return TrialPlan(_net, {"row": row, "seed": seed, "max_streams": max_streams, "max_steps": max_steps},
+                     config, REQUIRED)
+
+
 def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: str | Path, jobs: int | None = None,
               max_streams: int | None = None, max_steps: int | None = None, on_record=None,
-              on_progress=None) -> dict[str, Any]:
+              on_progress=None, backend=None) -> dict[str, Any]:
     """Train ``trials`` nets (default 100) of ``row`` into ``out`` (resumable); write ``out/result.json``.
-    ``on_record`` and ``on_progress`` are passed to :func:`yetztml.experiments.runner.run_trials`."""
+    ``on_record``, ``on_progress`` and ``backend`` (default: local processes, ``jobs`` at a time) are passed
+    to :func:`yetztml.experiments.runner.run_trials`."""
     trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
     if max_streams is not None:
         max_streams = check_int("max_streams", max_streams, minimum=1)
     if max_steps is not None:
         max_steps = check_int("max_steps", max_steps, minimum=1)
     jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
-    config = {"paper": "gers2000", "row": row.to_dict(), "seed": int(seed),
-              "max_streams": max_streams or row.max_streams, "max_steps": max_steps}
+    plan = trial_plan(row, seed, max_streams, max_steps)
+    config = plan.config
     started = time.perf_counter()
-    records = run_trials(_net, trials, out, config,
-                         {"row": row, "seed": seed, "max_streams": max_streams, "max_steps": max_steps}, jobs,
-                         on_record, on_progress=on_progress)
+    records = run_trials(plan.fn, trials, out, config, plan.kwargs, jobs, on_record, on_progress=on_progress,
+                         backend=backend, required=plan.required)
     result = {
         "paper": "Gers, Schmidhuber & Cummins 2000",
         "row": row.id, "table": 2, "experiment": "CERG", "label": row.label,
@@ -352,5 +367,5 @@ def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: st
     return result
 
 
-__all__ = ["ROWS", "GersRow", "build_net", "get_row", "print_rows", "reproduce", "run_net", "stream_chunk",
-           "summarize"]
+__all__ = ["REQUIRED", "ROWS", "GersRow", "build_net", "get_row", "print_rows", "reproduce", "run_net",
+           "stream_chunk", "summarize", "trial_plan"]

@@ -22,6 +22,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,17 @@ TORN_FILE = "trials.torn"
 #: Field name → accepted type(s); what every record must have (callers add their own fields).
 Required = Mapping[str, type | tuple[type, ...]]
 BASE_REQUIRED: Required = {"trial": int}
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """What the runner needs to run a set of trials: ``fn(trial=i, **kwargs)``, the configuration the
+    records belong to (the resume key) and the fields every record has."""
+
+    fn: Callable[..., dict[str, Any]]
+    kwargs: dict[str, Any]
+    config: dict[str, Any]
+    required: Required = field(default_factory=lambda: dict(BASE_REQUIRED))
 
 
 class TornRecordWarning(UserWarning):
@@ -232,5 +244,5 @@ def run_trials(
     return [done[i] for i in range(trials)]
 
 
-__all__ = ["CONFIG_FILE", "TORN_FILE", "TRIALS_FILE", "TornRecordWarning", "append_record", "available_cores",
-           "canonical", "prepare", "read_trials", "run_trials", "set_aside_torn"]
+__all__ = ["CONFIG_FILE", "TORN_FILE", "TRIALS_FILE", "TornRecordWarning", "TrialPlan", "append_record",
+           "available_cores", "canonical", "prepare", "read_trials", "run_trials", "set_aside_torn"]

@@ -26,7 +26,7 @@ from ...core.errors import OptionError, message
 from ...core.results import versions, write_json
 from ...core.validation import check_int
 from ...tasks import make_task
-from ..runner import available_cores, run_trials
+from ..runner import TrialPlan, available_cores, run_trials
 from .rows import DEFAULT_ROW, PARAMETERS, ROWS, Row
 from .trial import run_trial
 from .variants import VARIANTS, get_variant
@@ -123,6 +123,19 @@ def _trial(trial: int, row: Row, seed: int, max_sequences: int | None) -> dict[s
     return run_trial(row, trial, seed, max_sequences)
 
 
+#: Fields every trial record has (checked when records are read back for a resume).
+REQUIRED = {"success": bool, "sequences": int, "steps": int, "wall_s": (int, float)}
+
+
+def trial_plan(row: Row, variant: str = "as-written", seed: int = 0,
+               max_sequences: int | None = None) -> TrialPlan:
+    """The trials of ``row`` under ``variant`` as the runner runs them (trial i from the seed sequence
+    (seed, i)): what :func:`reproduce` and ``yetztml sweep`` hand to a backend."""
+    varied = get_variant(variant).apply(row)
+    return TrialPlan(_trial, {"row": varied, "seed": seed, "max_sequences": max_sequences},
+                     config_of(row, variant, seed, max_sequences), REQUIRED)
+
+
 def summarize(records: list[dict[str, Any]], row: Row) -> dict[str, Any]:
     """% success, mean / median / range of sequences over successful trials, test errors, timings."""
     ok = [r for r in records if r["success"]]
@@ -164,12 +177,14 @@ def reproduce(
     max_sequences: int | None = None,
     on_record=None,
     on_progress=None,
+    backend=None,
 ) -> dict[str, Any]:
     """Run ``trials`` trials (default: the paper's count) of ``row`` under ``variant`` into ``out``.
 
     Finished trials are kept in ``out/trials.jsonl``; rerunning resumes. Writes and returns
-    ``out/result.json``: config, per-trial records, summary, the paper's values. ``on_record`` and
-    ``on_progress`` are passed to :func:`yetztml.experiments.runner.run_trials`.
+    ``out/result.json``: config, per-trial records, summary, the paper's values. ``on_record``,
+    ``on_progress`` and ``backend`` (default: local processes, ``jobs`` at a time) are passed to
+    :func:`yetztml.experiments.runner.run_trials`.
     """
     spec = get_variant(variant)
     varied = spec.apply(row)
@@ -177,11 +192,12 @@ def reproduce(
     if max_sequences is not None:
         max_sequences = check_int("max_sequences", max_sequences, minimum=1)
     jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
-    config = config_of(row, variant, seed, max_sequences)
+    plan = trial_plan(row, variant, seed, max_sequences)
+    config = plan.config
     started = time.perf_counter()
-    records = run_trials(_trial, trials, out, config,
-                         {"row": varied, "seed": seed, "max_sequences": max_sequences}, jobs, on_record,
-                         warm_up=lambda: run_trial(varied, 0, seed, 1), on_progress=on_progress)
+    records = run_trials(plan.fn, trials, out, config, plan.kwargs, jobs, on_record,
+                         warm_up=lambda: run_trial(varied, 0, seed, 1), on_progress=on_progress, backend=backend,
+                         required=plan.required)
     result = {
         "paper": "Hochreiter & Schmidhuber 1997",
         "row": row.id,
@@ -220,5 +236,5 @@ def quick_trial(
     return run_trial(get_variant(variant).apply(row), trial, seed, budget)
 
 
-__all__ = ["DEFAULT_ROW", "PARAMETERS", "ROWS", "VARIANTS", "Row", "config_of", "experiments", "quick_trial",
-           "reproduce", "resolve_row", "summarize"]
+__all__ = ["DEFAULT_ROW", "PARAMETERS", "REQUIRED", "ROWS", "VARIANTS", "Row", "config_of", "experiments",
+           "quick_trial", "reproduce", "resolve_row", "summarize", "trial_plan"]
