@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..report.errorflow import run_errorflow, summary_lines
+    from ..report import conflict, errorflow
     from . import paths
 
     paths.seed("--seed", args.seed)
@@ -40,8 +40,9 @@ def handle(args: argparse.Namespace) -> int:
 
     print(f"errorflow: scenario={args.scenario} lags={args.lags or 'default'} seed={args.seed} "
           f"out={args.out} json={args.json}")
-    done = run_errorflow(args.scenario, out=args.out, json_path=args.json, lags=args.lags, seed=args.seed)
-    for line in summary_lines(done["result"]):
+    report = conflict if args.scenario in conflict.SCENARIOS else errorflow
+    done = report.run_errorflow(args.scenario, out=args.out, json_path=args.json, lags=args.lags, seed=args.seed)
+    for line in report.summary_lines(done["result"]):
         print(line)
     for path in done["files"]:
         print(f"wrote {path}")
