@@ -1,0 +1,267 @@
+"""The cells behind the torch modules: one layer, one direction, one run of time steps, on NumPy arrays.
+
+Each *kind* adapts one of :mod:`yetztml.cells` to the interface of the custom operator in
+:mod:`yetztml.torch._ops`:
+
+* ``forward(x, init, weights, reverse) -> arrays`` — x ``(T, B, I)`` time-major, ``init`` the state parts
+  ``(B, H)`` (h, and c for LSTMs), ``weights`` the module's tensors of one layer and direction (as NumPy
+  views, in :attr:`Kind.weight_names` order); returns the trajectories the backward needs, state parts
+  first;
+* ``backward(x, init, weights, saved, d_out, d_finals, reverse) -> (dx, d_init, d_weights)`` with
+  ``d_out`` the error on the outputs ``(T, B, H)`` (time order of the run) and ``d_finals`` the error on
+  the final state parts (the h part is always zero: the last output *is* the final h, its error arrives
+  in ``d_out``);
+* ``shapes(T, B, I, H)`` — the shapes of ``forward``'s arrays (what ``torch.compile`` traces with).
+
+PyTorch-layout cells (:class:`~yetztml.cells.stack.Stacked`) run their compiled sweep kernels directly,
+either direction. Memory-block cells (:mod:`~yetztml.cells.block_cell`) run forward only, so ← reverses
+time around them; they are built with one cell per block (``block_size`` S), u(t) = [x(t); y^c(t−1)]
+(``recurrent="cells"``), and an identity output layer (W_k = I, f_k = identity), so that the block's
+y^c(t) is the module's h(t) and the error on y^k reaches y^c unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..cells.block_cell import BlockState, BlockTrace, ForgetBlockState
+from ..cells.gru import GRU
+from ..cells.lstm import LSTM
+from ..cells.lstm1997 import LSTM1997
+from ..cells.lstm_peephole import LSTMPeephole
+from ..cells.rnn import RNN
+from ..core.errors import OptionError, message
+
+
+class Kind:
+    """Shared description of a kind: state parts, weight names, how outputs sit in the first array."""
+
+    #: number of state parts (1: h; 2: h and c).
+    parts: ClassVar[int] = 1
+    #: whether array 0 holds T + 1 rows (the initial state in slot 0 for →, slot T for ←).
+    initial_slot: ClassVar[bool] = True
+    #: whether the module reverses the outputs of a ← run (forward-only cells run on reversed time).
+    runs_reversed: ClassVar[bool] = False
+
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        self.name = name
+        self.options = options
+
+    def weight_names(self, bias: bool) -> list[str]:
+        raise NotImplementedError
+
+    def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
+        raise NotImplementedError
+
+    def out_rows(self, T: int, reverse: bool) -> slice:
+        """Rows of array 0 that are the outputs h(t), in the run's time order."""
+        if not self.initial_slot:
+            return slice(0, T)
+        return slice(0, T) if reverse else slice(1, T + 1)
+
+    def final_slot(self, T: int, reverse: bool) -> int:
+        """Row of the state arrays that holds the final state."""
+        if not self.initial_slot:
+            return T - 1
+        return 0 if reverse else T
+
+
+# -- PyTorch-layout cells -----------------------------------------------------------------------------------
+
+
+class StackedKind(Kind):
+    """RNN, GRU, LSTM (and every :class:`Stacked` cell): the cell's ``_sweep`` / ``_sweep_back``."""
+
+    def __init__(self, name: str, cls: type, fields: tuple[tuple[str, int, int], ...], options=None) -> None:
+        super().__init__(name, options or {})
+        self.cls = cls
+        self.fields = fields  # (sweep attribute, extra rows, width in units of H)
+        self.parts = len(cls.state_names)
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
+    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
+        return self.cls(input_size, hidden_size, 1, bias=bias, seed=0, dtype=dtype, **self.options)
+
+    def weight_names(self, bias: bool) -> list[str]:
+        return [k for k in self.cell(1, 1, bias, np.dtype(np.float64)).params]
+
+    def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
+        cell = self.cell(input_size, hidden_size, bias, np.dtype(np.float64))
+        return [cell.params[k].shape for k in cell.params]
+
+    def shapes(self, T: int, B: int, I: int, H: int) -> list[tuple[int, ...]]:
+        return [(T + extra, B, width * H) for _, extra, width in self.fields]
+
+    def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
+        cell = self.cell(x.shape[2], H, len(weights) > 2 + self._extra_weights(), x.dtype)
+        cell.params = dict(zip(cell.params, weights, strict=True))
+        return cell, cell._keys[0]
+
+    def _extra_weights(self) -> int:
+        return len(self.weight_names(False)) - 2
+
+    def forward(self, x, init, weights, reverse):
+        cell, keys = self._bind(x, init[0].shape[1], weights)
+        sweep = cell._sweep(x, keys, tuple(init), int(reverse))
+        return [getattr(sweep, name) for name, _, _ in self.fields]
+
+    def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
+        cell, keys = self._bind(x, init[0].shape[1], weights)
+        arrays = {name: arr for (name, _, _), arr in zip(self.fields, saved, strict=True)}
+        sweep = cell._sweep_type(x=x, reverse=int(reverse), **arrays)
+        dx, grads, d_init = cell._sweep_back(sweep, keys, d_out, tuple(d_finals))
+        return dx, list(d_init), [grads[k] for k in cell.params]
+
+
+# -- memory-block cells -------------------------------------------------------------------------------------
+
+_BLOCK_FIELDS = ("y_c", "s", "u", "net_c", "g", "net_in", "y_in", "net_phi", "y_phi", "net_out", "y_out", "h_s",
+                 "v", "net_k", "y_k")
+
+
+class BlockKind(Kind):
+    """Memory-block cells, one layer and direction, behind torch-layout weights.
+
+    ``weight_ih`` ``(R, I)`` and ``weight_hh`` ``(R, H)`` hold the rows of W_h = [W_ih | W_hh] in the order
+    of :attr:`rows` (each entry a gate or "c" with its height in cells or blocks), the biases add up to
+    b_h, and peephole cells have ``weight_peephole`` ``(3H,)`` (rows i, f, o) as P_in, P_phi, P_out.
+    """
+
+    parts = 2
+    initial_slot = False
+    runs_reversed = True
+
+    def __init__(self, name: str, cls: type, gates: tuple[str, ...], rows: tuple[str, ...], options) -> None:
+        super().__init__(name, options)
+        self.cls = cls
+        self.gates = gates  # the block cell's gates: "in", "phi", "out"
+        self.rows = rows  # row order of weight_ih: names among "c" and the gates
+        self.block_size = int(options.get("block_size", 1))
+        self.peepholes = cls is LSTMPeephole
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
+    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
+        S = self.block_size
+        extra = {k: v for k, v in self.options.items() if k != "block_size"}
+        cell = self.cls(
+            input_size, hidden_size // S, S, hidden_size, output="identity", recurrent="cells",
+            bias="hidden" if bias else "none", seed=0, dtype=dtype, **extra,
+        )
+        cell.params["W_k"] = np.eye(hidden_size, dtype=dtype)  # (F9) with f_k = identity: y^k = y^c
+        return cell
+
+    def _height(self, unit: str, H: int) -> int:
+        return H if unit == "c" else H // self.block_size
+
+    def weight_names(self, bias: bool) -> list[str]:
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
+        return names + (["weight_peephole"] if self.peepholes else [])
+
+    def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
+        R = sum(self._height(u, hidden_size) for u in self.rows)
+        shapes = [(R, input_size), (R, hidden_size)] + ([(R,), (R,)] if bias else [])
+        return shapes + ([(3 * hidden_size,)] if self.peepholes else [])
+
+    def shapes(self, T: int, B: int, I: int, H: int) -> list[tuple[int, ...]]:
+        C = H // self.block_size
+        widths = {"u": I + H, "net_in": C, "y_in": C, "net_phi": C, "y_phi": C, "net_out": C, "y_out": C}
+        return [(T, B, widths.get(name, H)) for name in self._fields()]
+
+    def _fields(self) -> list[str]:
+        return [f for f in _BLOCK_FIELDS if "phi" not in f or "phi" in self.gates]
+
+    def _slices(self, H: int) -> dict[str, slice]:
+        out, start = {}, 0
+        for unit in self.rows:
+            out[unit] = slice(start, start + self._height(unit, H))
+            start = out[unit].stop
+        return out
+
+    def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
+        """The block cell with parameters assembled from the torch-layout weights."""
+        I = x.shape[2]
+        bias = len(weights) - self.peepholes > 2
+        cell = self.cell(I, H, bias, x.dtype)
+        w_ih, w_hh = weights[0], weights[1]
+        p = {"W_k": cell.params["W_k"]}
+        for unit, rows in self._slices(H).items():
+            p[f"W_{unit}"] = np.concatenate([w_ih[rows], w_hh[rows]], axis=1)  # W_h = [W_ih | W_hh]
+            if bias:
+                p[f"b_{unit}"] = weights[2][rows] + weights[3][rows]
+        if self.peepholes:
+            for k, gate in enumerate(("in", "phi", "out")):
+                p[f"P_{gate}"] = weights[-1][k * H : (k + 1) * H].reshape(H, 1)
+        cell.params = p
+        return cell
+
+    def _state(self, cell, init: list[np.ndarray]):
+        """The block state with y^c = h and s = c; the gates' previous activations are unused (u has none)."""
+        B, C = init[0].shape[0], cell.num_blocks
+        zero = np.zeros((B, C), cell.dtype)
+        if "phi" in self.gates:
+            return ForgetBlockState(init[0], zero, zero, zero, init[1])
+        return BlockState(init[0], zero, zero, init[1])
+
+    def forward(self, x, init, weights, reverse):
+        cell = self._bind(x, init[0].shape[1], weights)
+        if reverse:
+            x = x[::-1].copy()
+        trace = cell.forward(x, self._state(cell, init))
+        return [getattr(trace, name) for name in self._fields()]
+
+    def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
+        H = init[0].shape[1]
+        cell = self._bind(x, H, weights)
+        if reverse:
+            x = x[::-1].copy()
+        arrays = dict(zip(self._fields(), saved, strict=True))
+        arrays.setdefault("net_phi", None)
+        arrays.setdefault("y_phi", None)
+        state = self._state(cell, init)
+        trace = BlockTrace(x=x, outputs=arrays["y_k"], initial_state=state, final_state=state, **arrays)
+        d_final = self._state(cell, [np.zeros_like(d_finals[1]), d_finals[1]])
+        grads = cell.backward(trace, d_out, d_final)
+        dx = grads.inputs[::-1].copy() if reverse else grads.inputs
+        d_init = [grads.initial_state.y_c, grads.initial_state.s]
+        return np.ascontiguousarray(dx), d_init, self._unbind(grads, x.shape[2], H, len(weights))
+
+    def _unbind(self, grads, I: int, H: int, count: int) -> list[np.ndarray]:
+        """The gradients of the torch-layout weights from the block cell's."""
+        slices = self._slices(H)
+        d_ih = np.concatenate([grads[f"W_{u}"][:, :I] for u in self.rows], axis=0)
+        d_hh = np.concatenate([grads[f"W_{u}"][:, I:] for u in self.rows], axis=0)
+        out = [d_ih, d_hh]
+        if count - self.peepholes > 2:
+            db = np.concatenate([grads[f"b_{u}"] for u in slices], axis=0)
+            out += [db, db.copy()]
+        if self.peepholes:
+            out.append(np.concatenate([grads[f"P_{g}"].ravel() for g in ("in", "phi", "out")]))
+        return out
+
+
+_LSTM_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_c", 0, 1))
+_GRU_FIELDS = (("h", 1, 1), ("gates", 0, 3), ("q_n", 0, 1))
+_RNN_FIELDS = (("h", 1, 1),)
+
+
+@functools.cache
+def get(spec: str) -> Kind:
+    """The kind named by ``spec``: ``lstm``, ``gru``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
+    ``lstm1997:<g>:<h>:<block_size>``."""
+    name, *args = spec.split(":")
+    if name == "lstm":
+        return StackedKind(spec, LSTM, _LSTM_FIELDS)
+    if name == "gru":
+        return StackedKind(spec, GRU, _GRU_FIELDS)
+    if name == "rnn":
+        return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
+    if name == "peephole":
+        return BlockKind(spec, LSTMPeephole, ("in", "phi", "out"), ("in", "phi", "c", "out"),
+                         {"g": "tanh", "h": "tanh"})
+    if name == "lstm1997":
+        g, h, size = args
+        return BlockKind(spec, LSTM1997, ("in", "out"), ("c", "in", "out"), {"g": g, "h": h, "block_size": size})
+    raise OptionError(message("yetztml.torch kind", "lstm, gru, rnn:…, peephole or lstm1997:…", repr(spec)))
