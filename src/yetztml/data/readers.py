@@ -235,7 +235,8 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
         if first_type is None:
             first_type = (type(label), line)
         elif type(label) is not first_type[0]:
-            expected = f"a {first_type[0].__name__} label like line {first_type[1]}"
+            kind = "an integer" if first_type[0] is int else "a string"
+            expected = f"{kind} label, as on line {first_type[1]}"
             raise DataError(
                 message(where(path, line), expected, repr(label), "Use one label type in a file.")
             )
