@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 import time
+import warnings
 
 from ..core.errors import OptionError, message
 
@@ -66,7 +67,15 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "resumes, another configuration is refused")
     p.add_argument("--force", action="store_true",
                    help="start over in DIR, deleting the finished trials and results of the run there")
-    p.add_argument("--jobs", type=int, default=None, help="parallel trials (default: all available cores)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="parallel trials (default: all available cores; with --backend ray and no --address, the "
+                        "CPUs of the Ray instance started for the run)")
+    p.add_argument("--backend", default="local", metavar="local|ray",
+                   help="where trials run: local processes (default) or Ray tasks (the extra yetztml[ray]); "
+                        "results are the same")
+    p.add_argument("--address", default=None, metavar="HOST:PORT|auto",
+                   help="with --backend ray: the cluster's head (auto: the one running on this machine; "
+                        "default: a Ray instance started for this run)")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip the figures")
 
 
@@ -111,6 +120,27 @@ def _check_trials(args: argparse.Namespace) -> None:
         raise OptionError(message("--jobs", "an integer >= 1", args.jobs))
     if getattr(args, "max_sequences", None) is not None and args.max_sequences < 1:
         raise OptionError(message("--max-sequences", "an integer >= 1", args.max_sequences))
+
+
+def backend_of(args: argparse.Namespace):
+    """The backend of --backend, --address and --jobs, checked (Ray importable, address reachable)."""
+    from ..experiments.backends import make_backend
+
+    backend = make_backend(args.backend, args.address, args.jobs)
+    backend.check()
+    return backend
+
+
+@contextlib.contextmanager
+def one_line_warnings(command: str):
+    """Warnings raised inside (e.g. a cut line of trials.jsonl set aside) printed as one line each."""
+    def show(text, category, filename, lineno, file=None, line=None):
+        print(f"yetztml {command}: warning: {text}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", UserWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _finished_line(record: dict, finished: int, total: int) -> str:
@@ -228,13 +258,15 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
     out = args.out or f"reproduce-{row.id}-{args.variant}"
     trials = row.trials if args.trials is None else args.trials
     cap = args.max_sequences or row.max_sequences
+    backend = backend_of(args)
     _prepare_out(out, args.force)
     print(f"reproduce lstm1997: row {row.id} (Table {row.table}, Exp {row.exp}: {row.label}), "
-          f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}", flush=True)
-    with _resumable(out), _Display() as display:
+          f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}, "
+          f"backend {backend.describe()}", flush=True)
+    with _resumable(out), one_line_warnings("reproduce"), _Display() as display:
         result = reproduce(row, variant=args.variant, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
                            max_sequences=args.max_sequences, on_record=display.record,
-                           on_progress=display.progress)
+                           on_progress=display.progress, backend=backend)
     report = write_report(out, result, figures=args.figures)
     for line in side_by_side(result):
         print("  " + line)
@@ -255,12 +287,14 @@ def handle_gers2000(args: argparse.Namespace) -> int:
     row = gers2000.get_row(args.row)
     out = args.out or f"reproduce-gers2000-{row.id}"
     trials = row.trials if args.trials is None else args.trials
+    backend = backend_of(args)
     _prepare_out(out, args.force)
-    print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}", flush=True)
-    with _resumable(out), _Display() as display:
+    print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}, "
+          f"backend {backend.describe()}", flush=True)
+    with _resumable(out), one_line_warnings("reproduce"), _Display() as display:
         result = gers2000.reproduce(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
                                     max_streams=args.max_streams, max_steps=args.max_steps,
-                                    on_record=display.record, on_progress=display.progress)
+                                    on_record=display.record, on_progress=display.progress, backend=backend)
     report = write_report(out, result, figures=args.figures)
     for line in side_by_side(result):
         print("  " + line)

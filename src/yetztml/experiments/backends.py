@@ -76,6 +76,10 @@ class Backend(ABC):
         """A few words for the command line's first line."""
         return self.name
 
+    def check(self) -> None:
+        """Fail now, with a one-line error, if tasks could not run (before any file is written)."""
+        return None
+
 
 class LocalBackend(Backend):
     """A pool of ``jobs`` processes on this machine (default: every available core); forked where possible."""

@@ -97,6 +97,11 @@ class RayBackend(Backend):
     def describe(self) -> str:
         return f"ray, cluster at {self.address}" if self.address else "ray, a local instance"
 
+    def check(self) -> None:
+        """Ray importable and ``--address HOST:PORT`` reachable (``auto`` is looked up when tasks run)."""
+        import_ray()
+        check_address(self.address)
+
     def _connect(self) -> tuple[Any, bool]:
         """Ray, connected; True when this call started the connection (and so must end it)."""
         ray = import_ray()
