@@ -90,7 +90,7 @@ def test_cross_entropy_matches_torch(rng, reduction, use_mask):
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_gradients_match_finite_differences(rng, name):
     y, t, mask = _data(rng)
-    if name == "cross_entropy":
+    if resolve_loss(name) is softmax_cross_entropy:
         t = rng.integers(0, K, size=(T, B))
     fn = resolve_loss(name)
     y = y + 0.05  # keep smooth_l1 away from its kink at |y − t| = β
@@ -197,5 +197,5 @@ def test_validation_errors(rng):
         softmax_cross_entropy(y, labels.astype(float))
     with pytest.raises(ShapeError, match=r"leading shape of the logits"):
         softmax_cross_entropy(y, labels[:, :2])
-    with pytest.raises(OptionError, match=r"'squared_error', 'mse', 'cross_entropy', 'smooth_l1'"):
+    with pytest.raises(OptionError, match=r"'squared_error', 'mse', 'cross_entropy', 'softmax_cross_entropy', 'smooth_l1'"):
         resolve_loss("hinge")

@@ -98,7 +98,7 @@ def test_steps_equal_a_hand_written_loop(update):
         total = 0.0
         for xs, ts, ms in pieces:
             value, grads = gradients(ref, xs, ts, loss="mse", mask=ms)
-            norm = np.sqrt(sum(np.sum(g * g) for g in grads.values()))
+            norm = np.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads.values()))  # (C2), dot order
             if norm > 0.5:
                 for g in grads.values():
                     g *= 0.5 / (norm + 1e-6)

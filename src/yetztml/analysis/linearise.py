@@ -390,17 +390,17 @@ def linearise(cell: Cell, trace: Trace, batch: int = 0, truncate: bool = False, 
         raise UnsupportedError(message("linearise(cell)", "a cell that runs forward in time only",
                                        f"{cls}(bidirectional=True)", "Error flow follows time backwards from t; "
                                        "build the cell with bidirectional=False."))
-    blocks = isinstance(cell, MemoryBlockCell)
+    blocks = isinstance(cell, MemoryBlockCell) and cell.supports("truncate")
     if truncate and not blocks:
         raise UnsupportedError(message("linearise(truncate=True)", "a memory-block cell (LSTM1997, LSTMForget, "
                                        "LSTMPeephole): the 1997 truncation is theirs", cls))
     batch = _check_trace(cell, trace, batch)
     single = getattr(cell, "num_layers", 1) == 1
     if method != "backward":
-        if isinstance(cell, UnitNet):
+        if type(cell) is UnitNet:
             return ElmanLinearisation("UnitNet", "y", cell.params["W"], trace.net[:, batch], trace.y[:, batch],
                                       trace.initial_state[batch], cell.kind)
-        if isinstance(cell, RNN) and single:
+        if type(cell) is RNN and single:
             sweep = trace.layers[0][0]
             p = cell.params
             h = _f64(sweep.h[:, batch])  # (T+1, H)
@@ -408,7 +408,7 @@ def linearise(cell: Cell, trace: Trace, batch: int = 0, truncate: bool = False, 
             if cell.bias:
                 net += _f64(p["bias_ih_l0"]) + _f64(p["bias_hh_l0"])  # (F1) of the RNN
             return ElmanLinearisation("RNN", "h", p["weight_hh_l0"], net, h[1:], h[0], cell.kind)
-        if isinstance(cell, LSTM) and single:
+        if type(cell) is LSTM and single:
             return LSTMLinearisation(cell, trace, batch)
         if blocks and not cell.peepholes:
             return BlockLinearisation(cell, trace, batch, truncate)

@@ -17,16 +17,36 @@ A cell owns named float parameters and maps an input sequence to an output seque
 
 States are an ndarray or a tuple (NamedTuple) of ndarrays; :func:`state_leaves` flattens either.
 Inputs are validated before any compiled code runs; errors come from :mod:`yetztml.core.errors`.
+
+The same protocol holds for the non-recurrent layers (:mod:`yetztml.layers`) and the models composed of
+them (:mod:`yetztml.models`); what a class can do beyond it is declared, never guessed:
+
+* ``capabilities`` — a frozenset of names: ``"truncate"`` (``backward(..., truncate=True)`` cuts the
+  recurrent paths, the 1997 truncated gradient), ``"lengths"`` (``forward(x, state, lengths=...)`` honours
+  each sequence's own length), ``"stochastic"`` (draws random numbers in training mode; its generator
+  state is in :meth:`Cell.rng_state`), and the gradient methods a class has an exact implementation of
+  (``"rtrl"``, ``"truncated1997"``). Declarations are not inherited: a subclass may change the equations,
+  so it supports what its own class body declares, and anything else fails with a clear error instead of
+  silently running its parent's mathematics.
+* ``config()`` — the constructor arguments as JSON (recorded when the object is built), so that a model
+  saves as ``.npz`` + JSON and loads without pickle (:mod:`yetztml.models.io`).
+* ``training`` / ``train(mode)`` / ``eval()`` — training mode (the default) or evaluation mode; only
+  stochastic parts (dropout) behave differently.
+* ``check_x(thing, x)`` — validates an input and returns it; cells take float ``(T, B, I)`` arrays, an
+  embedding takes integer token ids ``(T, B)``.
+
+A full walk-through of writing a cell or layer of your own is in ``docs/protocol.md``.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..core.errors import OptionError, ShapeError, message
+from ..core.errors import OptionError, ShapeError, UnsupportedError, message
 from ..core.validation import check_array, check_dtype
 
 State = Any  # ndarray | tuple[ndarray, ...]
@@ -71,12 +91,66 @@ class Cell:
 
     #: Short name used by the CLI (``yetztml describe NAME``).
     name: ClassVar[str] = "cell"
+    #: What this class supports beyond the protocol (see the module docstring).
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Cell:
+        self = super().__new__(cls)
+        self._init_args = (args, kwargs)  # for config(); copy.copy() passes none and keeps the original's
+        return self
 
     def __init__(self, input_size: int, output_size: int, dtype: object) -> None:
         self.input_size = int(input_size)
         self.output_size = int(output_size)
         self.dtype = check_dtype(f"{type(self).__name__}(dtype=...)", dtype)
         self.params: dict[str, np.ndarray] = {}
+        self.training = True
+
+    # -- declared capabilities, modes, configuration ------------------------------------------------
+    @classmethod
+    def supports(cls, capability: str) -> bool:
+        """Whether this class itself declares ``capability`` (see the module docstring; not inherited)."""
+        return capability in cls.__dict__.get("capabilities", frozenset())
+
+    def train(self, mode: bool = True) -> Cell:
+        """Training mode (``mode=True``) or evaluation mode; returns self."""
+        if not isinstance(mode, bool):
+            raise OptionError(message(f"{type(self).__name__}.train(mode)", "True or False", repr(mode)))
+        self.training = mode
+        return self
+
+    def eval(self) -> Cell:
+        """Evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    def rng_state(self) -> Any:
+        """The state of the random generators this object draws from (None: it draws none)."""
+        return None
+
+    def set_rng_state(self, state: Any) -> None:
+        """Restore what :meth:`rng_state` returned."""
+        if state is not None:
+            raise OptionError(message(f"{type(self).__name__}.set_rng_state", "None", type(state).__name__))
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments as JSON values (the seed left out: the weights are saved instead).
+
+        Recorded when the object was built; ``dtype`` is the current one. An argument with no JSON form
+        (a Generator passed as something other than ``seed``, an object) raises
+        :class:`~yetztml.core.errors.UnsupportedError` naming it.
+        """
+        cls = type(self)
+        args, kwargs = getattr(self, "_init_args", ((), {}))
+        bound = inspect.signature(cls.__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        out: dict[str, Any] = {}
+        for name, value in list(bound.arguments.items())[1:]:
+            if name == "seed":
+                continue
+            if name == "dtype":
+                value = self.dtype.name
+            out[name] = _jsonable(f"{cls.__name__}.config() argument {name!r}", value)
+        return out
 
     # -- parameters -----------------------------------------------------------------------------
     @property
@@ -89,7 +163,10 @@ class Cell:
         return {k: np.zeros_like(v) for k, v in self.params.items()}
 
     def load_params(self, params: dict[str, np.ndarray]) -> None:
-        """Replace parameter values (copied, cast to the cell's dtype) after checking names and shapes."""
+        """Replace parameter values (copied, cast to the cell's dtype) after checking names and shapes.
+
+        The values are written into the existing arrays, so a model or optimiser holding them sees the
+        new values."""
         cls = type(self).__name__
         missing = sorted(set(self.params) - set(params))
         extra = sorted(set(params) - set(self.params))
@@ -105,7 +182,11 @@ class Cell:
                 )
             check_array(f"{cls}.load_params[{key!r}]", value.astype(self.dtype))
         for key, value in params.items():
-            self.params[key] = np.array(value, dtype=self.dtype, copy=True)
+            target = self.params[key]
+            if target.dtype == self.dtype and target.flags.writeable:
+                target[...] = np.asarray(value, dtype=self.dtype)
+            else:
+                self.params[key] = np.array(value, dtype=self.dtype, copy=True)
 
     def astype(self, dtype: object) -> Cell:
         """A copy of this cell with parameters cast to ``dtype`` (float32 or float64)."""
@@ -123,6 +204,14 @@ class Cell:
         return inspect.getdoc(inspect.getmodule(type(self))) or ""
 
     # -- validation -----------------------------------------------------------------------------
+    def check_x(self, thing: str, x: object) -> np.ndarray:
+        """Validate an input: a float array ``(T, B, I)`` (``(B, T, I)`` for ``batch_first``) of this dtype."""
+        batch_first = getattr(self, "batch_first", False)
+        return check_array(
+            thing, x, shape=(None, None, self.input_size), dtype=self.dtype,
+            names="(B, T, I)" if batch_first else "(T, B, I)",
+        )
+
     def _check_params_finite(self) -> None:
         for key, value in self.params.items():
             check_array(f"{type(self).__name__}.params[{key!r}]", value, dtype=self.dtype)
@@ -154,3 +243,24 @@ class Cell:
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             check_array(f"{thing}[{i}]", g, shape=w.shape, dtype=self.dtype)
         return state
+
+
+def _jsonable(thing: str, value: Any) -> Any:
+    """``value`` as plain JSON types (tuples become lists, NumPy scalars and arrays numbers and lists)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return [_jsonable(thing, v) for v in items]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _jsonable(thing, v) for k, v in value.items()}
+    raise UnsupportedError(
+        message(thing, "a value with a JSON form (number, string, list, dict)", type(value).__name__,
+                "Build the object from plain values to save it.")
+    )

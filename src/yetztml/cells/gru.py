@@ -137,6 +137,8 @@ class GRU(Stacked):
     ((4, 6, 3), (1, 4, 3))
     """
 
+    capabilities = frozenset({"rtrl"})
+
     name: ClassVar[str] = "gru"
     gate_blocks: ClassVar[int] = 3
     _sweep_type: ClassVar[type] = GRUSweep

@@ -164,6 +164,8 @@ class LSTM(Stacked):
     128
     """
 
+    capabilities = frozenset({"rtrl"})
+
     name: ClassVar[str] = "lstm"
     gate_blocks: ClassVar[int] = 4
     state_names: ClassVar[tuple[str, ...]] = ("h", "c")

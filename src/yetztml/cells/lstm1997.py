@@ -57,6 +57,8 @@ class LSTM1997(MemoryBlockCell):
     ((5, 1, 7), (5, 1, 4))
     """
 
+    capabilities = frozenset({"truncate", "rtrl", "truncated1997"})
+
     name: ClassVar[str] = "lstm1997"
 
     def __init__(

@@ -55,6 +55,8 @@ class LSTMForget(MemoryBlockCell):
     424
     """
 
+    capabilities = frozenset({"truncate", "rtrl", "truncated1997"})
+
     name: ClassVar[str] = "lstm-forget"
 
     def __init__(

@@ -59,6 +59,8 @@ class LSTMPeephole(MemoryBlockCell):
     (17, (1, 1))
     """
 
+    capabilities = frozenset({"truncate", "rtrl", "truncated1997"})
+
     name: ClassVar[str] = "lstm-peephole"
 
     def __init__(

@@ -109,6 +109,8 @@ class RNN(Stacked):
     ((4, 2, 10), (4, 2, 5))
     """
 
+    capabilities = frozenset({"rtrl"})
+
     name: ClassVar[str] = "rnn"
     gate_blocks: ClassVar[int] = 1
 

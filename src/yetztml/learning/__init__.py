@@ -14,7 +14,7 @@ from .losses import LOSSES, mse, smooth_l1, softmax_cross_entropy, squared_error
 from .online import STEPPERS, online_sgd  # registers update="step" in UPDATE_MODES
 from .optimisers import SGD, Adam, Optimiser
 from .schedules import Clock, constant, decay_per_sequence, decay_per_step
-from .trainer import UPDATE_MODES, History, Trainer, train
+from .trainer import UPDATE_MODES, Batch, History, Trainer, train
 
 __all__ = [
     "LOSSES",
@@ -23,6 +23,7 @@ __all__ = [
     "STEPPERS",
     "UPDATE_MODES",
     "Adam",
+    "Batch",
     "Clock",
     "History",
     "Optimiser",

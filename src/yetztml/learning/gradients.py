@@ -15,6 +15,9 @@ With loss L(y(0), …, y(T−1)) and δ(t) = ∂L/∂y(t) computed from the whol
           t − e_c + k2 + 1 steps, between k2 − k1 + 1 and k2 (fewer near t = 0).
           k1 = k2 ≥ T is (G1); k2 < k1 would leave the chunk's first steps outside the window and is refused.
 
+With ``lengths`` (a model that declares the ``"lengths"`` capability: sequence b is steps 0…lengths[b]−1,
+the rest padding), (G1) passes them to the forward pass; the other methods refuse them.
+
 The returned loss value is always L of the full forward pass. ``grads.inputs`` sums every window's ∂/∂x;
 ``grads.initial_state`` sums the windows that start at t = 0 (the only ones that reach it).
 """
@@ -31,7 +34,7 @@ import numpy as np
 
 from ..cells.base import Cell, Grads
 from ..core.errors import DTypeError, OptionError, UnsupportedError, message
-from ..core.validation import check_array, check_int
+from ..core.validation import check_int
 from .losses import LossFn, resolve_loss
 from .rtrl import rtrl
 from .truncated1997 import truncated1997
@@ -60,6 +63,13 @@ class Problem:
     loss: Callable[[np.ndarray], tuple[float, np.ndarray]]  # outputs -> (value, d_outputs)
     state: Any
     time_axis: int
+    lengths: Any = None
+
+    def forward(self, x: np.ndarray, state: Any):
+        """The cell's forward pass, with the lengths when there are some."""
+        if self.lengths is None:
+            return self.cell.forward(x, state)
+        return self.cell.forward(x, state, lengths=self.lengths)
 
     @property
     def length(self) -> int:
@@ -77,7 +87,7 @@ def _backward_options(cell: Cell, truncate_recurrent: object) -> dict[str, bool]
         raise DTypeError(message("gradients(truncate_recurrent)", "True or False", repr(truncate_recurrent)))
     if not truncate_recurrent:
         return {}
-    if "truncate" not in inspect.signature(cell.backward).parameters:
+    if not cell.supports("truncate"):
         raise UnsupportedError(
             message(
                 "gradients(truncate_recurrent=True)",
@@ -92,7 +102,7 @@ def _backward_options(cell: Cell, truncate_recurrent: object) -> dict[str, bool]
 def bptt(problem: Problem, truncate_recurrent: bool = False) -> tuple[float, Grads]:
     """(G1) Forward over the whole sequence, the loss, and the cell's backward."""
     options = _backward_options(problem.cell, truncate_recurrent)
-    trace = problem.cell.forward(problem.x, problem.state)
+    trace = problem.forward(problem.x, problem.state)
     value, d_outputs = problem.loss(trace.outputs)
     return value, problem.cell.backward(trace, d_outputs, **options)  # (G1)
 
@@ -235,6 +245,7 @@ def gradients(
     k1: int | None = None,
     k2: int | None = None,
     truncate_recurrent: bool = False,
+    lengths: Any = None,
     **loss_kwargs: Any,
 ) -> tuple[float, Grads]:
     """The loss of ``cell`` on ``x`` against ``targets`` and its gradient, keyed like ``cell.params``.
@@ -242,11 +253,14 @@ def gradients(
     ``loss`` is a name in :data:`~yetztml.learning.losses.LOSSES` or a callable
     ``(outputs, targets, mask=..., **loss_kwargs) -> (value, d_outputs)``; ``method`` is a name in
     :data:`METHODS`. ``x`` is (T, B, I) ((B, T, I) for a batch_first cell); ``state`` the initial state
-    (None: zeros). Returns ``(loss value, Grads)`` with ``.inputs`` and ``.initial_state``.
+    (None: zeros); ``lengths`` the length of each sequence of a padded batch (method "bptt", a model that
+    declares the ``"lengths"`` capability). Returns ``(loss value, Grads)`` with ``.inputs`` and
+    ``.initial_state``.
     """
     if not isinstance(cell, Cell):
         raise DTypeError(
-            message("gradients(cell)", "a yetztml cell (yetztml.cells.Cell)", type(cell).__name__)
+            message("gradients(cell)", "a yetztml cell, layer or model (yetztml.cells.Cell)", type(cell).__name__,
+                    "Compose cells and layers with yetztml.models.Sequential(...).")
         )
     if method not in METHODS:
         raise OptionError(
@@ -269,13 +283,17 @@ def gradients(
                     f"{name} applies to method " + " or ".join(repr(u) for u in users) + ".",
                 )
             )
-    x = check_array(
-        "gradients(x)",
-        x,
-        shape=(None, None, cell.input_size),
-        dtype=cell.dtype,
-        names="(B, T, I)" if getattr(cell, "batch_first", False) else "(T, B, I)",
-    )
+    x = cell.check_x("gradients(x)", x)
+    if lengths is not None:
+        if method != "bptt":
+            raise UnsupportedError(
+                message("gradients(lengths=...)", "method='bptt' (padded batches with lengths)", repr(method))
+            )
+        if not cell.supports("lengths"):
+            raise UnsupportedError(
+                message("gradients(lengths=...)", "a model with a part that takes lengths", type(cell).__name__,
+                        "Read the outputs through Pool(...) or Linear(steps='last'), or drop lengths.")
+            )
     loss_fn = resolve_loss(loss)
     problem = Problem(
         cell=cell,
@@ -284,6 +302,7 @@ def gradients(
         loss=_loss_closure(loss_fn, targets, mask, loss_kwargs),
         state=state,
         time_axis=1 if getattr(cell, "batch_first", False) else 0,
+        lengths=lengths,
     )
     return chosen.fn(problem, **options)
 

@@ -200,6 +200,7 @@ LOSSES: dict[str, LossFn] = {
     "squared_error": squared_error,
     "mse": mse,
     "cross_entropy": softmax_cross_entropy,
+    "softmax_cross_entropy": softmax_cross_entropy,  # the function's own name
     "smooth_l1": smooth_l1,
 }
 

@@ -118,6 +118,10 @@ def model_for(cell: Cell, thing: str):
     from .rtrl_blocks import BlockModel
     from .rtrl_stacked import StackedModel
 
+    if not cell.supports("rtrl"):  # declared by the exact class, so a subclass never inherits it unchecked
+        raise UnsupportedError(
+            message(thing, f"one of the cells {RTRL_CELLS}", f"a {type(cell).__name__}", "Use method='bptt'.")
+        )
     if isinstance(cell, MemoryBlockCell):
         return BlockModel(cell)
     if isinstance(cell, (RNN, LSTM, GRU)):

@@ -1,7 +1,9 @@
 """The training loop: data → gradients → clipping → schedule → optimiser, with checkpoint and resume.
 
-One training step draws one item (x, targets[, mask]) from the data source and turns it into weight
-updates according to the update mode:
+One training step draws one item from the data source — a tuple (x, targets[, mask]) or a
+:class:`Batch` (x, targets, mask, lengths) for padded batches — and turns it into weight updates
+according to the update mode. The trained object is any model (:mod:`yetztml.models`), cell or layer:
+a bare cell is the one-part model.
 
     (T1)  update="batch"     one update from the gradient of the loss over the item's whole batch
     (T2)  update="sequence"  one update per sequence of the batch, in order, each from the gradient of that
@@ -21,6 +23,10 @@ Data sources: an iterator (or iterable) of items, or a callable ``data(rng)`` gi
 its state is checkpointed; an iterator without them is fast-forwarded on resume by drawing and
 discarding the items already used, so it must yield the same items when rebuilt.
 
+Stochastic models (dropout) draw from their own generators; their states are checkpointed and rolled
+back with the trainer's, so a resumed run draws the same masks. A checkpoint path is checked when the
+trainer is built (its folder must exist and be writable), not at the first save.
+
 Non-finite values stop training with :class:`NonFiniteError` naming the step (counted from 0) and the
 tensor; the cell, optimiser and counters are rolled back to the start of that step. KeyboardInterrupt
 does the same roll-back, writes a checkpoint (when a path is given) and re-raises, so ``resume=True``
@@ -34,7 +40,8 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,6 +58,20 @@ from .optimisers import Optimiser
 from .schedules import Clock, constant
 
 Callback = Callable[[int, float, Cell], Any]
+
+
+class Batch(NamedTuple):
+    """One item of training data: inputs, targets, an optional loss mask, optional sequence lengths.
+
+    ``lengths`` (B,) marks sequence b as steps 0…lengths[b]−1 of a padded batch; the model must declare
+    the ``"lengths"`` capability (e.g. a :class:`~yetztml.models.Sequential` with a
+    :class:`~yetztml.layers.Pool`).
+    """
+
+    x: Any
+    targets: Any
+    mask: Any = None
+    lengths: Any = None
 
 
 @dataclass
@@ -79,10 +100,10 @@ def _batch_axis(trainer: Trainer) -> int:
     return 0 if getattr(trainer.cell, "batch_first", False) else 1
 
 
-def _update_batch(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -> float:
+def _update_batch(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any, lengths: Any = None) -> float:
     """(T1) one update from the whole batch."""
     trainer.begin_sequence()
-    value, grads = trainer.gradients(x, targets, mask)
+    value, grads = trainer.gradients(x, targets, mask, lengths)
     trainer.apply(grads)
     trainer.end_sequence(x.shape[_batch_axis(trainer)])
     return value
@@ -97,7 +118,7 @@ def _select(array: Any, b: int, axis: int, batch: int) -> Any:
     return array[tuple(index)]
 
 
-def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -> float:
+def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any, lengths: Any = None) -> float:
     """(T2) one update per sequence, in batch order."""
     axis = _batch_axis(trainer)
     batch = x.shape[axis]
@@ -105,7 +126,8 @@ def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -
     for b in range(batch):
         trainer.begin_sequence()
         value, grads = trainer.gradients(
-            _select(x, b, axis, batch), _select(targets, b, axis, batch), _select(mask, b, axis, batch)
+            _select(x, b, axis, batch), _select(targets, b, axis, batch), _select(mask, b, axis, batch),
+            None if lengths is None else np.asarray(lengths)[b : b + 1],
         )
         trainer.apply(grads)
         trainer.end_sequence(1)
@@ -113,7 +135,8 @@ def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any) -
     return total
 
 
-#: Update modes by name: ``fn(trainer, x, targets, mask) -> the step's loss``.
+#: Update modes by name: ``fn(trainer, x, targets, mask[, lengths]) -> the step's loss`` (a mode that takes
+#: no ``lengths`` refuses padded batches).
 UPDATE_MODES: dict[str, Callable[[Trainer, np.ndarray, Any, Any], float]] = {
     "batch": _update_batch,
     "sequence": _update_sequence,
@@ -149,7 +172,11 @@ class Trainer:
         seed: int = 0,
     ) -> None:
         if not isinstance(cell, Cell):
-            raise DTypeError(message("Trainer(cell)", "a yetztml cell", type(cell).__name__))
+            raise DTypeError(
+                message("Trainer(cell)", "a yetztml model, cell or layer", type(cell).__name__,
+                        "Build one from yetztml.cells / yetztml.layers, composed with yetztml.models.Sequential; "
+                        "for your own equations subclass yetztml.cells.Cell (docs/protocol.md).")
+            )
         if not isinstance(optimiser, Optimiser) or optimiser.params is not cell.params:
             raise OptionError(
                 message(
@@ -189,7 +216,7 @@ class Trainer:
         if not isinstance(progress, bool):
             raise DTypeError(message("Trainer(progress)", "True or False", repr(progress)))
         self.progress = progress
-        self.checkpoint = None if checkpoint is None else os.fspath(checkpoint)
+        self.checkpoint = None if checkpoint is None else _check_checkpoint_path(checkpoint)
         self.checkpoint_every = check_int("Trainer(checkpoint_every)", checkpoint_every, minimum=1)
         self.seed = seed
         self.rng = make_rng(seed)
@@ -223,37 +250,51 @@ class Trainer:
         state = {"rng": copy.deepcopy(self.rng.bit_generator.state)}
         if hasattr(self.data, "get_state"):
             state["data"] = copy.deepcopy(self.data.get_state())
+        model_rng = self.cell.rng_state()
+        if model_rng is not None:
+            state["model_rng"] = copy.deepcopy(model_rng)
         return state
 
     def _restore_sources(self, state: Mapping[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         if "data" in state:
             self.data.set_state(state["data"])
+        if "model_rng" in state:
+            self.cell.set_rng_state(state["model_rng"])
 
-    def _next_item(self) -> tuple[np.ndarray, Any, Any]:
+    def _next_item(self) -> tuple[np.ndarray, Any, Any, Any]:
         if self._pushback is not None:
             item, self._pushback, self._pushback_sources = self._pushback, None, None
         else:
             item = self._draw()
         if self._pending is not None:
             self._pending.item = item
-        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+        if isinstance(item, Batch):
+            x, targets, mask, lengths = item
+        elif isinstance(item, (tuple, list)) and len(item) in (2, 3):
+            x, targets, mask = (*item, None) if len(item) == 2 else item
+            lengths = None
+        else:
+            got = f"a {type(item).__name__} of {len(item)} items" if isinstance(item, (tuple, list)) \
+                else type(item).__name__
             raise DTypeError(
                 message(
-                    "Trainer(data) item", "a tuple (x, targets) or (x, targets, mask)", type(item).__name__
+                    "Trainer(data) item", "a tuple (x, targets) or (x, targets, mask), or a Batch", got,
+                    "For padded batches yield yetztml.learning.Batch(x, targets, mask=None, lengths=...).",
                 )
             )
-        x, targets, mask = (*item, None) if len(item) == 2 else item
         if isinstance(x, np.ndarray) and x.dtype.kind == "f" and not np.all(np.isfinite(x)):
             bad = int(x.size - np.count_nonzero(np.isfinite(x)))
             raise NonFiniteError(message("data x", "finite values", f"{bad} NaN/inf entries"))
-        return x, targets, mask
+        return x, targets, mask, lengths
 
     # -- one update -----------------------------------------------------------------------------
-    def gradients(self, x: np.ndarray, targets: Any, mask: Any):
+    def gradients(self, x: np.ndarray, targets: Any, mask: Any, lengths: Any = None):
         """(T3) the loss and gradient of the current weights on one sequence or batch."""
+        extra = {} if lengths is None else {"lengths": lengths}
         value, grads = compute_gradients(
-            self.cell, x, targets, loss=self.loss, method=self.method, mask=mask, **self.gradient_options
+            self.cell, x, targets, loss=self.loss, method=self.method, mask=mask, **extra,
+            **self.gradient_options,
         )
         if not np.isfinite(value):
             raise NonFiniteError(message("loss", "a finite value", value))
@@ -314,6 +355,8 @@ class Trainer:
                 self.cell.params[key][...] = value
             self.optimiser.load_state_dict(pending.optimiser)
         self.clock = pending.clock
+        if "model_rng" in pending.sources:
+            self.cell.set_rng_state(pending.sources["model_rng"])  # the step's masks are drawn again
         del self.history[pending.history_len :]
         if pending.item is not None:
             self._pushback, self._pushback_sources = pending.item, pending.sources
@@ -384,8 +427,15 @@ class Trainer:
     def _step(self) -> float:
         sources = self._pushback_sources if self._pushback is not None else self._sources()
         self._pending = _Pending(sources=sources, clock=copy.copy(self.clock), history_len=len(self.history))
-        x, targets, mask = self._next_item()
-        return UPDATE_MODES[self.update](self, x, targets, mask)
+        x, targets, mask, lengths = self._next_item()
+        if lengths is None:
+            return UPDATE_MODES[self.update](self, x, targets, mask)
+        if self.update == "step":
+            raise OptionError(
+                message("Trainer(update='step')", "items without lengths (the per-step backends run unpadded "
+                        "sequences)", "a Batch with lengths", "Use update='batch' for padded batches.")
+            )
+        return UPDATE_MODES[self.update](self, x, targets, mask, lengths)
 
     def run(self, steps: int, resume: bool = False) -> History:
         """Train until ``steps`` steps are completed in total (counting steps before a resume)."""
@@ -474,6 +524,25 @@ class _ProgressBar:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+def _check_checkpoint_path(path: str | os.PathLike) -> str:
+    """The checkpoint path as a string, after checking that it can be written (before any training)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise DTypeError(message("Trainer(checkpoint)", "a file path", type(path).__name__))
+    text = os.fspath(path)
+    file = Path(text)
+    if file.is_dir():
+        raise OptionError(message(f"Trainer(checkpoint={text!r})", "a file path", "a directory",
+                                  "Name a file inside it, e.g. run.npz."))
+    folder = file.parent
+    if not folder.is_dir():
+        raise OptionError(message(f"Trainer(checkpoint={text!r})", "a path in an existing folder",
+                                  f"no folder {str(folder)!r}", "Create the folder first."))
+    if not os.access(folder, os.W_OK):
+        raise OptionError(message(f"Trainer(checkpoint={text!r})", "a writable folder",
+                                  f"{str(folder)!r}, which is not writable"))
+    return text
 
 
 def train(cell: Cell, data: Any, *, steps: int, resume: bool = False, **options: Any) -> History:

@@ -376,7 +376,7 @@ def run(x, d_y, targets, mask, given, prm, out, g_s0, car, buf, init, fl,
 # -- Python side: packing, validation, the gradient method, the per-step interface -------------------
 def require(cell: Cell, thing: str) -> MemoryBlockCell:
     """``cell`` if the 1997 algorithm supports it; UnsupportedError naming the cells that do otherwise."""
-    if not isinstance(cell, MemoryBlockCell):
+    if not isinstance(cell, MemoryBlockCell) or not cell.supports("truncated1997"):
         raise UnsupportedError(
             message(
                 thing,

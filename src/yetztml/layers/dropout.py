@@ -1,0 +1,64 @@
+"""Dropout (inverted): in training mode each element is kept with probability 1 − p and scaled by 1/(1 − p).
+
+    (DRP1)  m ~ Bernoulli(1 − p) elementwise,  y = x ⊙ m / (1 − p)          training mode
+    (DRP2)  y = x                                                          evaluation mode, or p = 0
+    (DRP3)  δx = δy ⊙ m / (1 − p)                                          (δx = δy in evaluation mode)
+
+The masks come from the layer's own ``numpy.random.Generator`` (seeded at construction); its state is
+:meth:`Dropout.rng_state`, which the training loop checkpoints, so a resumed run draws the same masks.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from ..cells.base import Grads, Trace
+from ..core.errors import OptionError, message
+from ..core.rng import make_rng
+from ..core.validation import check_float, check_int
+from .base import Layer
+
+__all__ = ["Dropout"]
+
+
+class Dropout(Layer):
+    """Inverted dropout of rate ``p`` over ``size`` features (DRP1)–(DRP3)."""
+
+    name = "dropout"
+    capabilities = frozenset({"stochastic"})
+
+    def __init__(
+        self, size: int, p: float = 0.5, *, batch_first: bool = False, seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        cls = type(self).__name__
+        size = check_int(f"{cls}(size=...)", size, minimum=1)
+        super().__init__(size, size, dtype, batch_first)
+        self.p = check_float(f"{cls}(p=...)", p, 0.0, 1.0)
+        if self.p == 1.0:
+            raise OptionError(message(f"{cls}(p=...)", "a rate in [0, 1)", p, "p = 1 would drop everything."))
+        self.rng = make_rng(seed)
+
+    def rng_state(self) -> dict[str, Any]:
+        return copy.deepcopy(self.rng.bit_generator.state)
+
+    def set_rng_state(self, state: Any) -> None:
+        self.rng.bit_generator.state = copy.deepcopy(state)
+
+    def forward(self, x: object, state: Any = None) -> Trace:
+        """(DRP1) in training mode, (DRP2) otherwise."""
+        x = self.check_x(f"{type(self).__name__}.forward(x)", x)
+        self._check_empty_state(state)
+        if not self.training or self.p == 0.0:
+            return self._trace(x, x.copy(), scale=None)  # (DRP2)
+        scale = (self.rng.random(x.shape) >= self.p).astype(self.dtype) / self.dtype.type(1.0 - self.p)
+        return self._trace(x, x * scale, scale=scale)  # (DRP1)
+
+    def backward(self, trace: Trace, d_outputs: object, d_final_state: Any = None) -> Grads:
+        """(DRP3)."""
+        d = self._check_d_outputs(trace, d_outputs)
+        scale = trace.extras["scale"]
+        return self._grads({}, d.copy() if scale is None else d * scale)  # (DRP3)

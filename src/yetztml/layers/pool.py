@@ -1,0 +1,85 @@
+"""Pooling over time: one vector per sequence from its valid steps (padding never counts).
+
+With lengths L_b (L_b = T without lengths) and x(t, b) (B, H), the output is one step (1, B, H)::
+
+    (POOL1)  last:  y(b) = x(L_b − 1, b)
+    (POOL2)  mean:  y(b) = (1/L_b) Σ_{t < L_b} x(t, b)
+    (POOL3)  max:   y(b)_j = x(τ_bj, b)_j,   τ_bj = argmax_{t < L_b} x(t, b)_j   (first maximum on ties)
+
+Backward, with δy(b) = ∂L/∂y(b); δx is zero at every other step and at all padding::
+
+    (POOL4)  last:  δx(L_b − 1, b) = δy(b)
+    (POOL5)  mean:  δx(t, b) = δy(b) / L_b                  for t < L_b
+    (POOL6)  max:   δx(τ_bj, b)_j = δy(b)_j
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..cells.base import Grads, Trace
+from ..core.validation import check_choice, check_int
+from .base import Layer, check_lengths, valid_mask
+
+__all__ = ["Pool"]
+
+MODES = ("last", "mean", "max")
+
+
+class Pool(Layer):
+    """Last valid step, mean or max over the valid steps of each sequence (POOL1)–(POOL6)."""
+
+    name = "pool"
+    capabilities = frozenset({"lengths"})
+
+    def __init__(
+        self, size: int, mode: str = "last", *, batch_first: bool = False, dtype: object = np.float64
+    ) -> None:
+        cls = type(self).__name__
+        size = check_int(f"{cls}(size=...)", size, minimum=1)
+        super().__init__(size, size, dtype, batch_first)
+        self.mode = check_choice(f"{cls}(mode=...)", mode, MODES)
+
+    def forward(self, x: object, state: Any = None, lengths: object = None) -> Trace:
+        """(POOL1)–(POOL3); outputs (1, B, H) ((B, 1, H) if batch_first)."""
+        x = self.check_x(f"{type(self).__name__}.forward(x)", x)
+        self._check_empty_state(state)
+        xt = x.transpose(1, 0, 2) if self.batch_first else x  # (T, B, H)
+        T, B, _ = xt.shape
+        lengths = (
+            np.full(B, T, dtype=np.int64) if lengths is None
+            else check_lengths(f"{type(self).__name__}.forward(lengths)", lengths, T, B)
+        )
+        cols = np.arange(B)
+        where = None
+        if self.mode == "last":
+            y = xt[lengths - 1, cols]  # (POOL1)
+        elif self.mode == "mean":
+            y = np.where(valid_mask(lengths, T)[..., None], xt, 0).sum(axis=0) / lengths[:, None]  # (POOL2)
+        else:
+            masked = np.where(valid_mask(lengths, T)[..., None], xt, -np.inf)
+            where = masked.argmax(axis=0)  # (POOL3) τ_bj, (B, H)
+            y = np.take_along_axis(xt, where[None], axis=0)[0]
+        y = y.astype(self.dtype, copy=False)[None]  # (1, B, H)
+        out = y.transpose(1, 0, 2) if self.batch_first else y
+        return self._trace(x, np.ascontiguousarray(out), lengths=lengths, where=where)
+
+    def backward(self, trace: Trace, d_outputs: object, d_final_state: Any = None) -> Grads:
+        """(POOL4)–(POOL6)."""
+        d = self._check_d_outputs(trace, d_outputs)
+        dy = (d.transpose(1, 0, 2) if self.batch_first else d)[0]  # (B, H)
+        lengths = trace.extras["lengths"]
+        T = trace.x.shape[self.time_axis]
+        B = lengths.shape[0]
+        cols = np.arange(B)
+        dxt = np.zeros((T, B, self.input_size), dtype=self.dtype)
+        if self.mode == "last":
+            dxt[lengths - 1, cols] = dy  # (POOL4)
+        elif self.mode == "mean":
+            dxt += np.where(valid_mask(lengths, T)[..., None], dy / lengths[:, None], 0)  # (POOL5)
+        else:
+            np.put_along_axis(dxt, trace.extras["where"][None], dy[None], axis=0)  # (POOL6)
+        dx = dxt.transpose(1, 0, 2) if self.batch_first else dxt
+        return self._grads({}, np.ascontiguousarray(dx))
