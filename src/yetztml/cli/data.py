@@ -1,0 +1,84 @@
+"""``yetztml data``: list the known data sets, fetch one into the cache (resumable, verified by sha256)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "data",
+        help="known data sets: list them, fetch one (download, verify sha256, cache)",
+        description="Known data sets for the text applications (docs/text-data.md).",
+    )
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    show = actions.add_parser(
+        "list",
+        help="list the known data sets, their files and whether they are in the cache",
+        description="List the known data sets with their files and sizes, and whether they are in DIR.",
+    )
+    show.add_argument(
+        "--dir", default=None, help="cache folder (default: $XDG_CACHE_HOME/yetztml or ~/.cache/yetztml)"
+    )
+    show.set_defaults(handler=handle_list)
+    from ..data.fetch import DATASETS, ENV_URL
+
+    get = actions.add_parser(
+        "fetch",
+        help="download a data set into the cache, resumable, verified by its pinned sha256 sums",
+        description=(
+            "Download every file of data set NAME into DIR/NAME from its public location, showing progress "
+            "on a terminal. An interrupted download resumes where it stopped (HTTP Range); a file is kept only "
+            "if its sha256 is the one pinned in yetztml, otherwise it is deleted and the command fails. Files "
+            "already present and verified are skipped."
+        ),
+    )
+    get.add_argument("name", choices=sorted(DATASETS), help="which data set")
+    get.add_argument(
+        "--dir", default=None, help="cache folder (default: $XDG_CACHE_HOME/yetztml or ~/.cache/yetztml)"
+    )
+    get.add_argument(
+        "--base-url",
+        dest="base_url",
+        default=None,
+        help=f"fetch BASE_URL/NAME/FILE instead of the public locations (a mirror; default: ${ENV_URL} if set)",
+    )
+    get.set_defaults(handler=handle_fetch)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..data.fetch import DATASETS, cache_dir
+
+    root = Path(args.dir) if args.dir else cache_dir()
+    for d in DATASETS.values():
+        present = all((root / d.name / f.path).is_file() for f in d.files)
+        where = f"in {root / d.name}" if present else "not fetched"
+        total = sum(f.size for f in d.files)
+        print(f"{d.name}: {len(d.files)} files, {_size(total)}, {where}")
+        print(f"  {d.description}")
+        for f in d.files:
+            print(f"  {f.path}  {_size(f.size)}  sha256 {f.sha256}")
+    return 0
+
+
+def handle_fetch(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from ..data.fetch import ENV_URL, cache_dir, fetch
+
+    root = Path(args.dir) if args.dir else cache_dir()
+    source = args.base_url or os.environ.get(ENV_URL) or "the public locations"
+    print(f"data fetch {args.name}: into {root / args.name} from {source}")
+    result = fetch(args.name, args.dir, base_url=args.base_url)
+    print(
+        f"data fetch {args.name}: {len(result.downloaded)} downloaded, {len(result.kept)} already present, "
+        f"all verified (sha256) in {result.directory}"
+    )
+    return 0
