@@ -19,6 +19,7 @@ import argparse
 import signal
 import sys
 import threading
+from typing import NoReturn
 
 from ..core.errors import YetztmlError
 from . import data, demo, describe, errorflow, gradcheck, reproduce, run
@@ -26,8 +27,16 @@ from . import data, demo, describe, errorflow, gradcheck, reproduce, run
 COMMANDS = (run, describe, gradcheck, errorflow, reproduce, demo, data)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's parser with its errors on one line (``PROG: error: ...; see PROG --help``), exit status 2.
+    Sub-parsers are made of the same class, so every command and sub-command behaves alike."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="yetztml",
         description=(
             "The mathematics of Long Short-Term Memory, executable and fast: recurrent cells written as "

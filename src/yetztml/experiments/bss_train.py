@@ -233,9 +233,17 @@ def _save(path: Path, net, opt: Adam, state, history, meta: dict[str, Any]) -> N
 def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], list[float], dict[str, Any]]:
     """``ckpt.load`` with every reading failure (empty, cut, not a checkpoint) as a :class:`CheckpointError`."""
     try:
+        if not zipfile.is_zipfile(path):  # an empty or cut file: refused before NumPy opens it
+            size = path.stat().st_size
+            raise CheckpointError(message(f"checkpoint {str(path)!r}", "a readable yetztml checkpoint",
+                                          "an empty file" if size == 0 else f"{size} bytes that are not an .npz",
+                                          "Use --force to start the run over, or another --out."))
         arrays, opt_state, history, meta = ckpt.load(path)
-    except CheckpointError:
-        raise
+    except CheckpointError as err:
+        if str(path) in str(err):
+            raise
+        raise CheckpointError(message(f"checkpoint {str(path)!r}", "a readable yetztml checkpoint", f"({err})",
+                                      "Use --force to start the run over, or another --out.")) from err
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as err:
         raise CheckpointError(message(f"checkpoint {str(path)!r}", "a readable yetztml checkpoint",
                                       f"{type(err).__name__}: {err}",

@@ -1,0 +1,101 @@
+"""Generated bad arguments for every subcommand: one line naming the option, exit status 2, nothing written.
+
+Hypothesis draws a subcommand, one of its options and a bad value for it — a negative seed, a count out of
+range, a word where a number belongs, an empty path, an existing file as a folder, a path under a file, a
+folder as a file — and runs ``main([...])`` in a scratch folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import string
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from yetztml.cli.main import main
+
+BSS = ["--batch-size", "2", "--n-steps", "40", "--hidden-size", "6", "--n-test", "2", "--no-analyses",
+       "--no-figures", "--threads", "1"]
+#: Each subcommand with arguments that would start real work, so that only the bad option can stop it.
+COMMANDS = {
+    "gradcheck": ["gradcheck", "rnn"],
+    "errorflow": ["errorflow"],
+    "run": ["run"],
+    "reproduce lstm1997": ["reproduce", "lstm1997", "--exp", "4", "--trials", "1"],
+    "reproduce gers2000": ["reproduce", "gers2000", "--row", "no-such-row"],
+    "demo bss": ["demo", "bss", "--batches", "1", *BSS],
+}
+SEEDED = list(COMMANDS)
+#: Options taking a folder / a file, per subcommand.
+FOLDERS = {"errorflow": "--out", "run": "--out", "reproduce lstm1997": "--out", "reproduce gers2000": "--out",
+           "demo bss": "--out"}
+FILES = {"gradcheck": "--json", "errorflow": "--json"}
+#: Integer options and the smallest value each accepts.
+COUNTS = {
+    "errorflow": [("--lags", 1)],
+    "run": [("--workers", 0)],
+    "reproduce lstm1997": [("--trials", 1), ("--jobs", 1), ("--max-sequences", 1)],
+    "reproduce gers2000": [("--trials", 1), ("--jobs", 1), ("--max-streams", 1), ("--max-steps", 1)],
+    "demo bss": [("--batches", 1), ("--n-test", 2), ("--eval-every", 1), ("--checkpoint-every", 1),
+                 ("--hidden-size", 1), ("--threads", 1)],
+}
+NAME = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=8).filter(
+    lambda s: not s.startswith("-"))
+
+
+@st.composite
+def bad_arguments(draw) -> tuple[list[str], str]:
+    """(argv, the option that is bad)."""
+    kind = draw(st.sampled_from(["seed", "folder", "file", "count", "word"]))
+    if kind == "seed":
+        name = draw(st.sampled_from(SEEDED))
+        return [*COMMANDS[name], "--seed", str(draw(st.integers(max_value=-1)))], "--seed"
+    if kind == "folder":
+        name = draw(st.sampled_from(sorted(FOLDERS)))
+        value = draw(st.one_of(st.just(""), st.just("f"), NAME.map(lambda s: f"f/{s}"),
+                               NAME.map(lambda s: f"d/f/{s}")))
+        return [*COMMANDS[name], FOLDERS[name], value], FOLDERS[name]
+    if kind == "file":
+        name = draw(st.sampled_from(sorted(FILES)))
+        value = draw(st.one_of(st.just(""), st.just("."), st.just("d"), st.just("d/"), NAME.map(lambda s: f"f/{s}")))
+        return [*COMMANDS[name], FILES[name], value], FILES[name]
+    name = draw(st.sampled_from(sorted(COUNTS)))
+    option, minimum = draw(st.sampled_from(COUNTS[name]))
+    if kind == "count":
+        value = str(draw(st.integers(max_value=minimum - 1, min_value=-(10**12))))
+    else:
+        value = draw(st.sampled_from(["x", "1.5", "one", "0x10", "nan", "--"]))
+    return [*COMMANDS[name], f"{option}={value}"], option
+
+
+def tree(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1) for p in sorted(root.rglob("*"))}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=bad_arguments())
+def test_every_subcommand_refuses_bad_arguments_in_one_line(case):
+    argv, option = case
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+        root = Path(scratch)
+        (root / "f").write_text("hi\n")
+        (root / "d").mkdir()
+        (root / "d" / "f").write_text("hi\n")
+        before = tree(root)
+        err, out = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            try:
+                code = main(argv)
+            except SystemExit as exit_:
+                code = exit_.code
+        lines = err.getvalue().strip().splitlines()
+        assert code == 2, (argv, err.getvalue(), out.getvalue())
+        assert len(lines) == 1 and "Traceback" not in err.getvalue(), (argv, err.getvalue())
+        words = option.lstrip("-")
+        assert words in lines[0] or words.replace("-", "_") in lines[0], (argv, lines[0])
+        assert "error" in lines[0]
+        assert tree(root) == before, argv

@@ -1,0 +1,274 @@
+"""The command line against careless or hostile input: one line, exit status 2, no traceback, nothing written.
+
+Every case runs ``main([...])`` in an empty folder and checks the exit status, the key words of the one
+line on stderr and that the folder is unchanged afterwards (nothing written, no stray temporary file).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from yetztml.cli import main as cli_main
+from yetztml.cli.main import main
+from yetztml.core.errors import CheckpointError, OptionError
+from yetztml.core.rng import make_rng
+from yetztml.experiments.bss import run_bss
+
+#: Tiny `demo bss` options: a run takes well under a second once compiled.
+BSS = ["--batch-size", "2", "--n-steps", "40", "--hidden-size", "6", "--n-test", "2", "--no-analyses",
+       "--no-figures", "--threads", "1"]
+
+
+def tree(root: Path) -> dict[str, int]:
+    """Every file under ``root`` with its size (folders too, size -1)."""
+    return {str(p.relative_to(root)): (p.stat().st_size if p.is_file() else -1) for p in sorted(root.rglob("*"))}
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_refused(argv, capsys, root: Path, *words: str) -> str:
+    """``argv`` exits 2 with one line on stderr holding ``words``, and writes nothing under ``root``."""
+    before = tree(root)
+    code, _, err = run_cli(argv, capsys)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert tree(root) == before
+    return lines[0]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """An empty working folder holding one plain file ``f``."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("hi\n")
+    return tmp_path
+
+
+# 1. Unusable paths: an existing file as a folder, a path under a file, a folder where a file is expected.
+PATH_CASES = [
+    (["reproduce", "lstm1997", "--exp", "4", "--trials", "1", "--out", "f"], ["--out", "'f'", "existing file"]),
+    (["reproduce", "lstm1997", "--exp", "4", "--trials", "1", "--out", "f/x"], ["--out", "under the file 'f'"]),
+    (["reproduce", "gers2000", "--row", "no-such", "--out", "f"], ["--out", "existing file"]),
+    (["run", "--out", "f/x"], ["--out", "under the file 'f'"]),
+    (["run", "--out", "f"], ["--out", "existing file"]),
+    (["errorflow", "--out", "f/x"], ["--out", "under the file 'f'"]),
+    (["errorflow", "--json", "."], ["--json", "a folder"]),
+    (["demo", "bss", "--out", "f/x", *BSS], ["--out", "under the file 'f'"]),
+    (["demo", "bss", "--out", "f", *BSS], ["--out", "existing file"]),
+    (["gradcheck", "rnn", "--json", "."], ["--json", "a folder"]),
+    (["gradcheck", "rnn", "--json", "f/x.json"], ["--json", "under the file 'f'"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), PATH_CASES, ids=[" ".join(a[:3]) for a, _ in PATH_CASES])
+def test_unusable_paths_are_one_line_and_write_nothing(argv, words, folder, capsys):
+    assert_refused(argv, capsys, folder, f"yetztml {argv[0]}: error:", *words)
+
+
+# 2. Negative seeds, refused before any file (config.json included) is written.
+SEED_CASES = [
+    ["gradcheck", "rnn", "--seed", "-1"],
+    ["reproduce", "lstm1997", "--exp", "4", "--trials", "1", "--seed", "-1", "--out", "r"],
+    ["reproduce", "gers2000", "--row", "no-such", "--seed", "-1", "--out", "r"],
+    ["run", "--seed", "-1", "--out", "r"],
+    ["errorflow", "--seed", "-1", "--out", "r"],
+    ["demo", "bss", "--seed", "-1", "--out", "r", *BSS],
+]
+
+
+@pytest.mark.parametrize("argv", SEED_CASES, ids=[a[0] + " " + a[1] for a in SEED_CASES])
+def test_negative_seed_is_refused_before_anything_is_written(argv, folder, capsys):
+    assert_refused(argv, capsys, folder, "--seed", "seed >= 0", "got -1")
+
+
+def test_negative_seed_is_refused_by_the_api(tmp_path):
+    from yetztml.cells.modulation import ModulationNet
+    from yetztml.cells.rnn import RNN
+
+    for build in (lambda: make_rng(-5), lambda: RNN(2, 3, seed=-5), lambda: ModulationNet(seed=-5)):
+        with pytest.raises(OptionError, match="seed >= 0, got -5"):
+            build()
+    with pytest.raises(OptionError, match="seed"):
+        run_bss(seed=-1, out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+    assert make_rng(0).integers(1000) == np.random.default_rng(0).integers(1000)
+
+
+# 8. Smaller: --out "" is not the default, --workers -1 is an error, not a traceback.
+SMALL_CASES = [
+    (["reproduce", "lstm1997", "--exp", "4", "--trials", "1", "--out", ""], ["--out", "a folder name", "''"]),
+    (["demo", "bss", "--out", "", *BSS], ["--out", "a folder name"]),
+    (["run", "--out", ""], ["--out", "a folder name"]),
+    (["run", "--workers", "-1"], ["--workers", "integer >= 0", "-1"]),
+    (["errorflow", "--lags", "0"], ["--lags", "integer >= 1"]),
+    (["reproduce", "gers2000", "--row", "x", "--max-steps", "0"], ["--max-steps", "integer >= 1"]),
+    (["demo", "bss", "--batches", "0", "--out", "r", *BSS], ["batches", "integer >= 1"]),
+    (["demo", "bss", "--seed", "x"], ["--seed", "invalid int value: 'x'", "--help"]),
+    (["nope"], ["invalid choice: 'nope'"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), SMALL_CASES, ids=[" ".join(a[:3]) for a, _ in SMALL_CASES])
+def test_bad_values_are_one_line(argv, words, folder, capsys):
+    assert_refused(argv, capsys, folder, *words)
+
+
+def test_os_errors_are_one_line_naming_the_path(folder, capsys, monkeypatch):
+    """An OSError the checks cannot foresee (a full disk) is one line with the path and exit status 2."""
+    from yetztml.cli import gradcheck
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(gradcheck, "gradient_check", lambda name, seed: {"configs": [], "max_error": 0.0})
+    monkeypatch.setattr(gradcheck, "write_json", full_disk)
+    line = assert_refused(["gradcheck", "rnn", "--json", "g.json"], capsys, folder)
+    assert line.startswith("yetztml gradcheck: error: No space left on device: 'g.json'. Check that the path")
+
+
+def _chained_interrupt(args):
+    """What Numba raises when Ctrl-C lands in a callback of compiled code: SystemErrors chained from it."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as err:
+            raise SystemError("<function _numba_unpickle> returned a result with an exception set") from err
+    except SystemError as err:
+        raise SystemError("<function _numba_unpickle> returned a result with an exception set") from err
+
+
+def test_interrupt_inside_compiled_code_is_an_interrupt(folder, capsys, monkeypatch):
+    from yetztml.cli import describe
+
+    monkeypatch.setattr(describe, "handle", _chained_interrupt)
+    code, _, err = run_cli(["describe", "rnn"], capsys)
+    assert (code, err) == (130, "yetztml describe: interrupted\n")
+    assert cli_main._is_interrupt(SystemError("other")) is None
+
+    def other(args):
+        raise SystemError("a real bug")
+
+    monkeypatch.setattr(describe, "handle", other)
+    with pytest.raises(SystemError, match="a real bug"):
+        main(["describe", "rnn"])
+
+
+def test_terminated_is_status_143(folder, capsys, monkeypatch):
+    from yetztml.cli import describe
+
+    def terminated(args):
+        cli_main._terminate(15, None)
+
+    monkeypatch.setattr(describe, "handle", terminated)
+    assert run_cli(["describe", "rnn"], capsys) == (143, "", "yetztml describe: terminated\n")
+
+
+# 3. Run folders: a rerun resumes, another configuration is refused, --force starts over.
+def test_demo_bss_rerun_resumes_and_never_overwrites(folder, capsys):
+    code, out, _ = run_cli(["demo", "bss", "--batches", "3", "--out", "r", *BSS], capsys)
+    assert code == 0 and "over 3 batches" in out
+    first = json.loads((folder / "r" / "result.json").read_text())
+    assert first["training"]["resumed_from"] == 0 and first["config"]["threads"] == 1
+
+    # fewer batches than the run there: refused, the 3-batch run untouched
+    assert_refused(["demo", "bss", "--batches", "2", "--out", "r", *BSS], capsys, folder,
+                   "3 batches done", "--batches 3 or more", "--force")
+    # another configuration: refused, naming what differs
+    assert_refused(["demo", "bss", "--batches", "3", "--seed", "1", "--out", "r", *BSS], capsys, folder,
+                   "output folder 'r'", "seed (0 there, 1 here)", "--force")
+    # the same command again: resumes (nothing to train) and gives the same result
+    code, out, _ = run_cli(["demo", "bss", "--batches", "3", "--out", "r", *BSS], capsys)
+    again = json.loads((folder / "r" / "result.json").read_text())
+    assert code == 0 and again["training"]["resumed_from"] == 3
+    assert again["training"]["loss"] == first["training"]["loss"]
+    assert again["clarity_output"] == first["clarity_output"]
+    # a longer run extends it
+    code, out, _ = run_cli(["demo", "bss", "--batches", "4", "--out", "r", *BSS], capsys)
+    longer = json.loads((folder / "r" / "result.json").read_text())
+    assert longer["training"]["resumed_from"] == 3 and longer["training"]["loss"][:3] == first["training"]["loss"]
+    # --force starts over
+    code, out, _ = run_cli(["demo", "bss", "--batches", "2", "--seed", "1", "--out", "r", "--force", *BSS], capsys)
+    forced = json.loads((folder / "r" / "result.json").read_text())
+    assert code == 0 and forced["seed"] == 1 and forced["batches"] == 2 and forced["training"]["resumed_from"] == 0
+
+
+def test_demo_bss_resume_needs_a_checkpoint(folder, capsys):
+    assert_refused(["demo", "bss", "--resume", "--out", "r", *BSS], capsys, folder,
+                   "a checkpoint to continue from in 'r'", "Drop --resume")
+    assert_refused(["demo", "bss", "--resume", "--force", "--out", "r", *BSS], capsys, folder, "resume and force")
+    (folder / "r").mkdir()
+    (folder / "r" / "result.json").write_text("{}")
+    assert_refused(["demo", "bss", "--out", "r", *BSS], capsys, folder, "result.json without its checkpoint.npz",
+                   "--force")
+
+
+def test_demo_bss_damaged_checkpoint_is_a_checkpoint_error(folder, capsys):
+    (folder / "r").mkdir()
+    (folder / "r" / "checkpoint.npz").write_bytes(b"")
+    assert_refused(["demo", "bss", "--out", "r", *BSS], capsys, folder, "checkpoint 'r/checkpoint.npz'",
+                   "a readable yetztml checkpoint", "got an empty file", "--force")
+    (folder / "r" / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut")
+    assert_refused(["demo", "bss", "--out", "r", *BSS], capsys, folder, "got 8 bytes that are not an .npz")
+    np.savez(folder / "r" / "checkpoint.npz", meta=np.array("{}"))
+    assert_refused(["demo", "bss", "--out", "r", *BSS], capsys, folder, "a readable")
+    with pytest.raises(CheckpointError, match="r/checkpoint.npz"):
+        run_bss(out=folder / "r", progress=False, batches=1)
+
+
+def test_run_refuses_a_report_of_another_seed(folder, capsys):
+    (folder / "r").mkdir()
+    (folder / "r" / "result.json").write_text(json.dumps({"job": "yetztml run", "seed": 3}))
+    assert_refused(["run", "--out", "r"], capsys, folder, "output folder 'r'", "tour of seed 0", "seed 3", "--force")
+    (folder / "r" / "result.json").write_text(json.dumps({"job": "yetztml demo bss", "seed": 0}))
+    assert_refused(["run", "--out", "r"], capsys, folder, "'yetztml demo bss'")
+
+
+def test_reproduce_force_deletes_only_the_run_files(folder, capsys, monkeypatch):
+    """--force clears config.json, trials.jsonl, result.json and report.md (after the checks) and no other file."""
+    from yetztml.cli import reproduce
+
+    run = folder / "r"
+    run.mkdir()
+    for name in ("config.json", "trials.jsonl", "result.json", "report.md", "notes.txt"):
+        (run / name).write_text("x")
+    assert_refused(["reproduce", "lstm1997", "--exp", "no-such", "--out", "r", "--force"], capsys, folder, "exp")
+    reproduce._prepare_out("r", force=True)
+    assert sorted(p.name for p in run.iterdir()) == ["notes.txt"]
+
+
+def test_help_teaches_the_run_folder_rule(capsys):
+    for argv in (["demo", "bss", "--help"], ["reproduce", "lstm1997", "--help"], ["run", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--force" in text and "start over" in text or "replace" in text, argv
+        if argv[0] != "run":
+            assert "rerunning the same command" in text and "resumes" in text, argv
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_folder_is_refused(folder, capsys):
+    locked = folder / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        assert_refused(["demo", "bss", "--out", "locked/r", *BSS], capsys, folder, "--out", "not writable")
+    finally:
+        locked.chmod(0o700)

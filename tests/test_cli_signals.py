@@ -1,0 +1,70 @@
+"""Ctrl-C and SIGTERM during `yetztml demo bss`, sent to a real process while it trains.
+
+The signal is sent once the progress shows the second clarity check, i.e. while compiled batches run; the
+process must end with the one-line message and status 130 (SIGINT) or 143 (SIGTERM), leave a checkpoint
+holding every finished batch, and the same command run again must finish with exactly the losses of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from yetztml.experiments.bss import run_bss
+from yetztml.learning import checkpoint as ckpt
+
+BATCHES = 60
+OPTIONS = dict(batch_size=4, n_steps=200, hidden_size=8, n_test=2, eval_every=2, analyses=False, figures=False,
+               threads=1)
+ARGS = ["--batches", str(BATCHES), "--batch-size", "4", "--n-steps", "200", "--hidden-size", "8", "--n-test", "2",
+        "--eval-every", "2", "--no-analyses", "--no-figures", "--threads", "1"]
+
+
+def interrupted_run(out, signum: int) -> tuple[int, str]:
+    """Start `demo bss`, wait for the progress line of batch 4, send ``signum``; return (status, stderr)."""
+    command = [sys.executable, "-m", "yetztml", "demo", "bss", *ARGS, "--out", str(out)]
+    lines = []
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            for line in proc.stderr:
+                lines.append(line)
+                if line.startswith(f"training: batch 4/{BATCHES}"):
+                    proc.send_signal(signum)
+                    break
+            lines.extend(proc.stderr)
+            status = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    return status, "".join(lines)
+
+
+@pytest.mark.parametrize(("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"),
+                                                       (signal.SIGTERM, 143, "terminated")])
+def test_signal_keeps_the_finished_batches_and_the_rerun_matches(signum, status, word, tmp_path):
+    code, err = interrupted_run(tmp_path / "r", signum)
+    assert code == status, err
+    assert "Traceback" not in err and "SystemError" not in err
+    assert err.splitlines()[-2:] == [
+        f"interrupted: finished batches are kept in {tmp_path / 'r'}/checkpoint.npz; rerun the same command to resume",
+        f"yetztml demo: {word}",
+    ]
+    _, _, history, meta = ckpt.load(tmp_path / "r" / "checkpoint.npz")
+    done = meta["batches_done"]
+    assert 4 <= done < BATCHES and len(history) == done
+    assert not (tmp_path / "r" / "result.json").exists()
+    if signum != signal.SIGINT:
+        return
+    rerun = subprocess.run([sys.executable, "-m", "yetztml", "demo", "bss", *ARGS, "--out", str(tmp_path / "r")],
+                           capture_output=True, text=True, check=False, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    resumed = json.loads((tmp_path / "r" / "result.json").read_text())
+    straight = run_bss(batches=BATCHES, seed=0, out=tmp_path / "straight", progress=False, **OPTIONS)
+    assert resumed["training"]["resumed_from"] == done
+    assert resumed["training"]["loss"] == straight["training"]["loss"]
+    assert resumed["clarity_output"] == straight["clarity_output"]
