@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from yetztml.core.errors import CheckpointError, OptionError
 from yetztml.experiments import progress
 from yetztml.experiments.backends import LocalBackend, Task, make_backend
+from yetztml.experiments.ray_backend import check_address
 from yetztml.experiments.runner import (
     TORN_FILE,
     TRIALS_FILE,
@@ -182,3 +184,15 @@ def test_backend_choice_is_checked():
     with pytest.raises(OptionError, match="--address: expected no address with --backend local"):
         make_backend("local", address="auto")
     assert make_backend("local", jobs=3).jobs == 3
+
+
+def test_ray_not_installed_names_the_extra(monkeypatch):
+    from yetztml.core.errors import UnsupportedError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without Ray gives on import
+    backend = make_backend("ray", address="auto")
+    with pytest.raises(UnsupportedError, match=r"pip install 'yetztml\[ray\]'"):
+        backend.check()
+    monkeypatch.undo()
+    with pytest.raises(OptionError, match="--address: expected HOST:PORT of a Ray cluster's head, or auto, got 'x'"):
+        check_address("x")

@@ -1,0 +1,102 @@
+"""Trials on a real Ray cluster (a head on 127.0.0.1 with 2 CPUs): the same records as the local runner,
+streamed into trials.jsonl, progress reports passed on, a worker killed mid-trial retried without loss."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from yetztml.cli.main import main
+from yetztml.experiments.lstm1997 import reproduce, resolve_row
+from yetztml.experiments.runner import TRIALS_FILE
+
+ray_backend = pytest.importorskip("yetztml.experiments.ray_backend")
+pytest.importorskip("ray")
+
+#: Fields that measure time, not the trial: they differ between any two runs.
+TIMINGS = ("wall_s", "us_per_step")
+
+
+def untimed(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in TIMINGS} for r in records]
+
+
+@pytest.fixture(scope="module")
+def head():
+    """One Ray head for the module (2 CPUs), stopped with all its processes at the end."""
+    cluster = ray_backend.LocalHead(num_cpus=2, timeout_s=120.0).start()
+    yield cluster
+    cluster.stop()
+    assert cluster.pids() == []
+
+
+def test_cli_reproduction_on_ray_equals_the_local_runner(head, tmp_path, capsys):
+    """Exp 4 (T = 100), 2 trials of 2,000 sequences: Ray via the command line, the local runner via the API."""
+    row = resolve_row("4", T=100)
+    local = reproduce(row, trials=2, seed=3, out=tmp_path / "local", jobs=1, max_sequences=2000)
+    out = tmp_path / "ray"
+    argv = ["reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "2", "--seed", "3",
+            "--max-sequences", "2000", "--backend", "ray", "--address", head.address, "--out", str(out),
+            "--no-figures"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"backend ray, cluster at {head.address}" in printed and "trial   1: no success after 2,000" in printed
+    streamed = [json.loads(x) for x in (out / TRIALS_FILE).read_text().splitlines()]
+    assert sorted(r["trial"] for r in streamed) == [0, 1]
+    ours = json.loads((out / "result.json").read_text())
+    assert untimed(ours["trials"]) == untimed(local["trials"])
+    assert [r["test"]["wrong"] for r in ours["trials"]] == [r["test"]["wrong"] for r in local["trials"]]
+    assert main(argv) == 0  # resumed: nothing left to run, nothing appended
+    assert len((out / TRIALS_FILE).read_text().splitlines()) == 2
+
+
+def _running_trial_pids(head) -> list[int]:
+    """Workers of the head executing a trial (Ray titles a busy worker with its task's name)."""
+    found = []
+    for pid in head.pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if fh.read().startswith(b"ray::_ray_trial"):
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_a_worker_killed_mid_trial_is_retried_and_nothing_is_lost(head, tmp_path):
+    """SIGKILL to a worker at the first progress report: Ray reruns its task; the table equals the local one."""
+    row = resolve_row("4", T=100)
+    local = reproduce(row, trials=2, seed=0, out=tmp_path / "local", jobs=2, max_sequences=10_000)
+    killed: list[int] = []
+    reports: list[dict] = []
+
+    def kill_once(report: dict) -> None:
+        reports.append(report)
+        if not killed:
+            for pid in _running_trial_pids(head):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                break
+
+    out = tmp_path / "ray"
+    result = reproduce(row, trials=2, seed=0, out=out, max_sequences=10_000,
+                       backend=ray_backend.RayBackend(head.address), on_progress=kill_once)
+    assert len(killed) == 1
+    assert untimed(result["trials"]) == untimed(local["trials"])
+    lines = [json.loads(x) for x in (out / TRIALS_FILE).read_text().splitlines()]
+    assert sorted(r["trial"] for r in lines) == [0, 1]  # each finished trial recorded once
+    assert {r["trial"] for r in reports} == {0, 1} and reports[0]["total"] == 10_000
+
+
+def test_an_unreachable_address_is_one_line(tmp_path, capsys):
+    port = ray_backend._free_port()
+    argv = ["reproduce", "lstm1997", "--exp", "4", "--trials", "1", "--backend", "ray", "--address",
+            f"127.0.0.1:{port}", "--out", str(tmp_path / "r")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"yetztml reproduce: error: --address: expected a reachable Ray cluster, got 127.0.0.1:{port}"
+                          " unreachable") and "\n" not in err
+    assert not (tmp_path / "r").exists()  # refused before anything was written
