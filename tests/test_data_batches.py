@@ -173,3 +173,15 @@ def test_stratified_split_rounding_half_up_per_class():
     assert [len(s.train), len(s.val), len(s.test)] == [9, 7, 4]  # 15: val 4.5→5, test 3; 5: val 1.5→2, test 1
     with pytest.raises(OptionError, match="expected three non-negative numbers summing to 1"):
         stratified_split([0, 1], seed=0, fractions=(0.8, 0.1, 0.2))
+
+
+def test_stream_runs_across_epochs_converts_and_checkpoints():
+    b = Batches(SEQS, list(range(10)), batch_size=4, rng=np.random.default_rng(5))
+    stream = b.stream(lambda x: (x.tokens, x.labels, None, x.lengths))
+    assert iter(stream) is stream
+    first = [next(stream)[1].tolist() for _ in range(4)]  # 3 batches an epoch: crosses into epoch 1
+    assert b.epoch == 1 and sorted(sum(first[:3], [])) == list(range(10))
+    state = stream.get_state()
+    later = [next(stream)[1].tolist() for _ in range(3)]
+    stream.set_state(state)
+    assert [next(stream)[1].tolist() for _ in range(3)] == later

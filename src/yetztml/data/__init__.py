@@ -33,7 +33,7 @@ name                               what
 
 from __future__ import annotations
 
-from .batches import Batch, Batches
+from .batches import Batch, Batches, BatchStream
 from .fetch import DATASETS, Dataset, Fetched, RemoteFile, cache_dir, fetch, sha256_of
 from .labels import LabelIndex, check_classes
 from .parallel import ParallelTexts, read_parallel
@@ -50,6 +50,7 @@ __all__ = [
     "PAD",
     "UNK",
     "Batch",
+    "BatchStream",
     "Batches",
     "Dataset",
     "Fetched",

@@ -24,7 +24,9 @@ Sequences longer than ``max_length`` keep their first ``max_length`` tokens; ``t
 (``targets_truncated`` for targets and ``max_target_length``). An empty sequence is refused.
 
 Iteration: ``for batch in batches`` yields the batches of the epoch in progress from where it stands,
-then the next ``for`` starts the next epoch; :meth:`Batches.next_batch` runs on across epochs.
+then the next ``for`` starts the next epoch; :meth:`Batches.next_batch` runs on across epochs, and
+:meth:`Batches.stream` wraps it as an endless iterator that keeps ``get_state``/``set_state`` (a data
+source for a training loop that checkpoints its source).
 :meth:`Batches.get_state` / :meth:`Batches.set_state` save and restore the position and the generator,
 so that a resumed run sees exactly the batches an uninterrupted one would. The generator passed in must
 be used by this object alone (give it its own, e.g. ``rng.spawn(1)[0]``).
@@ -33,7 +35,7 @@ be used by this object alone (give it its own, e.g. ``rng.spawn(1)[0]``).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +234,12 @@ class Batches:
         while self.position < len(self._ensure_plan()):
             yield self.next_batch()
 
+    def stream(self, convert: Callable[[Batch], Any] | None = None) -> BatchStream:
+        """An endless iterator of :meth:`next_batch`, each mapped by ``convert``, with this object's
+        ``get_state``/``set_state``: a data source a training loop can checkpoint, e.g.
+        ``batches.stream(lambda b: (b.tokens, b.labels, None, b.lengths))``."""
+        return BatchStream(self, convert)
+
     # -- checkpoint -------------------------------------------------------------------------------------------
     def _fingerprint(self) -> dict[str, Any]:
         return {
@@ -272,3 +280,23 @@ class Batches:
         if not 0 <= self.position <= len(self):
             raise CheckpointError(message(thing, f"a position in [0, {len(self)}]", self.position))
         self._ensure_plan()
+
+
+class BatchStream:
+    """``next()`` gives ``convert(batches.next_batch())`` across epochs; state is the batches' state."""
+
+    def __init__(self, batches: Batches, convert: Callable[[Batch], Any] | None = None) -> None:
+        self.batches, self.convert = batches, convert
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> Any:
+        batch = self.batches.next_batch()
+        return batch if self.convert is None else self.convert(batch)
+
+    def get_state(self) -> dict[str, Any]:
+        return self.batches.get_state()
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.batches.set_state(state)
