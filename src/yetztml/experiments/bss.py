@@ -14,8 +14,8 @@ trial switches context at every batch boundary.
 Test [``Runner.test``]: batch size 1, 20 new contexts back to back, continuous sources from sample 0, state
 zero at the start only; clarity per context includes the onset transient.
 
-Defaults are the measured configuration: 6,000 batches (output clarity 0.958–0.968 for the Fig. 1 model,
-0.948 for SpatialNet; docs/reproduction.md) on all the cores this process may use. The authors' protocol,
+Defaults are the measured configuration: 6,000 batches (output clarity 0.968 for the Fig. 1 model, seed 0,
+and 0.948 for SpatialNet; docs/reproduction.md) on all the cores this process may use. The authors' protocol,
 10,000 batches, is ``batches=PAPER_BATCHES`` (``--paper-protocol``).
 
 Run folders (the rule of every command that trains): a folder that holds a checkpoint of the same
