@@ -146,9 +146,9 @@ def test_unsupported_torch_options_are_refused():
         from_torch(torch.nn.LSTM(3, 4, proj_size=2))
     with raises(UnsupportedError, "float32 or float64", "torch.float16"):
         from_torch(torch.nn.GRU(3, 4).half())
-    with raises(DTypeError, "torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU", "Linear"):
-        from_torch(torch.nn.Linear(3, 4))
+    with raises(DTypeError, "nn.RNN/LSTM/GRU, nn.Linear, nn.Embedding or a module made by to_torch", "Conv1d"):
+        from_torch(torch.nn.Conv1d(3, 4, 1))
     with raises(UnsupportedError, "nonlinearity", "'logistic'"):
         to_torch(RNN(3, 4, nonlinearity="logistic"))
-    with raises(DTypeError, "a yetztml RNN, LSTM or GRU", "Linear"):
+    with raises(DTypeError, "a yetztml RNN, LSTM or GRU, a layer or a model of them", "Linear"):
         to_torch(torch.nn.Linear(3, 4))

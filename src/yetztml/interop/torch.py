@@ -46,6 +46,9 @@ def _torch() -> Any:
 def from_torch(module: Any) -> Recurrent:
     """The yetztml cell equal to ``module`` (an ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``), weights copied.
 
+    Whole models (``nn.Linear``, ``nn.Embedding`` and the containers made by :func:`to_torch`) go through
+    :func:`yetztml.interop.torch_models.model_from_torch`.
+
     The cell's dtype is the module's (float32 or float64); its options (``num_layers``,
     ``bidirectional``, ``batch_first``, ``bias``, ``nonlinearity``) are the module's. Dropout is not
     applied (the cell equals the module in eval mode).
@@ -60,7 +63,9 @@ def from_torch(module: Any) -> Recurrent:
     elif isinstance(module, nn.RNN):
         cls, extra = RNN, {"nonlinearity": module.nonlinearity}
     else:
-        raise DTypeError(message(thing, "a torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU", type(module).__name__))
+        from .torch_models import model_from_torch
+
+        return model_from_torch(module)
     if getattr(module, "proj_size", 0):
         raise UnsupportedError(
             message(f"{thing}.proj_size", "0 (LSTM projections are not supported)", module.proj_size)
@@ -91,6 +96,9 @@ def from_torch(module: Any) -> Recurrent:
 def to_torch(cell: Recurrent) -> Any:
     """The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` equal to ``cell``, in the cell's dtype, on the CPU.
 
+    Layers and models (``Sequential``, ``Bidirectional``, ``Linear``, ``Embedding``, ``Dropout``,
+    ``Pool``) become the modules listed in :mod:`yetztml.interop.torch_models`.
+
     The module is created without drawing from torch's global random generator and has ``dropout=0``.
     """
     torch = _torch()
@@ -108,7 +116,15 @@ def to_torch(cell: Recurrent) -> Any:
             )
         cls, extra = nn.RNN, {"nonlinearity": cell.nonlinearity}
     else:
-        raise DTypeError(message(thing, "a yetztml RNN, LSTM or GRU", type(cell).__name__))
+        from ..layers.base import Layer
+        from ..models import Bidirectional, Sequential
+        from .torch_models import model_to_torch
+
+        if isinstance(cell, (Layer, Sequential, Bidirectional)):
+            return model_to_torch(cell)
+        raise DTypeError(
+            message(thing, "a yetztml RNN, LSTM or GRU, a layer or a model of them", type(cell).__name__)
+        )
     dtype = torch.float32 if cell.dtype == np.float32 else torch.float64
     module = cls(
         cell.input_size,
