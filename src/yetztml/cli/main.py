@@ -22,9 +22,9 @@ import threading
 from typing import NoReturn
 
 from ..core.errors import YetztmlError
-from . import data, demo, describe, errorflow, gradcheck, reproduce, run
+from . import data, demo, describe, errorflow, gradcheck, reproduce, run, sweep
 
-COMMANDS = (run, describe, gradcheck, errorflow, reproduce, demo, data)
+COMMANDS = (run, describe, gradcheck, errorflow, reproduce, sweep, demo, data)
 
 
 class OneLineParser(argparse.ArgumentParser):
