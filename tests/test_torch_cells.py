@@ -67,7 +67,8 @@ def test_peephole_cell_is_one_step_of_the_sequence_module():
     assert (c - c_n[0]).abs().max().item() <= 1e-15
 
 
-@pytest.mark.parametrize("cls", [yt.LSTMCell, yt.GRUCell, yt.PeepholeLSTMCell], ids=["lstm", "gru", "peephole"])
+@pytest.mark.parametrize("cls", [yt.LSTMCell, yt.GRUCell, yt.PeepholeLSTMCell, yt.CIFGLSTMCell],
+                         ids=["lstm", "gru", "peephole", "cifg"])
 def test_gradcheck_float64(cls):
     m = cls(2, 3, dtype=F64, generator=torch.Generator().manual_seed(0))
     names = [n for n, _ in m.named_parameters()]

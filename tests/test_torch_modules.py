@@ -145,8 +145,9 @@ def _gradcheck(module, x, hx, lengths=None):
 
 @pytest.mark.parametrize(
     "cls, extra",
-    [(yt.LSTM, {}), (yt.GRU, {}), (yt.RNN, {}), (yt.PeepholeLSTM, {}), (yt.LSTM1997, {"block_size": 2})],
-    ids=["lstm", "gru", "rnn", "peephole", "lstm1997"],
+    [(yt.LSTM, {}), (yt.GRU, {}), (yt.RNN, {}), (yt.PeepholeLSTM, {}), (yt.LSTM1997, {"block_size": 2}),
+     (yt.CIFGLSTM, {})],
+    ids=["lstm", "gru", "rnn", "peephole", "lstm1997", "cifg"],
 )
 def test_gradcheck_float64(cls, extra):
     """torch.autograd.gradcheck of input, initial state and every weight, 2 layers, both directions, packed."""
@@ -270,3 +271,25 @@ def test_errors_name_the_fix():
         yt.LSTM(3, 4, bidirectional=1)
     with raises(ShapeError, "LSTM1997(hidden_size=...)", "multiple of block_size=3", "got 4"):
         yt.LSTM1997(3, 4, block_size=3)
+
+
+def test_cifg_is_nn_lstm_with_forget_rows_minus_input_rows():
+    """σ(−a) = 1 − σ(a): nn.LSTM with rows (i, −i, g, o) computes CIFGLSTM, packed, 2 layers, both directions;
+    the weight gradients combine as δW_i − δW_f."""
+    m = yt.CIFGLSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(0))
+    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+    H = 4
+    ref.load_state_dict({k: torch.cat([v[:H], -v[:H], v[H:]]) for k, v in m.state_dict().items()})
+    x = torch.randn(5, 3, 3, dtype=torch.float64, requires_grad=True)
+    results = []
+    for mod in (m, ref):
+        out, (h, c) = mod(pack_padded_sequence(x, torch.tensor([5, 2, 4]), enforce_sorted=False))
+        out = pad_packed_sequence(out)[0]
+        loss = (out * out.detach().cos()).sum() + (c * c.detach().sin()).sum()
+        results.append((out, c, torch.autograd.grad(loss, [x, *mod.parameters()])))
+    assert (results[0][0] - results[1][0]).abs().max().item() <= 1e-14
+    assert (results[0][1] - results[1][1]).abs().max().item() <= 1e-14
+    assert (results[0][2][0] - results[1][2][0]).abs().max().item() <= 1e-13
+    for a, b in zip(results[0][2][1:], results[1][2][1:], strict=True):
+        assert (a - torch.cat([b[:H] - b[H : 2 * H], b[2 * H :]])).abs().max().item() <= 1e-13

@@ -57,6 +57,14 @@ CATALOGUE: dict[str, Entry] = {
             ],
         ),
         Entry(
+            "lstm-cifg", "lstm_cifg", "LSTMCIFG",
+            "CIFG LSTM, coupled input and forget gate f = 1 − i (Greff et al. 2017)",
+            [
+                dict(input_size=3, hidden_size=4),
+                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, bias=False),
+            ],
+        ),
+        Entry(
             "lstm1997", "lstm1997", "LSTM1997",
             "Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates",
             [

@@ -31,6 +31,7 @@ from ..cells.block_cell import BlockState, BlockTrace, ForgetBlockState
 from ..cells.gru import GRU
 from ..cells.lstm import LSTM
 from ..cells.lstm1997 import LSTM1997
+from ..cells.lstm_cifg import LSTMCIFG
 from ..cells.lstm_peephole import LSTMPeephole
 from ..cells.rnn import RNN
 from ..core.errors import OptionError, message
@@ -243,19 +244,22 @@ class BlockKind(Kind):
 
 
 _LSTM_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_c", 0, 1))
+_CIFG_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 3), ("tanh_c", 0, 1))
 _GRU_FIELDS = (("h", 1, 1), ("gates", 0, 3), ("q_n", 0, 1))
 _RNN_FIELDS = (("h", 1, 1),)
 
 
 @functools.cache
 def get(spec: str) -> Kind:
-    """The kind named by ``spec``: ``lstm``, ``gru``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
+    """The kind named by ``spec``: ``lstm``, ``gru``, ``cifg``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
     ``lstm1997:<g>:<h>:<block_size>``."""
     name, *args = spec.split(":")
     if name == "lstm":
         return StackedKind(spec, LSTM, _LSTM_FIELDS)
     if name == "gru":
         return StackedKind(spec, GRU, _GRU_FIELDS)
+    if name == "cifg":
+        return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS)
     if name == "rnn":
         return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
     if name == "peephole":

@@ -98,3 +98,9 @@ class PeepholeLSTMCell(StepCell):
     """One step of :class:`yetztml.torch.PeepholeLSTM` (``weight_peephole`` ``(3H,)``, rows i, f, o)."""
 
     _spec = "peephole"
+
+
+class CIFGLSTMCell(StepCell):
+    """One step of :class:`yetztml.torch.CIFGLSTM` (rows i, g, o; f = 1 − i)."""
+
+    _spec = "cifg"

@@ -269,6 +269,16 @@ class PeepholeLSTM(Recurrent):
         return "peephole"
 
 
+class CIFGLSTM(Recurrent):
+    """LSTM with coupled input and forget gate, f = 1 − i (Greff et al. 2017), :mod:`yetztml.cells.lstm_cifg`.
+
+    ``nn.LSTM``'s parameters with three gate blocks, rows (i, g, o): ``weight_ih_l{k}`` ``(3H, I)``.
+    """
+
+    def _spec(self) -> str:
+        return "cifg"
+
+
 class LSTM1997(Recurrent):
     """The 1997 LSTM (Hochreiter & Schmidhuber): memory blocks of ``block_size`` cells sharing an input and
     an output gate, no forget gate (the CEC), :mod:`yetztml.cells.lstm1997`.

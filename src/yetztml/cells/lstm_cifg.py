@@ -1,0 +1,193 @@
+"""CIFG LSTM: coupled input and forget gate, f = 1 − i (Greff, Srivastava, Koutník, Steunebrink &
+Schmidhuber 2017, "LSTM: A Search Space Odyssey", variant CIFG), in PyTorch's layout with rows (i, g, o).
+
+One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1)); σ is the logistic,
+a = (a_i, a_g, a_o) the three H-row blocks of the preactivation::
+
+    (CF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                      (B, 3H)
+    (CF2)  i(t) = σ(a_i(t))                                                  input gate
+    (CF3)  g(t) = tanh(a_g(t))                                               cell input
+    (CF4)  o(t) = σ(a_o(t))                                                  output gate
+    (CF5)  f(t) = 1 − i(t)                                                   the coupled forget gate
+    (CF6)  c(t) = f(t) ⊙ c(t−1) + i(t) ⊙ g(t) = c(t−1) + i(t) ⊙ (g(t) − c(t−1))
+    (CF7)  h(t) = o(t) ⊙ tanh(c(t))                                          hidden state = output
+
+Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n arriving from the final state::
+
+    (CB1)  δh(t) += δoutputs(t)
+    (CB2)  δc(t) += δh(t) ⊙ o(t) ⊙ (1 − tanh²c(t))                         from (CF7)
+    (CB3)  δa_o = δh(t) ⊙ tanh c(t) ⊙ o(1 − o)                             from (CF7), (CF4)
+    (CB4)  δa_i = δc(t) ⊙ (g(t) − c(t−1)) ⊙ i(1 − i)                       from (CF6), (CF5), (CF2)
+    (CB5)  δa_g = δc(t) ⊙ i(t) ⊙ (1 − g²)                                  from (CF6), (CF3)
+    (CB6)  δh(t−1) = W_hhᵀ δa(t);  δc(t−1) = δc(t) ⊙ (1 − i(t))            from (CF1), (CF6)
+    (CB7)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
+    (CB8)  δx(t) = W_ihᵀ δa(t)
+
+Compared with :mod:`yetztml.cells.lstm` the cell has 3H instead of 4H gate rows (a quarter fewer
+weights) and the input gate's error collects both of its roles, (CB4). Layers and the reverse direction
+are stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations/lstm_cifg.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from ..core import squash
+from ..core.linalg import gemm_nn, gemm_nt
+from .lstm import LSTMState
+from .stack import Stacked, Sweep, column_sums
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def cifg_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, tanh_c):
+    """One layer, one direction. x (T, B, I); w_ih (3H, I); w_hh (3H, H); b_* (3H,); h0, c0 (B, H).
+
+    Fills h, c (T+1, B, H) (initial state in slot T·reverse), gates (T, B, 3H) with i, g, o, and
+    tanh_c (T, B, H).
+    """
+    T, B, I = x.shape
+    H = h0.shape[1]
+    b = b_ih + b_hh  # (3H,)
+    rec = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
+    h[T * reverse] = h0
+    c[T * reverse] = c0
+    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 3 * H))  # (CF1) W_ih x(t), all rows at once
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = t + reverse
+        cur = t + 1 - reverse
+        gemm_nt(h[prev], w_hh, rec, False)  # (CF1) W_hh h(t−1)
+        for n in range(B):
+            a = gates[t, n]  # (3H,) W_ih x(t); becomes i, g, o
+            r = rec[n]
+            for k in range(H):
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (CF1), (CF2)
+            for k in range(H, 2 * H):
+                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (CF1), (CF3)
+            for k in range(2 * H, 3 * H):
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (CF1), (CF4)
+            c_prev = c[prev, n]
+            c_cur = c[cur, n]
+            tc = tanh_c[t, n]
+            h_cur = h[cur, n]
+            for j in range(H):
+                c_cur[j] = (1.0 - a[j]) * c_prev[j] + a[j] * a[H + j]  # (CF5), (CF6)
+                tc[j] = squash.tanh(c_cur[j], fast)
+                h_cur[j] = a[2 * H + j] * tc[j]  # (CF7)
+
+
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
+def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse, da, dx):
+    """Backward of :func:`cifg_forward`. d_out (T, B, H); dh_n, dc_n (B, H) at the final state.
+
+    Fills da (T, B, 3H) with δa and dx (T, B, I) with δx; returns δW_ih (3H, I), δW_hh (3H, H),
+    δb (3H,) (= δb_ih = δb_hh), δh0 and δc0 (B, H).
+    """
+    T, B, I = x.shape
+    H = h.shape[2]
+    dh = dh_n.copy()  # (B, H)
+    dc = dc_n.copy()  # (B, H)
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev = t + reverse
+        for n in range(B):
+            g3 = gates[t, n]  # (3H,) i, g, o
+            d3 = da[t, n]  # (3H,) δa
+            tc = tanh_c[t, n]
+            c_prev = c[prev, n]
+            dy = d_out[t, n]
+            dhn = dh[n]
+            dcn = dc[n]
+            for j in range(H):
+                dhj = dhn[j] + dy[j]  # (CB1)
+                i = g3[j]
+                g = g3[H + j]
+                o = g3[2 * H + j]
+                dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (CB2)
+                d3[2 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (CB3)
+                d3[j] = dcj * (g - c_prev[j]) * i * (1.0 - i)  # (CB4)
+                d3[H + j] = dcj * i * (1.0 - g * g)  # (CB5)
+                dcn[j] = dcj * (1.0 - i)  # (CB6)
+        gemm_nn(da[t], w_hh, dh, False)  # (CB6) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 3H) · W_hh (3H, H)
+    rows = da.reshape(T * B, 3 * H)  # (T·B, 3H)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (CB7) one GEMM over all T·B rows
+    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (CB7) against the previous states
+    db = column_sums(rows)  # (CB7)
+    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (CB8)
+    return dw_ih, dw_hh, db, dh, dc
+
+
+@dataclass(eq=False)
+class CIFGSweep(Sweep):
+    """One layer and direction of a CIFG forward pass (time-major)."""
+
+    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
+    gates: np.ndarray  # (T, B, 3H) i, g, o after their squashing functions
+    tanh_c: np.ndarray  # (T, B, H) tanh c(t)
+
+    def finals(self) -> tuple[np.ndarray, ...]:
+        last = 0 if self.reverse else -1
+        return self.h[last], self.c[last]
+
+
+class LSTMCIFG(Stacked):
+    """LSTM with coupled input and forget gate (f = 1 − i), PyTorch layout with gate rows (i, g, o).
+
+    >>> import numpy as np
+    >>> cell = LSTMCIFG(input_size=2, hidden_size=4, seed=0)
+    >>> cell.num_weights  # 3H·I + 3H·H + 2·3H, three quarters of the LSTM's 128
+    96
+    >>> cell.forward(np.zeros((5, 3, 2))).final_state.c.shape
+    (1, 3, 4)
+    """
+
+    name: ClassVar[str] = "lstm-cifg"
+    gate_blocks: ClassVar[int] = 3
+    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    _sweep_type: ClassVar[type] = CIFGSweep
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+
+    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
+        return LSTMState(leaves[0], leaves[1])
+
+    def _sweep(self, x, keys, init, reverse) -> CIFGSweep:
+        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
+        T, B, _ = x.shape
+        H, dt = self.hidden_size, self.dtype
+        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
+        gates, tanh_c = np.empty((T, B, 3 * H), dt), np.empty((T, B, H), dt)
+        cifg_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], reverse, self._fast, h, c, gates, tanh_c)
+        return CIFGSweep(x, h, reverse, c, gates, tanh_c)
+
+    def _sweep_back(self, sweep, keys, d_out, d_final):
+        w_ih, w_hh, _, _ = self._weights(keys)
+        x = sweep.x
+        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
+        dw_ih, dw_hh, db, dh0, dc0 = cifg_backward(
+            x, w_ih, w_hh, sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0], d_final[1],
+            sweep.reverse, da, dx,
+        )
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
+        if keys[2] is not None:
+            grads[keys[2]] = db
+            grads[keys[3]] = db.copy()
+        return dx, grads, (dh0, dc0)
