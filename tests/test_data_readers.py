@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import gzip
+import io
 import json
 
 import numpy as np
@@ -13,7 +14,15 @@ import yetztml.data.labels
 import yetztml.data.parallel
 import yetztml.data.readers
 from yetztml.core.errors import CheckpointError, DataError
-from yetztml.data import LabelIndex, check_classes, read_csv, read_jsonl, read_labelled, read_parallel
+from yetztml.data import (
+    LabelIndex,
+    check_classes,
+    read_csv,
+    read_jsonl,
+    read_labelled,
+    read_parallel,
+    read_texts,
+)
 
 CSV = (
     "is_sarcastic,text,source\n"
@@ -258,3 +267,23 @@ def test_label_index_maps_sorted_labels_and_round_trips_json():
         index.encode([1, 7], path="test.csv")
     with pytest.raises(CheckpointError, match="expected format 'yetztml-labels' version 1"):
         LabelIndex.from_json({"format": "yetztml-labels", "version": 2, "classes": [0, 1]})
+
+
+def test_read_texts_plain_lines_stdin_and_columns(tmp_path, monkeypatch):
+    p = tmp_path / "new.txt"
+    p.write_text("Dog sues mom\n\n  area man wins  \n")
+    d = read_texts(p)
+    assert (d.texts, d.labels, d.lines, d.skipped_empty, d.skipped_lines) == (
+        ["Dog sues mom", "area man wins"], [], [1, 3], 1, [2],
+    )  # fmt: skip
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO("one\ntwo \xe9\n".encode())))
+    s = read_texts("-")
+    assert (s.texts, s.path) == (["one", "two \xe9"], "<stdin>")
+    c = tmp_path / "new.csv"
+    c.write_text("id,text\n1,a b\n2,\n")  # no label column needed
+    assert (read_texts(c, "text").texts, read_texts(c, "text").skipped_lines) == (["a b"], [3])
+    j = tmp_path / "new.jsonl"
+    j.write_text('{"headline": "x y"}\n')
+    assert read_texts(j, "headline").texts == ["x y"]
+    with pytest.raises(DataError, match=r"new\.jsonl, line 1: expected a key 'text', got keys 'headline'"):
+        read_texts(j, "text")

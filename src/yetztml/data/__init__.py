@@ -9,6 +9,7 @@ name                               what
 :func:`read_csv`                   CSV/TSV, text and label columns chosen by name
 :func:`read_jsonl`                 JSON lines, text and label keys chosen by name
 :func:`read_labelled`              either, chosen by extension or content → :class:`LabelledTexts`
+:func:`read_texts`                 texts without labels (plain lines, stdin, or a column/key)
 :func:`read_parallel`              two aligned sentence files (plain or .gz) → :class:`ParallelTexts`
 :func:`check_classes`              count per class; refuses fewer than two classes
 :class:`LabelIndex`                labels (int or str) ↔ class ids, JSON
@@ -37,7 +38,7 @@ from .batches import Batch, Batches, BatchStream
 from .fetch import DATASETS, Dataset, Fetched, RemoteFile, cache_dir, fetch, sha256_of
 from .labels import LabelIndex, check_classes
 from .parallel import ParallelTexts, read_parallel
-from .readers import LabelledTexts, read_csv, read_jsonl, read_labelled
+from .readers import LabelledTexts, read_csv, read_jsonl, read_labelled, read_texts
 from .splits import Split, stratified_split
 from .tokenise import Tokeniser
 from .vectors import WordVectors, read_word_vectors
@@ -69,6 +70,7 @@ __all__ = [
     "read_jsonl",
     "read_labelled",
     "read_parallel",
+    "read_texts",
     "read_word_vectors",
     "sha256_of",
     "stratified_split",

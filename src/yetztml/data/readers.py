@@ -23,11 +23,12 @@ import io
 import json
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import DataError, message
-from .files import read_text, where
+from .files import decode, read_text, where
 
 INT_LABEL = re.compile(r"[+-]?\d+\Z")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -105,9 +106,15 @@ def _int_labels(labels: list[str]) -> list[int] | list[str]:
 
 
 def parse_csv(
-    text: str, path: str | os.PathLike, text_column: str, label_column: str, delimiter: str | None = None
+    text: str,
+    path: str | os.PathLike,
+    text_column: str,
+    label_column: str | None,
+    delimiter: str | None = None,
 ) -> LabelledTexts:
-    """Parse CSV/TSV ``text`` (already read from ``path``, which only names it in errors)."""
+    """Parse CSV/TSV ``text`` (already read from ``path``, which only names it in errors).
+
+    ``label_column=None`` reads texts alone (``labels`` stays empty)."""
     _require_content(text, path, "a header line and at least one row")
     delimiter = delimiter or _delimiter(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -126,7 +133,7 @@ def parse_csv(
             if header is None:
                 header = [name.strip() for name in row]
                 ti = _column(header, text_column, "text", path, delimiter)
-                li = _column(header, label_column, "label", path, delimiter)
+                li = None if label_column is None else _column(header, label_column, "label", path, delimiter)
                 continue
             rows += 1
             if len(row) != len(header):
@@ -138,8 +145,8 @@ def parse_csv(
                         "Quote fields that contain the delimiter.",
                     )
                 )
-            label = row[li].strip()
-            if not label:
+            label = row[li].strip() if li is not None else None
+            if label == "":
                 raise DataError(
                     message(where(path, line), f"a label in column {label_column!r}", "an empty field")
                 )
@@ -148,7 +155,8 @@ def parse_csv(
                 skipped.append(line)
                 continue
             texts.append(body)
-            labels.append(label)
+            if label is not None:
+                labels.append(label)
             lines.append(line)
     except csv.Error as err:
         raise DataError(message(where(path, reader.line_num), "well-formed CSV", str(err))) from err
@@ -193,8 +201,10 @@ def _json_label(value: object, line: int, path: str | os.PathLike, key: str) -> 
     )
 
 
-def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: str) -> LabelledTexts:
-    """Parse JSON-lines ``text`` (already read from ``path``, which only names it in errors)."""
+def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: str | None) -> LabelledTexts:
+    """Parse JSON-lines ``text`` (already read from ``path``, which only names it in errors).
+
+    ``label_key=None`` reads texts alone (``labels`` stays empty)."""
     _require_content(text, path, "one JSON object per line")
     if text.lstrip()[:1] == "[":
         raise DataError(
@@ -220,7 +230,7 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
             raise DataError(message(where(path, line), "one JSON object per line", got)) from err
         if not isinstance(obj, dict):
             raise DataError(message(where(path, line), "one JSON object per line", type(obj).__name__))
-        for key in (text_key, label_key):
+        for key in (text_key,) if label_key is None else (text_key, label_key):
             if key not in obj:
                 present = ", ".join(repr(k) for k in obj)
                 raise DataError(
@@ -231,10 +241,10 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
                         "Choose one of the keys present.",
                     )
                 )
-        label = _json_label(obj[label_key], line, path, label_key)
-        if first_type is None:
+        label = None if label_key is None else _json_label(obj[label_key], line, path, label_key)
+        if label is not None and first_type is None:
             first_type = (type(label), line)
-        elif type(label) is not first_type[0]:
+        elif label is not None and type(label) is not first_type[0]:
             kind = "an integer" if first_type[0] is int else "a string"
             expected = f"{kind} label, as on line {first_type[1]}"
             raise DataError(
@@ -248,7 +258,8 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
             skipped.append(line)
             continue
         texts.append(body)
-        labels.append(label)
+        if label is not None:
+            labels.append(label)
         lines.append(line)
     if not texts:
         raise DataError(message(where(path), "at least one non-empty text", f"{len(skipped)} empty texts"))
@@ -290,3 +301,43 @@ def read_labelled(
     if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip()[:1] == "{"):
         return parse_jsonl(text, path, text_column, label_column)
     return parse_csv(text, path, text_column, label_column, delimiter)
+
+
+def read_texts(
+    path: str | os.PathLike,
+    text_column: str | None = None,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+) -> LabelledTexts:
+    """Texts without labels (for prediction): ``labels`` is empty, empty texts are skipped and counted.
+
+    ``text_column=None``: plain text, one text a line (``path`` ``"-"`` reads standard input); otherwise
+    the column (CSV/TSV) or key (JSON lines) of that name, the format chosen as in :func:`read_labelled`.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "new.txt"
+    >>> _ = p.write_text("dog sues mom\\n\\n  area man wins  \\n")
+    >>> d = read_texts(p)
+    >>> d.texts, d.labels, d.lines, d.skipped_lines
+    (['dog sues mom', 'area man wins'], [], [1, 3], [2])
+    """
+    if os.fspath(path) == "-":
+        text = decode(sys.stdin.buffer.read(), "<stdin>", encoding)
+        path = "<stdin>"
+    else:
+        text = read_text(path, encoding)
+    if text_column is None:
+        _require_content(text, path, "one text per line")
+        texts, lines, skipped = [], [], []
+        for line, raw in enumerate(text.splitlines(), start=1):
+            if raw.strip():
+                texts.append(raw.strip())
+                lines.append(line)
+            else:
+                skipped.append(line)
+        return LabelledTexts(texts, [], os.fspath(path), lines, len(skipped), skipped)
+    suffix = _suffix(path)
+    if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip()[:1] == "{"):
+        return parse_jsonl(text, path, text_column, None)
+    return parse_csv(text, path, text_column, None, delimiter)
