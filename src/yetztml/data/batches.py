@@ -109,7 +109,13 @@ class _Packed:
 
 
 class Batches:
-    """Epochs of padded batches by rules (BA1)–(BA4); see the module docstring."""
+    """Epochs of padded batches by rules (BA1)–(BA4); see the module docstring.
+
+    ``sequences``: N token-id sequences (lists or 1-D integer arrays, each non-empty); ``labels``: N class
+    ids (optional); ``targets``: N target sequences (optional, translation). ``rng``: a
+    ``numpy.random.Generator`` (or an int seed), required when ``shuffle=True``. ``bucket_batches``: pool
+    size in batches for (BA2), ``None`` for one pool. ``max_length`` / ``max_target_length``: truncation.
+    """
 
     def __init__(
         self,
