@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -177,7 +178,18 @@ def test_terminated_is_status_143(folder, capsys, monkeypatch):
         cli_main._terminate(15, None)
 
     monkeypatch.setattr(describe, "handle", terminated)
+    monkeypatch.setitem(cli_main._owner, "pid", os.getpid())
     assert run_cli(["describe", "rnn"], capsys) == (143, "", "yetztml describe: terminated\n")
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # restored after the command
+
+
+def test_forked_workers_leave_ctrl_c_to_the_command(monkeypatch):
+    """In a process forked from the command (another pid), SIGINT is ignored rather than a traceback."""
+    monkeypatch.setitem(cli_main._owner, "pid", os.getpid() + 1)
+    assert cli_main._interrupt(signal.SIGINT, None) is None
+    monkeypatch.setitem(cli_main._owner, "pid", os.getpid())
+    with pytest.raises(KeyboardInterrupt):
+        cli_main._interrupt(signal.SIGINT, None)
 
 
 # 3. Run folders: a rerun resumes, another configuration is refused, --force starts over.

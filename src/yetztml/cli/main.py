@@ -4,7 +4,8 @@ Every failure a user can cause ends as one line on stderr, ``yetztml COMMAND: er
 2: the catalogue's errors (bad options, a run folder that belongs to another configuration) and the
 operating system's (``OSError``: a path that cannot be read or written, a full disk), named with the path.
 Ctrl-C (SIGINT) ends with ``yetztml COMMAND: interrupted`` and status 130, SIGTERM with ``terminated`` and
-143; what was finished is kept (see docs/guarantees.md).
+143; what was finished is kept (see docs/guarantees.md). Worker processes forked from the command ignore
+SIGINT and end quietly on SIGTERM: the command's own process reports the interrupt and stops them.
 
 A SIGINT that arrives while compiled (Numba) code has called back into Python — to rebuild a constant, for
 one — raises the ``KeyboardInterrupt`` inside that callback; Numba reports it as a ``SystemError`` ("returned
@@ -16,6 +17,7 @@ the signals to the end of the batch, so that the checkpoint written there holds 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -58,8 +60,38 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C's ``KeyboardInterrupt`` so that the same clean-up runs."""
 
 
+#: The process that runs the command; worker processes forked from it inherit the handlers below.
+_owner: dict[str, int] = {"pid": -1}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGINT: ``KeyboardInterrupt`` in the command's process; ignored in a forked worker (a terminal sends
+    Ctrl-C to every process of the group, and the command's process stops its workers itself)."""
+    if os.getpid() == _owner["pid"]:
+        raise KeyboardInterrupt
+
+
 def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM: :class:`Terminated` in the command's process; a forked worker ends as SIGTERM's default."""
+    if os.getpid() != _owner["pid"]:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Terminated()
+
+
+def _install_handlers() -> dict[int, object]:
+    """Install :func:`_interrupt` and :func:`_terminate` where Python's defaults are (not over an ignored
+    signal); return the handlers they replace."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    _owner["pid"] = os.getpid()
+    previous = {}
+    for signum, default, handler in ((signal.SIGINT, signal.default_int_handler, _interrupt),
+                                     (signal.SIGTERM, signal.SIG_DFL, _terminate)):
+        if signal.getsignal(signum) == default:
+            previous[signum] = signal.signal(signum, handler)
+    return previous
 
 
 def _is_interrupt(err: BaseException) -> BaseException | None:
@@ -98,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = _install_handlers()
     try:
         return int(args.handler(args) or 0)
     except YetztmlError as err:
@@ -117,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _interrupted(args.command, cause)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 if __name__ == "__main__":
