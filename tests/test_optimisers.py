@@ -135,3 +135,26 @@ def test_validation(rng):
     with pytest.raises(CheckpointError, match=r"shape \(3, 4\)"):
         Adam(params).load_state_dict(state)
     assert opt.steps == 0  # rejected steps change nothing
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_compiled_adam_rounds_like_the_numpy_expressions(dtype, weight_decay):
+    """The compiled (O4)–(O6) equals, bit for bit, the NumPy expressions its docstring names."""
+    rng = np.random.default_rng(7)
+    p = {"w": rng.standard_normal((5, 7)).astype(dtype)}
+    ref = p["w"].copy()
+    m, v = np.zeros_like(ref), np.zeros_like(ref)
+    opt = Adam(p, lr=0.003, betas=(0.85, 0.995), eps=1e-7, weight_decay=weight_decay)
+    for n in range(1, 6):
+        g = rng.standard_normal(ref.shape).astype(dtype)
+        opt.step({"w": g})
+        gd = g + weight_decay * ref if weight_decay else g
+        m *= 0.85
+        m += (1.0 - 0.85) * gd
+        v *= 0.995
+        v += (1.0 - 0.995) * gd * gd
+        ref -= (0.003 / (1.0 - 0.85**n)) * (m / (np.sqrt(v) / np.sqrt(1.0 - 0.995**n) + 1e-7))
+        np.testing.assert_array_equal(p["w"], ref)
+        np.testing.assert_array_equal(opt.m["w"], m)
+        np.testing.assert_array_equal(opt.v["w"], v)

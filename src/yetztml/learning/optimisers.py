@@ -14,6 +14,10 @@ Adam (``torch.optim.Adam``, coupled L2 weight decay λ, no AMSGrad):
     (O5)  m_n = β₁ m_{n−1} + (1 − β₁) g,     v_n = β₂ v_{n−1} + (1 − β₂) g²       (m_0 = v_0 = 0)
     (O6)  θ ← θ − (lr / (1 − β₁ⁿ)) · m_n / (√v_n / √(1 − β₂ⁿ) + ε)
 
+Adam's (O4)–(O6) run as one compiled pass over each parameter (:func:`adam_update`) that rounds exactly as
+the NumPy expressions written in its docstring would: moments in the parameter's dtype, the step in
+float64, the result rounded back to the parameter's dtype.
+
 The optimiser keeps a reference to the dict (normally ``cell.params``) and looks the arrays up on every
 step, so a cell that replaces its arrays (``load_params``) stays trained. ``lr`` may be changed between
 steps (schedules do). ``state_dict()`` holds plain numbers and NumPy arrays only, so a checkpoint can store
@@ -26,6 +30,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numba
 import numpy as np
 
 from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, ShapeError, message
@@ -236,20 +241,45 @@ class Adam(Optimiser):
 
     def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
         beta1, beta2 = self.betas
-        if self.weight_decay != 0.0:
-            g = g + self.weight_decay * p  # (O4)
-        m, v = self.m[key], self.v[key]
-        m *= beta1  # (O5)
-        m += (1.0 - beta1) * g
-        v *= beta2
-        v += (1.0 - beta2) * g * g
         n = self.steps
-        step_size = self.lr / (1.0 - beta1**n)
-        denom = np.sqrt(v) / np.sqrt(1.0 - beta2**n) + self.eps
-        p -= step_size * (m / denom)  # (O6)
+        kind = p.dtype.type
+        flat = p.reshape(-1)
+        if not np.shares_memory(flat, p):  # a non-contiguous parameter: update a copy, write it back
+            flat = np.ascontiguousarray(p).reshape(-1)
+        adam_update(
+            flat, np.ascontiguousarray(g).reshape(-1), self.m[key].reshape(-1), self.v[key].reshape(-1),
+            kind(beta1), kind(1.0 - beta1), kind(beta2), kind(1.0 - beta2), kind(self.weight_decay),
+            self.weight_decay != 0.0, self.lr / (1.0 - beta1**n), float(np.sqrt(1.0 - beta2**n)), self.eps,
+        )
+        if not np.shares_memory(flat, p):
+            p[...] = flat.reshape(p.shape)
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
 
     def _buffers(self) -> dict[str, dict[str, np.ndarray]]:
         return {"m": self.m, "v": self.v}
+
+
+@numba.njit(cache=True)
+def adam_update(p, g, m, v, beta1, c1, beta2, c2, wd, decay, step_size, sqrt_bc2, eps):  # pragma: no cover
+    """(O4)–(O6) for flat arrays p, g, m, v of one dtype; rounds like these NumPy expressions::
+
+        g = g + wd * p                                  # (O4), in the dtype
+        m *= beta1; m += (1 − beta1) * g                # (O5), in the dtype
+        v *= beta2; v += (1 − beta2) * g * g
+        p -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + eps))   # (O6) in float64, rounded to the dtype
+
+    with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2, wd given in the dtype, and step_size =
+    lr / (1 − β₁ⁿ), sqrt_bc2 = √(1 − β₂ⁿ), eps as float64.
+    """
+    for i in range(p.size):
+        gi = g[i]
+        if decay:
+            gi = gi + wd * p[i]  # (O4)
+        mi = m[i] * beta1 + c1 * gi  # (O5)
+        vi = v[i] * beta2 + c2 * gi * gi  # (O5)
+        m[i] = mi
+        v[i] = vi
+        denom = np.float64(np.sqrt(vi)) / sqrt_bc2 + eps  # (O6)
+        p[i] = np.float64(p[i]) - step_size * (np.float64(mi) / denom)  # (O6)
