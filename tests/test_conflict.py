@@ -182,3 +182,22 @@ def test_per_step_of_a_trace_with_every_source_zero_is_zero():
     trace, _, d_outputs = wc.loss_gradient(cell, x, targets, mask)
     blank = dataclasses.replace(trace, **{f: np.zeros_like(getattr(trace, f)) for f in sources})
     assert all(np.all(v == 0.0) for k, v in cell.backward(blank, d_outputs).items() if k.startswith("W"))
+
+
+@pytest.mark.torch
+def test_naive_cec_gradient_agrees_with_pytorch_autograd(rng):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    net = NaiveCEC(3, 2, init_range=0.7, seed=3)
+    x = rng.standard_normal((6, 4, 3))
+    targets = rng.standard_normal((6, 4, 2))
+    trace = net.forward(x)
+    _, d = squared_error(trace.outputs, targets)
+    grads = net.backward(trace, d)
+    w_ji = torch.tensor(net.params["w_ji"], requires_grad=True)
+    w_kj = torch.tensor(net.params["w_kj"], requires_grad=True)
+    s = torch.cumsum(torch.tensor(x) @ w_ji.T, dim=0)  # the CEC: s(t) = s(t−1) + w_ji x(t)
+    loss = ((s @ w_kj.T - torch.tensor(targets)) ** 2).sum()
+    loss.backward()
+    assert relative_error(grads["w_ji"], w_ji.grad.numpy()) <= 1e-12
+    assert relative_error(grads["w_kj"], w_kj.grad.numpy()) <= 1e-12

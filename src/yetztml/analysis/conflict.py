@@ -26,10 +26,10 @@ each c_t against finite differences of the loss with the weight perturbed at ste
 y(t) = w_kj s(t)). With a = w_kj w_ji(value) and σ² = 1/3 the variance of U[−1, 1], the expectations are::
 
     (WC6) input,  w_ji(value): p_0 = 2 w_kj (a − 1)  (store),   p_t = 2 w_kj a σ²  for t ≥ 1  (protect)
-          G = 0 at a* = 3/(T + 2), where E = 1 − a* = (T − 1)/(T + 2) and ρ = 1/2 exactly
+          G = 0 at a* = 3/(T + 2), where E = 1 − a* = (T − 1)/(T + 2); ρ → 1/2 as G → 0
     (WC7) output, w_kj: p_t = 2 w_kj (w_ji² + c_t²) for t < T−1 (protect: be silent),
                         p_{T−1} = 2 (w_kj (w_ji² + c²) − w_ji)  (retrieve),   c_t = s(t) − w_ji x_value(0)
-          with c ≡ 0: G = 0 at a* = 1/T, where E = (T − 1)/T and ρ = 1/2 exactly
+          with c ≡ 0: G = 0 at a* = 1/T, where E = (T − 1)/T; ρ → 1/2 as G → 0
 
 so gradient descent stops where the store (retrieve) step and the protect steps cancel: half the signal
 opposes the other half and the loss stays near (T−1)/(T+2) (resp. (T−1)/T) of the trivial baseline 1.
