@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 
 import pytest
 
 from yetztml.cli.main import main
+from yetztml.experiments.backends import LocalBackend
 from yetztml.experiments.lstm1997 import reproduce, resolve_row
 from yetztml.experiments.runner import TRIALS_FILE
 
@@ -26,10 +28,19 @@ def untimed(records: list[dict]) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def head():
-    """One Ray head for the module (2 CPUs), stopped with all its processes at the end."""
+    """One Ray head for the module (2 CPUs), stopped with all its processes at the end. This process stays
+    connected to it throughout, so that the tests share warm workers (a backend uses an existing connection)."""
+    import logging
+
+    import ray
+
     cluster = ray_backend.LocalHead(num_cpus=2, timeout_s=120.0).start()
-    yield cluster
-    cluster.stop()
+    try:
+        ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.stop()
     assert cluster.pids() == []
 
 
@@ -66,6 +77,7 @@ def _running_trial_pids(head) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_is_retried_and_nothing_is_lost(head, tmp_path):
     """SIGKILL to a worker at the first progress report: Ray reruns its task; the table equals the local one."""
     row = resolve_row("4", T=100)
@@ -100,3 +112,32 @@ def test_an_unreachable_address_is_one_line(tmp_path, capsys):
     assert err.startswith(f"yetztml reproduce: error: --address: expected a reachable Ray cluster, got 127.0.0.1:{port}"
                           " unreachable") and "\n" not in err
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_sweep_on_ray_with_a_worker_killed_equals_the_local_sweep(head, tmp_path):
+    """2 points × 2 trials; a worker running a trial is killed when the first record arrives; sweep.csv
+    (without its time column) and every point's records equal the local sweep's."""
+    from yetztml.experiments.sweep import check_spec, run_sweep
+
+    spec = check_spec({"command": "reproduce lstm1997", "base": {"exp": "4", "T": 100, "trials": 2,
+                                                                "max_sequences": 4000}, "grid": {"seed": [0, 1]}})
+    local = run_sweep(spec, tmp_path / "local", LocalBackend(2))
+    killed: list[int] = []
+
+    def kill_once(point, record, done, total) -> None:
+        deadline = time.monotonic() + 3.0
+        while not killed and done == 1 and time.monotonic() < deadline:
+            for pid in _running_trial_pids(head)[:1]:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+
+    remote = run_sweep(spec, tmp_path / "ray", ray_backend.RayBackend(head.address), on_record=kill_once)
+    assert len(killed) == 1
+    assert [{k: v for k, v in r.items() if k != "wall_s_total"} for r in remote["rows"]] == [
+        {k: v for k, v in r.items() if k != "wall_s_total"} for r in local["rows"]]
+    for seed in (0, 1):
+        ours = json.loads((tmp_path / "ray" / "points" / f"seed={seed}" / "result.json").read_text())["trials"]
+        theirs = json.loads((tmp_path / "local" / "points" / f"seed={seed}" / "result.json").read_text())["trials"]
+        assert untimed(ours) == untimed(theirs)
+        assert len((tmp_path / "ray" / "points" / f"seed={seed}" / TRIALS_FILE).read_text().splitlines()) == 2
