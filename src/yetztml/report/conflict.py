@@ -71,9 +71,10 @@ def plot_training(result: dict[str, Any], path: Path) -> Path:
             loss_ax.plot(np.arange(width, losses.size + 1), smooth, color=color,
                          label=f"{NETS[net]} ({outcome}, {data['updates']} updates)")
         traj = data["trajectory"]
-        for label in data["start"]["weights"]:
+        for label, marker in zip(data["start"]["weights"], "osD^v", strict=False):
             ls = "-" if label == data["weight"] else ":"
-            rho_ax.plot(traj["updates"], traj[label], ls=ls, color=color, marker=".", label=f"{net}: {label}")
+            rho_ax.plot(traj["updates"], traj[label], ls=ls, color=color, marker=marker, ms=4, mfc="none",
+                        label=f"{net}: {label}")
     balance = result["naive"]["balance"]["loss_at_balance"]
     loss_ax.axhline(balance, color="tab:red", ls="--", lw=1.0, label=f"naive standstill (WC6/7): {balance:.3f}")
     loss_ax.set_yscale("log")
