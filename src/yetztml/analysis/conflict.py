@@ -53,8 +53,6 @@ import numpy as np
 from ..cells.base import Cell, Trace
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_int
-from ..learning import Adam, Trainer
-from ..learning.losses import squared_error
 from .naive_cec import NaiveCEC
 
 KINDS = ("input", "output")
@@ -130,6 +128,8 @@ def gated_net(kind: str, seed: int) -> tuple[Cell, tuple[str, ...], list[Probe]]
 # -- (WC3)–(WC5) -----------------------------------------------------------------------------------------
 def loss_gradient(cell: Cell, x: np.ndarray, targets: np.ndarray, mask: np.ndarray) -> tuple[Trace, float, np.ndarray]:
     """Forward, the mean over sequences of (WC2), and its gradient with respect to the outputs."""
+    from ..learning.losses import squared_error
+
     trace = cell.forward(x)
     value, d_outputs = squared_error(trace.outputs, targets, mask=mask)  # (WC2)
     batch = x.shape[1]
@@ -188,6 +188,8 @@ def train(cell: Cell, sources: tuple[str, ...], probes: list[Probe], kind: str, 
           ) -> dict[str, Any]:
     """Adam through :class:`~yetztml.learning.Trainer` (loss (WC2), full BPTT, one update per batch) for at
     most ``budget`` updates, stopping when :func:`solved`; per-step contributions every ``every`` updates."""
+    from ..learning import Adam, Trainer  # imported here: the CLI loads this module to list the scenarios
+
     checkpoints = [{"updates": 0, **measure(cell, sources, probes, evaluation)}]
     state = {"solved": solved(cell, evaluation)[0]}
 
