@@ -68,3 +68,35 @@ def test_signal_keeps_the_finished_batches_and_the_rerun_matches(signum, status,
     assert resumed["training"]["resumed_from"] == done
     assert resumed["training"]["loss"] == straight["training"]["loss"]
     assert resumed["clarity_output"] == straight["clarity_output"]
+
+
+def test_reproduce_interrupted_keeps_finished_trials_and_the_rerun_runs_only_the_rest(tmp_path):
+    """Ctrl-C after the first finished trial: status 130, the trials done are kept, the rerun adds the rest."""
+    out = tmp_path / "r"
+    command = [sys.executable, "-m", "yetztml", "reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "6",
+               "--max-sequences", "3000", "--jobs", "1", "--no-figures", "--out", str(out)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            for line in proc.stdout:
+                if "[1/6]" in line:
+                    proc.send_signal(signal.SIGINT)
+                    break
+            err = proc.stderr.read()
+            code = proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert code == 130, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-2:] == [
+        f"interrupted: finished trials are kept in {out}/trials.jsonl; rerun the same command to resume",
+        "yetztml reproduce: interrupted",
+    ]
+    kept = (out / "trials.jsonl").read_text().splitlines()
+    assert 1 <= len(kept) < 6 and not (out / "result.json").exists()
+    rerun = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    lines = (out / "trials.jsonl").read_text().splitlines()
+    assert lines[: len(kept)] == kept and len(lines) == 6
+    assert sorted(json.loads(line)["trial"] for line in lines) == list(range(6))
+    assert rerun.stdout.count("no success after 3,000 sequences") == 6 - len(kept)
