@@ -5,6 +5,7 @@
 ``LSTM``           modern LSTM (gates i, f, g, o), PyTorch layout, stacked, bidirectional
 ``GRU``            GRU (gates r, z, n), PyTorch layout, stacked, bidirectional
 ``LSTMCIFG``       CIFG LSTM: coupled input and forget gate, f = 1 − i (Greff et al. 2017)
+``LSTMLayerNorm``  layer-normalised LSTM (Ba, Kiros & Hinton 2016)
 ``LSTM1997``       Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates
 ``LSTMForget``     Gers, Schmidhuber & Cummins 2000: memory blocks with forget gates
 ``LSTMPeephole``   Gers, Schraudolph & Schmidhuber 2002: forget gates and peepholes
@@ -28,6 +29,7 @@ _LAZY = {
     "LSTMState": "lstm",
     "GRU": "gru",
     "LSTMCIFG": "lstm_cifg",
+    "LSTMLayerNorm": "lstm_layernorm",
     "LSTM1997": "lstm1997",
     "LSTMForget": "lstm_forget",
     "LSTMPeephole": "lstm_peephole",

@@ -18,10 +18,10 @@ except ImportError as err:  # pragma: no cover - exercised without torch install
         "Install the extra: pip install 'yetztml[torch]'."
     ) from err
 
-from .cells import CIFGLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, StepCell
-from .modules import CIFGLSTM, GRU, LSTM, LSTM1997, RNN, PeepholeLSTM, Recurrent
+from .cells import CIFGLSTMCell, GRUCell, LayerNormLSTMCell, LSTMCell, PeepholeLSTMCell, StepCell
+from .modules import CIFGLSTM, GRU, LSTM, LSTM1997, RNN, LayerNormLSTM, PeepholeLSTM, Recurrent
 
 __all__ = [
-    "GRU", "LSTM", "LSTM1997", "RNN", "CIFGLSTM", "PeepholeLSTM", "Recurrent",
-    "CIFGLSTMCell", "GRUCell", "LSTMCell", "PeepholeLSTMCell", "StepCell",
+    "GRU", "LSTM", "LSTM1997", "RNN", "CIFGLSTM", "LayerNormLSTM", "PeepholeLSTM", "Recurrent",
+    "CIFGLSTMCell", "GRUCell", "LayerNormLSTMCell", "LSTMCell", "PeepholeLSTMCell", "StepCell",
 ]

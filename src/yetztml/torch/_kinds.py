@@ -32,6 +32,7 @@ from ..cells.gru import GRU
 from ..cells.lstm import LSTM
 from ..cells.lstm1997 import LSTM1997
 from ..cells.lstm_cifg import LSTMCIFG
+from ..cells.lstm_layernorm import LSTMLayerNorm
 from ..cells.lstm_peephole import LSTMPeephole
 from ..cells.rnn import RNN
 from ..core.errors import OptionError, message
@@ -79,7 +80,7 @@ class StackedKind(Kind):
     def __init__(self, name: str, cls: type, fields: tuple[tuple[str, int, int], ...], options=None) -> None:
         super().__init__(name, options or {})
         self.cls = cls
-        self.fields = fields  # (sweep attribute, extra rows, width in units of H)
+        self.fields = fields  # (sweep attribute, extra rows, width in units of H; 0: one per gate block)
         self.parts = len(cls.state_names)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
@@ -94,7 +95,9 @@ class StackedKind(Kind):
         return [cell.params[k].shape for k in cell.params]
 
     def shapes(self, T: int, B: int, I: int, H: int) -> list[tuple[int, ...]]:
-        return [(T + extra, B, width * H) for _, extra, width in self.fields]
+        blocks = self.cls.gate_blocks
+        return [(T + extra, B, width * H if width else (blocks if name != "r_c" else 1))
+                for name, extra, width in self.fields]
 
     def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
         cell = self.cell(x.shape[2], H, len(weights) > 2 + self._extra_weights(), x.dtype)
@@ -245,13 +248,15 @@ class BlockKind(Kind):
 
 _LSTM_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_c", 0, 1))
 _CIFG_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 3), ("tanh_c", 0, 1))
+_LN_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("p_hat", 0, 4), ("r_p", 0, 0), ("q_hat", 0, 4),
+              ("r_q", 0, 0), ("c_hat", 0, 1), ("r_c", 0, 0), ("tanh_n", 0, 1))
 _GRU_FIELDS = (("h", 1, 1), ("gates", 0, 3), ("q_n", 0, 1))
 _RNN_FIELDS = (("h", 1, 1),)
 
 
 @functools.cache
 def get(spec: str) -> Kind:
-    """The kind named by ``spec``: ``lstm``, ``gru``, ``cifg``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
+    """The kind named by ``spec``: ``lstm``, ``gru``, ``cifg``, ``layernorm``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
     ``lstm1997:<g>:<h>:<block_size>``."""
     name, *args = spec.split(":")
     if name == "lstm":
@@ -260,6 +265,8 @@ def get(spec: str) -> Kind:
         return StackedKind(spec, GRU, _GRU_FIELDS)
     if name == "cifg":
         return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS)
+    if name == "layernorm":
+        return StackedKind(spec, LSTMLayerNorm, _LN_FIELDS)
     if name == "rnn":
         return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
     if name == "peephole":

@@ -8,7 +8,6 @@ back. A step is one call of the custom operator with T = 1: the same kernels as 
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
@@ -17,6 +16,7 @@ from torch import nn
 from ..core.errors import DTypeError, ShapeError, message
 from ..core.validation import check_int
 from . import _checks, _kinds, _ops
+from .modules import reset_parameters
 
 
 class StepCell(nn.Module):
@@ -46,10 +46,7 @@ class StepCell(nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Every parameter U(−1/√H, 1/√H) in registration order, like ``nn.LSTMCell``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        with torch.no_grad():
-            for p in self.parameters():
-                p.uniform_(-bound, bound, generator=generator)
+        reset_parameters(self, self.hidden_size, generator)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
@@ -104,3 +101,10 @@ class CIFGLSTMCell(StepCell):
     """One step of :class:`yetztml.torch.CIFGLSTM` (rows i, g, o; f = 1 − i)."""
 
     _spec = "cifg"
+
+
+class LayerNormLSTMCell(StepCell):
+    """One step of :class:`yetztml.torch.LayerNormLSTM` (``ln_ih_weight``, ``ln_ih_bias``, ``ln_hh_weight``,
+    ``ln_hh_bias``, ``ln_c_weight``, ``ln_c_bias`` beside ``nn.LSTMCell``'s parameters)."""
+
+    _spec = "layernorm"

@@ -40,6 +40,18 @@ from . import _checks, _kinds, _ops
 _SUFFIX = "_l0"
 
 
+def reset_parameters(module: nn.Module, hidden_size: int, generator: torch.Generator | None) -> None:
+    """U(−1/√H, 1/√H) for every parameter in registration order (``nn.LSTM``'s draws), except layer-norm
+    gains (``ln_*_weight``: 1) and layer-norm biases (``ln_*_bias``: 0), which draw nothing."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.startswith("ln_"):
+                p.fill_(1.0 if "_weight" in name else 0.0)
+            else:
+                p.uniform_(-bound, bound, generator=generator)
+
+
 class Recurrent(nn.Module):
     """Shared machinery: parameters in ``nn.LSTM``'s names and order, validation, the layer driver."""
 
@@ -94,10 +106,7 @@ class Recurrent(nn.Module):
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """Every parameter U(−1/√H, 1/√H), in registration order, like ``nn.LSTM`` (same draws from the
         same generator state); ``generator`` defaults to torch's global one, as in ``nn.LSTM``."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        with torch.no_grad():
-            for p in self.parameters():
-                p.uniform_(-bound, bound, generator=generator)
+        reset_parameters(self, self.hidden_size, generator)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -277,6 +286,19 @@ class CIFGLSTM(Recurrent):
 
     def _spec(self) -> str:
         return "cifg"
+
+
+class LayerNormLSTM(Recurrent):
+    """Layer-normalised LSTM (Ba, Kiros & Hinton 2016), :mod:`yetztml.cells.lstm_layernorm`: LN per gate block
+    on W_ih x and W_hh h, and on c(t) before its tanh.
+
+    ``nn.LSTM``'s parameters plus ``ln_ih_weight_l{k}``, ``ln_ih_bias_l{k}``, ``ln_hh_weight_l{k}``,
+    ``ln_hh_bias_l{k}`` ``(4H,)`` and ``ln_c_weight_l{k}``, ``ln_c_bias_l{k}`` ``(H,)`` (gains start at 1,
+    biases at 0): ``load_state_dict(lstm.state_dict(), strict=False)`` takes an ``nn.LSTM``'s weights.
+    """
+
+    def _spec(self) -> str:
+        return "layernorm"
 
 
 class LSTM1997(Recurrent):
