@@ -258,7 +258,7 @@ def test_reproduce_force_deletes_only_the_run_files(folder, capsys, monkeypatch)
 
     run = folder / "r"
     run.mkdir()
-    for name in ("config.json", "trials.jsonl", "result.json", "report.md", "notes.txt"):
+    for name in ("config.json", "trials.jsonl", "trials.torn", "result.json", "report.md", "notes.txt"):
         (run / name).write_text("x")
     assert_refused(["reproduce", "lstm1997", "--exp", "no-such", "--out", "r", "--force"], capsys, folder, "exp")
     reproduce._prepare_out("r", force=True)

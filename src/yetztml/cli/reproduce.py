@@ -85,7 +85,7 @@ def _no_paper(p: argparse.ArgumentParser) -> int:
 
 
 #: What a run folder holds; ``--force`` deletes these before starting over.
-RUN_FILES = ("config.json", "trials.jsonl", "result.json", "report.md")
+RUN_FILES = ("config.json", "trials.jsonl", "trials.torn", "result.json", "report.md")
 
 
 def _check_paths(args: argparse.Namespace) -> None:
