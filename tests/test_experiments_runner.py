@@ -196,3 +196,34 @@ def test_ray_not_installed_names_the_extra(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(OptionError, match="--address: expected HOST:PORT of a Ray cluster's head, or auto, got 'x'"):
         check_address("x")
+
+
+def test_no_cluster_at_auto_is_one_line(monkeypatch):
+    ray = pytest.importorskip("ray")
+
+    def no_cluster(**kwargs):
+        raise ConnectionError("Could not find any running Ray instance.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    with pytest.raises(OptionError, match="--address: expected a running Ray cluster, got none found at auto "
+                                          r"\(Could not find any running Ray instance.\). Start one with `ray start"):
+        make_backend("ray", address="auto").run([Task(0, fake_trial, 0, {})], lambda *a: None)
+
+
+def test_cli_reports_a_cut_line_in_one_warning_line(tmp_path, capsys):
+    from yetztml.cli.main import main
+
+    out = tmp_path / "r"
+    argv = ["reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "2", "--max-sequences", "50",
+            "--jobs", "1", "--out", str(out), "--no-figures"]
+    assert main(argv) == 0
+    lines = (out / TRIALS_FILE).read_text().splitlines()
+    (out / TRIALS_FILE).write_text(lines[0] + "\n" + lines[1][:40])  # trial 1's line cut mid-write
+    capsys.readouterr()
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (f"yetztml reproduce: warning: {out / TRIALS_FILE}: line 2 cut by an interruption, moved "
+                            f"to {out / TORN_FILE}; its trial runs again\n")
+    assert "trial   1: no success after 50 sequences" in captured.out and "trial   0" not in captured.out
+    assert [json.loads(x) for x in (out / TRIALS_FILE).read_text().splitlines()][1]["trial"] == 1

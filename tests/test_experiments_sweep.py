@@ -103,3 +103,15 @@ def test_another_commands_sweep_folder_is_refused(tmp_path):
     with pytest.raises(OptionError, match="expected a sweep of `reproduce gers2000`.*got a sweep of `reproduce "
                                           "lstm1997`"):
         run_sweep(gers, tmp_path / "o")
+
+
+def test_report_has_the_table_and_the_figure(tmp_path):
+    from yetztml.report.sweep import write_sweep_report
+
+    table = {"command": "reproduce lstm1997", "options": ["seed"], "columns": ["success_pct", "sequences_mean"],
+             "figure": ["success_pct", "sequences_mean"], "base": {"exp": "4"}, "backend": "local, 2 processes",
+             "rows": [{"point": "seed=0", "seed": 0, "success_pct": 50.0, "sequences_mean": 1234.0},
+                      {"point": "seed=1", "seed": 1, "success_pct": 0.0, "sequences_mean": None}]}
+    text = write_sweep_report(tmp_path, table).read_text()
+    assert "| seed=0 | 0 | 50.0 | 1,234 |\n| seed=1 | 1 | 0 | – |" in text
+    assert "![sweep.png](sweep.png)" in text and (tmp_path / "sweep.png").stat().st_size > 5000
