@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,8 +43,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         result = run_bss(**options)
     except KeyboardInterrupt:
-        print(f"interrupted: finished batches are kept in {args.out}/checkpoint.npz; rerun the same command to "
-              "resume", file=sys.stderr)
+        if (Path(args.out) / "checkpoint.npz").exists():
+            print(f"interrupted: finished batches are kept in {args.out}/checkpoint.npz; rerun the same command "
+                  "to resume", file=sys.stderr)
         raise
     print(
         f"clarity: stimulus {result['clarity_stimulus']:.3f}, output {result['clarity_output']:.3f} "
