@@ -10,6 +10,7 @@ import pytest
 
 from yetztml.cli.main import main
 from yetztml.core.errors import OptionError
+from yetztml.experiments.backends import LocalBackend
 from yetztml.experiments.lstm1997 import reproduce, resolve_row
 from yetztml.experiments.runner import TRIALS_FILE
 from yetztml.experiments.sweep import check_spec, expand, plan_sweep, read_spec, run_sweep
@@ -115,3 +116,18 @@ def test_report_has_the_table_and_the_figure(tmp_path):
     text = write_sweep_report(tmp_path, table).read_text()
     assert "| seed=0 | 0 | 50.0 | 1,234 |\n| seed=1 | 1 | 0 | – |" in text
     assert "![sweep.png](sweep.png)" in text and (tmp_path / "sweep.png").stat().st_size > 5000
+
+
+def test_gers2000_sweep_rows_equal_direct_runs(tmp_path):
+    from yetztml.experiments import gers2000
+
+    spec = check_spec({"command": "reproduce gers2000", "base": {"row": "forget", "trials": 2, "max-streams": 2,
+                                                                "max-steps": 5000}, "grid": {"seed": [0, 1]}})
+    table = run_sweep(spec, tmp_path / "s", LocalBackend(1))
+    got = [(r["point"], r["trials"], r["perfect_pct"], r["rest_pct"], r["rest_length_mean"]) for r in table["rows"]]
+    assert got == [("seed=0", 2, 0.0, 100.0, 1.0), ("seed=1", 2, 0.0, 100.0, 0.5)]
+    direct = gers2000.reproduce(gers2000.get_row("forget"), trials=2, seed=1, out=tmp_path / "d", jobs=1,
+                                max_streams=2, max_steps=5000)
+    assert direct["summary"]["rest_length_mean"] == table["rows"][1]["rest_length_mean"]
+    assert [r["test_lengths"] for r in direct["trials"]] == [
+        r["test_lengths"] for r in json.loads((tmp_path / "s/points/seed=1/result.json").read_text())["trials"]]
