@@ -7,9 +7,11 @@ Ctrl-C (SIGINT) ends with ``yetztml COMMAND: interrupted`` and status 130, SIGTE
 143; what was finished is kept (see docs/guarantees.md). Worker processes forked from the command ignore
 SIGINT and end quietly on SIGTERM: the command's own process reports the interrupt and stops them.
 
-A SIGINT that arrives while compiled (Numba) code has called back into Python — to rebuild a constant, for
-one — raises the ``KeyboardInterrupt`` inside that callback; Numba reports it as a ``SystemError`` ("returned
-a result with an exception set") chained once per compiled frame. :func:`_is_interrupt` recognises such a
+Python acts on a SIGINT at the next Python code it runs. During a long compiled (Numba) call that is
+Numba's own callback ``numba.core.serialize._numba_unpickle``, which rebuilds Python objects as the compiled
+function hands back its results; the ``KeyboardInterrupt`` raised there cannot pass through the compiled
+wrapper, which reports a ``SystemError`` ("returned a result with an exception set") for each value —
+nine chained ones for a backward kernel that returns nine arrays. :func:`_is_interrupt` recognises such a
 chain as the interrupt it is. Training loops that run compiled batches (``demo bss``) go further and defer
 the signals to the end of the batch, so that the checkpoint written there holds every finished batch.
 """
@@ -24,9 +26,9 @@ import threading
 from typing import NoReturn
 
 from ..core.errors import YetztmlError
-from . import data, demo, describe, errorflow, gradcheck, reproduce, run, sweep
+from . import data, demo, describe, errorflow, gradcheck, reproduce, run, sweep, text
 
-COMMANDS = (run, describe, gradcheck, errorflow, reproduce, sweep, demo, data)
+COMMANDS = (run, describe, gradcheck, errorflow, reproduce, sweep, demo, text, data)
 
 
 class OneLineParser(argparse.ArgumentParser):
