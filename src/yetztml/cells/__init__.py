@@ -6,6 +6,7 @@
 ``GRU``            GRU (gates r, z, n), PyTorch layout, stacked, bidirectional
 ``LSTMCIFG``       CIFG LSTM: coupled input and forget gate, f = 1 − i (Greff et al. 2017)
 ``LSTMLayerNorm``  layer-normalised LSTM (Ba, Kiros & Hinton 2016)
+``LSTMZoneout``    LSTM with zoneout (Krueger et al. 2016) and recurrent dropout (Semeniuta et al. 2016)
 ``LSTM1997``       Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates
 ``LSTMForget``     Gers, Schmidhuber & Cummins 2000: memory blocks with forget gates
 ``LSTMPeephole``   Gers, Schraudolph & Schmidhuber 2002: forget gates and peepholes
@@ -30,6 +31,7 @@ _LAZY = {
     "GRU": "gru",
     "LSTMCIFG": "lstm_cifg",
     "LSTMLayerNorm": "lstm_layernorm",
+    "LSTMZoneout": "lstm_zoneout",
     "LSTM1997": "lstm1997",
     "LSTMForget": "lstm_forget",
     "LSTMPeephole": "lstm_peephole",

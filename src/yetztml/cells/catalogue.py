@@ -76,6 +76,16 @@ CATALOGUE: dict[str, Entry] = {
             fd_step=1e-7,
         ),
         Entry(
+            "lstm-zoneout", "lstm_zoneout", "LSTMZoneout",
+            "LSTM with zoneout (Krueger et al. 2016) and recurrent dropout of g (Semeniuta et al. 2016)",
+            [
+                dict(input_size=3, hidden_size=4, zoneout_h=0.3, zoneout_c=0.2, recurrent_dropout=0.25,
+                     training=False),
+                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, zoneout_h=0.1,
+                     zoneout_c=0.4, training=False),
+            ],
+        ),
+        Entry(
             "lstm1997", "lstm1997", "LSTM1997",
             "Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates",
             [
