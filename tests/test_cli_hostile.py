@@ -161,7 +161,7 @@ def test_interrupt_inside_compiled_code_is_an_interrupt(folder, capsys, monkeypa
     monkeypatch.setattr(describe, "handle", _chained_interrupt)
     code, _, err = run_cli(["describe", "rnn"], capsys)
     assert (code, err) == (130, "yetztml describe: interrupted\n")
-    assert cli_main._is_interrupt(SystemError("other")) is None
+    assert cli_main.interrupt_behind(SystemError("other")) is None
 
     def other(args):
         raise SystemError("a real bug")
@@ -284,3 +284,22 @@ def test_unwritable_folder_is_refused(folder, capsys):
         assert_refused(["demo", "bss", "--out", "locked/r", *BSS], capsys, folder, "--out", "not writable")
     finally:
         locked.chmod(0o700)
+
+
+def test_interrupt_during_bss_evaluation_keeps_the_trained_run(folder, capsys, monkeypatch):
+    """Ctrl-C landing in compiled code after training (the evaluation, not held): status 130, the checkpoint
+    named, and the rerun resumes with every batch done."""
+    from yetztml.experiments import bss
+
+    monkeypatch.setattr(bss, "evaluate", lambda *a, **k: _chained_interrupt(None))
+    code, _, err = run_cli(["demo", "bss", "--batches", "2", "--out", "r", *BSS], capsys)
+    assert code == 130
+    assert err.splitlines()[-2:] == [
+        "interrupted: finished batches are kept in r/checkpoint.npz; rerun the same command to resume",
+        "yetztml demo: interrupted",
+    ]
+    monkeypatch.undo()
+    monkeypatch.chdir(folder)
+    code, _, _ = run_cli(["demo", "bss", "--batches", "2", "--out", "r", *BSS], capsys)
+    assert code == 0
+    assert json.loads((folder / "r" / "result.json").read_text())["training"]["resumed_from"] == 2

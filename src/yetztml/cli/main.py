@@ -11,7 +11,7 @@ Python acts on a SIGINT at the next Python code it runs. During a long compiled 
 Numba's own callback ``numba.core.serialize._numba_unpickle``, which rebuilds Python objects as the compiled
 function hands back its results; the ``KeyboardInterrupt`` raised there cannot pass through the compiled
 wrapper, which reports a ``SystemError`` ("returned a result with an exception set") for each value —
-nine chained ones for a backward kernel that returns nine arrays. :func:`_is_interrupt` recognises such a
+nine chained ones for a backward kernel that returns nine arrays. :func:`interrupt_behind` recognises such a
 chain as the interrupt it is. Training loops that run compiled batches (``demo bss``) go further and defer
 the signals to the end of the batch, so that the checkpoint written there holds every finished batch.
 """
@@ -102,7 +102,7 @@ def _install_handlers() -> dict[int, object]:
     return previous
 
 
-def _is_interrupt(err: BaseException) -> BaseException | None:
+def interrupt_behind(err: BaseException) -> BaseException | None:
     """The ``KeyboardInterrupt`` behind ``err`` (itself, or the start of a chain of ``SystemError``s)."""
     seen: set[int] = set()
     current: BaseException | None = err
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         return _interrupted(args.command, err)
     except SystemError as err:
-        cause = _is_interrupt(err)
+        cause = interrupt_behind(err)
         if cause is None:
             raise
         return _interrupted(args.command, cause)
