@@ -150,6 +150,8 @@ class Trainer:
     :func:`~yetztml.learning.gradients.gradients` (``k1``, ``k2``, ``truncate_recurrent``, loss options).
     ``callbacks`` are called as ``cb(step, loss, cell)`` after every step; one that returns True stops
     training. A checkpoint is written every ``checkpoint_every`` steps, at the end, and on interrupt.
+    ``status`` (a callable returning a short text, e.g. validation accuracy and words per second) is shown
+    beside the running loss in the progress bar.
     """
 
     def __init__(
@@ -167,6 +169,7 @@ class Trainer:
         gradient_options: Mapping[str, Any] | None = None,
         callbacks: Sequence[Callback] = (),
         progress: bool = True,
+        status: Callable[[], str] | None = None,
         checkpoint: str | os.PathLike | None = None,
         checkpoint_every: int = 100,
         seed: int = 0,
@@ -216,6 +219,9 @@ class Trainer:
         if not isinstance(progress, bool):
             raise DTypeError(message("Trainer(progress)", "True or False", repr(progress)))
         self.progress = progress
+        if status is not None and not callable(status):
+            raise DTypeError(message("Trainer(status)", "a callable returning a str", type(status).__name__))
+        self.status = status
         self.checkpoint = None if checkpoint is None else _check_checkpoint_path(checkpoint)
         self.checkpoint_every = check_int("Trainer(checkpoint_every)", checkpoint_every, minimum=1)
         self.seed = seed
@@ -445,7 +451,7 @@ class Trainer:
         if resume:
             self.restore()
         result = History(self.history, self.clock)
-        with _ProgressBar(self.progress, steps, self.clock.step, self.history) as bar:
+        with _ProgressBar(self.progress, steps, self.clock.step, self.history, self.status) as bar:
             while self.clock.step < steps:
                 index = self.clock.step
                 try:
@@ -489,8 +495,11 @@ class Trainer:
 class _ProgressBar:
     """A rich progress bar with the running loss; silent when disabled or not writing to a terminal."""
 
-    def __init__(self, enabled: bool, total: int, done: int, history: list[float]) -> None:
+    def __init__(
+        self, enabled: bool, total: int, done: int, history: list[float], status: Callable[[], str] | None = None
+    ) -> None:
         self.recent: deque[float] = deque(history[-100:], maxlen=100)
+        self.status = status
         self.progress = None
         if enabled:
             from rich.console import Console
@@ -509,7 +518,8 @@ class _ProgressBar:
                 self.task = self.progress.add_task("training", total=total, completed=done, loss=self._text())
 
     def _text(self) -> str:
-        return f"loss {np.mean(self.recent):.4g}" if self.recent else "loss –"
+        text = f"loss {np.mean(self.recent):.4g}" if self.recent else "loss –"
+        return f"{text}  {self.status()}" if self.status is not None else text
 
     def advance(self, loss: float) -> None:
         self.recent.append(loss)

@@ -1,0 +1,66 @@
+"""The configuration of a text-classification run: every choice, validated before anything is read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from ...core.errors import OptionError, message
+from ...core.validation import check_choice, check_float, check_int, check_seed
+
+#: ``--cell`` choices: the library's cells as text encoders (``docs/text.md`` gives the exact settings).
+CELLS = ("lstm", "gru", "rnn", "lstm1997", "peephole")
+POOLS = ("last", "mean", "max")
+DTYPES = ("float32", "float64")
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """A run's choices. Defaults are the measured configuration of ``yetztml demo sarcasm``."""
+
+    cell: str = "lstm"
+    hidden: int = 128
+    layers: int = 1
+    bidirectional: bool = True
+    embed_dim: int = 128
+    dropout: float = 0.5
+    pool: str = "max"
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 1e-3
+    clip_norm: float = 5.0
+    patience: int = 2
+    seed: int = 0
+    max_length: int = 60
+    min_freq: int = 1
+    max_vocab: int | None = None
+    lowercase: bool = True
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        check_choice("--cell", self.cell, CELLS)
+        check_choice("--pool", self.pool, POOLS)
+        check_choice("--dtype", self.dtype, DTYPES)
+        for name, low in (("hidden", 1), ("layers", 1), ("embed_dim", 1), ("epochs", 1), ("batch_size", 1),
+                          ("patience", 1), ("max_length", 1), ("min_freq", 1)):
+            check_int(f"--{name.replace('_', '-')}", getattr(self, name), minimum=low)
+        if self.max_vocab is not None:
+            check_int("--max-vocab", self.max_vocab, minimum=3)
+        check_seed("--seed", self.seed)
+        check_float("--dropout", self.dropout, 0.0, 0.95)
+        check_float("--lr", self.lr, 0.0, strict_minimum=True)
+        check_float("--clip-norm", self.clip_norm, 0.0, strict_minimum=True)
+        for name in ("bidirectional", "lowercase"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(message(f"TextConfig({name})", "True or False", repr(getattr(self, name))))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> TextConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(obj) - known)
+        if unknown:
+            raise OptionError(message("text configuration", f"keys among {sorted(known)}", f"unknown {unknown}"))
+        return cls(**obj)

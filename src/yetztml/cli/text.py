@@ -1,0 +1,191 @@
+"""``yetztml text train | evaluate | predict``: sequence classification of the user's labelled text."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from ..apps.text.config import CELLS, DTYPES, POOLS, TextConfig
+
+DEFAULTS = TextConfig()
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "text",
+        help="text classification: train on a labelled CSV/TSV/JSON-lines file, evaluate, predict",
+        description="Recurrent text classifiers trained with the library's hand-derived gradients (docs/text.md).",
+    )
+    commands = p.add_subparsers(dest="text_command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser(
+        "train",
+        help="train a classifier and write a model directory with result.json and report.md",
+        description=(
+            "Read FILE (CSV, TSV or JSON lines), split it (seeded, stratified 80/10/10 unless --val/--test "
+            "are given), build the vocabulary from the training split, train Embedding → (Bi)recurrent "
+            "layers → pooling → Linear with Adam and early stopping on validation accuracy, and write OUT: "
+            "the model (model.json, weights.npz, vocab.json), result.json (validation and test measures), "
+            "report.md with figures. Rerunning the same command resumes an interrupted run; --force "
+            "starts over."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_data_arguments(train, labels=True)
+    train.add_argument("--out", required=True, help="the model directory to write")
+    train.add_argument("--val", help="validation file (same columns); default: split from --data")
+    train.add_argument("--test", help="test file (same columns); default: split from --data")
+    add_model_arguments(train)
+    train.set_defaults(handler=handle_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a trained model on a labelled file",
+        description="Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix of MODEL on FILE.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate.add_argument("--model", required=True, help="a model directory written by `yetztml text train`")
+    add_data_arguments(evaluate, labels=True)
+    evaluate.add_argument("--json", help="also write the measures to this JSON file")
+    evaluate.set_defaults(handler=handle_evaluate)
+
+    predict = commands.add_parser(
+        "predict", help="label new texts",
+        description=(
+            "Print one line per text: the predicted label, then the probability of each class (in the order "
+            "of the header line), then the text. --input - reads standard input, one text a line."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    predict.add_argument("--model", required=True, help="a model directory written by `yetztml text train`")
+    predict.add_argument("--input", required=True, help="a text file (one text a line), '-', or a CSV/JSON file")
+    predict.add_argument("--text-column", help="the column/key holding the text in a CSV/TSV/JSON-lines input")
+    predict.set_defaults(handler=handle_predict)
+
+
+def add_data_arguments(p: argparse.ArgumentParser, labels: bool) -> None:
+    p.add_argument("--data", required=True, help="a labelled file: .csv, .tsv or .jsonl (optionally .gz)")
+    p.add_argument("--text-column", default="text", help="column (or JSON key) holding the text")
+    if labels:
+        p.add_argument("--label-column", default="label", help="column (or JSON key) holding the label")
+    p.add_argument("--delimiter", help="CSV delimiter (default: from the extension, else sniffed)")
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    d = DEFAULTS
+    p.add_argument("--cell", choices=CELLS, default=d.cell, help="the recurrent cell (docs/text.md)")
+    p.add_argument("--hidden", type=int, default=d.hidden, help="hidden units per direction")
+    p.add_argument("--layers", type=int, default=d.layers, help="recurrent layers")
+    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional,
+                   help="read each text in both directions")
+    p.add_argument("--embed-dim", type=int, default=d.embed_dim, help="word embedding size")
+    p.add_argument("--vectors", help="initial word vectors, a GloVe-format text file of --embed-dim values")
+    p.add_argument("--dropout", type=float, default=d.dropout, help="dropout rate")
+    p.add_argument("--pool", choices=POOLS, default=d.pool, help="how a text's steps become one vector")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
+    p.add_argument("--patience", type=int, default=d.patience, help="epochs without improvement before stopping")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="texts per batch")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
+    p.add_argument("--clip-norm", type=float, default=d.clip_norm, help="gradient clipping by global norm")
+    p.add_argument("--max-length", type=int, default=d.max_length, help="longer texts keep their first tokens")
+    p.add_argument("--min-freq", type=int, default=d.min_freq, help="words seen fewer times become <unk>")
+    p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="largest vocabulary (with <pad>, <unk>)")
+    p.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep the texts' case")
+    p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="floating-point precision")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the weights, dropout, batches")
+    p.add_argument("--force", action="store_true", help="start over in a directory that holds a run")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="write report.md without figures")
+
+
+def config_from_args(args: argparse.Namespace) -> TextConfig:
+    return TextConfig(**{f.name: getattr(args, f.name) for f in fields(TextConfig)})
+
+
+def read(path: str, args: argparse.Namespace):
+    from ..data import read_labelled
+
+    return read_labelled(path, text_column=args.text_column, label_column=args.label_column,
+                         delimiter=args.delimiter)
+
+
+def vectors_loader(path: str | None, config: TextConfig):
+    if path is None:
+        return None
+
+    def load(vocab):
+        import numpy as np
+
+        from ..data import read_word_vectors
+
+        found = read_word_vectors(path, vocab, config.embed_dim, dtype=np.dtype(config.dtype))
+        print(f"word vectors: {found.found_count:,} of {len(vocab):,} words found in {path}", flush=True)
+        table = np.random.default_rng([config.seed, 2]).standard_normal((len(vocab), config.embed_dim))
+        table[found.found] = found.matrix[found.found]
+        return table.astype(config.dtype)
+
+    return load
+
+
+def run_training(args: argparse.Namespace, config: TextConfig, data_path: str) -> dict:
+    from ..apps.text import train_classifier
+    from ..report.text import write_text_report
+    from . import paths
+
+    out = paths.out_folder("--out", args.out)
+    print("text train: " + " ".join(f"{k}={v}" for k, v in config.to_json().items()), flush=True)
+    train = read(data_path, args)
+    val = read(args.val, args) if getattr(args, "val", None) else None
+    test = read(args.test, args) if getattr(args, "test", None) else None
+    for part in (train, val, test):
+        if part is not None and (part.skipped_empty or part.skipped_lines):
+            print(f"{part.path}: {part.skipped_empty} empty texts skipped", flush=True)
+    result = train_classifier(config, train, out, val=val, test=test, vectors=vectors_loader(args.vectors, config),
+                              force=args.force, log=lambda line: print(line, flush=True))
+    report = write_text_report(result, out, figures=args.figures)
+    line = f"validation accuracy {result['val_accuracy']:.4f}, macro-F1 {result['val_macro_f1']:.4f}"
+    if "test_accuracy" in result:
+        line += f"; test accuracy {result['test_accuracy']:.4f}, macro-F1 {result['test_macro_f1']:.4f}"
+    print(line)
+    print(f"model: {out}; report: {report}")
+    return result
+
+
+def handle_train(args: argparse.Namespace) -> int:
+    run_training(args, config_from_args(args), args.data)
+    return 0
+
+
+def handle_evaluate(args: argparse.Namespace) -> int:
+    from ..apps.text import load_classifier
+    from ..core.results import write_json
+
+    classifier = load_classifier(args.model)
+    data = read(args.data, args)
+    measures = classifier.evaluate(data.texts, data.labels)
+    print(f"{args.data}: {measures['examples']:,} texts, accuracy {measures['accuracy']:.4f}, "
+          f"macro-F1 {measures['macro_f1']:.4f}")
+    for label, row in measures["per_class"].items():
+        print(f"  class {label}: precision {row['precision']:.4f}, recall {row['recall']:.4f}, "
+              f"F1 {row['f1']:.4f}, support {row['support']}")
+    print("confusion (rows true, columns predicted, classes " + ", ".join(measures["classes"]) + "):")
+    for row in measures["confusion"]:
+        print("  " + " ".join(f"{v:6d}" for v in row))
+    if args.json:
+        write_json(Path(args.json), measures)
+    return 0
+
+
+def handle_predict(args: argparse.Namespace) -> int:
+    from ..apps.text import load_classifier
+    from ..data import read_texts
+
+    classifier = load_classifier(args.model)
+    texts = read_texts(args.input, args.text_column).texts
+    classes = [str(c) for c in classifier.labels.classes]
+    print("label\t" + "\t".join(f"p({c})" for c in classes) + "\ttext")
+    for text, (label, probs) in zip(texts, classifier.predict(texts), strict=True):
+        print(f"{label}\t" + "\t".join(f"{p:.4f}" for p in probs) + "\t" + json.dumps(text, ensure_ascii=False)[1:-1])
+    sys.stdout.flush()
+    return 0
