@@ -265,7 +265,8 @@ def check_resumable(path: Path, config) -> int:
         what = ", ".join(f"{k} ({theirs.get(k)!r} there, {mine.get(k)!r} here)" for k in changed)
         raise CheckpointError(message(f"output folder {str(path.parent)!r}",
                                       "a run of the same configuration (a rerun resumes it) or a new folder",
-                                      f"a run differing in {what}", "Use another --out, or --force to start over."))
+                                      f"a run differing in {what}", "Rerun with the options of the run there to "
+                                      "continue it, use another --out, or --force to start over."))
     if meta["batches_done"] > config.batches:
         raise CheckpointError(message(f"output folder {str(path.parent)!r}",
                                       f"a run of at most --batches {config.batches} batches",
