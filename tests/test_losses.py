@@ -197,5 +197,6 @@ def test_validation_errors(rng):
         softmax_cross_entropy(y, labels.astype(float))
     with pytest.raises(ShapeError, match=r"leading shape of the logits"):
         softmax_cross_entropy(y, labels[:, :2])
-    with pytest.raises(OptionError, match=r"'squared_error', 'mse', 'cross_entropy', 'softmax_cross_entropy', 'smooth_l1'"):
+    names = r"'squared_error', 'mse', 'cross_entropy', 'softmax_cross_entropy', 'smooth_l1'"
+    with pytest.raises(OptionError, match=names):
         resolve_loss("hinge")

@@ -106,7 +106,8 @@ def test_every_cell_trains_and_reloads(tmp_path, cell):
 
 def test_errors_a_user_meets_first(tmp_path, capsys):
     data = write_data(tmp_path / "reviews.csv")
-    assert main(["text", "train", "--data", str(data), "--label-column", "sentiment", "--out", str(tmp_path / "m")]) == 2
+    out = str(tmp_path / "m")
+    assert main(["text", "train", "--data", str(data), "--label-column", "sentiment", "--out", out]) == 2
     err = capsys.readouterr().err
     assert "sentiment" in err and "text" in err and "label" in err and len(err.strip().splitlines()) == 1
     one = tmp_path / "one.csv"
