@@ -34,6 +34,7 @@ from ..cells.lstm1997 import LSTM1997
 from ..cells.lstm_cifg import LSTMCIFG
 from ..cells.lstm_layernorm import LSTMLayerNorm
 from ..cells.lstm_peephole import LSTMPeephole
+from ..cells.lstm_zoneout import LSTMZoneout, ZoneoutSweep
 from ..cells.rnn import RNN
 from ..core.errors import OptionError, message
 
@@ -118,6 +119,27 @@ class StackedKind(Kind):
         sweep = cell._sweep_type(x=x, reverse=int(reverse), **arrays)
         dx, grads, d_init = cell._sweep_back(sweep, keys, d_out, tuple(d_finals))
         return dx, list(d_init), [grads[k] for k in cell.params]
+
+
+class ZoneoutKind(StackedKind):
+    """:class:`~yetztml.cells.lstm_zoneout.LSTMZoneout` with its masks (d_h, d_c, m_g), each ``(T, B, H)``,
+    passed after the weights (drawn by the module, so that they follow torch's generator)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, LSTMZoneout, (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_ct", 0, 1)))
+
+    def forward(self, x, init, weights, reverse):
+        cell, keys = self._bind(x, init[0].shape[1], weights[:-3])
+        sweep = cell.sweep_with_masks(x, keys, tuple(init), int(reverse), weights[-3:])
+        return [getattr(sweep, name) for name, _, _ in self.fields]
+
+    def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
+        cell, keys = self._bind(x, init[0].shape[1], weights[:-3])
+        arrays = {name: arr for (name, _, _), arr in zip(self.fields, saved, strict=True)}
+        d_h, d_c, m_g = weights[-3:]
+        sweep = ZoneoutSweep(x=x, reverse=int(reverse), d_h=d_h, d_c=d_c, m_g=m_g, **arrays)
+        dx, grads, d_init = cell._sweep_back(sweep, keys, d_out, tuple(d_finals))
+        return dx, list(d_init), [grads[k] for k in cell.params] + [np.zeros_like(m) for m in weights[-3:]]
 
 
 # -- memory-block cells -------------------------------------------------------------------------------------
@@ -256,8 +278,8 @@ _RNN_FIELDS = (("h", 1, 1),)
 
 @functools.cache
 def get(spec: str) -> Kind:
-    """The kind named by ``spec``: ``lstm``, ``gru``, ``cifg``, ``layernorm``, ``rnn:tanh``, ``rnn:relu``, ``peephole``,
-    ``lstm1997:<g>:<h>:<block_size>``."""
+    """The kind named by ``spec``: ``lstm``, ``gru``, ``cifg``, ``layernorm``, ``zoneout``, ``rnn:tanh``,
+    ``rnn:relu``, ``peephole``, ``lstm1997:<g>:<h>:<block_size>``."""
     name, *args = spec.split(":")
     if name == "lstm":
         return StackedKind(spec, LSTM, _LSTM_FIELDS)
@@ -265,6 +287,8 @@ def get(spec: str) -> Kind:
         return StackedKind(spec, GRU, _GRU_FIELDS)
     if name == "cifg":
         return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS)
+    if name == "zoneout":
+        return ZoneoutKind(spec)
     if name == "layernorm":
         return StackedKind(spec, LSTMLayerNorm, _LN_FIELDS)
     if name == "rnn":

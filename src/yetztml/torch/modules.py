@@ -213,10 +213,15 @@ class Recurrent(nn.Module):
         for r in order:
             n = runs[r][2]
             start = [s[:n].contiguous() for s in state]
-            out, fin, _ = _ops.run(segs[r], start, weights, self.kind.name, reverse)
+            extra = self._masks(segs[r].shape[0], n, segs[r])
+            out, fin, _ = _ops.run(segs[r], start, weights + extra, self.kind.name, reverse)
             state = [f if n == s.shape[0] else torch.cat([f, s[n:]]) for f, s in zip(fin, state, strict=True)]
             outs[r] = out
         return outs, state
+
+    def _masks(self, T: int, B: int, like: torch.Tensor) -> list[torch.Tensor]:
+        """Extra operator inputs of one run (the zoneout masks of :class:`LSTM`); none by default."""
+        return []
 
     def _dropout(self, segs, runs):
         """Dropout on the whole layer output (the packed data, or (T, B, D·H)), as ``nn.LSTM`` applies it."""
@@ -233,10 +238,38 @@ class Recurrent(nn.Module):
 
 class LSTM(Recurrent):
     """Drop-in ``torch.nn.LSTM`` (no ``proj_size``): same parameters (names, shapes, order, initialisation),
-    same ``state_dict``, computed by yetztml's LSTM kernels (:mod:`yetztml.cells.lstm`)."""
+    same ``state_dict``, computed by yetztml's LSTM kernels (:mod:`yetztml.cells.lstm`).
+
+    Keyword-only training-time regularisers (:mod:`yetztml.cells.lstm_zoneout`): ``zoneout_h``,
+    ``zoneout_c`` — the probability that a unit keeps its previous h or c (Krueger et al. 2016);
+    ``recurrent_dropout`` — the probability that the cell input g is dropped (Semeniuta et al. 2016).
+    In training mode the masks are drawn from torch's generator (``torch.manual_seed`` makes them
+    repeatable, like ``dropout``); in evaluation mode they are their expectations (p, p, 1).
+    """
+
+    def __init__(self, *args: Any, zoneout_h: float = 0.0, zoneout_c: float = 0.0, recurrent_dropout: float = 0.0,
+                 **kwargs: Any) -> None:
+        from ..core.validation import check_float
+
+        self.zoneout_h = check_float("LSTM(zoneout_h=...)", zoneout_h, minimum=0.0, maximum=1.0)
+        self.zoneout_c = check_float("LSTM(zoneout_c=...)", zoneout_c, minimum=0.0, maximum=1.0)
+        self.recurrent_dropout = check_float("LSTM(recurrent_dropout=...)", recurrent_dropout, minimum=0.0,
+                                             maximum=0.999)
+        super().__init__(*args, **kwargs)
 
     def _spec(self) -> str:
-        return "lstm"
+        return "zoneout" if self.zoneout_h or self.zoneout_c or self.recurrent_dropout else "lstm"
+
+    def _masks(self, T: int, B: int, like: torch.Tensor) -> list[torch.Tensor]:
+        if self.kind.name != "zoneout":
+            return []
+        shape = (T, B, self.hidden_size)
+        if not self.training:
+            return [like.new_full(shape, self.zoneout_h), like.new_full(shape, self.zoneout_c), like.new_ones(shape)]
+        keep = 1.0 - self.recurrent_dropout
+        return [torch.bernoulli(like.new_full(shape, self.zoneout_h)),
+                torch.bernoulli(like.new_full(shape, self.zoneout_c)),
+                torch.bernoulli(like.new_full(shape, keep)) / keep]
 
 
 class GRU(Recurrent):
