@@ -115,14 +115,27 @@ class Optimiser(ABC):
     def _buffers(self) -> dict[str, dict[str, np.ndarray]]:
         return {}
 
-    def state_dict(self) -> dict[str, Any]:
-        """Hyperparameters, the step counter and every buffer (copies), as numbers and ndarrays."""
-        return {
-            "name": type(self).__name__,
-            "hyper": self._hyper(),
-            "steps": self.steps,
-            "buffers": {name: {k: v.copy() for k, v in buf.items()} for name, buf in self._buffers().items()},
-        }
+    def state_dict(self, into: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Hyperparameters, the step counter and every buffer (copies), as numbers and ndarrays.
+
+        ``into``: an earlier state dict of this optimiser whose arrays are overwritten instead of new ones
+        allocated, where the buffers still have the same names and shapes (the training loop's snapshot
+        of every step).
+        """
+        buffers = self._buffers()
+        old = into.get("buffers", {}) if into is not None else {}
+        copies: dict[str, dict[str, np.ndarray]] = {}
+        for name, buf in buffers.items():
+            reuse = old.get(name, {})
+            copies[name] = {}
+            for k, v in buf.items():
+                spare = reuse.get(k)
+                if spare is not None and spare.shape == v.shape and spare.dtype == v.dtype:
+                    np.copyto(spare, v)
+                    copies[name][k] = spare
+                else:
+                    copies[name][k] = v.copy()
+        return {"name": type(self).__name__, "hyper": self._hyper(), "steps": self.steps, "buffers": copies}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (checked against this optimiser's parameters)."""

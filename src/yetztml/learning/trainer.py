@@ -232,6 +232,8 @@ class Trainer:
         self.clock = Clock()
         self.history: list[float] = []
         self._pending: _Pending | None = None
+        self._spare_params: dict[str, np.ndarray] = {}  # the roll-back snapshot's buffers, reused every step
+        self._spare_optimiser: dict[str, Any] | None = None
         self._pushback: Any = None  # an item drawn by a step that was rolled back, used next
         self._pushback_sources: dict[str, Any] | None = None  # the sources before that item was drawn
 
@@ -327,9 +329,16 @@ class Trainer:
                     )
                 )
         pending = self._pending
-        if pending is not None and pending.params is None:
-            pending.params = {k: v.copy() for k, v in self.cell.params.items()}
-            pending.optimiser = self.optimiser.state_dict()
+        if pending is not None and pending.params is None:  # the step's first update: snapshot for a roll-back
+            spare = self._spare_params
+            for key, value in self.cell.params.items():
+                if key in spare and spare[key].shape == value.shape and spare[key].dtype == value.dtype:
+                    np.copyto(spare[key], value)  # reused buffers: no allocation per step
+                else:
+                    spare[key] = value.copy()
+            pending.params = spare
+            self._spare_optimiser = self.optimiser.state_dict(into=self._spare_optimiser)
+            pending.optimiser = self._spare_optimiser
         grads = {k: grads[k] for k in self.cell.params}
         if self.clip_value is not None:
             clip_by_value(grads, self.clip_value)  # (C1)
