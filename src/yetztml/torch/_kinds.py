@@ -59,6 +59,21 @@ class Kind:
     def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
         raise NotImplementedError
 
+    #: ``return_states``: name → (trajectory index, first column in units of H, width in units of H;
+    #: 0 means one column per block); time rows as the outputs'.
+    state_columns: ClassVar[dict[str, tuple[int, int, int]]] = {}
+
+    def states(self, arrays: list, T: int, H: int, reverse: bool) -> dict:
+        """Every gate activation and cell state of a run, ``name → (T, B, ·)`` in the run's time order as
+        the outputs are (views of the trajectories; the module detaches them)."""
+        out = {}
+        for name, (index, start, width) in self.state_columns.items():
+            a = arrays[index]
+            rows = self.out_rows(T, reverse) if a.shape[0] == T + 1 else slice(0, T)
+            cols = slice(start * H, (start + width) * H) if width else slice(None)
+            out[name] = a[rows][:, :, cols]
+        return out
+
     def out_rows(self, T: int, reverse: bool) -> slice:
         """Rows of array 0 that are the outputs h(t), in the run's time order."""
         if not self.initial_slot:
@@ -78,11 +93,13 @@ class Kind:
 class StackedKind(Kind):
     """RNN, GRU, LSTM (and every :class:`Stacked` cell): the cell's ``_sweep`` / ``_sweep_back``."""
 
-    def __init__(self, name: str, cls: type, fields: tuple[tuple[str, int, int], ...], options=None) -> None:
+    def __init__(self, name: str, cls: type, fields: tuple[tuple[str, int, int], ...], options=None,
+                 state_columns: dict[str, tuple[int, int, int]] | None = None) -> None:
         super().__init__(name, options or {})
         self.cls = cls
         self.fields = fields  # (sweep attribute, extra rows, width in units of H; 0: one per gate block)
         self.parts = len(cls.state_names)
+        self.state_columns = state_columns or {}
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
     def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
@@ -126,7 +143,8 @@ class ZoneoutKind(StackedKind):
     passed after the weights (drawn by the module, so that they follow torch's generator)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, LSTMZoneout, (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_ct", 0, 1)))
+        super().__init__(name, LSTMZoneout, (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_ct", 0, 1)),
+                         state_columns=_LSTM_STATES)
 
     def forward(self, x, init, weights, reverse):
         cell, keys = self._bind(x, init[0].shape[1], weights[:-3])
@@ -167,6 +185,10 @@ class BlockKind(Kind):
         self.rows = rows  # row order of weight_ih: names among "c" and the gates
         self.block_size = int(options.get("block_size", 1))
         self.peepholes = cls is LSTMPeephole
+        index = {name: k for k, name in enumerate(self._fields())}
+        names = {"in": ("i", "y_in"), "phi": ("f", "y_phi"), "out": ("o", "y_out")}
+        self.state_columns = {names[g][0]: (index[names[g][1]], 0, 0) for g in gates}
+        self.state_columns.update({"g": (index["g"], 0, 1), "c": (index["s"], 0, 1)})
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
     def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
@@ -178,6 +200,10 @@ class BlockKind(Kind):
         )
         cell.params["W_k"] = np.eye(hidden_size, dtype=dtype)  # (F9) with f_k = identity: y^k = y^c
         return cell
+
+    def states(self, arrays: list, T: int, H: int, reverse: bool) -> dict:
+        out = super().states(arrays, T, H, reverse)
+        return {k: v.flip(0) for k, v in out.items()} if reverse else out
 
     def _height(self, unit: str, H: int) -> int:
         return H if unit == "c" else H // self.block_size
@@ -268,6 +294,7 @@ class BlockKind(Kind):
         return out
 
 
+_LSTM_STATES = {"i": (2, 0, 1), "f": (2, 1, 1), "g": (2, 2, 1), "o": (2, 3, 1), "c": (1, 0, 1)}
 _LSTM_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_c", 0, 1))
 _CIFG_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 3), ("tanh_c", 0, 1))
 _LN_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("p_hat", 0, 4), ("r_p", 0, 0), ("q_hat", 0, 4),
@@ -282,15 +309,16 @@ def get(spec: str) -> Kind:
     ``rnn:relu``, ``peephole``, ``lstm1997:<g>:<h>:<block_size>``."""
     name, *args = spec.split(":")
     if name == "lstm":
-        return StackedKind(spec, LSTM, _LSTM_FIELDS)
+        return StackedKind(spec, LSTM, _LSTM_FIELDS, state_columns=_LSTM_STATES)
     if name == "gru":
-        return StackedKind(spec, GRU, _GRU_FIELDS)
+        return StackedKind(spec, GRU, _GRU_FIELDS, state_columns={"r": (1, 0, 1), "z": (1, 1, 1), "n": (1, 2, 1)})
     if name == "cifg":
-        return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS)
+        return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS,
+                           state_columns={"i": (2, 0, 1), "g": (2, 1, 1), "o": (2, 2, 1), "c": (1, 0, 1)})
     if name == "zoneout":
         return ZoneoutKind(spec)
     if name == "layernorm":
-        return StackedKind(spec, LSTMLayerNorm, _LN_FIELDS)
+        return StackedKind(spec, LSTMLayerNorm, _LN_FIELDS, state_columns=_LSTM_STATES)
     if name == "rnn":
         return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
     if name == "peephole":

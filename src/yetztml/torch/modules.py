@@ -23,6 +23,11 @@ through them with the state carried in torch (autograd carries the errors back):
     (P4)  h_n = state after the last run: → each sequence's state at its own last step, ← after t = 0
 
 An unpacked input is a single run with all B sequences.
+
+``return_states=True`` adds a third return value: per layer, a dict of every gate activation and the cell
+state over time (LSTMs: "i", "f", "g", "o", "c"; GRU: "r", "z", "n"; CIFG: "i", "g", "o", "c"; LSTM1997: "i",
+"g", "o", "c"), each in the output's layout with the directions side by side ((T, B, D·k); for a packed
+input, rows of the packed data). They are detached: for looking at, not for differentiating.
 """
 
 from __future__ import annotations
@@ -71,9 +76,13 @@ class Recurrent(nn.Module):
         device: Any = None,
         dtype: Any = None,
         generator: torch.Generator | None = None,
+        return_states: bool = False,
     ) -> None:
         super().__init__()
         cls = type(self).__name__
+        if not isinstance(return_states, bool):
+            raise DTypeError(message(f"{cls}(return_states=...)", "True or False", repr(return_states)))
+        self.return_states = return_states
         (self.input_size, self.hidden_size, self.num_layers, self.bias, self.batch_first, self.dropout,
          self.bidirectional) = _checks.options(
             cls, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional
@@ -180,15 +189,19 @@ class Recurrent(nn.Module):
             state = [s.index_select(1, sorted_idx) for s in state]
         finals: list[list[torch.Tensor]] = [[] for _ in range(self._parts)]
         D = self.num_directions
+        layer_states = []
         for layer in range(self.num_layers):
-            outs = []
+            outs, trajectories = [], []
             for d in range(D):
                 k = layer * D + d
-                o, fin = self._direction(segs, runs, [s[k] for s in state], self._weights(k), bool(d))
+                o, fin, traj = self._direction(segs, runs, [s[k] for s in state], self._weights(k), bool(d))
                 outs.append(o)
+                trajectories.append(traj)
                 for part, f in zip(finals, fin, strict=True):
                     part.append(f)
             segs = outs[0] if D == 1 else [torch.cat(pair, dim=2) for pair in zip(*outs, strict=True)]  # (S3)
+            if self.return_states:
+                layer_states.append(self._join_states(trajectories, packed, unbatched))
             if self.dropout and self.training and layer < self.num_layers - 1:
                 segs = self._dropout(segs, runs)
         h_n = [torch.stack(f) for f in finals]  # (S4)
@@ -203,21 +216,42 @@ class Recurrent(nn.Module):
                 output, h_n = output.squeeze(1), [h.squeeze(1) for h in h_n]
             elif self.batch_first:
                 output = output.transpose(0, 1)
-        return output, (tuple(h_n) if self._parts == 2 else h_n[0])
+        final = tuple(h_n) if self._parts == 2 else h_n[0]
+        return (output, final, layer_states) if self.return_states else (output, final)
+
+    def _join_states(self, trajectories, packed: bool, unbatched: bool) -> dict[str, torch.Tensor]:
+        """One layer's gate activations and cell states: directions side by side, runs in the output's
+        layout ((T, B, D·k), batch_first and unbatched as the output; packed: rows of the packed data)."""
+        out = {}
+        for name in trajectories[0][0]:
+            runs = [torch.cat([d[r][name] for d in trajectories], dim=2) for r in range(len(trajectories[0]))]
+            if packed:
+                out[name] = torch.cat([r.reshape(-1, r.shape[-1]) for r in runs])
+            elif unbatched:
+                out[name] = runs[0].squeeze(1)
+            else:
+                out[name] = runs[0].transpose(0, 1) if self.batch_first else runs[0]
+        return out
 
     def _direction(self, segs, runs, init, weights, reverse: bool):
-        """(P2)–(P4): one layer in one direction over the runs; returns the run outputs and h_n parts."""
+        """(P2)–(P4): one layer in one direction over the runs; returns the run outputs, h_n parts and (with
+        ``return_states``) each run's gate and state trajectories, detached."""
         state = list(init)
+        traj: list[Any] = [None] * len(segs)
         outs: list[Any] = [None] * len(segs)
         order = reversed(range(len(segs))) if reverse else range(len(segs))
         for r in order:
             n = runs[r][2]
             start = [s[:n].contiguous() for s in state]
             extra = self._masks(segs[r].shape[0], n, segs[r])
-            out, fin, _ = _ops.run(segs[r], start, weights + extra, self.kind.name, reverse)
+            out, fin, arrays = _ops.run(segs[r], start, weights + extra, self.kind.name, reverse)
+            if self.return_states:
+                T = segs[r].shape[0]
+                states = self.kind.states(arrays, T, self.hidden_size, reverse)
+                traj[r] = {k: v.detach() for k, v in states.items()}
             state = [f if n == s.shape[0] else torch.cat([f, s[n:]]) for f, s in zip(fin, state, strict=True)]
             outs[r] = out
-        return outs, state
+        return outs, state, traj
 
     def _masks(self, T: int, B: int, like: torch.Tensor) -> list[torch.Tensor]:
         """Extra operator inputs of one run (the zoneout masks of :class:`LSTM`); none by default."""
