@@ -28,11 +28,15 @@ COMMANDS = {
     "reproduce lstm1997": ["reproduce", "lstm1997", "--exp", "4", "--trials", "1"],
     "reproduce gers2000": ["reproduce", "gers2000", "--row", "no-such-row"],
     "demo bss": ["demo", "bss", "--batches", "1", *BSS],
+    "sweep": ["sweep", "s.toml"],
 }
-SEEDED = list(COMMANDS)
+#: A sweep file for `sweep` (made in the scratch folder).
+SWEEP = 'command = "reproduce lstm1997"\n[base]\nexp = "4"\nT = 100\ntrials = 1\n'
+
+SEEDED = [name for name in COMMANDS if name != "sweep"]
 #: Options taking a folder / a file, per subcommand.
 FOLDERS = {"errorflow": "--out", "run": "--out", "reproduce lstm1997": "--out", "reproduce gers2000": "--out",
-           "demo bss": "--out"}
+           "demo bss": "--out", "sweep": "--out"}
 FILES = {"gradcheck": "--json", "errorflow": "--json"}
 #: Integer options and the smallest value each accepts.
 COUNTS = {
@@ -40,6 +44,7 @@ COUNTS = {
     "run": [("--workers", 0)],
     "reproduce lstm1997": [("--trials", 1), ("--jobs", 1), ("--max-sequences", 1)],
     "reproduce gers2000": [("--trials", 1), ("--jobs", 1), ("--max-streams", 1), ("--max-steps", 1)],
+    "sweep": [("--jobs", 1)],
     "demo bss": [("--batches", 1), ("--n-test", 2), ("--eval-every", 1), ("--checkpoint-every", 1),
                  ("--hidden-size", 1), ("--threads", 1)],
 }
@@ -88,6 +93,7 @@ def test_every_subcommand_refuses_bad_arguments_in_one_line(case):
         (root / "f").write_text("hi\n")
         (root / "d").mkdir()
         (root / "d" / "f").write_text("hi\n")
+        (root / "s.toml").write_text(SWEEP)
         before = tree(root)
         err, out = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
