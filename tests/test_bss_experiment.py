@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -12,6 +14,8 @@ from yetztml.core.blas import blas_threads, get_blas_threads
 from yetztml.core.errors import CheckpointError, DTypeError, OptionError, ShapeError
 from yetztml.experiments.bss import add_arguments, options_from_args, run_bss, run_bss_variants
 from yetztml.experiments.runner import available_cores
+from yetztml.learning import checkpoint as ckpt
+from yetztml.tasks.bss import BSSTask
 
 TINY = dict(batch_size=3, n_steps=60, n_test=4, n_monitor=2, eval_every=2, hidden_size=8, n_units=10,
             progress=False)
@@ -143,3 +147,48 @@ def test_progress_off_a_terminal_is_one_line_per_clarity_check(tmp_path, capsys)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("training: batch")]
     assert [line.split()[2] for line in lines] == ["2/4", "4/4"]
     assert all("clarity" in line and "s/batch" in line and "min left" in line for line in lines)
+
+
+@pytest.mark.parametrize("moment", [0, 2, 4])
+def test_interrupt_during_any_batch_keeps_it_and_the_rerun_matches(moment, tmp_path, monkeypatch):
+    """SIGINT while batch ``moment`` runs is held to the batch's end: the checkpoint holds moment + 1 batches
+    (though it is due only every 3), and the same call again ends with the uninterrupted losses."""
+    options = dict(TINY, analyses=False, figures=False, checkpoint_every=3, threads=1)
+    straight = run_bss(model="modulation", batches=5, seed=2, out=tmp_path / "a", **options)
+    original, calls = BSSTask.train_batch, []
+
+    def train_batch(self, batch_size):
+        if len(calls) == moment:
+            os.kill(os.getpid(), signal.SIGINT)
+        calls.append(1)
+        return original(self, batch_size)
+
+    monkeypatch.setattr(BSSTask, "train_batch", train_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_bss(model="modulation", batches=5, seed=2, out=tmp_path / "b", **options)
+    monkeypatch.undo()
+    assert len(calls) == moment + 1
+    assert ckpt.load(tmp_path / "b" / "checkpoint.npz")[3]["batches_done"] == moment + 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed = run_bss(model="modulation", batches=5, seed=2, out=tmp_path / "b", **options)
+    assert resumed["training"]["resumed_from"] == moment + 1
+    assert resumed["training"]["loss"] == straight["training"]["loss"]
+    assert resumed["clarity_output"] == straight["clarity_output"]
+
+
+def test_a_second_interrupt_is_not_held(tmp_path, monkeypatch):
+    """Two SIGINTs in one batch: the second raises at once, the checkpoint keeps the last one written."""
+    options = dict(TINY, analyses=False, figures=False, checkpoint_every=3, threads=1)
+    original, calls = BSSTask.train_batch, []
+
+    def train_batch(self, batch_size):
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, batch_size)
+
+    monkeypatch.setattr(BSSTask, "train_batch", train_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_bss(model="modulation", batches=6, seed=2, out=tmp_path, **options)
+    assert ckpt.load(tmp_path / "checkpoint.npz")[3]["batches_done"] == 3
