@@ -255,10 +255,11 @@ def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], 
     return arrays, opt_state, history, meta
 
 
-def check_resumable(path: Path, config) -> int:
-    """Check that the checkpoint at ``path`` belongs to ``config`` and has at most ``config.batches`` batches
-    done; return that number. Raises :class:`CheckpointError` naming what differs and the fix."""
-    meta = read_checkpoint(path)[3]
+def check_resumable(path: Path, config, meta: dict[str, Any] | None = None) -> int:
+    """Check that the checkpoint at ``path`` (its ``meta``, if read already) belongs to ``config`` and has at
+    most ``config.batches`` batches done; return that number. Raises :class:`CheckpointError` naming what
+    differs and the fix."""
+    meta = read_checkpoint(path)[3] if meta is None else meta
     mine, theirs = _fingerprint(config), meta["fingerprint"]
     if theirs != mine:
         changed = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
@@ -277,8 +278,8 @@ def check_resumable(path: Path, config) -> int:
 
 
 def _load(path: Path, net, opt: Adam, config) -> tuple[Any, list[float], dict[str, Any]]:
-    check_resumable(path, config)
     arrays, opt_state, history, meta = read_checkpoint(path)
+    check_resumable(path, config, meta)
     net.load_params({k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("param/")})
     opt.load_state_dict(opt_state)
     leaves = [arrays[f"state/{i}"] for i in range(sum(k.startswith("state/") for k in arrays))]
