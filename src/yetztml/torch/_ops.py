@@ -87,11 +87,10 @@ def _backward(ctx, grads):
 torch.library.register_autograd("yetztml::sweep", _backward, setup_context=_setup_context)
 
 
-def run(x: Tensor, init: list[Tensor], weights: list[Tensor], kind: str, reverse: bool):
-    """One layer and direction through the operator: returns (outputs ``(T, B, H)`` in time order,
-    final state parts ``(B, H)``, every trajectory)."""
-    k = _kinds.get(kind)
-    arrays = sweep(x, init, weights, kind, reverse)
+def run(x: Tensor, init: list[Tensor], weights: list[Tensor], k: _kinds.Kind, reverse: bool):
+    """One layer and direction of kind ``k`` through the operator: returns (outputs ``(T, B, H)`` in time
+    order, final state parts ``(B, H)``, every trajectory)."""
+    arrays = sweep(x, init, weights, k.name, reverse)
     T = x.shape[0]
     out = arrays[0][k.out_rows(T, reverse)]
     if reverse and k.runs_reversed:

@@ -74,7 +74,7 @@ class StepCell(nn.Module):
                 _checks.shape(f"{cls}.forward({name})", part, want, "(H,)" if unbatched else "(B, H)")
                 parts.append(part.reshape(B, H).contiguous())
         weights = [getattr(self, n) for n in self._names]
-        _, fin, _ = _ops.run(x, parts, weights, self.kind.name, False)
+        _, fin, _ = _ops.run(x, parts, weights, self.kind, False)
         if unbatched:
             fin = [f.reshape(H) for f in fin]
         return tuple(fin) if self._parts == 2 else fin[0]

@@ -244,7 +244,7 @@ class Recurrent(nn.Module):
             n = runs[r][2]
             start = [s[:n].contiguous() for s in state]
             extra = self._masks(segs[r].shape[0], n, segs[r])
-            out, fin, arrays = _ops.run(segs[r], start, weights + extra, self.kind.name, reverse)
+            out, fin, arrays = _ops.run(segs[r], start, weights + extra, self.kind, reverse)
             if self.return_states:
                 T = segs[r].shape[0]
                 states = self.kind.states(arrays, T, self.hidden_size, reverse)
