@@ -72,3 +72,13 @@ def test_validation(rng):
         clip_by_global_norm(grads, 1.0)
     with pytest.raises(DTypeError, match=r"a float ndarray"):
         clip_by_value({"W": [1.0, 2.0]}, 1.0)
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 1003])
+def test_float32_global_norm_is_the_float64_sum_of_squares(rng, size):
+    """(C2) for float32 tensors: accumulated in float64, so it equals the exactly rounded sum to 1e-15."""
+    import math
+
+    grads = {"a": rng.standard_normal(size).astype(np.float32), "b": rng.standard_normal((3, 5)).astype(np.float32)}
+    exact = math.sqrt(math.fsum(float(v) ** 2 for g in grads.values() for v in g.ravel().astype(np.float64)))
+    assert global_norm(grads) == pytest.approx(exact, rel=1e-15)

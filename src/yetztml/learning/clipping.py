@@ -4,6 +4,9 @@
     (C2)  global norm:          ‖g‖ = √(Σ_tensors Σ_elements g²)          (accumulated in float64)
     (C3)  clip by global norm:  g ← g · min(1, c / (‖g‖ + 10⁻⁶))           every tensor, same factor
 
+(C2) sums a float64 tensor with BLAS's dot, and a float32 tensor in float64 by a compiled loop with eight
+partial sums (no float64 copy of the tensor is made).
+
 Only the dict's arrays are clipped; ``Grads.inputs`` and ``Grads.initial_state`` are left alone. Both
 functions refuse NaN/inf gradients: a non-finite norm would silently turn every gradient into NaN.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping
 
+import numba
 import numpy as np
 
 from ..core.errors import DTypeError, NonFiniteError, message
@@ -39,12 +43,33 @@ def clip_by_value(grads: MutableMapping[str, np.ndarray], limit: float) -> Mutab
     return grads
 
 
+@numba.njit(cache=True)
+def _squares64(x):  # pragma: no cover - compiled
+    """Σ x² of a flat float32 array, accumulated in float64 in eight partial sums (C2)."""
+    parts = np.zeros(8)
+    n = x.size - x.size % 8
+    for i in range(0, n, 8):
+        for j in range(8):
+            value = np.float64(x[i + j])
+            parts[j] += value * value
+    total = 0.0
+    for j in range(8):
+        total += parts[j]
+    for i in range(n, x.size):
+        value = np.float64(x[i])
+        total += value * value
+    return total
+
+
 def global_norm(grads: MutableMapping[str, np.ndarray]) -> float:
     """‖g‖ over all tensors together (C2), in float64."""
     total = 0.0
     for g in grads.values():
-        g64 = g.astype(np.float64, copy=False)
-        total += float(np.dot(g64.ravel(), g64.ravel()))
+        if g.dtype == np.float32:
+            total += float(_squares64(np.ascontiguousarray(g).reshape(-1)))  # (C2)
+        else:
+            g64 = g.astype(np.float64, copy=False)
+            total += float(np.dot(g64.ravel(), g64.ravel()))  # (C2)
     return float(np.sqrt(total))  # (C2)
 
 

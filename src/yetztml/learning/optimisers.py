@@ -259,10 +259,12 @@ class Adam(Optimiser):
         flat = p.reshape(-1)
         if not np.shares_memory(flat, p):  # a non-contiguous parameter: update a copy, write it back
             flat = np.ascontiguousarray(p).reshape(-1)
+        g = np.ascontiguousarray(g).reshape(-1)
+        if self.weight_decay != 0.0:
+            g = g + kind(self.weight_decay) * flat  # (O4), in the dtype
         adam_update(
-            flat, np.ascontiguousarray(g).reshape(-1), self.m[key].reshape(-1), self.v[key].reshape(-1),
-            kind(beta1), kind(1.0 - beta1), kind(beta2), kind(1.0 - beta2), kind(self.weight_decay),
-            self.weight_decay != 0.0, self.lr / (1.0 - beta1**n), float(np.sqrt(1.0 - beta2**n)), self.eps,
+            flat, g, self.m[key].reshape(-1), self.v[key].reshape(-1), kind(beta1), kind(1.0 - beta1),
+            kind(beta2), kind(1.0 - beta2), self.lr / (1.0 - beta1**n), float(np.sqrt(1.0 - beta2**n)), self.eps,
         )
         if not np.shares_memory(flat, p):
             p[...] = flat.reshape(p.shape)
@@ -275,21 +277,18 @@ class Adam(Optimiser):
 
 
 @numba.njit(cache=True)
-def adam_update(p, g, m, v, beta1, c1, beta2, c2, wd, decay, step_size, sqrt_bc2, eps):  # pragma: no cover
-    """(O4)–(O6) for flat arrays p, g, m, v of one dtype; rounds like these NumPy expressions::
+def adam_update(p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps):  # pragma: no cover
+    """(O5)–(O6) for flat arrays p, g, m, v of one dtype (g after (O4)); rounds like these NumPy expressions::
 
-        g = g + wd * p                                  # (O4), in the dtype
         m *= beta1; m += (1 − beta1) * g                # (O5), in the dtype
         v *= beta2; v += (1 − beta2) * g * g
         p -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + eps))   # (O6) in float64, rounded to the dtype
 
-    with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2, wd given in the dtype, and step_size =
-    lr / (1 − β₁ⁿ), sqrt_bc2 = √(1 − β₂ⁿ), eps as float64.
+    with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2 given in the dtype, and step_size = lr / (1 − β₁ⁿ),
+    sqrt_bc2 = √(1 − β₂ⁿ), eps as float64. The loop has no branch, so that it vectorises.
     """
     for i in range(p.size):
         gi = g[i]
-        if decay:
-            gi = gi + wd * p[i]  # (O4)
         mi = m[i] * beta1 + c1 * gi  # (O5)
         vi = v[i] * beta2 + c2 * gi * gi  # (O5)
         m[i] = mi

@@ -1,0 +1,143 @@
+"""One training step of the sarcasm classifier: yetztml against the same model built from PyTorch modules.
+
+Ours: ``yetztml.apps.text.build_classifier`` (Embedding → Dropout → bidirectional LSTM → max pool over the
+valid words → Dropout → Linear), trained by ``yetztml.learning.Trainer`` with Adam and clipping by global
+norm — the loop ``yetztml text train`` runs. PyTorch: ``nn.Embedding(padding_idx=0)`` → ``nn.Dropout`` →
+``nn.LSTM(bidirectional=True)`` on ``pack_padded_sequence`` → masked max over the valid steps →
+``nn.Dropout`` → ``nn.Linear``, ``torch.optim.Adam`` and ``clip_grad_norm_``: the same sizes, batches
+(the same padded batches, in the same order), optimiser and dtype (float32), one thread each.
+
+Before timing, the PyTorch model receives our initial weights and both compute the logits of one batch
+in evaluation mode: they must agree (the printed max abs difference), so the timing compares one
+computation. Then each repeat times ``--steps`` training steps of each side in turn (interleaved, so that
+load from other processes hits both alike); the table gives medians per step, the ratio PyTorch / ours
+(> 1: ours faster), and the epoch time this implies (steps per epoch × median step).
+
+Run from the repository root (the data path is the shared copy; pass your own with --data)::
+
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_text.py --steps 40 --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from yetztml.apps.text import TextConfig, build_classifier  # noqa: E402
+from yetztml.data import Batches, Tokeniser, Vocab, read_csv, stratified_split  # noqa: E402
+from yetztml.learning import Adam, Batch, Trainer  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sarcasm_Headlines_Dataset.csv"
+
+
+class TorchClassifier(torch.nn.Module):
+    """The same classifier from PyTorch modules (max pool over each sequence's valid steps)."""
+
+    def __init__(self, vocab: int, embed: int, hidden: int, classes: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab, embed, padding_idx=0)
+        self.lstm = torch.nn.LSTM(embed, hidden, bidirectional=True)
+        self.linear = torch.nn.Linear(2 * hidden, classes)
+        self.drop = torch.nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.drop(self.embedding(tokens))  # (T, B, E)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        out, _ = self.lstm(packed)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=tokens.shape[0], padding_value=-torch.inf)
+        return self.linear(self.drop(out.max(dim=0).values))
+
+
+def copy_weights(ours, theirs: TorchClassifier) -> None:
+    p = ours.params
+    state = {"embedding.weight": p["0.weight"], "linear.weight": p["5.weight"], "linear.bias": p["5.bias"]}
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        state[f"lstm.{name}"] = p[f"2.forward.{name}"]
+        state[f"lstm.{name}_reverse"] = p[f"2.reverse.{name}"]
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default=str(DATA), help="the sarcasm headlines CSV")
+    parser.add_argument("--steps", type=int, default=40, help="training steps per sample")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--embed-dim", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    if not Path(args.data).is_file():
+        raise SystemExit(f"bench_text: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
+    torch.set_num_threads(1)
+    data = read_csv(args.data, "text", "is_sarcastic")
+    split = stratified_split(data.labels, 0)
+    tok = Tokeniser()
+    tokens = tok.tokenise([data.texts[i] for i in split.train])
+    vocab = Vocab.build(tokens)
+    labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
+    config = TextConfig(hidden=args.hidden, embed_dim=args.embed_dim, batch_size=args.batch_size)
+    batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
+                      max_length=config.max_length)
+    plan = [batches.next_batch() for _ in range(args.steps)]
+    ours = build_classifier(config, len(vocab), 2)
+    theirs = TorchClassifier(len(vocab), config.embed_dim, config.hidden, 2, config.dropout)
+    copy_weights(ours, theirs)
+    first = plan[0]
+    ours.eval()
+    theirs.eval()
+    with torch.no_grad():
+        ref = theirs(torch.from_numpy(first.tokens), torch.from_numpy(first.lengths)).numpy()
+    diff = float(np.max(np.abs(ours.forward(first.tokens, lengths=first.lengths).outputs[0] - ref)))
+    ours.train()
+    theirs.train()
+    print(f"same model: max |logits ours − PyTorch| = {diff:.2e} (float32, evaluation mode)")
+    items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
+    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)], optimiser=Adam(ours.params, lr=1e-3),
+                      loss="cross_entropy", clip_norm=config.clip_norm, progress=False)
+    opt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    tensors = [(torch.from_numpy(b.tokens), torch.from_numpy(b.lengths), torch.from_numpy(b.labels)) for b in plan]
+
+    def run_ours() -> None:
+        trainer.run(len(trainer.history) + args.steps)
+
+    def run_theirs() -> None:
+        for tok_ids, lengths, y in tensors:
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(theirs(tok_ids, lengths), y)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(theirs.parameters(), config.clip_norm)
+            opt.step()
+
+    run_ours()
+    run_theirs()  # warm-up (compilation, allocator)
+    times: dict[str, list[float]] = {"yetztml": [], "PyTorch": []}
+    for _ in range(args.repeats):
+        for name, fn in (("yetztml", run_ours), ("PyTorch", run_theirs)):
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) / args.steps)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    per_epoch = len(batches)
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
+    print(f"vocabulary {len(vocab):,}, {ours.num_weights:,} weights, {per_epoch} batches of {config.batch_size}/epoch")
+    print("| implementation | median per step | range | epoch (projected) |")
+    print("|---|---|---|---|")
+    for name, values in times.items():
+        print(f"| {name} | {1e3 * med[name]:.1f} ms | {1e3 * min(values):.1f}–{1e3 * max(values):.1f} ms "
+              f"| {med[name] * per_epoch:.1f} s |")
+    print(f"ratio PyTorch / yetztml: {med['PyTorch'] / med['yetztml']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
