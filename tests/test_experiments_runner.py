@@ -227,3 +227,16 @@ def test_cli_reports_a_cut_line_in_one_warning_line(tmp_path, capsys):
                             f"to {out / TORN_FILE}; its trial runs again\n")
     assert "trial   1: no success after 50 sequences" in captured.out and "trial   0" not in captured.out
     assert [json.loads(x) for x in (out / TRIALS_FILE).read_text().splitlines()][1]["trial"] == 1
+
+
+def test_a_cluster_refusing_the_token_is_one_line(monkeypatch):
+    ray = pytest.importorskip("ray")
+
+    def refused(**kwargs):
+        raise ConnectionError("Failed to connect to Ray cluster") from ray.exceptions.AuthenticationError("no token")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    with pytest.raises(OptionError, match="--address: expected a Ray cluster this process may join, got token "
+                                          "authentication refused by auto. Set RAY_AUTH_MODE=token"):
+        make_backend("ray", address="auto").run([Task(0, fake_trial, 0, {})], lambda *a: None)

@@ -83,7 +83,8 @@ def _ray_trial(fn: Callable[..., Record], trial: int, kwargs: dict[str, Any], re
 
 class RayBackend(Backend):
     """Run trials as Ray tasks on the cluster at ``address`` (``"auto"``: the one running on this machine;
-    ``None``: start a Ray instance on this machine with ``num_cpus`` CPUs, default all available)."""
+    ``None``: start a Ray instance on this machine with ``num_cpus`` CPUs, default all available). A process
+    already connected to Ray (``ray.init`` called before) runs the tasks on that connection instead."""
 
     name = "ray"
 
@@ -111,11 +112,19 @@ class RayBackend(Backend):
         options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
         if address is None:
             options.update(num_cpus=self.num_cpus, include_dashboard=False)
+        handlers = _signal_handlers()
         try:
             ray.init(address=address, **options)
         except ConnectionError as err:
+            if isinstance(err.__cause__, ray.exceptions.AuthenticationError):
+                raise OptionError(message(
+                    "--address", "a Ray cluster this process may join", f"token authentication refused by {address}",
+                    "Set RAY_AUTH_MODE=token and give the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)."
+                )) from None
             raise OptionError(message("--address", "a running Ray cluster", f"none found at {address} ({err})",
                                       "Start one with `ray start --head` or give HOST:PORT.")) from None
+        finally:
+            _restore(handlers)  # Ray's own handlers would turn SIGTERM into an abort with a stack dump
         return ray, True
 
     def run(self, tasks: Sequence[Task], on_result: OnResult, on_progress: OnProgress | None = None,
@@ -139,11 +148,15 @@ class RayBackend(Backend):
                     shared[id(task.kwargs)] = ray.put(task.kwargs)
                 pending[remote.remote(task.fn, task.trial, shared[id(task.kwargs)], reports)] = task
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
+                # look without blocking, wait in Python: a signal then arrives in Python code as the
+                # handler's own exception (inside Ray's wait, SIGTERM would surface as KeyboardInterrupt)
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
                 _drain(reports, on_progress)
                 for ref in ready:
                     task = pending.pop(ref)
                     on_result(task, self._get(ray, ref, task))
+                if pending and not ready:
+                    time.sleep(POLL_S)
             _drain(reports, on_progress)
         finally:
             for ref in pending:
@@ -171,6 +184,21 @@ class RayBackend(Backend):
                 "Finished trials are kept; check the cluster and rerun the same command to resume.")) from None
 
 
+def _signal_handlers() -> dict[int, Any]:
+    """This process's Python handlers of SIGINT and SIGTERM (none off the main thread)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(handlers: dict[int, Any]) -> None:
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
+
+
 def _drain(reports: Any, on_progress: OnProgress | None) -> None:
     """Pass the progress reports waiting in the queue actor to ``on_progress``."""
     if reports is None or on_progress is None:
@@ -184,6 +212,8 @@ def _drain(reports: Any, on_progress: OnProgress | None) -> None:
 class LocalHead:
     """A Ray head on 127.0.0.1 with ``num_cpus`` CPUs, started by ``ray start --head --block`` in its own
     process session and stopped (every process of that session) by :meth:`stop` or on leaving ``with``.
+    It runs without token authentication (``RAY_AUTH_MODE=disabled``), as a driver connecting to an explicit
+    address expects by default; it is meant for tests and benchmarks on one machine.
 
     >>> with LocalHead(num_cpus=2) as head:          # doctest: +SKIP
     ...     RayBackend(address=head.address)
@@ -208,7 +238,7 @@ class LocalHead:
              "127.0.0.1", "--num-cpus", str(self.num_cpus), "--include-dashboard=false",
              "--disable-usage-stats", "--temp-dir", self.temp_dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+            env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"},
         )
         while True:
             try:
