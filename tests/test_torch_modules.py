@@ -144,19 +144,21 @@ def _gradcheck(module, x, hx, lengths=None):
 
 
 @pytest.mark.parametrize(
-    "cls, extra",
-    [(yt.LSTM, {}), (yt.GRU, {}), (yt.RNN, {}), (yt.PeepholeLSTM, {}), (yt.LSTM1997, {"block_size": 2}),
-     (yt.CIFGLSTM, {})],
+    "cls, extra, layers",
+    [(yt.LSTM, {}, 2), (yt.GRU, {}, 2), (yt.RNN, {}, 1), (yt.PeepholeLSTM, {}, 1),
+     (yt.LSTM1997, {"block_size": 2}, 1), (yt.CIFGLSTM, {}, 1)],
     ids=["lstm", "gru", "rnn", "peephole", "lstm1997", "cifg"],
 )
-def test_gradcheck_float64(cls, extra):
-    """torch.autograd.gradcheck of input, initial state and every weight, 2 layers, both directions, packed."""
-    module = cls(2, 2, num_layers=2, bidirectional=True, dtype=torch.float64,
+def test_gradcheck_float64(cls, extra, layers):
+    """torch.autograd.gradcheck of input, initial state and every weight, both directions, packed (2 layers
+    for LSTM and GRU; the layer stacking is the same code for every module)."""
+    module = cls(2, 2, num_layers=layers, bidirectional=True, dtype=torch.float64,
                  generator=torch.Generator().manual_seed(0), **extra)
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(3, 2, 2, generator=gen, dtype=torch.float64, requires_grad=True)
     parts = 1 if cls in (yt.GRU, yt.RNN) else 2
-    hs = [(0.5 * torch.randn(4, 2, 2, generator=gen, dtype=torch.float64)).requires_grad_() for _ in range(parts)]
+    hs = [(0.5 * torch.randn(2 * layers, 2, 2, generator=gen, dtype=torch.float64)).requires_grad_()
+          for _ in range(parts)]
     hx = tuple(hs) if parts == 2 else hs[0]
     assert _gradcheck(module, x, hx, lengths=torch.tensor([1, 3]))
 
