@@ -131,3 +131,16 @@ def test_gers2000_sweep_rows_equal_direct_runs(tmp_path):
     assert direct["summary"]["rest_length_mean"] == table["rows"][1]["rest_length_mean"]
     assert [r["test_lengths"] for r in direct["trials"]] == [
         r["test_lengths"] for r in json.loads((tmp_path / "s/points/seed=1/result.json").read_text())["trials"]]
+
+
+def test_force_starts_over(tmp_path, capsys):
+    (tmp_path / "s.toml").write_text(SPEC.replace("trials = 2", "trials = 1").replace("[0, 1]", "[0]"))
+    out = tmp_path / "o"
+    argv = ["sweep", str(tmp_path / "s.toml"), "--out", str(out), "--jobs", "1", "--no-figures"]
+    assert main(argv) == 0
+    (out / "points" / "base" / TRIALS_FILE).write_text('{"trial": 0}\n')  # a record no run would write
+    assert main(argv) == 2
+    assert "line 1: expected a trial record" in capsys.readouterr().err
+    assert main([*argv, "--force"]) == 0
+    assert "base trial   0: no success" in capsys.readouterr().out
+    assert json.loads((out / "points" / "base" / TRIALS_FILE).read_text())["sequences"] == 500

@@ -32,9 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
         help="run a grid or list of reproduce options and seeds as tasks (local or Ray); one table and report",
-        description="Run every point of the sweep file SPEC (a TOML grid or list over one command's options and "
-                    "seeds), all trials of all points as tasks of one backend, and collect the points into "
-                    "OUT/sweep.csv and OUT/report.md with a figure. Rerunning the same command resumes.",
+        description="Run every point of the sweep file SPEC (a TOML grid or list over one command's options\n"
+                    "and seeds), all trials of all points as tasks of one backend, and collect the points into\n"
+                    "OUT/sweep.csv and OUT/report.md with a figure. Rerunning the same command resumes; --force\n"
+                    "starts over.",
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -48,8 +49,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=None,
                    help="parallel trials (default: all available cores; with --backend ray and no --address, the "
                         "CPUs of the Ray instance started for the run)")
+    p.add_argument("--force", action="store_true",
+                   help="start over in DIR: delete the sweep's table and report and the finished trials and results "
+                        "of its points there")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip the figure")
     p.set_defaults(handler=handle)
+
+
+#: What a sweep folder holds besides its points' run folders; ``--force`` deletes these.
+SWEEP_FILES = ("sweep.json", "sweep.csv", "report.md", "sweep.png")
+
+
+def _start_over(out: Path, points: list) -> None:
+    """Delete the sweep's own files and the run files of its points (nothing else in DIR)."""
+    from ..experiments.runner import TORN_FILE
+    from .reproduce import RUN_FILES
+
+    for name in SWEEP_FILES:
+        (out / name).unlink(missing_ok=True)
+    for point in points:
+        for name in (*RUN_FILES, TORN_FILE):
+            (point.folder / name).unlink(missing_ok=True)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -65,6 +85,8 @@ def handle(args: argparse.Namespace) -> int:
         paths.count("--jobs", args.jobs, 1)
     points = plan_sweep(spec, out)  # every point's options checked before anything is written
     backend = backend_of(args)
+    if args.force:
+        _start_over(Path(out), points)
     trials = sum(p.trials for p in points)
     print(f"sweep: {spec['command']}, {len(points)} points, {trials} trials, out {out}, "
           f"backend {backend.describe()}", flush=True)

@@ -265,7 +265,7 @@ class LocalHead:
                         found.append(int(entry))
         return found
 
-    def stop(self, grace_s: float = 3.0) -> None:
+    def stop(self, grace_s: float = 1.0) -> None:
         """SIGTERM every process of the session, SIGKILL what is left after ``grace_s``."""
         if self.process is None:
             return
