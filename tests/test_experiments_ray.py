@@ -141,3 +141,22 @@ def test_sweep_on_ray_with_a_worker_killed_equals_the_local_sweep(head, tmp_path
         theirs = json.loads((tmp_path / "local" / "points" / f"seed={seed}" / "result.json").read_text())["trials"]
         assert untimed(ours) == untimed(theirs)
         assert len((tmp_path / "ray" / "points" / f"seed={seed}" / TRIALS_FILE).read_text().splitlines()) == 2
+
+
+@pytest.mark.slow
+def test_a_worker_lost_more_often_than_retried_ends_the_run_in_one_line(head, tmp_path):
+    from yetztml.core.errors import YetztmlError
+
+    row = resolve_row("4", T=100)
+    killed: list[int] = []
+
+    def kill_once(report: dict) -> None:
+        for pid in _running_trial_pids(head)[: 1 - len(killed)]:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    with pytest.raises(YetztmlError, match=r"trial \d on Ray: expected a finished task, got its worker lost 1 time "
+                                           r"\(WorkerCrashedError\). Finished trials are kept"):
+        reproduce(row, trials=2, seed=0, out=tmp_path / "r", max_sequences=10_000,
+                  backend=ray_backend.RayBackend(head.address, max_retries=0), on_progress=kill_once)
+    assert len(killed) == 1

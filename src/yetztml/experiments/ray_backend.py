@@ -150,7 +150,7 @@ class RayBackend(Backend):
             while pending:
                 # look without blocking, wait in Python: a signal then arrives in Python code as the
                 # handler's own exception (inside Ray's wait, SIGTERM would surface as KeyboardInterrupt)
-                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0, fetch_local=False)
                 _drain(reports, on_progress)
                 for ref in ready:
                     task = pending.pop(ref)
@@ -180,7 +180,8 @@ class RayBackend(Backend):
                 ray.exceptions.OutOfMemoryError) as err:
             raise YetztmlError(message(
                 f"trial {task.trial} on Ray", "a finished task",
-                f"its worker lost {self.max_retries + 1} times ({type(err).__name__})",
+                f"its worker lost {self.max_retries + 1} time{'s' if self.max_retries else ''} "
+                f"({type(err).__name__})",
                 "Finished trials are kept; check the cluster and rerun the same command to resume.")) from None
 
 
