@@ -303,3 +303,23 @@ def test_interrupt_during_bss_evaluation_keeps_the_trained_run(folder, capsys, m
     code, _, _ = run_cli(["demo", "bss", "--batches", "2", "--out", "r", *BSS], capsys)
     assert code == 0
     assert json.loads((folder / "r" / "result.json").read_text())["training"]["resumed_from"] == 2
+
+
+def test_an_interrupt_ends_the_commands_workers(monkeypatch):
+    """A signal sent to the command's process alone ends its worker processes at once, so that a pool shutting
+    down does not wait for their jobs (measured before: `yetztml run` took 126 s to exit after SIGTERM)."""
+    import multiprocessing
+    import time
+
+    worker = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    worker.start()
+    try:
+        monkeypatch.setitem(cli_main._owner, "pid", os.getpid())
+        with pytest.raises(cli_main.Terminated):
+            cli_main._terminate(signal.SIGTERM, None)
+        worker.join(timeout=10)
+        assert worker.exitcode == -signal.SIGTERM
+    finally:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()

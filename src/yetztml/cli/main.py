@@ -19,6 +19,7 @@ the signals to the end of the batch, so that the checkpoint written there holds 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import sys
@@ -72,10 +73,18 @@ class Terminated(KeyboardInterrupt):
 _owner: dict[str, int] = {"pid": -1}
 
 
+def _stop_workers() -> None:
+    """End the worker processes the command started, so that a pool shutting down does not wait for their
+    jobs to finish (a signal sent to the command's process alone, by ``kill`` or a job scheduler)."""
+    for child in multiprocessing.active_children():
+        child.terminate()
+
+
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGINT: ``KeyboardInterrupt`` in the command's process; ignored in a forked worker (a terminal sends
-    Ctrl-C to every process of the group, and the command's process stops its workers itself)."""
+    """SIGINT: ``KeyboardInterrupt`` in the command's process, which first ends its workers; ignored in a
+    forked worker (a terminal sends Ctrl-C to every process of the group)."""
     if os.getpid() == _owner["pid"]:
+        _stop_workers()
         raise KeyboardInterrupt
 
 
@@ -85,6 +94,7 @@ def _terminate(signum: int, frame: object) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    _stop_workers()
     raise Terminated()
 
 
