@@ -240,3 +240,16 @@ def test_a_cluster_refusing_the_token_is_one_line(monkeypatch):
     with pytest.raises(OptionError, match="--address: expected a Ray cluster this process may join, got token "
                                           "authentication refused by auto. Set RAY_AUTH_MODE=token"):
         make_backend("ray", address="auto").run([Task(0, fake_trial, 0, {})], lambda *a: None)
+
+
+def test_bytes_that_are_no_text_are_set_aside_by_line(tmp_path):
+    """Invalid UTF-8 and a form feed inside a line: lines are split at newlines only, the garbage set aside."""
+    log = str(tmp_path / "calls.txt")
+    out = tmp_path / "run"
+    run_trials(fake_trial, 2, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    with open(out / TRIALS_FILE, "ab") as fh:
+        fh.write(b'\xff\xfe{"trial": 2\x0c, "v\n')
+    with pytest.warns(TornRecordWarning, match="line 3 cut by an interruption"):
+        records = run_trials(fake_trial, 3, out, {"a": 1}, {"value": 1, "log": log}, jobs=1)
+    assert [r["value"] for r in records] == [10, 11, 12] and _calls(log) == [0, 1, 2]
+    assert (out / TORN_FILE).read_bytes() == b'\xff\xfe{"trial": 2\x0c, "v\n'

@@ -70,11 +70,18 @@ def _check_record(record: Any, required: Required) -> str | None:
     return None
 
 
-def _parse(line: str) -> tuple[bool, Any]:
+def _parse(line: bytes) -> tuple[bool, Any]:
+    """(True, the JSON value) or (False, None) for a line that is no JSON (cut, or not even UTF-8)."""
     try:
         return True, json.loads(line)
-    except json.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
         return False, None
+
+
+def _lines(data: bytes) -> list[bytes]:
+    """The lines of ``data`` split at b"\\n" only, each with its newline (the last may lack it)."""
+    parts = data.split(b"\n")
+    return [part + b"\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def read_trials(path: str | os.PathLike, required: Required = BASE_REQUIRED) -> dict[int, dict[str, Any]]:
@@ -87,7 +94,7 @@ def read_trials(path: str | os.PathLike, required: Required = BASE_REQUIRED) -> 
     found: dict[int, dict[str, Any]] = {}
     if not path.exists():
         return found
-    with open(path) as fh:
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -110,18 +117,18 @@ def set_aside_torn(path: str | os.PathLike) -> list[int]:
     path = Path(path)
     if not path.exists():
         return []
-    text = path.read_text()
-    lines = text.splitlines(keepends=True)
+    data = path.read_bytes()
+    lines = _lines(data)
     torn = [i for i, line in enumerate(lines) if line.strip() and not _parse(line)[0]]
     if not torn:
-        if text and not text.endswith("\n"):  # a whole record whose newline was cut: complete it
-            _append(path, "\n")
+        if data and not data.endswith(b"\n"):  # a whole record whose newline was cut: complete it
+            _append(path, b"\n")
         return []
-    _append(path.with_name(TORN_FILE), "".join(lines[i].rstrip("\n") + "\n" for i in torn))
-    keep = "".join(line if line.endswith("\n") else line + "\n"
-                   for i, line in enumerate(lines) if i not in set(torn))
+    _append(path.with_name(TORN_FILE), b"".join(lines[i].rstrip(b"\n") + b"\n" for i in torn))
+    keep = b"".join(line if line.endswith(b"\n") else line + b"\n"
+                    for i, line in enumerate(lines) if i not in set(torn))
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
+    with open(tmp, "wb") as fh:
         fh.write(keep)
         fh.flush()
         os.fsync(fh.fileno())
@@ -134,8 +141,8 @@ def set_aside_torn(path: str | os.PathLike) -> list[int]:
     return numbers
 
 
-def _append(path: Path, text: str) -> None:
-    with open(path, "a") as fh:
+def _append(path: Path, text: bytes) -> None:
+    with open(path, "ab") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
