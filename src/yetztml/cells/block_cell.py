@@ -1,6 +1,7 @@
 """Shared machinery of the memory-block cells: options, parameters, states, traces, validation.
 
-The equations live in :mod:`yetztml.cells.blocks` (the compiled kernels) and, cell by cell, in
+The equations live in :mod:`yetztml.cells.block_step` (the one step) and :mod:`yetztml.cells.blocks` (the
+compiled forward and backward kernels) and, cell by cell, in
 :mod:`~yetztml.cells.lstm1997`, :mod:`~yetztml.cells.lstm_forget` and :mod:`~yetztml.cells.lstm_peephole`.
 This module turns the user's options into the kernels' flags and checks every input before compiled code
 runs.
@@ -33,7 +34,8 @@ from ..core.errors import DTypeError, OptionError, ShapeError, message
 from ..core.rng import make_rng, uniform
 from ..core.validation import check_choice, check_float, check_int
 from .base import Cell, Grads, Trace, state_leaves
-from .blocks import REC_CELLS, REC_FULL, REC_NONE, block_backward, block_forward
+from .block_step import REC_CELLS, REC_FULL, REC_NONE
+from .blocks import block_backward, block_forward
 
 G_CHOICES = ("g1997", "logistic", "tanh", "identity")
 H_CHOICES = ("h1997", "logistic", "tanh", "identity")

@@ -1,19 +1,8 @@
 """The memory-block family's compiled kernels: one forward, one backward for 1997, forget and peephole LSTM.
 
-Forward, per time step t, for block j (j = 1..C) and its cells c_j^v (v = 1..S), with u the source vector::
-
-    (F1) u(t)        = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]     (recurrent part set by the cell)
-    (F2) net_c(t)    = W_c u(t) + b_c;            g_c(t) = g(net_c(t))
-    (F3) net_in(t)   = W_in u(t) + b_in [+ P_in s(t−1)];    y^in(t) = σ(net_in(t))
-    (F4) net_φ(t)    = W_φ u(t) + b_φ  [+ P_φ s(t−1)];      y^φ(t)  = σ(net_φ(t))     (forget gate only)
-    (F5) s(t)        = y^φ(t) s(t−1) + y^in(t) g_c(t)           (no forget gate: y^φ ≡ 1, the CEC)
-    (F6) net_out(t)  = W_out u(t) + b_out [+ P_out s(t)];   y^out(t) = σ(net_out(t))  (no output gate: ≡ 1)
-    (F7) y^c(t)      = y^out(t) h(s(t))
-    (F8) v(t)        = [x(t) (shortcut only); y^c(t)]
-    (F9) net_k(t)    = W_k v(t) + b_k;             y^k(t) = f_k(net_k(t))
-
-Gates are shared by the S cells of their block; a peephole term ``P_in s`` means Σ_v P_in[j, v] s_{c_j^v}.
-All rows of W_c, W_in, W_φ, W_out are stacked into one matrix W_h (H, U) so each step needs one product.
+Forward: the equations (F1)–(F9) of :mod:`yetztml.cells.block_step`, whose one step :func:`block_step` this
+batched kernel runs for every example after one product W_h u(t) for the whole batch. All rows of W_c, W_in,
+W_φ, W_out are stacked into one matrix W_h (H, U) so each step needs one product.
 
 Backward (full BPTT), with δ = ∂L/∂net and ε(t) the error reaching the recurrent sources of u(t+1)::
 
@@ -44,13 +33,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..core.activations import apply, derivative, logistic
+from ..core.activations import apply, derivative
 from ..core.linalg import gemm_nn, gemm_nt, gemm_tn
-
-#: ``recurrent`` option codes: which t−1 activations enter u(t) (F1).
-REC_NONE = 0
-REC_CELLS = 1
-REC_FULL = 2
+from .block_step import REC_CELLS, REC_FULL, block_step, gather_sources
 
 
 @numba.njit(cache=True)
@@ -58,7 +43,10 @@ def block_forward(
     x, W_h, b_h, P, W_k, b_k, y_c0, y_in0, y_phi0, y_out0, s0,
     C, S, g_kind, h_kind, k_kind, recurrent, shortcut, has_forget, has_out, has_peep,
 ):
-    """Run (F1)–(F9) over a sequence; returns every trajectory (see the module docstring for shapes)."""
+    """Run (F1)–(F9) over a sequence; returns every trajectory (see the module docstring for shapes).
+
+    u(t) and the products are batched; the nonlinear step is :func:`~yetztml.cells.block_step.block_step`.
+    """
     T, B, I = x.shape
     N = C * S
     H, U = W_h.shape
@@ -85,70 +73,32 @@ def block_forward(
     net_k = np.zeros((T, B, K), dt)  # zeros: gemm_nt reads out[i, j] even when it overwrites
     y_k = np.empty((T, B, K), dt)
     net_h = np.zeros((B, H), dt)  # W_h u(t), all hidden rows at once
+    a = np.empty(H, dt)  # net(t) of one example: W_h u(t) + b_h, then the peephole terms
+    no_local = np.zeros(0)
+    no_dt = np.zeros(0, dt)
+    der = (no_local, no_local, no_local, no_local, no_local, no_dt, no_dt)  # no local derivatives here
     for t in range(T):
         if t == 0:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c0, y_in0, y_phi0, y_out0, s0
         else:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c[t - 1], y_in[t - 1], y_phi[t - 1], y_out[t - 1], s[t - 1]
-        for b in range(B):  # (F1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
-            for i in range(I):
-                u[t, b, i] = x[t, b, i]
-            if recurrent >= REC_CELLS:
-                for n in range(N):
-                    u[t, b, I + n] = yc_p[b, n]
-            if recurrent == REC_FULL:
-                o = I + N
-                for j in range(C):
-                    u[t, b, o + j] = yin_p[b, j]
-                o += C
-                for j in range(Cf):
-                    u[t, b, o + j] = yphi_p[b, j]
-                o += Cf
-                for j in range(Co):
-                    u[t, b, o + j] = yout_p[b, j]
+        for b in range(B):
+            gather_sources(u[t, b], x[t, b], yc_p[b], yin_p[b], yphi_p[b], yout_p[b], I, N, C, Cf, Co, recurrent)
         gemm_nt(u[t], W_h, net_h, False)  # (B, H) = (B, U)·(H, U)ᵀ
         for b in range(B):
+            for r in range(H):
+                a[r] = net_h[b, r] + b_h[r]
+            act = (y_in[t, b], y_phi[t, b], g_c[t, b], s[t, b], y_out[t, b], h_s[t, b], y_c[t, b])
+            block_step(a, s_p[b], P[0], P[1], P[2], C, S, g_kind, h_kind, has_forget, has_out, has_peep, False,
+                       act, False, der)  # (F2)–(F7)
+            for n in range(N):
+                net_c[t, b, n] = a[n]
             for j in range(C):
-                a = net_h[b, o_in + j] + b_h[o_in + j]
-                if has_peep:
-                    for q in range(S):
-                        a += P[0, j, q] * s_p[b, j * S + q]
-                net_in[t, b, j] = a  # (F3) [1997 eq. 7], peephole [Gers 2002 §3]
-                yi = logistic(a)
-                y_in[t, b, j] = yi
-                yf = 1.0
-                if has_forget:
-                    a = net_h[b, o_phi + j] + b_h[o_phi + j]
-                    if has_peep:
-                        for q in range(S):
-                            a += P[1, j, q] * s_p[b, j * S + q]
-                    net_phi[t, b, j] = a  # (F4) [Gers 2000]
-                    yf = logistic(a)
-                    y_phi[t, b, j] = yf
-                for q in range(S):
-                    n = j * S + q
-                    nc = net_h[b, n] + b_h[n]
-                    net_c[t, b, n] = nc  # (F2) [1997 eq. 9]
-                    gc = apply(g_kind, nc)
-                    g_c[t, b, n] = gc
-                    if has_forget:
-                        s[t, b, n] = yf * s_p[b, n] + yi * gc  # (F5) [Gers 2000]
-                    else:
-                        s[t, b, n] = s_p[b, n] + yi * gc  # (F5) [1997 eq. 9]: CEC self-weight 1.0
-                yo = 1.0
-                if has_out:
-                    a = net_h[b, o_out + j] + b_h[o_out + j]
-                    if has_peep:
-                        for q in range(S):
-                            a += P[2, j, q] * s[t, b, j * S + q]
-                    net_out[t, b, j] = a  # (F6) [1997 eq. 8], peephole sees s(t) [Gers 2002 §3]
-                    yo = logistic(a)
-                    y_out[t, b, j] = yo
-                for q in range(S):
-                    n = j * S + q
-                    hs = apply(h_kind, s[t, b, n])
-                    h_s[t, b, n] = hs
-                    y_c[t, b, n] = yo * hs  # (F7) [1997 eq. 9]
+                net_in[t, b, j] = a[o_in + j]
+            for j in range(Cf):
+                net_phi[t, b, j] = a[o_phi + j]
+            for j in range(Co):
+                net_out[t, b, j] = a[o_out + j]
             o = 0
             if shortcut:  # (F8) v(t) = [x(t); y^c(t)]
                 for i in range(I):
@@ -159,9 +109,9 @@ def block_forward(
         gemm_nt(v[t], W_k, net_k[t], False)  # (B, K) = (B, V)·(K, V)ᵀ
         for b in range(B):
             for k in range(K):
-                a = net_k[t, b, k] + b_k[k]
-                net_k[t, b, k] = a  # (F9) same-step output [1997 §5 intro]
-                y_k[t, b, k] = apply(k_kind, a)
+                a_k = net_k[t, b, k] + b_k[k]
+                net_k[t, b, k] = a_k  # (F9) same-step output [1997 §5 intro]
+                y_k[t, b, k] = apply(k_kind, a_k)
     return u, v, net_c, g_c, net_in, y_in, net_phi, y_phi, s, net_out, y_out, h_s, y_c, net_k, y_k
 
 

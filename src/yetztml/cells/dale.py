@@ -13,7 +13,7 @@ Forward
          excitation:  z^H_t = [p_{t−1} ⊙ e_t − ι_t]_+                       (mod_target 1)
          inhibition:  z^H_t = [e_t − p_{t−1} ⊙ ι_t]_+                       (mod_target 2)
     (F4) y_t = W_ro z^H_t                                         (B, n)    W_ro (n, N_H) ~ N(0, 0.5²)
-    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t   (L1)–(L5) of closed_loop.py
+    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t   (CL1)–(CL5) of closed_loop_lstm.py
     (F6) m_t = m_{t−1} + (u_t − m_{t−1}) / τ                      (B, U)
     (F7) p_t = 1 − σ(K m_t)                                       (B, N_H)  K (N_H, U) as in SpatialNet;
                                                                             p_t = p_{t−1} while frozen
@@ -21,7 +21,7 @@ Forward
 Backward (δp_t, δm_t, δh_t, δc_t from step t+1; δy_t from the loss)
     (B7) δm_t += Kᵀ(−δp_t ⊙ s(1 − s)) with s = 1 − p_t            (frozen: δp_{t−1} = δp_t instead)
     (B6) δu_t = δm_t / τ + δu_t^ext;  δm_{t−1} = (1 − 1/τ) δm_t
-    (B5) (LB5)–(LB1) of closed_loop.py give δh_{t−1}, δc_{t−1}, δin_t;  δx_t += δin^x, δy_t += δin^y
+    (B5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t;  δx_t += δin^x, δy_t += δin^y
     (B4) δz^H = W_roᵀ δy_t;  ∂W_ro += δy_t z^Hᵀ
     (B3) with q the rectifier's argument and 1[q > 0] its derivative:
          gain:        δp_{t−1} += δz^H ⊙ [e − ι]_+;  δe = δz^H ⊙ p ⊙ 1[q>0];  δι = −δe
@@ -162,7 +162,7 @@ def dale_backward(
     x, WxT, Wcat, Wro, KT, inv_tau, target, WT, W_out, in_mode, frozen, R, gates, C, TC, ZL, EI, ZH, P,
     dy, du_ext, dh_T, dc_T, dm_T, dp_T, dA, dU, dRT, dc, daT, duT, DEI, dZL,
 ):
-    """(B7)–(B1) from t = T−1 down to 0, then (LW). DEI (T, B, 2N_H) keeps [δe, δι]; dZL (B, N_L) is scratch.
+    """(B7)–(B1) from t = T−1 down to 0, then (CLW). DEI (T, B, 2N_H) keeps [δe, δι]; dZL (B, N_L) is scratch.
 
     Returns δx, δh_{−1}, δc_{−1}, δm_{−1}, δp_{−1}, ∂W (bias in the last column), ∂W_out, ∂b_out, ∂W_xᵀ,
     ∂|W^HL|, ∂W_ro.

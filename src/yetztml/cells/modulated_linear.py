@@ -9,12 +9,12 @@ Forward
     (F2) z_t = M_{t−1} ⊙ v_t                             (B, Z)
     (F3) y_t = W_ro z_t                                  (B, K)   W_ro (K, Z), the output
     (F4) in_t = [x_t, y_t] | x_t | y_t                   (B, I_l) the LSTM input ('xy' | 'x' | 'y')
-    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1})              (B, U)   (L1)–(L5) of closed_loop.py
+    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1})              (B, U)   (CL1)–(CL5) of closed_loop_lstm.py
     (F6) M_t = M_{t−1} + (K u_t + k_0 − M_{t−1}) / τ     (B, Z)   K (Z, U); M_t = M_{t−1} where frozen
 
 Backward (δM_t, δh_t, δc_t arrive from step t+1; δy_t from the loss)
     (B6) δu_t = Kᵀ δM_t / τ + δu_t^ext;  δM_{t−1} = (1 − 1/τ) δM_t   (frozen: δu_t = δu_t^ext, δM_{t−1} = δM_t)
-    (B5) (LB5)–(LB1) of closed_loop.py give δh_{t−1}, δc_{t−1} and δin_t
+    (B5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1} and δin_t
     (B4) δx_t += δin_t^x;  δy_t += δin_t^y
     (B3) δz_t = W_roᵀ δy_t;   ∂W_ro += δy_t z_tᵀ
     (B2) δM_{t−1} += δz_t ⊙ v_t;  δv_t = δz_t ⊙ M_{t−1}
@@ -112,7 +112,7 @@ def gain_loop_backward(
     x, WxT, Wro, KT, inv_tau, WT, W_out, in_mode, frozen, R, gates, C, TC, V, Ms, dy, du_ext, dh_T, dc_T, dM_T,
     dA, dU, dRT, dc, daT, duT,
 ):
-    """(B6)–(B1) from t = T−1 down to 0, then (LW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
+    """(B6)–(B1) from t = T−1 down to 0, then (CLW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
 
     Returns δx, δh_{−1}, δc_{−1}, δM_{−1}, ∂W (bias in the last column), ∂W_out, ∂b_out, ∂W_xᵀ (I, Z), ∂W_ro.
     """

@@ -7,13 +7,13 @@ the weights, multiplicatively around a fixed W_0 ≈ 1 or additively around W_0 
 Forward
     (F1) y_t = W_{t−1} x_t                                     (B, n)   the output; W_{−1} = 0
     (F2) in_t = [x_t, y_t] | x_t | y_t                         (B, I_l)
-    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}),  U_t = u_t as (n, n), row-major   (L1)–(L5) of closed_loop.py
+    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}),  U_t = u_t as (n, n), row-major   (CL1)–(CL5) of closed_loop_lstm.py
     (F4) multiplicative: W_t = W_{t−1} + (W_0 ⊙ U_t − W_{t−1}) / τ
          additive:       W_t = W_{t−1} + (W_0 + U_t − W_{t−1}) / τ
 
 Backward (δW_t, δh_t, δc_t from step t+1; δy_t from the loss)
     (B4) δU_t = W_0 ⊙ δW_t / τ (multiplicative) or δW_t / τ (additive);  δW_{t−1} = (1 − 1/τ) δW_t
-    (B3) (LB5)–(LB1) of closed_loop.py give δh_{t−1}, δc_{t−1}, δin_t
+    (B3) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t
     (B2) δx_t += δin_t^x;  δy_t += δin_t^y
     (B1) δW_{t−1} += δy_t x_tᵀ;  δx_t += W_{t−1}ᵀ δy_t
 

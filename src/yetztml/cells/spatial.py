@@ -8,7 +8,7 @@ units into the output [Eq. 7–10; the authors' ``SpatialNet``]. Per trial, step
 Forward
     (F1) z_t = M_{t−1} ⊙ (W_x x_t)                             (B, Z)   W_x (Z, n) ~ N(0, 0.5²); M_{−1} = 0
     (F2) y_t = W_ro z_t                                        (B, n)   W_ro (n, Z) ~ N(0, 0.5²), the output
-    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t     (L1)–(L5) of closed_loop.py
+    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t     (CL1)–(CL5) of closed_loop_lstm.py
     (F4) M_t = M_{t−1} + (K u_t − M_{t−1}) / τ                 (B, Z)   M_t = M_{t−1} while frozen
 
 Backward: (B6)–(B1) of ``modulated_linear.py`` with k_0 = 0 (this model is that kernel as it stands).

@@ -13,7 +13,9 @@ g1997       4     4σ(x) − 2       [1997 eq. 5]    ¼(2 + y)(2 − y)         
 h1997       5     2σ(x) − 1       [1997 eq. 4]    ½(1 + y)(1 − y)                      [-1, 1]
 ==========  ====  ==============================  ===================================  ===========
 
-The logistic is evaluated through tanh, which is stable for every finite x (no overflow of exp).
+The logistic is evaluated through tanh, which is stable for every finite x (no overflow of exp): (A2) of
+:mod:`yetztml.core.squash`, the one module of σ and tanh. :func:`apply_exp` evaluates the same functions
+through one ``exp`` ((A3) there: σ, 4σ − 2, 2σ − 1), the form of the fused 1997 online kernel.
 Derivatives are written in terms of the output y where that is exact, so backward passes reuse the
 stored forward activations. ``relu``'s derivative at 0 is taken as 0 (PyTorch's convention).
 """
@@ -25,7 +27,9 @@ import math
 import numba
 import numpy as np
 
+from . import squash
 from .errors import OptionError, message
+from .squash import logistic_exp
 
 IDENTITY = 0
 LOGISTIC = 1
@@ -57,21 +61,37 @@ def code(thing: str, name: str, allowed: tuple[str, ...] | None = None) -> int:
 
 @numba.njit(cache=True, inline="always")
 def logistic(x):
-    """σ(x) = 1/(1 + e^−x), computed as ½(1 + tanh(x/2)) for stability."""
-    return 0.5 * (1.0 + math.tanh(0.5 * x))
+    """σ(x) = 1/(1 + e^−x), computed as ½(1 + tanh(x/2)) for stability ((A2) of :mod:`~yetztml.core.squash`)."""
+    return squash.logistic(x, False)
 
 
 @numba.njit(cache=True, inline="always")
 def apply(kind, x):
     """f(x) for the activation with code ``kind``."""
     if kind == LOGISTIC:
-        return 0.5 * (1.0 + math.tanh(0.5 * x))
+        return squash.logistic(x, False)
     if kind == TANH:
         return math.tanh(x)
     if kind == G1997:
         return 2.0 * math.tanh(0.5 * x)  # 4σ(x) − 2 = 2 tanh(x/2)
     if kind == H1997:
         return math.tanh(0.5 * x)  # 2σ(x) − 1 = tanh(x/2)
+    if kind == RELU:
+        return x if x > 0.0 else 0.0 * x
+    return x
+
+
+@numba.njit(cache=True, inline="always")
+def apply_exp(kind, x):
+    """f(x) through one ``exp`` for the squashing kinds ((A3) of :mod:`~yetztml.core.squash`); tanh is libm's."""
+    if kind == LOGISTIC:
+        return logistic_exp(x)
+    if kind == G1997:
+        return 4.0 / (1.0 + math.exp(-x)) - 2.0  # 4σ(x) − 2
+    if kind == H1997:
+        return 2.0 / (1.0 + math.exp(-x)) - 1.0  # 2σ(x) − 1
+    if kind == TANH:
+        return math.tanh(x)
     if kind == RELU:
         return x if x > 0.0 else 0.0 * x
     return x

@@ -1,7 +1,18 @@
-"""tanh and the logistic for compiled kernels, exact or fast (a rational form with no libm call).
+"""tanh and the logistic for compiled kernels: the library's one implementation of both, exact or fast.
 
-    (A1)  tanh(x) ≈ x·P(x²) / Q(x²)   with x first clamped to ±8.927
-    (A2)  σ(x) = ½(1 + tanh(x/2))
+    (A1)  tanh(x) ≈ x·P(x²) / Q(x²)   with x first clamped to ±8.927                  (fast, float32)
+    (A2)  σ(x) = ½(1 + tanh(x/2))                                                      (exact; fast with (A1))
+    (A3)  σ(x) = 1 / (1 + e^−x)                                                        (exact, one exp call)
+    (A4)  tanh(x) ≈ x·P₅(x²) / Q₅(x²) with x first clamped to ±10                     (fast, finer fit)
+
+Error bounds (absolute, against tanh and σ in exact arithmetic): libm's ``math.tanh`` and ``math.exp`` are
+within 1 ulp, so (A2) and (A3) with them are within a few ulps (they differ by ≤ 2.3e-16 in float64,
+a test); (A1) 3.4e-7 (below);
+(A4) 3.5e-9 in float64 arithmetic, the float32 rounding of its operations (~1.2e-7) in float32.
+(A2) and (A3) are the same function rounded differently: the memory-block cells and their gradient
+checks use (A2); the fused 1997 online kernel and the 2a baseline net use (A3) (one libm call per unit,
+and the reproductions' recorded numbers are bit for bit theirs). :mod:`yetztml.core.activations` builds
+every squashing function of the cells (g, h, output units) from these.
 
 P has degree 6 and Q degree 3 in u = x²; the coefficients are a minimax fit of tanh(x)/x on [0, 9]
 (weighted least squares on a dense grid, reweighted by the error until it levels out). The clamp sits
@@ -14,8 +25,14 @@ element (about 30x slower). Its maximum absolute error is 3.4e-7 evaluated in fl
 in exact arithmetic, is within 3.5e-8) — float32 rounding of the polynomials, a few float32 ulps of tanh
 near ±1, the size of the architecture's "~3e-7" budget and far below what float32 training notices.
 
-Cells use the fast form for float32 only. float64 cells, and therefore every finite-difference gradient
-check, use the exact ``math.tanh``.
+(A4) is the closed-loop models' fast form (``fast_tanh=True``, their default in float32 training): a
+degree-5/5 minimax fit of tanh(x)/x on |x| ≤ 10 (Lawson-weighted least squares in float64), 3.5e-9 including
+the clamp (1 − tanh 10 = 4.1e-9); :func:`squash_inplace` applies it, or the exact form, to a whole array in
+the array's own dtype so that the loop vectorises. Two fits remain because each path's recorded results
+(the float32 cells' tests and the BSS demo's pinned run) are bit for bit theirs.
+
+Cells other than the closed-loop models use (A1) for float32 only. float64 cells, and therefore every
+finite-difference gradient check, use the exact ``math.tanh``.
 """
 
 from __future__ import annotations
@@ -73,3 +90,59 @@ def logistic(x, fast):
     if fast:
         return _HALF * (_ONE + tanh_fast(_HALF * x))
     return 0.5 * (1.0 + math.tanh(0.5 * x))
+
+
+@numba.njit(cache=True, inline="always")
+def logistic_exp(x):
+    """(A3) σ(x) = 1/(1 + e^−x) through one ``exp`` (0 for x < −709: exp overflows to inf)."""
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+#: |x| beyond which (A4) is constant.
+TANH_CLAMP = 10.0
+_R0 = 9.9999999992120525e-01
+_R1 = 1.4085529527121451e-01
+_R2 = 4.4076315950350720e-03
+_R3 = 4.1794157964388640e-05
+_R4 = 1.0833655998240447e-07
+_R5 = 3.4894728438826227e-11
+_S1 = 4.7418862810331563e-01
+_S2 = 2.9137175101610433e-02
+_S3 = 4.9728878018804202e-04
+_S4 = 2.5586917751099314e-06
+_S5 = 2.8437499767404643e-09
+
+
+@numba.njit(cache=True, error_model="numpy")
+def tanh_fine(x):
+    """(A4) tanh(x) as a clamped rational function, elementwise on arrays: branch-free, so loops vectorise."""
+    x = np.minimum(np.maximum(x, -TANH_CLAMP), TANH_CLAMP)
+    u = x * x
+    p = x * (_R0 + u * (_R1 + u * (_R2 + u * (_R3 + u * (_R4 + u * _R5)))))
+    q = 1.0 + u * (_S1 + u * (_S2 + u * (_S3 + u * (_S4 + u * _S5))))
+    return p / q
+
+
+@numba.njit(cache=True, error_model="numpy")
+def squash_inplace(v, logistic, fast):
+    """In place on a 1-D array v: σ(v) = ½ + ½ tanh(v/2) if ``logistic``, else tanh(v), in v's own dtype.
+
+    tanh is (A4) when ``fast``, else libm's. Every constant is cast to v's dtype first, so float32 arrays are
+    computed in float32 (8 lanes per AVX instruction) rather than promoted to float64 by Python float literals.
+    """
+    typ = v.dtype.type
+    s = typ(0.5) if logistic else typ(1.0)
+    shift = typ(0.5) if logistic else typ(0.0)
+    if fast:
+        clamp = typ(TANH_CLAMP)
+        p0, p1, p2, p3, p4, p5 = typ(_R0), typ(_R1), typ(_R2), typ(_R3), typ(_R4), typ(_R5)
+        one, q1, q2, q3, q4, q5 = typ(1.0), typ(_S1), typ(_S2), typ(_S3), typ(_S4), typ(_S5)
+        for k in range(v.shape[0]):
+            x = min(max(s * v[k], -clamp), clamp)
+            u = x * x
+            p = x * (p0 + u * (p1 + u * (p2 + u * (p3 + u * (p4 + u * p5)))))
+            q = one + u * (q1 + u * (q2 + u * (q3 + u * (q4 + u * q5))))
+            v[k] = shift + s * (p / q)  # (A4), (A2)
+    else:
+        for k in range(v.shape[0]):
+            v[k] = shift + s * math.tanh(s * v[k])  # (A2)

@@ -7,38 +7,34 @@ from h): (I + 1)² in all (36 for p = 4, 144 for p = 10, 10404 for p = 100; Tabl
 
 Forward, step t (h(−1) = 0)::
 
-    (F1) net_h(t) = w_h[i(t)] + w_hh h(t−1);        h(t) = σ(net_h(t))
-    (F2) net_k(t) = W_o[k, i(t)] + W_o[k, I] h(t);  y_k(t) = σ(net_k(t))          (same step, as LSTM)
+    (BLF1) net_h(t) = w_h[i(t)] + w_hh h(t−1);        h(t) = σ(net_h(t))
+    (BLF2) net_k(t) = W_o[k, i(t)] + W_o[k, I] h(t);  y_k(t) = σ(net_k(t))          (same step, as LSTM)
 
 Error term (as the LSTM rows: eq. 19, e = f'(t − y), i.e. −∂E½/∂net with E½ = ½ Σ (t − y)²)::
 
-    (E1) e_k(t) = y_k(1 − y_k) (t_k(t) − y_k(t));   e_h(t) = Σ_k W_o[k, I] e_k(t)
+    (BLE1) e_k(t) = y_k(1 − y_k) (t_k(t) − y_k(t));   e_h(t) = Σ_k W_o[k, I] e_k(t)
 
 RTRL (exact for this net; the sensitivities p = ∂h/∂(w_h, w_hh) are carried forward)::
 
-    (R1) p_i(t)  = σ'(net_h(t)) (δ_{i, i(t)} + w_hh p_i(t−1)),   p_hh(t) = σ'(net_h(t)) (h(t−1) + w_hh p_hh(t−1))
-    (R2) Δw = α × [e_k(t) for W_o[k, i(t)];  e_k(t) h(t) for W_o[k, I];  e_h(t) p(t) for w_h, w_hh]
+    (BLR1) p_i(t)  = σ'(net_h(t)) (δ_{i, i(t)} + w_hh p_i(t−1)),   p_hh(t) = σ'(net_h(t)) (h(t−1) + w_hh p_hh(t−1))
+    (BLR2) Δw = α × [e_k(t) for W_o[k, i(t)];  e_k(t) h(t) for W_o[k, I];  e_h(t) p(t) for w_h, w_hh]
          online: applied after every step; otherwise summed over the sequence (weights fixed)
 
 BPTT (the whole sequence, then one change)::
 
-    (B1) d_h(t) = e_h(t) + w_hh σ'(net_h(t+1)) d_h(t+1),   δ_h(t) = σ'(net_h(t)) d_h(t)
-    (B2) ΔW_o as (R2) summed;  Δw_h[i(t)] += α δ_h(t);  Δw_hh += α δ_h(t) h(t−1)
+    (BLB1) d_h(t) = e_h(t) + w_hh σ'(net_h(t+1)) d_h(t+1),   δ_h(t) = σ'(net_h(t)) d_h(t)
+    (BLB2) ΔW_o as (BLR2) summed;  Δw_h[i(t)] += α δ_h(t);  Δw_hh += α δ_h(t) h(t−1)
 
-With weights fixed, Σ_t (R2) = (B2) = −α ∂E½/∂w; the tests check both against finite differences.
+With weights fixed, Σ_t (BLR2) = (BLB2) = −α ∂E½/∂w; the tests check both against finite differences.
+σ is (A3) of :mod:`yetztml.core.squash` (one exp), the form of the 1997 online kernel.
 """
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-
-@numba.njit(cache=True, inline="always")
-def _sig(x):
-    return 1.0 / (1.0 + math.exp(-x))
+from ..core.squash import logistic_exp
 
 
 @numba.njit(cache=True)
@@ -57,21 +53,21 @@ def rtrl_sequence(w_h, w_hh, W_o, xi, tgt, alpha, online, g_h, g_hh, g_o, y_out)
         i = xi[t]
         h_prev = h
         net_h = w_h[i] + w_hh[0] * h_prev
-        h = _sig(net_h)  # (F1)
+        h = logistic_exp(net_h)  # (BLF1)
         dh = h * (1.0 - h)
         for m in range(I):
-            p[m] = dh * w_hh[0] * p[m]  # (R1)
+            p[m] = dh * w_hh[0] * p[m]  # (BLR1)
         p[i] += dh
         p_hh = dh * (h_prev + w_hh[0] * p_hh)
         e_h = 0.0
         for k in range(K):
-            y = _sig(W_o[k, i] + W_o[k, I] * h)  # (F2)
+            y = logistic_exp(W_o[k, i] + W_o[k, I] * h)  # (BLF2)
             y_out[t, k] = y
             d = tgt[t, k] - y
             sse += d * d
-            e[k] = y * (1.0 - y) * d  # (E1)
+            e[k] = y * (1.0 - y) * d  # (BLE1)
             e_h += W_o[k, I] * e[k]
-        if online:  # (R2)
+        if online:  # (BLR2)
             for k in range(K):
                 W_o[k, i] += alpha * e[k]
                 W_o[k, I] += alpha * e[k] * h
@@ -103,25 +99,25 @@ def bptt_sequence(w_h, w_hh, W_o, xi, tgt, alpha, apply, g_h, g_hh, g_o, y_out):
     sse = 0.0
     for t in range(T):
         i = xi[t]
-        h = _sig(w_h[i] + w_hh[0] * hs[t])  # (F1)
+        h = logistic_exp(w_h[i] + w_hh[0] * hs[t])  # (BLF1)
         hs[t + 1] = h
         acc = 0.0
         for k in range(K):
-            y = _sig(W_o[k, i] + W_o[k, I] * h)  # (F2)
+            y = logistic_exp(W_o[k, i] + W_o[k, I] * h)  # (BLF2)
             y_out[t, k] = y
             d = tgt[t, k] - y
             sse += d * d
-            ek = y * (1.0 - y) * d  # (E1)
+            ek = y * (1.0 - y) * d  # (BLE1)
             acc += W_o[k, I] * ek
-            g_o[k, i] += ek  # (B2)
+            g_o[k, i] += ek  # (BLB2)
             g_o[k, I] += ek * h
         e_h[t] = acc
     carry = 0.0  # w_hh σ'(net_h(t+1)) d_h(t+1)
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]
-        d_h = e_h[t] + carry  # (B1)
+        d_h = e_h[t] + carry  # (BLB1)
         delta = h * (1.0 - h) * d_h
-        g_h[xi[t]] += delta  # (B2)
+        g_h[xi[t]] += delta  # (BLB2)
         g_hh[0] += delta * hs[t]
         carry = w_hh[0] * delta
     if apply:

@@ -1,0 +1,275 @@
+"""The 1997 truncated-gradient algorithm's compiled kernel: one forward step, one error step, the driver.
+
+The equations (TP1)–(TP4), (TE1)–(TE4), (TU1)–(TU6) and the two uses (per sequence, online) are in the
+docstring of :mod:`yetztml.learning.truncated1997`, the Python side (packing, validation, the gradient
+method, the per-step interface). Here: :func:`forward_step` runs (F1)–(F9) through the memory-block step
+:func:`~yetztml.cells.block_step.block_step` (its local derivatives (D1)–(D4) feed the partials),
+:func:`error_step` the errors and weight changes, :func:`run` the sequences; ``run`` is the only compiled
+entry point (the step functions are inlined into it).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ..cells.block_step import block_step, gather_sources
+from ..core.activations import apply, derivative
+
+#: Bits of the kernels' ``bias`` flag: which bias vectors exist (absent ones are zeros, never updated).
+BIAS_CELLS = 1
+BIAS_GATES = 2
+BIAS_OUTPUTS = 4
+
+
+@numba.njit(cache=True, inline="always")
+def forward_step(x_t, prm, car, buf, fl):
+    """(F1)–(F9) for one sequence and one step, and the partials (TP1)–(TP4). x_t (I,).
+
+    ``car`` (carried between steps): y^c, y^in, y^φ, y^out, s of step t−1 and the partials;
+    ``buf`` (this step's values, read by :func:`error_step`). Ends by moving this step's state into ``car``.
+    """
+    W_c, b_c, W_in, b_in, W_phi, b_phi, W_out, b_out, P_in, P_phi, P_out, W_k, b_k = prm
+    yc_p, yin_p, yphi_p, yout_p, s_p, dS_c, dS_in, dS_phi, dP_in, dP_phi, ds0 = car
+    u, g_c, y_in, y_phi, s, y_out, dy_out, h_s, dh_s, y_c, v, net_k, y_k = buf[:13]
+    a, k_c, k_in, k_phi, f_phi, d_in = buf[17:]
+    C, S, g_kind, h_kind, k_kind, recurrent, shortcut, has_forget, has_out, has_peep, _ = fl
+    I = x_t.shape[0]
+    N = C * S
+    Cf = y_phi.shape[0]
+    Co = y_out.shape[0]
+    U = u.shape[0] - 1  # u[U] = 1: the bias "source", so bias partials are column U
+    u[U] = 1.0
+    gather_sources(u, x_t, yc_p, yin_p, yphi_p, yout_p, I, N, C, Cf, Co, recurrent)  # (F1)
+    _rows(a, 0, W_c, b_c, u, U)  # W u(t) + b, rows c, in, φ, out as in W_h
+    _rows(a, N, W_in, b_in, u, U)
+    _rows(a, N + C, W_phi, b_phi, u, U)
+    _rows(a, N + C + Cf, W_out, b_out, u, U)
+    block_step(a, s_p, P_in, P_phi, P_out, C, S, g_kind, h_kind, has_forget, has_out, has_peep, False,
+               (y_in, y_phi, g_c, s, y_out, h_s, y_c), True, (k_c, k_in, k_phi, f_phi, d_in, dy_out, dh_s))
+    for j in range(C):
+        yf = f_phi[j]
+        for q in range(S):
+            n = j * S + q
+            kc = k_c[n]
+            ki = k_in[n]
+            for m in range(U + 1):
+                um = u[m]
+                dS_c[n, m] = yf * dS_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
+                dS_in[n, m] = yf * dS_in[n, m] + ki * um  # (TP2) [1997 eq. 25]
+            if has_peep:
+                for r in range(S):
+                    dP_in[n, r] = yf * dP_in[n, r] + ki * s_p[j * S + r]  # (TP2), u_m = s(t−1)
+            if has_forget:
+                kf = k_phi[n]
+                for m in range(U + 1):
+                    dS_phi[n, m] = yf * dS_phi[n, m] + kf * u[m]  # (TP3) [Gers 2000 eqs. 3.10–3.12]
+                if has_peep:
+                    for r in range(S):
+                        dP_phi[n, r] = yf * dP_phi[n, r] + kf * s_p[j * S + r]  # (TP3), u_m = s(t−1)
+            ds0[n] *= yf  # (TP4)
+    o = 0
+    if shortcut:  # (F8) v(t) = [x(t); y^c(t)]
+        for i in range(I):
+            v[i] = x_t[i]
+        o = I
+    for n in range(N):
+        v[o + n] = y_c[n]
+    V = v.shape[0]
+    for k in range(y_k.shape[0]):
+        acc = 0.0
+        for m in range(V):
+            acc += W_k[k, m] * v[m]
+        a_k = acc + b_k[k]
+        net_k[k] = a_k  # (F9) same-step output [1997 §5 intro]
+        y_k[k] = apply(k_kind, a_k)
+    for n in range(N):  # step t's state is step t+1's "t−1"
+        yc_p[n] = y_c[n]
+        s_p[n] = s[n]
+    for j in range(C):
+        yin_p[j] = y_in[j]
+    for j in range(Cf):
+        yphi_p[j] = y_phi[j]
+    for j in range(Co):
+        yout_p[j] = y_out[j]
+
+
+@numba.njit(cache=True, inline="always")
+def _rows(a, o, W, b, u, U):
+    """a[o + r] = Σ_m W[r, m] u[m] + b[r] for the rows r of W (the sum in source order, then the bias)."""
+    for r in range(W.shape[0]):
+        acc = 0.0
+        for m in range(U):
+            acc += W[r, m] * u[m]
+        a[o + r] = acc + b[r]
+
+
+@numba.njit(cache=True, inline="always")
+def error_step(d_y, prm, car, buf, fl, out, coef, g_s0):
+    """(TE1)–(TE4) from d_y (K,) = ∂L/∂y^k(t); adds ``coef`` × (TU1)–(TU5) to ``out`` and (TU6) to g_s0 (N,).
+
+    ``out`` has the layout of ``prm``: gradient arrays (coef = 1), or ``prm`` itself with coef = −α for an
+    online update. Every weight is read before any is written, so ``out is prm`` is safe.
+    """
+    W_c, b_c, W_in, b_in, W_phi, b_phi, W_out, b_out, P_in, P_phi, P_out, W_k, b_k = prm
+    o_Wc, o_bc, o_Win, o_bin, o_Wphi, o_bphi, o_Wout, o_bout, o_Pin, o_Pphi, o_Pout, o_Wk, o_bk = out
+    yc_p, yin_p, yphi_p, yout_p, s_p, dS_c, dS_in, dS_phi, dP_in, dP_phi, ds0 = car
+    u, g_c, y_in, y_phi, s, y_out, dy_out, h_s, dh_s, y_c, v, net_k, y_k, e_k, e_yc, e_s, e_out = buf[:17]
+    C, S, g_kind, h_kind, k_kind, recurrent, shortcut, has_forget, has_out, has_peep, bias = fl
+    N = C * S
+    U = u.shape[0] - 1
+    K, V = W_k.shape
+    Co = y_out.shape[0]
+    for k in range(K):
+        e_k[k] = derivative(k_kind, net_k[k], y_k[k]) * d_y[k]  # (TE1) [1997 eq. 19]
+    o = V - N  # first y^c column of v
+    for n in range(N):
+        acc = 0.0
+        for k in range(K):
+            acc += W_k[k, o + n] * e_k[k]
+        e_yc[n] = acc  # (TE2)
+    for j in range(C):
+        yo = 1.0
+        if has_out:
+            yo = y_out[j]
+            acc = 0.0
+            for q in range(S):
+                acc += h_s[j * S + q] * e_yc[j * S + q]
+            e_out[j] = dy_out[j] * acc  # (TE3) [1997 eq. 21]
+        for q in range(S):
+            n = j * S + q
+            e_s[n] = yo * dh_s[n] * e_yc[n]  # (TE4) [1997 eq. 23]
+    for k in range(K):  # (TU1) [1997 eq. 22]
+        for m in range(V):
+            o_Wk[k, m] += coef * (e_k[k] * v[m])
+        if bias & BIAS_OUTPUTS:
+            o_bk[k] += coef * e_k[k]
+    for j in range(Co):  # (TU2) [1997 eq. 22]
+        for m in range(U):
+            o_Wout[j, m] += coef * (e_out[j] * u[m])
+        if bias & BIAS_GATES:
+            o_bout[j] += coef * e_out[j]
+        if has_peep:
+            for q in range(S):
+                o_Pout[j, q] += coef * (e_out[j] * s[j * S + q])
+    for j in range(C):
+        for m in range(U + 1):  # (TU4) [1997 eqs. 24, 26]
+            acc = 0.0
+            for q in range(S):
+                acc += e_s[j * S + q] * dS_in[j * S + q, m]
+            if m < U:
+                o_Win[j, m] += coef * acc
+            elif bias & BIAS_GATES:
+                o_bin[j] += coef * acc
+        if has_forget:
+            for m in range(U + 1):  # (TU5) [Gers 2000]
+                acc = 0.0
+                for q in range(S):
+                    acc += e_s[j * S + q] * dS_phi[j * S + q, m]
+                if m < U:
+                    o_Wphi[j, m] += coef * acc
+                elif bias & BIAS_GATES:
+                    o_bphi[j] += coef * acc
+        if has_peep:
+            for r in range(S):
+                acc = 0.0
+                for q in range(S):
+                    acc += e_s[j * S + q] * dP_in[j * S + q, r]
+                o_Pin[j, r] += coef * acc  # (TU4), peephole
+                if has_forget:
+                    acc = 0.0
+                    for q in range(S):
+                        acc += e_s[j * S + q] * dP_phi[j * S + q, r]
+                    o_Pphi[j, r] += coef * acc  # (TU5), peephole
+    for n in range(N):  # (TU3) [1997 eq. 28]
+        es = e_s[n]
+        for m in range(U):
+            o_Wc[n, m] += coef * (es * dS_c[n, m])
+        if bias & BIAS_CELLS:
+            o_bc[n] += coef * (es * dS_c[n, U])
+        g_s0[n] += es * ds0[n]  # (TU6)
+
+
+@numba.njit(cache=True, inline="always")
+def reset(car, init, b):
+    """Start sequence b: the state from ``init`` (each (B, ·)), partials 0, ∂s/∂s(−1) = 1 (TP1)–(TP4)."""
+    yc_p, yin_p, yphi_p, yout_p, s_p, dS_c, dS_in, dS_phi, dP_in, dP_phi, ds0 = car
+    y_c0, y_in0, y_phi0, y_out0, s0 = init
+    yc_p[:] = y_c0[b]
+    yin_p[:] = y_in0[b]
+    yphi_p[:] = y_phi0[b]
+    yout_p[:] = y_out0[b]
+    s_p[:] = s0[b]
+    dS_c[:, :] = 0.0
+    dS_in[:, :] = 0.0
+    dS_phi[:, :] = 0.0
+    dP_in[:, :] = 0.0
+    dP_phi[:, :] = 0.0
+    ds0[:] = 1.0
+
+
+#: ``phases`` bits of :func:`run`.
+FORWARD = 1
+ERROR = 2
+
+
+@numba.njit(cache=True)
+def run(x, d_y, targets, mask, given, prm, out, g_s0, car, buf, init, fl,
+        online, lr0, factor, count0, reset_count, b0, t0, fresh, phases):
+    """Sequences b0…B−1 of x (T, B, I), one after another, each from its own initial state.
+
+    Errors: ``given`` → δ = d_y (T, B, K); else squared error 2 m (y − target) with m = mask (T, B),
+    whose value Σ m (y − target)² is returned. Weights: ``online`` → after each step
+    w ← w − α (TU1)–(TU5) with α = lr0 · factor^count (count = count0, +1 per step, back to 0 at a new
+    sequence when ``reset_count``); else (TU1)–(TU6) are summed into ``out`` and g_s0 (B, N).
+    Sequence b0 starts at step t0, from ``init`` when ``fresh``, else continuing ``car``; later sequences
+    start at step 0 from ``init``. ``phases`` selects the forward pass (FORWARD) and the error pass (ERROR)
+    of each step, so one step can be split around a loss computed outside.
+    Returns (loss, number of online updates, final count).
+
+    The step functions are inlined here: this is the only compiled entry point of the algorithm.
+    """
+    T, B, _ = x.shape
+    K = buf[12].shape[0]
+    dy = np.zeros(K, x.dtype)
+    total = 0.0
+    count = count0
+    updates = 0
+    for b in range(b0, B):
+        start = t0 if b == b0 else 0
+        if b != b0 or fresh:
+            reset(car, init, b)
+            if b != b0 and reset_count:
+                count = 0
+        for t in range(start, T):
+            if phases & FORWARD:
+                forward_step(x[t, b], prm, car, buf, fl)
+            if not phases & ERROR:
+                continue
+            err = False
+            y_k = buf[12]
+            if given:
+                for k in range(K):
+                    dy[k] = d_y[t, b, k]
+                    if dy[k] != 0.0:
+                        err = True
+            elif mask[t, b]:
+                err = True
+                for k in range(K):
+                    d = float(y_k[k]) - float(targets[t, b, k])
+                    total += d * d
+                    dy[k] = 2.0 * d
+            coef = 1.0
+            dst = out
+            if online:
+                coef = -(lr0 if factor == 1.0 else lr0 * factor ** float(count))  # −α(t)
+                dst = prm
+                count += 1
+                updates += 1
+            if err:
+                error_step(dy, prm, car, buf, fl, dst, coef, g_s0[b])
+    return total, updates, count
+
+
+__all__ = ["BIAS_CELLS", "BIAS_GATES", "BIAS_OUTPUTS", "ERROR", "FORWARD", "error_step", "forward_step", "reset",
+           "run"]
