@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,40 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"result JSON: cannot serialise {type(obj).__name__}")
 
 
-def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
-    """Write ``data`` as indented JSON atomically (temporary file, then rename)."""
+def create_beside(path: str | os.PathLike) -> tuple[int, str]:
+    """Create a new, empty temporary file in the folder of ``path`` and open it for writing: ``(fd, name)``.
+
+    The file is made with ``os.open(..., 0o666)``, so that it gets the permissions of any other new file
+    (the process's umask applies: 0644 under the usual 022), not ``mkstemp``'s 0600; the name is hidden
+    (``.NAME.<random>.tmp``) and new (``O_EXCL``).
+    """
     path = Path(path)
+    while True:
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), name
+        except FileExistsError:
+            continue
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON atomically: the text is made first (a value that is not JSON fails
+    before any file is touched), written to a temporary file beside ``path``, synced to disk and renamed over
+    ``path``. Whatever fails, the temporary file is removed and an earlier ``path`` is left as it was."""
+    path = Path(path)
+    text = json.dumps(data, indent=2, default=_default) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=_default)
-        fh.write("\n")
-    os.replace(tmp, path)
+    fd, tmp = create_beside(path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
     return path
 
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import CheckpointError, message
+from ..core.results import create_beside
 
 FORMAT = "yetztml-checkpoint"
 VERSION = 1
@@ -99,8 +99,7 @@ def save(
     arrays["meta"] = np.array(json.dumps(_encode(full_meta)))
     arrays["history"] = np.asarray(history, dtype=np.float64)
     path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint-", suffix=".tmp", dir=directory)
+    fd, tmp = create_beside(path)  # the permissions of any new file (umask), not mkstemp's 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **arrays)
@@ -113,26 +112,37 @@ def save(
         raise
 
 
+def _unreadable(path: str, got: str) -> CheckpointError:
+    return CheckpointError(message(f"checkpoint {path!r}", "a readable yetztml checkpoint", got,
+                                   "Check the path, or start a new run (resume=False)."))
+
+
 def load(
     path: str | os.PathLike,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], list[float], dict[str, Any]]:
-    """Read a checkpoint: (params, optimiser state_dict, loss history, meta)."""
+    """Read a checkpoint: (params, optimiser state_dict, loss history, meta).
+
+    Every reading failure (no such file, an empty or cut file, bytes that are not an ``.npz``, an archive
+    without ``meta`` or of another format or version) is a :class:`CheckpointError` naming the file; the
+    file is closed whatever happens.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise CheckpointError(
-            message("checkpoint", "an existing file", repr(path), "Pass resume=False to start a new run.")
+            message(f"checkpoint {path!r}", "an existing file", "no such file",
+                    "Pass resume=False to start a new run.")
         )
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):  # empty or cut: refused before NumPy opens it
+        size = os.path.getsize(path)
+        raise _unreadable(path, "an empty file" if size == 0 else f"{size} bytes that are not an .npz")
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # the file is opened here, not by NumPy, so that it is closed however np.load fails
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             meta = _decode(json.loads(str(data["meta"])))
-            if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-                raise CheckpointError(
-                    message(
-                        "checkpoint",
-                        f"{FORMAT} version {VERSION}",
-                        f"{meta.get('format')!r} version {meta.get('version')!r}",
-                    )
-                )
+            if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
+                found = (f"{meta.get('format')!r} version {meta.get('version')!r}" if isinstance(meta, dict)
+                         else f"meta of type {type(meta).__name__}")
+                raise _unreadable(path, f"{found} (expected {FORMAT} version {VERSION})")
             index = meta.pop("arrays")
             params = {key: data[name].copy() for key, name in index["params"].items()}
             buffers = {
@@ -140,11 +150,9 @@ def load(
                 for buf, entries in index["optimiser"].items()
             }
             history = [float(v) for v in data["history"]]
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        if isinstance(err, CheckpointError):
-            raise
-        raise CheckpointError(
-            message("checkpoint", "a readable yetztml checkpoint", f"{path!r} ({err})")
-        ) from err
-    optimiser = {**meta.pop("optimiser"), "buffers": buffers}
+            optimiser = {**meta.pop("optimiser"), "buffers": buffers}
+    except CheckpointError:
+        raise
+    except (OSError, EOFError, KeyError, ValueError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+        raise _unreadable(path, f"{type(err).__name__}: {err}") from err
     return params, optimiser, history, meta
