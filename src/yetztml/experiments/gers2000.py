@@ -35,7 +35,7 @@ from ..cells.lstm1997 import LSTM1997
 from ..cells.lstm_forget import LSTMForget
 from ..core.errors import NonFiniteError, OptionError, message
 from ..core.results import versions, write_json
-from ..core.validation import check_int
+from ..core.validation import check_int, check_seed
 from ..learning.online1997_fast import CRITERION, ERROR, FastNet, Packed, evaluate, train_online
 from ..tasks.reber import EMBEDDED_REBER, INDEX
 from . import progress
@@ -333,6 +333,7 @@ def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: st
     """Train ``trials`` nets (default 100) of ``row`` into ``out`` (resumable); write ``out/result.json``.
     ``on_record``, ``on_progress`` and ``backend`` (default: local processes, ``jobs`` at a time) are passed
     to :func:`yetztml.experiments.runner.run_trials`."""
+    seed = check_seed("seed", seed)
     trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
     if max_streams is not None:
         max_streams = check_int("max_streams", max_streams, minimum=1)

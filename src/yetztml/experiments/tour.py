@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from ..analysis.scenarios import run_scenario
 from ..cells.catalogue import CATALOGUE, gradient_check
 from ..core.results import versions, write_json
+from ..core.validation import check_int, check_seed
 from .lstm1997 import quick_trial, resolve_row
 from .rnn_adding import train_rnn_on_adding
 
@@ -92,6 +93,32 @@ def _jobs(seed: int, lstm_budget: int, rnn_sequences: int) -> list[tuple[tuple[s
     return jobs
 
 
+def _call(job: tuple[Any, Callable, tuple]) -> tuple[Any, Any]:
+    name, fn, args = job
+    return name, fn(*args)
+
+
+def run_jobs(jobs: list[tuple[Any, Callable, tuple]], workers: int, keep: Callable[[Any, Any], None]) -> None:
+    """Call ``keep(name, fn(*args))`` for each job ``(name, fn, args)`` as it finishes, on ``workers`` processes.
+
+    The workers are started (``spawn``) with SIGINT ignored: a terminal's Ctrl-C, sent to every process of
+    the group, is the caller's to act on, never a traceback from a worker. When the caller stops early (an
+    interrupt, an error), the workers are ended at once rather than waited for.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(processes=max(1, min(workers, len(jobs))), initializer=signal.signal,
+                        initargs=(signal.SIGINT, signal.SIG_IGN))
+    try:
+        for name, value in pool.imap_unordered(_call, jobs):
+            keep(name, value)
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
 def run_tour(
     out: str | Path,
     seed: int = 0,
@@ -106,6 +133,11 @@ def run_tour(
     process. ``lstm_budget`` caps each LSTM1997 trial's training sequences; ``rnn_sequences`` is the
     Elman net's training length.
     """
+    seed = check_seed("seed", seed)
+    if workers is not None:
+        workers = check_int("workers", workers, minimum=0)
+    lstm_budget = check_int("lstm_budget", lstm_budget, minimum=1)
+    rnn_sequences = check_int("rnn_sequences", rnn_sequences, minimum=1)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda label, done, total: None)
@@ -119,13 +151,14 @@ def run_tour(
             progress(f"{section}: {key}", i, len(jobs))
             results[section][key] = fn(*args)
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {pool.submit(fn, *args): (section, key) for (section, key), fn, args in jobs}
-            for done, future in enumerate(as_completed(futures), start=1):
-                section, key = futures[future]
-                results[section][key] = future.result()
-                progress(f"{section}: {key} done", done, len(jobs))
+        finished = []
+
+        def keep(name: tuple[str, str], value: Any) -> None:
+            finished.append(name)
+            results[name[0]][name[1]] = value
+            progress(f"{name[0]}: {name[1]} done", len(finished), len(jobs))
+
+        run_jobs(jobs, workers, keep)
     row = resolve_row("4", T=100)
     result = {
         "job": "yetztml run",

@@ -24,7 +24,7 @@ from typing import Any
 
 from ...core.errors import OptionError, message
 from ...core.results import versions, write_json
-from ...core.validation import check_int
+from ...core.validation import check_int, check_seed
 from ...tasks import make_task
 from ..runner import TrialPlan, available_cores, run_trials
 from .rows import DEFAULT_ROW, PARAMETERS, ROWS, Row
@@ -186,6 +186,7 @@ def reproduce(
     ``on_progress`` and ``backend`` (default: local processes, ``jobs`` at a time) are passed to
     :func:`yetztml.experiments.runner.run_trials`.
     """
+    seed = check_seed("seed", seed)
     spec = get_variant(variant)
     varied = spec.apply(row)
     trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
