@@ -16,7 +16,8 @@ def test_tour_writes_result_and_report(tmp_path):
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["seed"] == 1 and saved["workers"] == 0
     cells = saved["gradcheck"]["cells"]
-    assert {c["class"] for c in cells} == {"RNN", "LSTM", "GRU", "LSTM1997", "LSTMForget", "LSTMPeephole"}
+    assert {c["class"] for c in cells} == {"RNN", "LSTM", "GRU", "LSTM1997", "LSTMForget", "LSTMPeephole",
+                                          "LSTMCIFG", "LSTMLayerNorm", "LSTMZoneout"}
     assert all(c["passed"] and c["max_error"] <= 1e-6 for c in cells)
     assert set(saved["errorflow"]) == set(ERRORFLOW_SCENARIOS)
     assert all(v == 0.0 for v in saved["errorflow"]["cec"]["log10_flow"])
