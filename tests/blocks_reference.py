@@ -1,7 +1,9 @@
 """Independent plain-NumPy reference of the memory-block cells, and helpers shared by their tests.
 
 The reference is written from the equations (F1)–(F9), one time step at a time, vectorised over the batch,
-without the compiled kernels. With ``frozen`` (a trace recorded at fixed parameters) every recurrent input
+without the compiled kernels. It is deliberately a second implementation of the step that the library
+compiles once (``yetztml.cells.block_step``): the kernels are tested against it, so it must not share their
+code. With ``frozen`` (a trace recorded at fixed parameters) every recurrent input
 y^u(t−1) of u(t), and every state seen by a peephole, is read from the recording instead of the live
 computation, while s(t−1) → s(t) stays live: finite differences of that function are the 1997 truncated
 gradient by definition.

@@ -61,3 +61,36 @@ def test_exact_branch_is_libm_tanh_and_logistic_follows():
 def test_uncompiled_fast_tanh_equals_compiled_in_float32(value):
     v = np.float32(value)
     assert squash.tanh_fast.py_func(v) == _apply(np.array([v]), True)[0]
+
+
+@numba.njit(cache=True)
+def _both_logistics(x):
+    a = np.empty_like(x)
+    b = np.empty_like(x)
+    for i in range(x.size):
+        a[i] = squash.logistic(x[i], False)
+        b[i] = squash.logistic_exp(x[i])
+    return a, b
+
+
+def test_the_two_exact_logistics_differ_by_rounding_only():
+    """(A2) through tanh and (A3) through exp: ≤ 2.3e-16 apart (the module docstring), and not identical."""
+    x = np.linspace(-40.0, 40.0, 400_001)
+    a, b = _both_logistics(x)
+    assert np.abs(a - b).max() <= 2.3e-16
+    assert np.any(a != b)  # two roundings: a path moved from one to the other would change its bits
+
+
+def test_fine_rational_tanh_error_is_within_its_stated_bounds():
+    """(A4): 3.7e-9 in float64, 3.8e-7 in float32 arithmetic, constant beyond the clamp."""
+    x = np.linspace(-20.0, 20.0, 400_001)
+    exact = np.tanh(x)
+    assert np.abs(squash.tanh_fine(x) - exact).max() <= 3.7e-9
+    v = x.astype(np.float32)
+    squash.squash_inplace(v, False, True)
+    assert v.dtype == np.float32
+    assert np.abs(v.astype(np.float64) - np.tanh(x.astype(np.float32).astype(np.float64))).max() <= 3.8e-7
+    assert squash.tanh_fine(np.array([squash.TANH_CLAMP, 50.0]))[1] == squash.tanh_fine(np.array([50.0]))[0]
+    w = x.astype(np.float32)
+    squash.squash_inplace(w, True, False)  # exact σ = ½ + ½ tanh(x/2) in float32
+    assert np.abs(w.astype(np.float64) - 0.5 * (1.0 + np.tanh(0.5 * x.astype(np.float32)))).max() <= 1.2e-7

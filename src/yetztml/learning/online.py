@@ -10,7 +10,7 @@ algorithm (:mod:`~yetztml.learning.truncated1997`) and RTRL (:mod:`~yetztml.lear
              for t = 0…T−1:
                  y(t) ← one forward step with the current weights
                  ℓ_t, δ(t) ← loss(y(t), targets(t), mask(t))    the loss of step t alone (E(t))
-                 g(t) ← the method's per-step gradient: (U1)–(U5) for "truncated1997", (R5) for "rtrl"
+                 g(t) ← the method's per-step gradient: (TU1)–(TU5) for "truncated1997", (RT5) for "rtrl"
                  apply(g(t))                                    clip, schedule, optimiser (T3)
              end_sequence(1)
          The item's loss is Σ_b Σ_t ℓ_t, each measured before its own update. A step without error still

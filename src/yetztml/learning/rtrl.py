@@ -4,26 +4,26 @@ A cell is a map from the state z(t−1) (n numbers per sequence) and the input x
 the outputs y(t); θ are its W parameters, flattened in the order of ``cell.params``. With D = n + W
 columns [z(t−1); θ]::
 
-    (R1)  z(t) = F(z(t−1), x(t); θ),   y(t) = G(z(t−1), x(t); θ)          (y through this step's state)
-    (R2)  [J(t) | I(t)]   = ∂z(t)/∂[z(t−1); θ]       (n × D)   J: state → state, I: immediate ∂/∂θ
+    (RT1)  z(t) = F(z(t−1), x(t); θ),   y(t) = G(z(t−1), x(t); θ)          (y through this step's state)
+    (RT2)  [J(t) | I(t)]   = ∂z(t)/∂[z(t−1); θ]       (n × D)   J: state → state, I: immediate ∂/∂θ
           [J_y(t) | I_y(t)] = ∂y(t)/∂[z(t−1); θ]     (K × D)
-    (R3)  P(t) = J(t) P(t−1) + I(t),  P(−1) = 0                  sensitivities ∂z(t)/∂θ   (n × W)
-    (R4)  Q(t) = J(t) Q(t−1),  Q(−1) = 1                         ∂z(t)/∂z(−1)             (n × n)
-    (R5)  ∂L/∂θ    = Σ_t δ(t)ᵀ (J_y(t) P(t−1) + I_y(t)),  δ(t) = ∂L/∂y(t)
-    (R6)  ∂L/∂z(−1) = Σ_t δ(t)ᵀ J_y(t) Q(t−1)
+    (RT3)  P(t) = J(t) P(t−1) + I(t),  P(−1) = 0                  sensitivities ∂z(t)/∂θ   (n × W)
+    (RT4)  Q(t) = J(t) Q(t−1),  Q(−1) = 1                         ∂z(t)/∂z(−1)             (n × n)
+    (RT5)  ∂L/∂θ    = Σ_t δ(t)ᵀ (J_y(t) P(t−1) + I_y(t)),  δ(t) = ∂L/∂y(t)
+    (RT6)  ∂L/∂z(−1) = Σ_t δ(t)ᵀ J_y(t) Q(t−1)
 
-(R2) is forward-mode differentiation through the step's own equations: each intermediate quantity q of
+(RT2) is forward-mode differentiation through the step's own equations: each intermediate quantity q of
 the step carries dq = ∂q/∂[z(t−1); θ] (a row of D numbers), built from the recorded forward pass. The
 per-cell step functions live in :mod:`~yetztml.learning.rtrl_stacked` (RNN, LSTM, GRU) and
 :mod:`~yetztml.learning.rtrl_blocks` (LSTM1997, LSTMForget, LSTMPeephole); this module is the one
 propagation driver they share.
 
-Cost per step and sequence: (R3) is an (n × n)·(n × W) product, O(n² W) = O(n⁴) with W = O(n²)
+Cost per step and sequence: (RT3) is an (n × n)·(n × W) product, O(n² W) = O(n⁴) with W = O(n²)
 weights, and the storage is P, O(n W) = O(n³), independent of the sequence length T. BPTT costs O(W) per
 step and O(T n) storage. RTRL is causal (z(t) from z(t−1)), so a bidirectional cell cannot use it.
 
 ``Grads.inputs`` is None: ∂L/∂x(t) would need a sensitivity per input step, which forward mode does not
-carry. ``Grads.initial_state`` is (R6).
+carry. ``Grads.initial_state`` is (RT6).
 """
 
 from __future__ import annotations
@@ -146,27 +146,27 @@ def time_major(cell: Cell, array: np.ndarray) -> np.ndarray:
 
 
 def propagate(model, trace, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(R3)–(R6) over a recorded trace; δ (T, B, K) time-major. Returns ∂L/∂θ (W,) and ∂L/∂z(−1) (B, n)."""
+    """(RT3)–(RT6) over a recorded trace; δ (T, B, K) time-major. Returns ∂L/∂θ (W,) and ∂L/∂z(−1) (B, n)."""
     T, B, _ = delta.shape
     n, W = model.layout.n, model.layout.W
-    P = np.zeros((B, n, W))  # (R3) P(−1) = 0
-    Q = np.broadcast_to(np.eye(n), (B, n, n)).copy()  # (R4) Q(−1) = 1
+    P = np.zeros((B, n, W))  # (RT3) P(−1) = 0
+    Q = np.broadcast_to(np.eye(n), (B, n, n)).copy()  # (RT4) Q(−1) = 1
     grad = np.zeros(W)
     grad_z0 = np.zeros((B, n))
     for t in range(T):
-        dz, dy = model.step(trace, t)  # (R2) (B, n, D), (B, K, D)
+        dz, dy = model.step(trace, t)  # (RT2) (B, n, D), (B, K, D)
         d = delta[t][:, None, :]  # (B, 1, K)
         e = np.matmul(d, dy[:, :, :n])  # δᵀ J_y   (B, 1, n)
-        grad += np.matmul(e, P).sum(axis=(0, 1)) + np.matmul(d, dy[:, :, n:]).sum(axis=(0, 1))  # (R5)
-        grad_z0 += np.matmul(e, Q)[:, 0]  # (R6)
+        grad += np.matmul(e, P).sum(axis=(0, 1)) + np.matmul(d, dy[:, :, n:]).sum(axis=(0, 1))  # (RT5)
+        grad_z0 += np.matmul(e, Q)[:, 0]  # (RT6)
         J = dz[:, :, :n]
-        P = np.matmul(J, P) + dz[:, :, n:]  # (R3)
-        Q = np.matmul(J, Q)  # (R4)
+        P = np.matmul(J, P) + dz[:, :, n:]  # (RT3)
+        Q = np.matmul(J, Q)  # (RT4)
     return grad, grad_z0
 
 
 def rtrl(problem: Problem) -> tuple[float, Grads]:
-    """(R1)–(R6): the loss of one forward pass and its exact gradient, accumulated forward in time."""
+    """(RT1)–(RT6): the loss of one forward pass and its exact gradient, accumulated forward in time."""
     cell = problem.cell
     model = model_for(cell, "gradients(method='rtrl')")
     trace = cell.forward(problem.x, problem.state)
@@ -185,8 +185,8 @@ class Stepper:
     """Online RTRL, one time step at a time, for the per-step update mode of the trainer.
 
     ``start(state)`` begins a sequence (batch 1); ``forward(x_t)`` runs one step (x_t (1, 1, I)) with the
-    current weights and returns y(t) (1, 1, K); ``backward(d_y)`` returns ∂L_t/∂θ by (R5) and advances the
-    sensitivities by (R3), both with the weights that step ran with. Between steps the weights may change:
+    current weights and returns y(t) (1, 1, K); ``backward(d_y)`` returns ∂L_t/∂θ by (RT5) and advances the
+    sensitivities by (RT3), both with the weights that step ran with. Between steps the weights may change:
     P then mixes Jacobians of successive weights, as in Williams & Zipser's online algorithm.
     """
 
@@ -199,7 +199,7 @@ class Stepper:
 
     def start(self, state: Any = None) -> None:
         self.state = state
-        self.P[...] = 0.0  # (R3) P(−1) = 0
+        self.P[...] = 0.0  # (RT3) P(−1) = 0
 
     def forward(self, x_t: np.ndarray) -> np.ndarray:
         self.trace = self.cell.forward(x_t, self.state)
@@ -207,10 +207,10 @@ class Stepper:
 
     def backward(self, d_y: np.ndarray) -> dict[str, np.ndarray]:
         n = self.model.layout.n
-        dz, dy = self.model.step(self.trace, 0)  # (R2) at the weights of this step
+        dz, dy = self.model.step(self.trace, 0)  # (RT2) at the weights of this step
         d = np.asarray(d_y, dtype=np.float64).reshape(1, 1, -1)
-        grad = np.matmul(np.matmul(d, dy[:, :, :n]), self.P) + np.matmul(d, dy[:, :, n:])  # (R5)
-        self.P = np.matmul(dz[:, :, :n], self.P) + dz[:, :, n:]  # (R3)
+        grad = np.matmul(np.matmul(d, dy[:, :, :n]), self.P) + np.matmul(d, dy[:, :, n:])  # (RT5)
+        self.P = np.matmul(dz[:, :, :n], self.P) + dz[:, :, n:]  # (RT3)
         self.state = self.trace.final_state
         return self.model.layout.unflatten(grad.reshape(-1), self.cell.dtype)
 

@@ -1,17 +1,17 @@
-"""RTRL step Jacobians (R2) of the memory-block cells: LSTM1997, LSTMForget, LSTMPeephole.
+"""RTRL step Jacobians (RT2) of the memory-block cells: LSTM1997, LSTMForget, LSTMPeephole.
 
 The state z of one sequence is the cell's state tuple laid end to end: [y^c (N); y^in (C); y^φ (C, forget
 gate only); y^out (C, output gate only); s (N)]. u(t) holds x(t) and (by ``recurrent``) entries of z(t−1),
 so du is a constant selection (zero rows for x). Block j(n) is the block of cell n. With
 d· = ∂·/∂[z(t−1); θ] (B, ·, D) and the cells' equations (F1)–(F9)::
 
-    (J1)  dnet_c   = W_c du + ∂(W_c u + b_c)/∂θ;                 dg_c = g'(net_c) dnet_c          (F2)
-    (J2)  dnet_in  = W_in du + P_in ds(t−1) + ∂(W_in u + b_in + P_in s(t−1))/∂θ;  dy^in = σ' dnet_in  (F3)
-    (J3)  dnet_φ   = W_φ du + P_φ ds(t−1) + ∂(W_φ u + b_φ + P_φ s(t−1))/∂θ;     dy^φ = σ' dnet_φ     (F4)
-    (J4)  ds       = y^φ ds(t−1) + s(t−1) dy^φ + y^in dg_c + g_c dy^in      (y^φ ≡ 1 without forget gate)  (F5)
-    (J5)  dnet_out = W_out du + P_out ds + ∂(W_out u + b_out + P_out s(t))/∂θ;  dy^out = σ' dnet_out    (F6)
-    (J6)  dy^c     = y^out h'(s) ds + h(s) dy^out                         (y^out ≡ 1 without output gate)  (F7)
-    (J7)  dnet_k   = W_k dv + ∂(W_k v + b_k)/∂θ,  dv = [0 (shortcut x); dy^c];  dy^k = f_k'(net_k) dnet_k  (F8), (F9)
+    (RB1)  dnet_c   = W_c du + ∂(W_c u + b_c)/∂θ;                 dg_c = g'(net_c) dnet_c          (F2)
+    (RB2)  dnet_in  = W_in du + P_in ds(t−1) + ∂(W_in u + b_in + P_in s(t−1))/∂θ;  dy^in = σ' dnet_in  (F3)
+    (RB3)  dnet_φ   = W_φ du + P_φ ds(t−1) + ∂(W_φ u + b_φ + P_φ s(t−1))/∂θ;     dy^φ = σ' dnet_φ     (F4)
+    (RB4)  ds       = y^φ ds(t−1) + s(t−1) dy^φ + y^in dg_c + g_c dy^in      (y^φ ≡ 1 without forget gate)  (F5)
+    (RB5)  dnet_out = W_out du + P_out ds + ∂(W_out u + b_out + P_out s(t))/∂θ;  dy^out = σ' dnet_out    (F6)
+    (RB6)  dy^c     = y^out h'(s) ds + h(s) dy^out                         (y^out ≡ 1 without output gate)  (F7)
+    (RB7)  dnet_k   = W_k dv + ∂(W_k v + b_k)/∂θ,  dv = [0 (shortcut x); dy^c];  dy^k = f_k'(net_k) dnet_k  (F8), (F9)
 
 Gate and state values come from the recorded trace. This is the full gradient: nothing is truncated.
 """
@@ -30,7 +30,7 @@ def _f64(a: np.ndarray) -> np.ndarray:
 
 
 class BlockModel:
-    """(J1)–(J7) for every memory-block cell and option (recurrent, shortcut, biases, gates, peepholes)."""
+    """(RB1)–(RB7) for every memory-block cell and option (recurrent, shortcut, biases, gates, peepholes)."""
 
     def __init__(self, cell: MemoryBlockCell) -> None:
         self.cell = cell
@@ -55,7 +55,7 @@ class BlockModel:
         self.ds_prev = selection(self.layout, np.arange(self.z_s, self.z_s + N))  # (N, D)
 
     def _net(self, B: int, gate: str, u: np.ndarray, peek: np.ndarray | None, d_peek: np.ndarray | None):
-        """dnet (B, rows, D) of the unit kind ``gate`` ("c", "in", "phi", "out") (J1)–(J3), (J5)."""
+        """dnet (B, rows, D) of the unit kind ``gate`` ("c", "in", "phi", "out") (RB1)–(RB3), (RB5)."""
         p, lay = self.cell.params, self.layout
         w = _f64(p[f"W_{gate}"])
         d = np.zeros((B, w.shape[0], lay.D))
@@ -72,7 +72,7 @@ class BlockModel:
         return d
 
     def step(self, trace, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(R2) at step t: dz (B, n, D) and dy (B, K, D)."""
+        """(RT2) at step t: dz (B, n, D) and dy (B, K, D)."""
         cell, lay, blk = self.cell, self.layout, self.block
         g_kind, h_kind, k_kind = self.kinds
         u = _f64(trace.u[t])  # (B, U)
@@ -81,38 +81,38 @@ class BlockModel:
         s = _f64(trace.s[t])
         d_sp = np.broadcast_to(self.ds_prev, (B,) + self.ds_prev.shape)
         net_c = _f64(trace.net_c[t])
-        dg = activations.derivative_np(g_kind, net_c)[:, :, None] * self._net(B, "c", u, None, None)  # (J1)
+        dg = activations.derivative_np(g_kind, net_c)[:, :, None] * self._net(B, "c", u, None, None)  # (RB1)
         yi = _f64(trace.y_in[t])
-        dyi = (yi * (1.0 - yi))[:, :, None] * self._net(B, "in", u, s_prev, d_sp)  # (J2)
+        dyi = (yi * (1.0 - yi))[:, :, None] * self._net(B, "in", u, s_prev, d_sp)  # (RB2)
         g = _f64(trace.g[t])
-        ds = yi[:, blk, None] * dg + g[:, :, None] * dyi[:, blk]  # (J4)
+        ds = yi[:, blk, None] * dg + g[:, :, None] * dyi[:, blk]  # (RB4)
         rows = [None, dyi, None, None, None]
         if cell.forget_gate:
             yf = _f64(trace.y_phi[t])
-            dyf = (yf * (1.0 - yf))[:, :, None] * self._net(B, "phi", u, s_prev, d_sp)  # (J3)
-            ds += yf[:, blk, None] * d_sp + s_prev[:, :, None] * dyf[:, blk]  # (J4)
+            dyf = (yf * (1.0 - yf))[:, :, None] * self._net(B, "phi", u, s_prev, d_sp)  # (RB3)
+            ds += yf[:, blk, None] * d_sp + s_prev[:, :, None] * dyf[:, blk]  # (RB4)
             rows[2] = dyf
         else:
-            ds += d_sp  # (J4) the CEC: ∂s(t)/∂s(t−1) = 1
+            ds += d_sp  # (RB4) the CEC: ∂s(t)/∂s(t−1) = 1
         h_p = activations.derivative_np(h_kind, s)[:, :, None]
         if cell.output_gate:
             yo = _f64(trace.y_out[t])
-            dyo = (yo * (1.0 - yo))[:, :, None] * self._net(B, "out", u, s, ds)  # (J5)
-            dyc = yo[:, blk, None] * h_p * ds + _f64(trace.h_s[t])[:, :, None] * dyo[:, blk]  # (J6)
+            dyo = (yo * (1.0 - yo))[:, :, None] * self._net(B, "out", u, s, ds)  # (RB5)
+            dyc = yo[:, blk, None] * h_p * ds + _f64(trace.h_s[t])[:, :, None] * dyo[:, blk]  # (RB6)
             rows[3] = dyo
         else:
-            dyc = h_p * ds  # (J6)
+            dyc = h_p * ds  # (RB6)
         rows[0], rows[4] = dyc, ds
         dz = np.concatenate([r for r in rows if r is not None], axis=1)
         w_k = _f64(cell.params["W_k"])
         v = _f64(trace.v[t])
         I = cell.input_size if cell.shortcut else 0
-        d_net_k = np.matmul(w_k[:, I:], dyc)  # (J7) W_k dv, dv = [0; dy^c]
+        d_net_k = np.matmul(w_k[:, I:], dyc)  # (RB7) W_k dv, dv = [0; dy^c]
         add_weight(lay, d_net_k, w_k, v, "W_k")
         if "b_k" in cell.params:
             add_bias(lay, d_net_k, "b_k")
         f_p = activations.derivative_np(k_kind, _f64(trace.net_k[t]))
-        return dz, f_p[:, :, None] * d_net_k  # (J7)
+        return dz, f_p[:, :, None] * d_net_k  # (RB7)
 
     def unflatten_state(self, grad_z0: np.ndarray, trace, dtype: np.dtype):
         """(B, n) → the cell's state NamedTuple."""

@@ -1,18 +1,18 @@
-"""RTRL step Jacobians (R2) of the PyTorch-layout cells: RNN, LSTM and GRU, unidirectional, stacked.
+"""RTRL step Jacobians (RT2) of the PyTorch-layout cells: RNN, LSTM and GRU, unidirectional, stacked.
 
 The state z of one sequence is the cell's state parts laid end to end, each part ``(L, H)`` read layer
 by layer: RNN/GRU z = [h_l0 … h_l(L−1)], LSTM z = [h_l0 … h_l(L−1), c_l0 … c_l(L−1)]. Within one step
 layer l reads h^(l−1)(t) of the same step, so its input derivative d x^(l)(t) is the d h^(l−1)(t) just
 computed (0 for l = 0). With d· = ∂·/∂[z(t−1); θ] (B, ·, D) and the cells' equations::
 
-    (J1)  da   = W_ih dx + W_hh dh(t−1) + ∂(W_ih x + b_ih + W_hh h(t−1) + b_hh)/∂θ        RNN, LSTM (F1)
-    (J2)  dh   = φ'(a) ⊙ da                                                             RNN (F2)
-    (J3)  di = i(1−i) da_i,  df = f(1−f) da_f,  dg = (1−g²) da_g,  do = o(1−o) da_o       LSTM (F2)–(F5)
-    (J4)  dc   = f dc(t−1) + c(t−1) df + i dg + g di                                     LSTM (F6)
-    (J5)  dh   = o (1 − tanh²c) dc + tanh c do                                           LSTM (F7)
-    (J6)  dp   = W_ih dx + ∂(W_ih x + b_ih)/∂θ;   dq = W_hh dh(t−1) + ∂(W_hh h(t−1) + b_hh)/∂θ   GRU (F1), (F2)
-    (J7)  dr = r(1−r)(dp_r + dq_r),  dz = z(1−z)(dp_z + dq_z),  dn = (1−n²)(dp_n + r dq_n + q_n dr)
-    (J8)  dh   = (1−z) dn + (h(t−1) − n) dz + z dh(t−1)                                  GRU (F6)
+    (RS1)  da   = W_ih dx + W_hh dh(t−1) + ∂(W_ih x + b_ih + W_hh h(t−1) + b_hh)/∂θ        RNN, LSTM (F1)
+    (RS2)  dh   = φ'(a) ⊙ da                                                             RNN (F2)
+    (RS3)  di = i(1−i) da_i,  df = f(1−f) da_f,  dg = (1−g²) da_g,  do = o(1−o) da_o       LSTM (F2)–(F5)
+    (RS4)  dc   = f dc(t−1) + c(t−1) df + i dg + g di                                     LSTM (F6)
+    (RS5)  dh   = o (1 − tanh²c) dc + tanh c do                                           LSTM (F7)
+    (RS6)  dp   = W_ih dx + ∂(W_ih x + b_ih)/∂θ;   dq = W_hh dh(t−1) + ∂(W_hh h(t−1) + b_hh)/∂θ   GRU (F1), (F2)
+    (RS7)  dr = r(1−r)(dp_r + dq_r),  dz = z(1−z)(dp_z + dq_z),  dn = (1−n²)(dp_n + r dq_n + q_n dr)
+    (RS8)  dh   = (1−z) dn + (h(t−1) − n) dz + z dh(t−1)                                  GRU (F6)
 
 dh(t−1), dc(t−1) are unit rows (the state's own columns); y(t) = h^(L−1)(t), so J_y, I_y are the last
 layer's dh. Gate values come from the recorded trace.
@@ -45,7 +45,7 @@ def _f64(a: np.ndarray) -> np.ndarray:
 
 
 class StackedModel:
-    """(J1)–(J8) for a unidirectional RNN, LSTM or GRU with any number of layers."""
+    """(RS1)–(RS8) for a unidirectional RNN, LSTM or GRU with any number of layers."""
 
     def __init__(self, cell: Cell) -> None:
         self.cell = cell
@@ -67,7 +67,7 @@ class StackedModel:
             add_bias(self.layout, d, b_name)
 
     def step(self, trace, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(R2) at step t: dz (B, n, D) and dy (B, H, D)."""
+        """(RT2) at step t: dz (B, n, D) and dy (B, H, D)."""
         p, lay = self.cell.params, self.layout
         B = trace.x.shape[1]
         H = self.cell.hidden_size
@@ -83,37 +83,37 @@ class StackedModel:
             rows = w_hh.shape[0]
             if self.kind == "gru":
                 dp = np.zeros((B, rows, lay.D))
-                self._affine(dp, w_ih, x, below, f"weight_ih_l{l}", b_ih)  # (J6)
+                self._affine(dp, w_ih, x, below, f"weight_ih_l{l}", b_ih)  # (RS6)
                 dq = np.zeros((B, rows, lay.D))
-                self._affine(dq, w_hh, h_prev, self.sel_h[l], f"weight_hh_l{l}", b_hh)  # (J6)
+                self._affine(dq, w_hh, h_prev, self.sel_h[l], f"weight_hh_l{l}", b_hh)  # (RS6)
                 gates = _f64(sweep.gates[t])
                 r, z, n = gates[:, :H, None], gates[:, H : 2 * H, None], gates[:, 2 * H :, None]
                 q_n = _f64(sweep.q_n[t])[:, :, None]
-                dr = r * (1.0 - r) * (dp[:, :H] + dq[:, :H])  # (J7)
+                dr = r * (1.0 - r) * (dp[:, :H] + dq[:, :H])  # (RS7)
                 d_z = z * (1.0 - z) * (dp[:, H : 2 * H] + dq[:, H : 2 * H])
                 dn = (1.0 - n * n) * (dp[:, 2 * H :] + r * dq[:, 2 * H :] + q_n * dr)
-                dh = (1.0 - z) * dn + (h_prev[:, :, None] - n) * d_z + z * self.sel_h[l]  # (J8)
+                dh = (1.0 - z) * dn + (h_prev[:, :, None] - n) * d_z + z * self.sel_h[l]  # (RS8)
             else:
                 da = np.zeros((B, rows, lay.D))
-                self._affine(da, w_ih, x, below, f"weight_ih_l{l}", b_ih)  # (J1)
-                da += np.matmul(w_hh, self.sel_h[l])  # (J1) W_hh dh(t−1)
+                self._affine(da, w_ih, x, below, f"weight_ih_l{l}", b_ih)  # (RS1)
+                da += np.matmul(w_hh, self.sel_h[l])  # (RS1) W_hh dh(t−1)
                 add_weight(lay, da, w_hh, h_prev, f"weight_hh_l{l}")
                 if b_hh is not None:
                     add_bias(lay, da, b_hh)
                 if self.kind == "rnn":
-                    dh = _phi_prime(self.cell.kind, _f64(sweep.h[t + 1]))[:, :, None] * da  # (J2)
+                    dh = _phi_prime(self.cell.kind, _f64(sweep.h[t + 1]))[:, :, None] * da  # (RS2)
                 else:
                     gates = _f64(sweep.gates[t])
                     i, f = gates[:, :H, None], gates[:, H : 2 * H, None]
                     g, o = gates[:, 2 * H : 3 * H, None], gates[:, 3 * H :, None]
-                    di = i * (1.0 - i) * da[:, :H]  # (J3)
+                    di = i * (1.0 - i) * da[:, :H]  # (RS3)
                     df = f * (1.0 - f) * da[:, H : 2 * H]
                     dg = (1.0 - g * g) * da[:, 2 * H : 3 * H]
                     do = o * (1.0 - o) * da[:, 3 * H :]
                     c_prev = _f64(sweep.c[t])[:, :, None]
-                    dc = f * self.sel_c[l] + c_prev * df + i * dg + g * di  # (J4)
+                    dc = f * self.sel_c[l] + c_prev * df + i * dg + g * di  # (RS4)
                     tc = _f64(sweep.tanh_c[t])[:, :, None]
-                    dh = o * (1.0 - tc * tc) * dc + tc * do  # (J5)
+                    dh = o * (1.0 - tc * tc) * dc + tc * do  # (RS5)
                     dz[:, self.c_cols[l]] = dc
             dz[:, self.h_cols[l]] = dh
             below = dh
