@@ -263,6 +263,8 @@ def test_errors_name_the_fix():
     m = yt.LSTM(3, 4)
     with raises(UnsupportedError, "CPU tensor", "got a tensor on meta", ".cpu()"):
         m(torch.empty(5, 2, 3, device="meta"))
+    with raises(UnsupportedError, "LSTM parameters", "CPU tensor", "got a tensor on meta"):
+        yt.LSTM(3, 4, device="meta")(torch.zeros(5, 2, 3))
     with raises(DTypeError, "dtype torch.float32", "got torch.float64"):
         m(torch.zeros(5, 2, 3, dtype=torch.float64))
     with raises(ShapeError, "input size 3", "got 2"):
@@ -295,3 +297,4 @@ def test_cifg_is_nn_lstm_with_forget_rows_minus_input_rows():
     assert (results[0][2][0] - results[1][2][0]).abs().max().item() <= 1e-13
     for a, b in zip(results[0][2][1:], results[1][2][1:], strict=True):
         assert (a - torch.cat([b[:H] - b[H : 2 * H], b[2 * H :]])).abs().max().item() <= 1e-13
+

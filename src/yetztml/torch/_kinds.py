@@ -23,6 +23,7 @@ y^c(t) is the module's h(t) and the error on y^k reaches y^c unchanged.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, ClassVar
 
 import numpy as np
@@ -102,7 +103,9 @@ class StackedKind(Kind):
         self.state_columns = state_columns or {}
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
-    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
+    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype, thread: int = 0):
+        """The cell that runs the kernels, one per size, dtype and calling thread (a call swaps its
+        parameters for the module's tensors, so threads must not share one)."""
         return self.cls(input_size, hidden_size, 1, bias=bias, seed=0, dtype=dtype, **self.options)
 
     def weight_names(self, bias: bool) -> list[str]:
@@ -118,7 +121,7 @@ class StackedKind(Kind):
                 for name, extra, width in self.fields]
 
     def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
-        cell = self.cell(x.shape[2], H, len(weights) > 2 + self._extra_weights(), x.dtype)
+        cell = self.cell(x.shape[2], H, len(weights) > 2 + self._extra_weights(), x.dtype, threading.get_ident())
         cell.params = dict(zip(cell.params, weights, strict=True))
         return cell, cell._keys[0]
 
@@ -191,7 +194,8 @@ class BlockKind(Kind):
         self.state_columns.update({"g": (index["g"], 0, 1), "c": (index["s"], 0, 1)})
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
-    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype):
+    def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype, thread: int = 0):
+        """The block cell, one per size, dtype and calling thread (see :meth:`StackedKind.cell`)."""
         S = self.block_size
         extra = {k: v for k, v in self.options.items() if k != "block_size"}
         cell = self.cls(
@@ -236,7 +240,7 @@ class BlockKind(Kind):
         """The block cell with parameters assembled from the torch-layout weights."""
         I = x.shape[2]
         bias = len(weights) - self.peepholes > 2
-        cell = self.cell(I, H, bias, x.dtype)
+        cell = self.cell(I, H, bias, x.dtype, threading.get_ident())
         w_ih, w_hh = weights[0], weights[1]
         p = {"W_k": cell.params["W_k"]}
         for unit, rows in self._slices(H).items():

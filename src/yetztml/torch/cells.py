@@ -53,7 +53,9 @@ class StepCell(nn.Module):
 
     def forward(self, input: torch.Tensor, hx: Any = None):
         cls = type(self).__name__
-        dtype = next(self.parameters()).dtype
+        first = next(self.parameters())
+        _checks.tensor(f"{cls} parameters", first, first.dtype)
+        dtype = first.dtype
         _checks.tensor(f"{cls}.forward(input)", input, dtype)
         if input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
             raise ShapeError(message(f"{cls}.forward(input)", f"shape (B, {self.input_size}) or ({self.input_size},)",

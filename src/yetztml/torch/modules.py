@@ -153,7 +153,9 @@ class Recurrent(nn.Module):
     def forward(self, input: Any, hx: Any = None):
         """Run every layer and direction; returns ``(output, h_n)`` or, for LSTMs, ``(output, (h_n, c_n))``."""
         cls = type(self).__name__
-        dtype = next(self.parameters()).dtype
+        first = next(self.parameters())
+        _checks.tensor(f"{cls} parameters", first, first.dtype)
+        dtype = first.dtype
         packed = isinstance(input, PackedSequence)
         unbatched = False
         if packed:
