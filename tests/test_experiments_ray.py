@@ -160,3 +160,29 @@ def test_a_worker_lost_more_often_than_retried_ends_the_run_in_one_line(head, tm
         reproduce(row, trials=2, seed=0, out=tmp_path / "r", max_sequences=10_000,
                   backend=ray_backend.RayBackend(head.address, max_retries=0), on_progress=kill_once)
     assert len(killed) == 1
+
+
+@pytest.mark.slow
+def test_a_killed_driver_is_resumed_by_the_same_command(head, tmp_path):
+    """SIGKILL to the `yetztml reproduce` process after its first record; the same command finishes the run,
+    and the records equal the local runner's."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "ray"
+    argv = [sys.executable, "-m", "yetztml", "reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "4",
+            "--seed", "2", "--max-sequences", "6000", "--backend", "ray", "--address", head.address, "--out",
+            str(out), "--no-figures"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as driver:
+        for line in driver.stdout:
+            if "[1/4]" in line:
+                driver.kill()
+                break
+        driver.wait(timeout=60)
+    first = [json.loads(x) for x in (out / TRIALS_FILE).read_text().splitlines()]
+    assert 1 <= len(first) < 4
+    finished = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert f"[{len(first) + 1}/4]" in finished.stdout  # only the missing trials ran
+    local = reproduce(resolve_row("4", T=100), trials=4, seed=2, out=tmp_path / "local", jobs=2, max_sequences=6000)
+    assert untimed(json.loads((out / "result.json").read_text())["trials"]) == untimed(local["trials"])
