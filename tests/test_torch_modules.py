@@ -75,6 +75,30 @@ def test_equals_torch_module(kind, packed, dtype):
         assert relative_error(got[key].detach().numpy(), value.detach().numpy()) <= bound, key
 
 
+@pytest.mark.parametrize("layers, bidirectional, batch_first, bias", [(1, False, False, True), (2, False, True, False),
+                                                                       (1, True, False, False), (3, True, False, True)])
+@pytest.mark.parametrize("kind", list(PAIRS))
+def test_every_layer_and_direction_combination(kind, layers, bidirectional, batch_first, bias):
+    """float64, packed with random lengths, default zero state: outputs, h_n and the gradients of the input and
+    every weight equal torch's to 1e-12."""
+    ref_cls, our_cls, extra = PAIRS[kind]
+    torch.manual_seed(layers)
+    kw = dict(num_layers=layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias,
+              dtype=torch.float64, **extra)
+    ref, ours = ref_cls(2, 3, **kw), our_cls(2, 3, **kw)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn((4, 5, 2) if batch_first else (5, 4, 2), dtype=torch.float64, requires_grad=True)
+    lengths = torch.tensor([5, 1, 3, 3])
+    results = []
+    for m in (ref, ours):
+        out, fin = m(pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False))
+        h = fin[0] if isinstance(fin, tuple) else fin
+        loss = (out.data * out.data.detach().cos()).sum() + (h * h.detach().sin()).sum()
+        results.append([out.data, h, *torch.autograd.grad(loss, [x, *m.parameters()])])
+    for a, b in zip(*results, strict=True):
+        assert relative_error(b.detach().numpy(), a.detach().numpy()) <= 1e-12
+
+
 @pytest.mark.parametrize("kind", list(PAIRS))
 def test_state_dict_both_ways(kind):
     """Same global seed → the same initial weights as torch (same names, order, draws); and a state_dict
