@@ -114,6 +114,7 @@ def test_an_unreachable_address_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "r").exists()  # refused before anything was written
 
 
+@pytest.mark.slow
 def test_sweep_on_ray_with_a_worker_killed_equals_the_local_sweep(head, tmp_path):
     """2 points × 2 trials; a worker running a trial is killed when the first record arrives; sweep.csv
     (without its time column) and every point's records equal the local sweep's."""
