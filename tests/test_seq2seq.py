@@ -1,0 +1,93 @@
+"""Seq2Seq (S2S1)–(S2S12): finite differences for every parameter, padding, PyTorch modules."""
+
+import numpy as np
+import pytest
+
+from yetztml.core.errors import OptionError, ShapeError
+from yetztml.models import check_model, load, save
+from yetztml.models.seq2seq import Seq2Seq, pack_pairs
+
+SRC = np.array([[4, 5], [6, 7], [8, 0]])
+SRC_LEN = np.array([3, 2])
+TGT_IN = np.array([[2, 2], [5, 6], [7, 0], [4, 0]])
+TGT_LEN = np.array([4, 2])
+
+
+def _inputs(fill=0):
+    tgt = np.where(TGT_IN == 0, fill, TGT_IN)
+    return pack_pairs(SRC, SRC_LEN, tgt, TGT_LEN)
+
+
+CONFIGS = [
+    ("lstm", "luong-general", True, 2),
+    ("lstm", "bahdanau", True, 1),
+    ("lstm", "luong-dot", False, 1),
+    ("lstm", "none", True, 1),
+    ("gru", "bahdanau", False, 2),
+    ("gru", "luong-general", True, 1),
+]
+
+
+@pytest.mark.parametrize(("cell", "attention", "bi", "layers"), CONFIGS)
+def test_finite_differences_every_parameter(cell, attention, bi, layers):
+    # padding positions of the decoder input hold a real word (3), so that every logit's gradient
+    # reaches the embedding table as the finite differences see it
+    x, lengths = _inputs(fill=3)
+    model = Seq2Seq(10, 9, 4, 3, cell=cell, attention=attention, bidirectional=bi, encoder_layers=layers,
+                    dropout=0.3, seed=1)
+    errors = check_model(model, x, np.random.default_rng(0), lengths=lengths, eps=1e-4)
+    assert set(errors) == set(model.params)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_padding_never_changes_a_valid_logit_and_gets_no_gradient():
+    model = Seq2Seq(10, 9, 4, 3, attention="bahdanau", seed=1).eval()
+    x, lengths = _inputs()
+    out = model.forward(x, lengths=lengths).outputs
+    other_src = SRC.copy()
+    other_src[2, 1] = 9  # the padding of source sentence 1
+    other_tgt = TGT_IN.copy()
+    other_tgt[2:, 1] = 8  # the padding of target sentence 1
+    y, _ = pack_pairs(other_src, SRC_LEN, other_tgt, TGT_LEN)
+    again = model.forward(y, lengths=lengths).outputs
+    assert np.array_equal(again[:, 0], out[:, 0])
+    assert np.array_equal(again[:2, 1], out[:2, 1])
+    assert not np.array_equal(again[2:, 1], out[2:, 1])  # padding steps compute something, unread
+    trace = model.forward(x, lengths=lengths)
+    d = np.random.default_rng(0).standard_normal(out.shape)
+    d[2:, 1] = 0.0  # the loss reads no padding step
+    g = model.backward(trace, d)
+    assert np.all(g["encoder.0.weight"][9] == 0.0) and np.all(g["tgt_embedding.weight"][8] == 0.0)
+
+
+def test_without_attention_the_source_reaches_the_decoder_through_the_bridge():
+    model = Seq2Seq(10, 9, 4, 3, attention="none", seed=1)
+    x, lengths = _inputs()
+    y = x.copy()
+    y[0, 0] = 9
+    assert "attention.W" not in model.params
+    a, b = model.forward(x, lengths=lengths).outputs, model.forward(y, lengths=lengths).outputs
+    assert not np.allclose(a[:, 0], b[:, 0]) and np.array_equal(a[:, 1], b[:, 1])
+
+
+def test_save_load_round_trip(tmp_path):
+    model = Seq2Seq(10, 9, 4, 3, cell="gru", attention="luong-general", seed=2)
+    save(model, tmp_path / "m")
+    again = load(tmp_path / "m", classes={"Seq2Seq": Seq2Seq})
+    x, lengths = _inputs()
+    assert np.array_equal(again.forward(x, lengths=lengths).outputs, model.eval().forward(x, lengths=lengths).outputs)
+
+
+def test_bad_inputs():
+    model = Seq2Seq(10, 9, 4, 3, seed=1)
+    x, lengths = _inputs()
+    with pytest.raises(ShapeError, match="source and target lengths"):
+        model.forward(x)
+    with pytest.raises(ShapeError, match=r"lengths \(B, 2\)"):
+        model.forward(x, lengths=SRC_LEN)
+    with pytest.raises(OptionError, match="target lengths in"):
+        model.forward(x, lengths=np.array([[3, 5], [2, 2]]))
+    with pytest.raises(OptionError, match="token ids in"):
+        model.forward(np.where(x == 8, 11, x), lengths=lengths)
+    with pytest.raises(OptionError, match="luong-dot"):
+        Seq2Seq(10, 9, 4, 3, attention="luong-dot", bidirectional=True)
