@@ -28,6 +28,7 @@ from .. import cells, layers
 from ..cells.base import Cell
 from ..core.errors import CheckpointError, UnsupportedError, message
 from .bidirectional import Bidirectional
+from .seq2seq import Seq2Seq
 from .sequential import Sequential
 
 __all__ = ["FORMAT", "VERSION", "build", "load", "read_spec", "save"]
@@ -37,7 +38,7 @@ VERSION = 1
 
 
 def _registry(extra: dict[str, type[Cell]] | None) -> dict[str, type[Cell]]:
-    known: dict[str, type[Cell]] = {"Sequential": Sequential, "Bidirectional": Bidirectional}
+    known: dict[str, type[Cell]] = {"Sequential": Sequential, "Bidirectional": Bidirectional, "Seq2Seq": Seq2Seq}
     for name in cells.__all__:
         obj = getattr(cells, name)
         if isinstance(obj, type) and issubclass(obj, Cell):
