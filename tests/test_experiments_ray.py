@@ -187,3 +187,23 @@ def test_a_killed_driver_is_resumed_by_the_same_command(head, tmp_path):
     assert f"[{len(first) + 1}/4]" in finished.stdout  # only the missing trials ran
     local = reproduce(resolve_row("4", T=100), trials=4, seed=2, out=tmp_path / "local", jobs=2, max_sequences=6000)
     assert untimed(json.loads((out / "result.json").read_text())["trials"]) == untimed(local["trials"])
+
+
+def test_cli_sweep_on_ray_equals_the_local_sweep(head, tmp_path, capsys):
+    """2 points × 1 trial (the workers are warm from the test above): sweep.csv equal but for the time column."""
+    import csv
+
+    (tmp_path / "s.toml").write_text('command = "reproduce lstm1997"\n[base]\nexp = "4"\nT = 100\ntrials = 1\n'
+                                     'max-sequences = 500\n[grid]\nvariant = ["as-written", "linear-output"]\n')
+    tables = {}
+    for backend in ("local", "ray"):
+        extra = ["--address", head.address] if backend == "ray" else ["--jobs", "1"]
+        argv = ["sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / backend), "--backend", backend, *extra,
+                "--no-figures"]
+        assert main(argv) == 0
+        with open(tmp_path / backend / "sweep.csv") as fh:
+            tables[backend] = [{k: v for k, v in row.items() if k != "wall_s_total"} for row in csv.DictReader(fh)]
+    assert f"backend ray, cluster at {head.address}" in capsys.readouterr().out
+    assert tables["ray"] == tables["local"]
+    assert [(r["point"], r["trials"], r["successes"]) for r in tables["ray"]] == [
+        ("variant=as-written", "1", "0"), ("variant=linear-output", "1", "0")]
