@@ -91,3 +91,27 @@ def test_bad_inputs():
         model.forward(np.where(x == 8, 11, x), lengths=lengths)
     with pytest.raises(OptionError, match="luong-dot"):
         Seq2Seq(10, 9, 4, 3, attention="luong-dot", bidirectional=True)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("cell", "attention", "bi", "layers"), CONFIGS)
+def test_agrees_with_the_model_built_from_pytorch_modules(cell, attention, bi, layers):
+    torch = pytest.importorskip("torch")
+    from yetztml.interop.torch_seq2seq import torch_seq2seq
+
+    torch.set_num_threads(1)
+    model = Seq2Seq(10, 9, 4, 3, cell=cell, attention=attention, bidirectional=bi, encoder_layers=layers,
+                    seed=3)
+    x, lengths = _inputs()
+    trace = model.forward(x, lengths=lengths)
+    d = np.random.default_rng(0).standard_normal(trace.outputs.shape)
+    d[2:, 1] = 0.0  # the loss reads no padding step
+    grads = model.backward(trace, d)
+    module = torch_seq2seq(model)
+    logits = module(torch.tensor(SRC), torch.tensor(SRC_LEN), torch.tensor(TGT_IN))
+    (logits * torch.tensor(d)).sum().backward()
+    np.testing.assert_allclose(trace.outputs[:, 0], logits.detach().numpy()[:, 0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(trace.outputs[:2, 1], logits.detach().numpy()[:2, 1], rtol=0, atol=1e-12)
+    assert set(module.ours) == set(model.params)
+    for name, param in module.ours.items():
+        np.testing.assert_allclose(grads[name], param.grad.numpy(), rtol=0, atol=1e-11, err_msg=name)
