@@ -7,7 +7,9 @@
 ``LSTMCIFG``       CIFG LSTM: coupled input and forget gate, f = 1 − i (Greff et al. 2017)
 ``LSTMLayerNorm``  layer-normalised LSTM (Ba, Kiros & Hinton 2016)
 ``LSTMZoneout``    LSTM with zoneout (Krueger et al. 2016) and recurrent dropout (Semeniuta et al. 2016)
+``LSTMPeepholeStacked``  peephole LSTM (Gers et al. 2002) in PyTorch's layout, stacked, bidirectional
 ``LSTM1997``       Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates
+``BaselineRNN``    Hochreiter & Schmidhuber 1997, Exp 2a: the one-hidden-unit baseline net
 ``LSTMForget``     Gers, Schmidhuber & Cummins 2000: memory blocks with forget gates
 ``LSTMPeephole``   Gers, Schraudolph & Schmidhuber 2002: forget gates and peepholes
 ``ModulationNet``  eLife 2022: an LSTM re-weighting a linear unmixing net in closed loop
@@ -32,7 +34,9 @@ _LAZY = {
     "LSTMCIFG": "lstm_cifg",
     "LSTMLayerNorm": "lstm_layernorm",
     "LSTMZoneout": "lstm_zoneout",
+    "LSTMPeepholeStacked": "lstm_peephole_stacked",
     "LSTM1997": "lstm1997",
+    "BaselineRNN": "baseline_rnn",
     "LSTMForget": "lstm_forget",
     "LSTMPeephole": "lstm_peephole",
     "MemoryBlockCell": "block_cell",

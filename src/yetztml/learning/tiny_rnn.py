@@ -1,32 +1,37 @@
 """The 1997 Exp 2a baseline net, trained by RTRL (online) or BPTT (per sequence), compiled.
 
+The net is the cell :class:`yetztml.cells.baseline_rnn.BaselineRNN` (forward and backward on dense inputs);
+these are the paper's training kernels on one-hot inputs, which run the cell's step
+:func:`~yetztml.cells.baseline_rnn.baseline_step` with the active input's weights.
+
 One self-recurrent logistic hidden unit h and K logistic output units; "every layer is fed by all layers
 below" [1997 §5.2]: h from the inputs and itself, the outputs from the inputs and h; no biases. Inputs are
 one-hot, given as the index i(t) of the active unit. Weights: w_h (I,), w_hh, W_o (K, I + 1) (column I is
 from h): (I + 1)² in all (36 for p = 4, 144 for p = 10, 10404 for p = 100; Table 2).
 
-Forward, step t (h(−1) = 0)::
+Forward, step t (h(−1) = 0): (BLF1)–(BLF2) of the cell with x(t) the one-hot row of i(t)::
 
-    (BLF1) net_h(t) = w_h[i(t)] + w_hh h(t−1);        h(t) = σ(net_h(t))
-    (BLF2) net_k(t) = W_o[k, i(t)] + W_o[k, I] h(t);  y_k(t) = σ(net_k(t))          (same step, as LSTM)
+    net_h(t) = w_h[i(t)] + w_hh h(t−1);        h(t) = σ(net_h(t))
+    net_k(t) = W_o[k, i(t)] + W_o[k, I] h(t);  y_k(t) = σ(net_k(t))          (same step, as LSTM)
 
 Error term (as the LSTM rows: eq. 19, e = f'(t − y), i.e. −∂E½/∂net with E½ = ½ Σ (t − y)²)::
 
-    (BLE1) e_k(t) = y_k(1 − y_k) (t_k(t) − y_k(t));   e_h(t) = Σ_k W_o[k, I] e_k(t)
+    (TRE1) e_k(t) = y_k(1 − y_k) (t_k(t) − y_k(t));   e_h(t) = Σ_k W_o[k, I] e_k(t)
 
 RTRL (exact for this net; the sensitivities p = ∂h/∂(w_h, w_hh) are carried forward)::
 
-    (BLR1) p_i(t)  = σ'(net_h(t)) (δ_{i, i(t)} + w_hh p_i(t−1)),   p_hh(t) = σ'(net_h(t)) (h(t−1) + w_hh p_hh(t−1))
-    (BLR2) Δw = α × [e_k(t) for W_o[k, i(t)];  e_k(t) h(t) for W_o[k, I];  e_h(t) p(t) for w_h, w_hh]
+    (TRR1) p_i(t)  = σ'(net_h(t)) (δ_{i, i(t)} + w_hh p_i(t−1)),   p_hh(t) = σ'(net_h(t)) (h(t−1) + w_hh p_hh(t−1))
+    (TRR2) Δw = α × [e_k(t) for W_o[k, i(t)];  e_k(t) h(t) for W_o[k, I];  e_h(t) p(t) for w_h, w_hh]
          online: applied after every step; otherwise summed over the sequence (weights fixed)
 
 BPTT (the whole sequence, then one change)::
 
-    (BLB1) d_h(t) = e_h(t) + w_hh σ'(net_h(t+1)) d_h(t+1),   δ_h(t) = σ'(net_h(t)) d_h(t)
-    (BLB2) ΔW_o as (BLR2) summed;  Δw_h[i(t)] += α δ_h(t);  Δw_hh += α δ_h(t) h(t−1)
+    (TRB1) d_h(t) = e_h(t) + w_hh σ'(net_h(t+1)) d_h(t+1),   δ_h(t) = σ'(net_h(t)) d_h(t)
+    (TRB2) ΔW_o as (TRR2) summed;  Δw_h[i(t)] += α δ_h(t);  Δw_hh += α δ_h(t) h(t−1)
 
-With weights fixed, Σ_t (BLR2) = (BLB2) = −α ∂E½/∂w; the tests check both against finite differences.
+With weights fixed, Σ_t (TRR2) = (TRB2) = −α ∂E½/∂w; the tests check both against finite differences.
 σ is (A3) of :mod:`yetztml.core.squash` (one exp), the form of the 1997 online kernel.
+(BLF1), (BLF2) and the cell's backward (BLB1)–(BLB4) are numbered in :mod:`yetztml.cells.baseline_rnn`.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..core.squash import logistic_exp
+from ..cells.baseline_rnn import baseline_step
 
 
 @numba.njit(cache=True)
@@ -52,22 +57,20 @@ def rtrl_sequence(w_h, w_hh, W_o, xi, tgt, alpha, online, g_h, g_hh, g_o, y_out)
     for t in range(T):
         i = xi[t]
         h_prev = h
-        net_h = w_h[i] + w_hh[0] * h_prev
-        h = logistic_exp(net_h)  # (BLF1)
+        h = baseline_step(w_h[i], h_prev, w_hh[0], W_o[:, i], W_o, y_out[t])  # (BLF1), (BLF2)
         dh = h * (1.0 - h)
         for m in range(I):
-            p[m] = dh * w_hh[0] * p[m]  # (BLR1)
+            p[m] = dh * w_hh[0] * p[m]  # (TRR1)
         p[i] += dh
         p_hh = dh * (h_prev + w_hh[0] * p_hh)
         e_h = 0.0
         for k in range(K):
-            y = logistic_exp(W_o[k, i] + W_o[k, I] * h)  # (BLF2)
-            y_out[t, k] = y
+            y = y_out[t, k]
             d = tgt[t, k] - y
             sse += d * d
-            e[k] = y * (1.0 - y) * d  # (BLE1)
+            e[k] = y * (1.0 - y) * d  # (TRE1)
             e_h += W_o[k, I] * e[k]
-        if online:  # (BLR2)
+        if online:  # (TRR2)
             for k in range(K):
                 W_o[k, i] += alpha * e[k]
                 W_o[k, I] += alpha * e[k] * h
@@ -99,25 +102,24 @@ def bptt_sequence(w_h, w_hh, W_o, xi, tgt, alpha, apply, g_h, g_hh, g_o, y_out):
     sse = 0.0
     for t in range(T):
         i = xi[t]
-        h = logistic_exp(w_h[i] + w_hh[0] * hs[t])  # (BLF1)
+        h = baseline_step(w_h[i], hs[t], w_hh[0], W_o[:, i], W_o, y_out[t])  # (BLF1), (BLF2)
         hs[t + 1] = h
         acc = 0.0
         for k in range(K):
-            y = logistic_exp(W_o[k, i] + W_o[k, I] * h)  # (BLF2)
-            y_out[t, k] = y
+            y = y_out[t, k]
             d = tgt[t, k] - y
             sse += d * d
-            ek = y * (1.0 - y) * d  # (BLE1)
+            ek = y * (1.0 - y) * d  # (TRE1)
             acc += W_o[k, I] * ek
-            g_o[k, i] += ek  # (BLB2)
+            g_o[k, i] += ek  # (TRB2)
             g_o[k, I] += ek * h
         e_h[t] = acc
     carry = 0.0  # w_hh σ'(net_h(t+1)) d_h(t+1)
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]
-        d_h = e_h[t] + carry  # (BLB1)
+        d_h = e_h[t] + carry  # (TRB1)
         delta = h * (1.0 - h) * d_h
-        g_h[xi[t]] += delta  # (BLB2)
+        g_h[xi[t]] += delta  # (TRB2)
         g_hh[0] += delta * hs[t]
         carry = w_hh[0] * delta
     if apply:
