@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 from .. import cells, layers
 from ..cells.base import Cell
 from ..core.errors import CheckpointError, UnsupportedError, message
+from ..core.results import create_beside
 from .bidirectional import Bidirectional
 from .seq2seq import Seq2Seq
 from .sequential import Sequential
@@ -96,7 +96,7 @@ def save(model: Cell, path: str | os.PathLike, metadata: dict[str, Any] | None =
 
 
 def _atomic(path: Path, write, binary: bool) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = create_beside(path)  # the permissions of any new file (umask), not mkstemp's 0600
     try:
         with os.fdopen(fd, "wb" if binary else "w") as fh:
             write(fh)
@@ -127,6 +127,10 @@ def read_spec(path: str | os.PathLike) -> dict[str, Any]:
             message(str(file), f"version {VERSION}", repr(doc.get("version")),
                     f"It was written by yetztml {doc.get('yetztml')}; load it with that version.")
         )
+    for key, needed in (("model", True), ("metadata", False)):
+        if (needed or key in doc) and not isinstance(doc.get(key), dict):
+            raise CheckpointError(message(str(file), f"an object under {key!r}", type(doc.get(key)).__name__,
+                                          "The file is damaged; save the model again."))
     return doc
 
 
@@ -135,12 +139,13 @@ def load(path: str | os.PathLike, classes: dict[str, type[Cell]] | None = None) 
     doc = read_spec(path)
     file = Path(path) / "weights.npz"
     try:
-        with np.load(file, allow_pickle=False) as data:
+        with open(file, "rb") as handle, np.load(handle, allow_pickle=False) as data:  # closed however it fails
             weights = {k: data[k] for k in data.files}
     except FileNotFoundError:
         raise CheckpointError(message(f"model directory {str(path)!r}", "a weights.npz file", "none")) from None
-    except (zipfile.BadZipFile, ValueError, OSError) as err:
-        raise CheckpointError(message(str(file), "a readable .npz file", f"a corrupt file ({err})")) from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise CheckpointError(message(str(file), "a readable .npz file",
+                                      f"a corrupt file ({type(err).__name__}: {err})")) from None
     model = build(doc["model"], classes)
     model.load_params(weights)
     model.eval()
