@@ -78,14 +78,19 @@ RUN_FILES = ("checkpoint.npz", "config.json", "history.json", "model.json", "wei
              "result.json", "report.md", "learning-curves.png", "confusion.png")
 
 
+def _clear(out: Path) -> None:
+    """``force``: remove the run's own files from ``out`` (other files are left alone)."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "best", ignore_errors=True)
+
+
 def _prepare_folder(out: Path, signature: dict[str, Any], force: bool) -> bool:
-    """Whether to resume the run in ``out``; refuses a finished run or another configuration's."""
+    """Whether to resume the run in ``out``; refuses a finished run or another configuration's. With ``force``
+    nothing is refused and nothing resumed (the caller clears the folder once every other check has passed)."""
     if out.exists() and not out.is_dir():
         raise OptionError(message(f"--out {str(out)!r}", "a directory", "an existing file", "Choose another --out."))
     if force:
-        for name in RUN_FILES:
-            (out / name).unlink(missing_ok=True)
-        shutil.rmtree(out / "best", ignore_errors=True)
         return False
     if (out / "result.json").is_file() and not (out / "checkpoint.npz").is_file():
         raise OptionError(
@@ -154,6 +159,8 @@ def train_classifier(
     val_ids = classifier.encode(val.texts)
     val_truth = labels.encode(val.labels, val.path)
 
+    if force:
+        _clear(out)  # after the data, the vocabulary and the vectors have been checked
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         write_json(out / "config.json", signature)
