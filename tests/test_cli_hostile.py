@@ -323,3 +323,101 @@ def test_an_interrupt_ends_the_commands_workers(monkeypatch):
         if worker.is_alive():
             worker.kill()
             worker.join()
+
+
+# Text and data: bad files, a corrupted model, an empty cache folder (one line, status 2, nothing written).
+TEXT = ["--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--batch-size", "8", "--no-figures"]
+
+
+@pytest.fixture
+def text_folder(folder):
+    """``folder`` with a tiny labelled CSV, bad data files, and a copy of a model whose files are damaged."""
+    rows = [f"{'good fine' if i % 2 else 'bad poor'} day {i},{'pos' if i % 2 else 'neg'}" for i in range(40)]
+    (folder / "t.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
+    (folder / "empty.csv").write_text("")
+    (folder / "nolabel.csv").write_text("text\na day\n")
+    (folder / "bytes.csv").write_bytes(b"text,label\n\xff\xfe bad,neg\n")
+    (folder / "d").mkdir()
+    return folder
+
+
+TEXT_CASES = [
+    (["text", "train", "--data", "empty.csv", "--out", "o"], ["--data", "'empty.csv', an empty file"]),
+    (["text", "train", "--data", "nolabel.csv", "--out", "o"], ["nolabel.csv", "label column 'label'"]),
+    (["text", "train", "--data", "bytes.csv", "--out", "o"], ["bytes.csv, line 2", "utf-8"]),
+    (["text", "train", "--data", "d", "--out", "o"], ["--data", "'d', a folder"]),
+    (["text", "train", "--data", "", "--out", "o"], ["--data", "a file name, got ''"]),
+    (["text", "train", "--data", "t.csv", "--out", "f/o"], ["--out", "under the file 'f'"]),
+    (["text", "train", "--data", "t.csv", "--out", "o", "--seed", "-1"], ["--seed", "seed >= 0", "got -1"]),
+    (["text", "train", "--data", "t.csv", "--out", "o", "--val", ""], ["--val", "a file name"]),
+    (["text", "train", "--data", "t.csv", "--out", "o", "--test", "d"], ["--test", "a folder"]),
+    (["text", "train", "--data", "t.csv", "--out", "o", "--vectors", "empty.csv"], ["--vectors", "an empty file"]),
+    (["text", "evaluate", "--model", "", "--data", "t.csv"], ["--model", "a folder name"]),
+    (["text", "evaluate", "--model", "f", "--data", "t.csv"], ["--model", "text train", "'f' (a file)"]),
+    (["text", "evaluate", "--model", "d", "--data", "t.csv", "--json", "d"], ["--json", "a folder"]),
+    (["text", "evaluate", "--model", "d", "--data", "t.csv", "--json", ""], ["--json", "a file name"]),
+    (["text", "evaluate", "--model", "d", "--data", "missing.csv"], ["--data", "'missing.csv' (no such file)"]),
+    (["text", "evaluate", "--model", "d", "--data", "t.csv"], ["model directory 'd'", "model.json"]),
+    (["text", "predict", "--model", "d", "--input", "d"], ["--input", "a folder"]),
+    (["demo", "sarcasm", "--data", "t.csv", "--out", "o", "--seed", "-2"], ["--seed", "got -2"]),
+    (["demo", "sarcasm", "--data", "empty.csv", "--out", "o"], ["--data", "an empty file"]),
+    (["demo", "sarcasm", "--data", "t.csv", "--out", ""], ["--out", "a folder name"]),
+    (["data", "fetch", "sarcasm", "--dir", ""], ["--dir", "a folder name, got ''"]),
+    (["data", "fetch", "sarcasm", "--dir", "f/x"], ["--dir", "under the file 'f'"]),
+    (["data", "list", "--dir", "f"], ["--dir", "'f', an existing file"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), TEXT_CASES, ids=[" ".join(a[:4]) for a, _ in TEXT_CASES])
+def test_text_and_data_bad_files_are_one_line(argv, words, text_folder, capsys, monkeypatch):
+    import importlib
+
+    fetching = importlib.import_module("yetztml.data.fetch")  # the module, not the function of that name
+    monkeypatch.setattr(fetching, "_open", lambda *a, **k: pytest.fail("went to the network"))
+    assert_refused(argv, capsys, text_folder, f"yetztml {argv[0]}: error:", *words)
+
+
+def _damage(model: Path, case: str) -> None:
+    spec = json.loads((model / "model.json").read_text())
+    if case == "empty weights":
+        (model / "weights.npz").write_bytes(b"")
+    elif case == "cut weights":
+        (model / "weights.npz").write_bytes((model / "weights.npz").read_bytes()[:100])
+    elif case == "another version":
+        spec["version"] = 99
+    elif case == "no model entry":
+        del spec["model"]
+    elif case == "metadata not an object":
+        spec["metadata"] = "x"
+    elif case == "vocab cut":
+        (model / "vocab.json").write_text((model / "vocab.json").read_text()[:20])
+    (model / "model.json").write_text(json.dumps(spec))
+
+
+MODEL_DAMAGE = {"empty weights": "weights.npz: expected a readable .npz file, got a corrupt file (EOFError",
+                "cut weights": "weights.npz: expected a readable .npz file",
+                "another version": "model.json: expected version 1, got 99",
+                "no model entry": "model.json: expected an object under 'model', got NoneType",
+                "metadata not an object": "expected an object under 'metadata', got str",
+                "vocab cut": "vocab.json: expected a vocabulary JSON file"}
+
+
+def test_text_damaged_model_is_one_line(text_folder, capsys):
+    import shutil
+
+    assert run_cli(["text", "train", "--data", "t.csv", "--out", "m", *TEXT], capsys)[0] == 0
+    for case, words in MODEL_DAMAGE.items():
+        shutil.copytree(text_folder / "m", text_folder / case)
+        _damage(text_folder / case, case)
+        for argv in (["text", "evaluate", "--model", case, "--data", "t.csv"],
+                     ["text", "predict", "--model", case, "--input", "t.csv", "--text-column", "text"]):
+            assert_refused(argv, capsys, text_folder, "yetztml text: error:", words)
+
+
+def test_text_force_deletes_nothing_when_a_check_fails(text_folder, capsys):
+    """--force clears the run folder only once the data has passed its checks."""
+    assert run_cli(["text", "train", "--data", "t.csv", "--out", "m", *TEXT], capsys)[0] == 0
+    (text_folder / "one.csv").write_text("text,label\na day,pos\nthe day,pos\n")
+    assert_refused(["text", "train", "--data", "one.csv", "--out", "m", "--force", *TEXT], capsys, text_folder,
+                   "at least 2 classes")
+    assert (text_folder / "m" / "model.json").is_file()

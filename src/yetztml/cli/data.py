@@ -51,11 +51,11 @@ def _size(n: int) -> str:
 
 
 def handle_list(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from ..data.fetch import DATASETS, cache_dir
+    from . import paths
 
-    root = Path(args.dir) if args.dir else cache_dir()
+    root = cache_dir() if args.dir is None else paths.folder("--dir", args.dir)
     for d in DATASETS.values():
         present = all((root / d.name / f.path).is_file() for f in d.files)
         where = f"in {root / d.name}" if present else "not fetched"
@@ -69,11 +69,11 @@ def handle_list(args: argparse.Namespace) -> int:
 
 def handle_fetch(args: argparse.Namespace) -> int:
     import os
-    from pathlib import Path
 
     from ..data.fetch import ENV_URL, cache_dir, fetch
+    from . import paths
 
-    root = Path(args.dir) if args.dir else cache_dir()
+    root = cache_dir() if args.dir is None else paths.out_folder("--dir", args.dir)  # "" is refused, not the default
     source = args.base_url or os.environ.get(ENV_URL) or "the public locations"
     print(f"data fetch {args.name}: into {root / args.name} from {source}")
     result = fetch(args.name, args.dir, base_url=args.base_url)

@@ -51,6 +51,50 @@ def out_folder(option: str, value: object) -> Path:
     return path
 
 
+def folder(option: str, value: object) -> Path:
+    """A folder that is read if it exists (a cache): a non-empty path, not a file and not under one."""
+    if value is None or str(value).strip() == "":
+        raise OptionError(message(option, "a folder name", _named(value), f"Give {option} DIR."))
+    path = Path(str(value))
+    found = _nearest_existing(path)
+    if not found.is_dir():
+        where = "an existing file" if found == path else f"under the file {str(found)!r}"
+        raise OptionError(message(option, "a folder", f"{_named(value)}, {where}", f"Choose another {option}."))
+    return path
+
+
+def in_file(option: str, value: object, stdin: bool = False) -> Path:
+    """A file to read: it exists, is a file (not a folder), may be read and is not empty (``-``, standard
+    input, when ``stdin``)."""
+    if value is None or str(value).strip() == "":
+        raise OptionError(message(option, "a file name", _named(value), f"Give {option} PATH."))
+    path = Path(str(value))
+    if stdin and str(value) == "-":
+        return path
+    if path.is_dir():
+        raise OptionError(message(option, "a file", f"{_named(value)}, a folder", "Name a file in it."))
+    if not path.is_file():
+        raise OptionError(message(option, "an existing file", f"{_named(value)} (no such file)", "Check the path."))
+    if not os.access(path, os.R_OK):
+        raise OptionError(message(option, "a file yetztml may read", f"{_named(value)} (not readable)",
+                                  "Check the file's permissions."))
+    if path.stat().st_size == 0:
+        raise OptionError(message(option, "a file holding data", f"{_named(value)}, an empty file",
+                                  "Check that the path names the data file."))
+    return path
+
+
+def in_folder(option: str, value: object, what: str = "an existing folder") -> Path:
+    """A folder to read from: it exists and is a folder."""
+    if value is None or str(value).strip() == "":
+        raise OptionError(message(option, "a folder name", _named(value), f"Give {option} DIR."))
+    path = Path(str(value))
+    if not path.is_dir():
+        got = "a file" if path.exists() else "no such folder"
+        raise OptionError(message(option, what, f"{_named(value)} ({got})", "Check the path."))
+    return path
+
+
 def out_file(option: str, value: object) -> Path:
     """A file to write: not a folder, in a folder that exists or can be made and may be written."""
     if value is None or str(value).strip() == "":

@@ -11,6 +11,8 @@ from pathlib import Path
 from ..apps.text.config import CELLS, DTYPES, POOLS, TextConfig
 
 DEFAULTS = TextConfig()
+#: What --model must name.
+MODEL = "a model directory written by `yetztml text train`"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -133,11 +135,15 @@ def run_training(args: argparse.Namespace, config: TextConfig, data_path: str) -
     from ..report.text import write_text_report
     from . import paths
 
+    paths.in_file("--data", data_path)
+    for option in ("val", "test", "vectors"):
+        if getattr(args, option, None) is not None:
+            paths.in_file(f"--{option}", getattr(args, option))
     out = paths.out_folder("--out", args.out)
     print("text train: " + " ".join(f"{k}={v}" for k, v in config.to_json().items()), flush=True)
     train = read(data_path, args)
-    val = read(args.val, args) if getattr(args, "val", None) else None
-    test = read(args.test, args) if getattr(args, "test", None) else None
+    val = read(args.val, args) if getattr(args, "val", None) is not None else None
+    test = read(args.test, args) if getattr(args, "test", None) is not None else None
     for part in (train, val, test):
         if part is not None and (part.skipped_empty or part.skipped_lines):
             print(f"{part.path}: {part.skipped_empty} empty texts skipped", flush=True)
@@ -160,7 +166,12 @@ def handle_train(args: argparse.Namespace) -> int:
 def handle_evaluate(args: argparse.Namespace) -> int:
     from ..apps.text import load_classifier
     from ..core.results import write_json
+    from . import paths
 
+    paths.in_folder("--model", args.model, MODEL)
+    paths.in_file("--data", args.data)
+    if args.json is not None:
+        paths.out_file("--json", args.json)
     classifier = load_classifier(args.model)
     data = read(args.data, args)
     measures = classifier.evaluate(data.texts, data.labels)
@@ -172,7 +183,7 @@ def handle_evaluate(args: argparse.Namespace) -> int:
     print("confusion (rows true, columns predicted, classes " + ", ".join(measures["classes"]) + "):")
     for row in measures["confusion"]:
         print("  " + " ".join(f"{v:6d}" for v in row))
-    if args.json:
+    if args.json is not None:
         write_json(Path(args.json), measures)
     return 0
 
@@ -180,7 +191,10 @@ def handle_evaluate(args: argparse.Namespace) -> int:
 def handle_predict(args: argparse.Namespace) -> int:
     from ..apps.text import load_classifier
     from ..data import read_texts
+    from . import paths
 
+    paths.in_folder("--model", args.model, MODEL)
+    paths.in_file("--input", args.input, stdin=True)
     classifier = load_classifier(args.model)
     texts = read_texts(args.input, args.text_column).texts
     classes = [str(c) for c in classifier.labels.classes]
