@@ -1,4 +1,5 @@
-"""`yetztml run`: the tour runs end to end (small budgets) and its report is built from the result."""
+"""`yetztml run`: the tour runs end to end (small budgets) and its report is built from the result: the
+gradient checks, the error flow, the weight conflicts with their seeded numbers, and the pictures."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ import json
 import pytest
 
 from yetztml.cli.main import main
-from yetztml.experiments.tour import ADDING_VARIANTS, ERRORFLOW_SCENARIOS, run_tour
+from yetztml.experiments.tour import ADDING_VARIANTS, CONFLICT_SCENARIOS, ERRORFLOW_SCENARIOS, run_tour
 from yetztml.report.tour import write_tour_report
 
 
 def test_tour_writes_result_and_report(tmp_path):
-    result = run_tour(tmp_path, seed=1, workers=0, lstm_budget=2_000, rnn_sequences=256)
+    run_tour(tmp_path, seed=1, workers=0, lstm_budget=2_000, rnn_sequences=256)
     saved = json.loads((tmp_path / "result.json").read_text())
     assert saved["seed"] == 1 and saved["workers"] == 0
     cells = saved["gradcheck"]["cells"]
     assert {c["class"] for c in cells} == {"RNN", "LSTM", "GRU", "LSTM1997", "LSTMForget", "LSTMPeephole",
-                                          "LSTMCIFG", "LSTMLayerNorm", "LSTMZoneout"}
+                                          "LSTMCIFG", "LSTMLayerNorm", "LSTMZoneout", "LSTMPeepholeStacked"}
     assert all(c["passed"] and c["max_error"] <= 1e-6 for c in cells)
     assert set(saved["errorflow"]) == set(ERRORFLOW_SCENARIOS)
     assert all(v == 0.0 for v in saved["errorflow"]["cec"]["log10_flow"])
@@ -27,11 +28,38 @@ def test_tour_writes_result_and_report(tmp_path):
         record = adding["lstm1997"][variant]
         assert 0 < record["sequences"] <= 2_000 and record["test"]["size"] == 2560
     assert adding["rnn"]["sequences"] == 256 and adding["rnn"]["test"]["size"] == 2560
-    report = write_tour_report(tmp_path, result).read_text()
-    for heading in ("## Hand-derived gradients", "## The adding problem", "## Error flow", "## The equations"):
+    # weight conflict, seed 1, T = 11: the naive unit stalls at the standstill, the gated cell learns the task
+    conflict = saved["conflict"]
+    assert set(conflict) == set(CONFLICT_SCENARIOS) and conflict["input-conflict"]["config"]["steps"] == 11
+    expected = {  # (weight, opposing fraction, solved, updates) of naive and gated
+        "input-conflict": (("w_ji[value]", 0.48068590088279395, False, 3000),
+                           ("W_c[value]", 0.488645248944473, True, 900)),
+        "output-conflict": (("w_kj", 0.49997597983543135, False, 3000), ("W_k", 0.4043665665055286, True, 200)),
+    }
+    for name, nets in expected.items():
+        for net, (weight, rho, solved, updates) in zip(("naive", "gated"), nets, strict=True):
+            got = conflict[name][net]
+            assert (got["weight"], got["solved"], got["updates"]) == (weight, solved, updates)
+            assert got["opposing_fraction"] == pytest.approx(rho, rel=1e-6)
+    assert conflict["output-conflict"]["naive"]["balance"]["loss_at_balance"] == pytest.approx(10 / 11)
+    # the pictures: an Elman RNN with num_layers = 2 and LSTM1997 without a forget gate
+    rnn, lstm = saved["pictures"]["rnn"], saved["pictures"]["lstm1997"]
+    assert (rnn["total"], rnn["num_layers"], rnn["parameters"]["weight_ih_l1"]["shape"]) == (76, 2, [4, 4])
+    assert (lstm["total"], lstm["forget_gate"], lstm["parameters"]["W_in"]["shape"]) == (101, False, [2, 11])
+    report = write_tour_report(tmp_path, saved).read_text()  # the report needs nothing beyond result.json
+    for heading in ("## Hand-derived gradients", "## The pictures", "## The adding problem", "## Error flow",
+                    "## Weight conflict", "## The equations"):
         assert heading in report
-    assert (tmp_path / "adding.png").stat().st_size > 0
-    assert (tmp_path / "errorflow" / "vanishing-flow.png").stat().st_size > 0
+    assert "| input-conflict | naive CEC unit | w_ji[value] | 0.481 | no | 3,000 | 0.7655 |" in report
+    assert "| output-conflict | LSTM1997 memory cell | W_k | 0.404 | yes | 200 | 0.1453 |" in report
+    figures = [f for c in conflict.values() for f in c["figures"].values()]
+    figures += [p["figure"] for p in saved["pictures"].values()]
+    assert figures == ["conflict/input-conflict-per-step.png", "conflict/input-conflict-training.png",
+                       "conflict/output-conflict-per-step.png", "conflict/output-conflict-training.png",
+                       "pictures/rnn-num-layers-2.png", "pictures/lstm1997-no-forget-gate.png"]
+    for figure in ["adding.png", "errorflow/vanishing-flow.png", *figures]:
+        assert (tmp_path / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+        assert f"]({figure})" in report, figure
 
 
 def test_cli_describe_and_gradcheck(tmp_path, capsys):

@@ -14,9 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "The main job, a guided tour in about two minutes on two cores: every cell's hand-derived "
             "gradients checked against finite differences; Hochreiter's error-flow picture (vanishing flow "
             "in an RNN, constant flow in the CEC); LSTM1997 solving the adding problem (T = 100) next to an "
-            "Elman RNN that fails, with the paper's Table 7 row. Writes OUT/result.json, OUT/report.md and "
-            "the figures. Rerunning the same command into OUT computes the same report again; a report of "
-            "another seed there is refused (--force replaces it)."
+            "Elman RNN that fails, with the paper's Table 7 row; the input and output weight conflict (1997 "
+            "§3.2: a naive constant-error unit against the gated memory cell); the pictures of an Elman RNN "
+            "with num_layers = 2 unfolded in time and of LSTM1997 without a forget gate with every dimension. "
+            "Writes OUT/result.json, OUT/report.md and the figures. Rerunning the same command into OUT "
+            "computes the same report again; a report of another seed there is refused (--force replaces it)."
         ),
     )
     p.add_argument("--out", default="yetztml-report", help="report folder (default: ./yetztml-report)")
@@ -86,5 +88,9 @@ def handle(args: argparse.Namespace) -> int:
     console.print(f"  Elman RNN (BPTT, Adam)  {'solved' if rnn['success'] else 'not solved'} after "
                   f"{rnn['sequences']:>9,} sequences; test mean abs. error {rnn['test']['mae']:.3f} "
                   f"(constant output: {rnn['baseline_mae']:.4f})")
+    for name, r in result["conflict"].items():
+        console.print(f"{name}, T = {r['config']['steps']}: " + "; ".join(
+            f"{net} {'solved' if r[net]['solved'] else 'not solved'} after {r[net]['updates']:,} updates "
+            f"(ρ of {r[net]['weight']} {r[net]['opposing_fraction']:.2f})" for net in ("naive", "gated")))
     console.print(f"report: {report.resolve()}")
     return 1 if failed else 0

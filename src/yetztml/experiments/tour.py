@@ -10,7 +10,12 @@ install), each timed and recorded in ``result.json``:
 3. ``adding`` — the adding problem (1997 Exp 4, T = 100): LSTM1997 trained online with the paper's
    truncated gradient, as written and as the named variant ``linear-output``, each capped at
    ``lstm_budget`` sequences, next to an Elman RNN trained by full BPTT with Adam; the paper's Table 7
-   row beside them.
+   row beside them;
+4. ``conflict`` — the input and output weight conflict [1997 §3.2] (scenarios ``input-conflict`` and
+   ``output-conflict``, T = lags + 1): a naive constant-error unit cannot both store (answer) and protect,
+   the 1997 memory cell with an input (output) gate learns the task;
+5. ``pictures`` (in this process, no training) — the anatomy of an Elman RNN with ``num_layers = 2`` and of
+   LSTM1997 without a forget gate, from which the report draws the unfolded net and the inside of the cell.
 
 The report (figures and ``report.md``) is drawn from the returned dict by :mod:`yetztml.report.tour`.
 """
@@ -25,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..analysis.anatomy import anatomy, build
 from ..analysis.scenarios import run_scenario
 from ..cells.catalogue import CATALOGUE, gradient_check
 from ..core.results import versions, write_json
@@ -40,6 +46,16 @@ ERRORFLOW_SCENARIOS = {"vanishing": 100, "cec": 100, "cec-gated": 100, "lstm-vs-
 
 #: The LSTM1997 configurations shown on the adding problem.
 ADDING_VARIANTS = ("as-written", "linear-output")
+
+#: Weight-conflict scenarios shown by the tour, with their lag: T = lags + 1 = 11 steps, shorter than the
+#: T = 21 of ``docs/errorflow/`` to keep the tour within its time.
+CONFLICT_SCENARIOS = {"input-conflict": 10, "output-conflict": 10}
+
+#: The configured cells the report draws (those of ``docs/errorflow/pictures.md``): name → build options.
+PICTURES = {
+    "rnn": {"input_size": 3, "hidden_size": 4, "num_layers": 2},
+    "lstm1997": {"input_size": 3, "hidden_size": 2, "block_size": 2},
+}
 
 Progress = Callable[[str, int, int], None]
 
@@ -60,6 +76,24 @@ def _errorflow_job(name: str, lags: int | None, seed: int) -> dict[str, Any]:
     return result
 
 
+def _conflict_job(name: str, lags: int, seed: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    result = run_scenario(name, lags=lags, seed=seed)
+    result["seconds"] = time.perf_counter() - t0
+    result["figures"] = {"per_step": f"conflict/{name}-per-step.png", "training": f"conflict/{name}-training.png"}
+    return result
+
+
+def pictures() -> dict[str, dict[str, Any]]:
+    """The anatomy of every cell in :data:`PICTURES`, with its options and the figure the report draws."""
+    out = {}
+    for name, options in PICTURES.items():
+        a = anatomy(build(name, **options), name)
+        suffix = f"num-layers-{a['num_layers']}" if a["kind"] == "stacked" else "no-forget-gate"
+        out[name] = {**a, "options": options, "figure": f"pictures/{name}-{suffix}.png"}
+    return out
+
+
 def _lstm_adding_job(variant: str, budget: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     record = quick_trial(variant, T=100, seed=seed, budget=budget)
@@ -78,7 +112,8 @@ def _jobs(seed: int, lstm_budget: int, rnn_sequences: int) -> list[tuple[tuple[s
     The order keeps two workers from compiling the same kernel at once on a fresh install: the first
     LSTM1997 trial compiles the online kernel while the other worker compiles the memory-block kernel
     (gradcheck of the block cells), then the PyTorch-layout kernels; the second LSTM1997 trial and the
-    Elman net come after the kernels they use are cached.
+    Elman net come after the kernels they use are cached; the short error-flow and weight-conflict jobs go
+    last, to whichever worker is free first.
     """
     first, *rest = ADDING_VARIANTS
     jobs: list[tuple[tuple[str, str], Callable, tuple]] = [
@@ -90,6 +125,7 @@ def _jobs(seed: int, lstm_budget: int, rnn_sequences: int) -> list[tuple[tuple[s
     jobs.append((("adding", "rnn"), _rnn_adding_job, (rnn_sequences, seed)))
     jobs += [(("adding", v), _lstm_adding_job, (v, lstm_budget, seed)) for v in rest]
     jobs += [(("errorflow", n), _errorflow_job, (n, lags, seed)) for n, lags in ERRORFLOW_SCENARIOS.items()]
+    jobs += [(("conflict", n), _conflict_job, (n, lags, seed)) for n, lags in CONFLICT_SCENARIOS.items()]
     return jobs
 
 
@@ -142,7 +178,7 @@ def run_tour(
     out.mkdir(parents=True, exist_ok=True)
     progress = progress or (lambda label, done, total: None)
     jobs = _jobs(seed, lstm_budget, rnn_sequences)
-    results: dict[str, dict[str, Any]] = {"gradcheck": {}, "errorflow": {}, "adding": {}}
+    results: dict[str, dict[str, Any]] = {"gradcheck": {}, "errorflow": {}, "adding": {}, "conflict": {}}
     started = time.perf_counter()
     workers = (os.cpu_count() or 1) if workers is None else workers
     progress("starting", 0, len(jobs))
@@ -177,6 +213,8 @@ def run_tour(
             "lstm1997": {v: results["adding"][v] for v in ADDING_VARIANTS},
             "rnn": results["adding"]["rnn"],
         },
+        "conflict": {n: results["conflict"][n] for n in CONFLICT_SCENARIOS},
+        "pictures": pictures(),
         "seconds": time.perf_counter() - started,
     }
     write_json(out / "result.json", result)

@@ -1,4 +1,6 @@
-"""The report of the ``yetztml run`` tour (``report.md`` and figures), built from its result dict."""
+"""The report of the ``yetztml run`` tour (``report.md`` and figures), built from its result dict: the figures
+of the error-flow and weight-conflict scenarios come from :mod:`.errorflow` and :mod:`.conflict`, the pictures
+of the configured cells from :mod:`.pictures`, each into the path the result names."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import inspect
 from pathlib import Path
 from typing import Any
 
+from .conflict import NETS, write_conflict
 from .errorflow import summary_lines, write_scenario
+from .pictures import write_picture
 
 
 def _gradcheck_table(cells: list[dict[str, Any]], tolerance: float) -> list[str]:
@@ -38,6 +42,105 @@ def _errorflow_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[
         lines += [f"### {name}", "", "```text", *summary_lines(result), "```", ""]
         lines += [f"![{p.stem}](errorflow/{p.name})" for p in files if p.suffix == ".png"]
         lines.append("")
+    return lines
+
+
+#: What the per-step figure of each weight-conflict scenario sets against what.
+STEPS_AGAINST = {"input-conflict": "the one store step (t = 0) against the protect steps after it",
+                 "output-conflict": "the one answer step (t = T−1) against the silent steps before it"}
+
+
+def _conflict_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[str]:
+    config = next(iter(scenarios.values()))["config"]
+    lines = [
+        "## Weight conflict (1997 §3.2): why the constant error carousel needs gates",
+        "",
+        "A naive constant-error unit (identity activation, self-weight 1.0) has one incoming weight that must both "
+        "store the relevant input x(0) and keep the irrelevant inputs after it out (`input-conflict`), and one "
+        "outgoing weight that must both answer at the last step and stay silent before it (`output-conflict`). "
+        "Beside it, the 1997 memory cell with an input (output) gate; both nets are trained on the same task "
+        f"(T = {config['steps']} steps, {config['optimiser']}, batch {config['batch']}, at most "
+        f"{config['max_updates']} updates). The opposing fraction ρ (WC5) is the share of the summed per-step "
+        "terms of ∂E/∂w whose sign opposes the whole gradient, for the weight in question after training; "
+        f"solved: {config['criterion']} on {config['evaluation_sequences']} evaluation sequences. Each scenario "
+        "is explained in `docs/errorflow/` and can be rerun with `yetztml errorflow --scenario NAME`.",
+        "",
+        "| scenario | net | weight in question | ρ after training | solved | updates | E at the end |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in scenarios.items():
+        for net, label in NETS.items():
+            d = r[net]
+            lines.append(f"| {name} | {label} | {d['weight']} | {d['opposing_fraction']:.3f} "
+                         f"| {'yes' if d['solved'] else 'no'} | {d['updates']:,} | {d['final_loss']:.4f} |")
+    lines += [
+        "",
+        "ρ near ½ says only that a weight's per-step terms have come into balance. The naive unit reaches that "
+        "balance at a high loss, the standstill (WC6)/(WC7) predicts, because storing (answering) and protecting "
+        "pull one additive weight in opposite directions; in the memory cell the gate multiplies those terms, so "
+        "the balance comes only when the error is small, and the opposing signals reach the gate's weights as "
+        "its timing (open at the store or answer step, shut at the others).",
+        "",
+    ]
+    for name, r in scenarios.items():
+        write_conflict(r, out / "conflict")
+        naive = r["naive"]
+        figures = r["figures"]
+        lines += [
+            f"### {name}",
+            "",
+            f"Naive unit: E = {naive['final_loss']:.4f} after {naive['updates']:,} updates, predicted standstill "
+            f"{naive['balance']['loss_at_balance']:.4f}; memory cell: E = {r['gated']['final_loss']:.4f}, "
+            f"{'solved' if r['gated']['solved'] else 'not solved'} after {r['gated']['updates']:,} updates.",
+            "",
+            f"![{name}-per-step]({figures['per_step']})",
+            "",
+            "The mean term p_t of every step t in ∂E/∂w, before and after training (rows: the naive unit, the "
+            f"memory cell; the weight in question in black, ρ in the legend): {STEPS_AGAINST[name]}.",
+            "",
+            f"![{name}-training]({figures['training']})",
+            "",
+            "The loss over the updates, the naive unit levelling off at its predicted standstill (dashed) while "
+            "the memory cell meets the criterion, and ρ of every reported weight at each checkpoint.",
+            "",
+        ]
+    return lines
+
+
+def _describe_command(name: str, options: dict[str, Any], figure: str) -> str:
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in options.items())
+    return f"yetztml describe {name} {flags} --figure {Path(figure).name}"
+
+
+def _pictures_section(out: Path, cells: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "## The pictures: a net unfolded in time, and the inside of a cell with every dimension",
+        "",
+        "Drawn from the configured cells: every size on the drawings is read from the parameter shapes "
+        "(`yetztml.analysis.anatomy`), and `hidden_size` is the length of h, of c and of every gate vector — "
+        "each \"circle\" of the usual drawings is a vector of that many numbers. See `docs/errorflow/pictures.md`.",
+        "",
+    ]
+    for name, a in cells.items():
+        write_picture(a, out / a["figure"])
+        if a["kind"] == "stacked":
+            title = (f"Elman RNN, input size {a['input_size']}, hidden size {a['hidden_size']}, "
+                     f"num_layers = {a['num_layers']} ({a['total']} weights)")
+            layer2 = a["layers"][-1]
+            what = (f"Top: the net unfolded over three steps, each box a state vector with its size; layer 2 reads "
+                    f"layer 1's {layer2['input']} outputs through W_ih^(2) ({layer2['gate_rows']}×{layer2['input']}), "
+                    "and each layer carries its own h to the next step through W_hh. Bottom: the inside of one step.")
+        else:
+            title = (f"LSTM1997 without a forget gate: {a['num_blocks']} memory blocks of {a['block_size']} cells, "
+                     f"input size {a['input_size']} ({a['total']} weights)")
+            what = (f"Top: the net unfolded over three steps, the cell and gate outputs of t−1 feeding u(t) "
+                    f"(U = {a['sources']}). Bottom: inside the cell — the CEC s(t) = s(t−1) + y^in g with "
+                    f"self-weight 1.0, each input and output gate shared by the {a['block_size']} cells of its "
+                    "block, and the size of every vector and matrix.")
+        params = ", ".join(f"{k} {'×'.join(map(str, v['shape']))}" for k, v in a["parameters"].items())
+        lines += [f"### {title}", "", f"![{name}]({a['figure']})", "", what, "",
+                  f"Parameters: {params}; total {a['total']} = `num_weights`. "
+                  f"Redraw with `{_describe_command(name, a['options'], a['figure'])}`.", ""]
     return lines
 
 
@@ -106,7 +209,8 @@ def _adding_section(out: Path, adding: dict[str, Any]) -> list[str]:
 
 
 def write_tour_report(out: Path, result: dict[str, Any]) -> Path:
-    """Write ``out/report.md`` and the figures: gradient checks, error flow, then every cell's equations."""
+    """Write ``out/report.md`` and the figures: gradient checks, the pictures, the adding problem, error flow,
+    the weight conflicts, then every cell's equations."""
     out = Path(out)
     grad = result["gradcheck"]
     lines = [
@@ -124,8 +228,10 @@ def write_tour_report(out: Path, result: dict[str, Any]) -> Path:
         "",
         *_gradcheck_table(grad["cells"], grad["tolerance"]),
         "",
+        *_pictures_section(out, result["pictures"]),
         *_adding_section(out, result["adding"]),
         *_errorflow_section(out, result["errorflow"]),
+        *_conflict_section(out, result["conflict"]),
         "## The equations",
         "",
     ]
