@@ -86,6 +86,14 @@ CATALOGUE: dict[str, Entry] = {
             ],
         ),
         Entry(
+            "lstm-peephole-stacked", "lstm_peephole_stacked", "LSTMPeepholeStacked",
+            "peephole LSTM in PyTorch's layout (Gers et al. 2002), stacked and bidirectional",
+            [
+                dict(input_size=3, hidden_size=4),
+                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, bias=False),
+            ],
+        ),
+        Entry(
             "lstm1997", "lstm1997", "LSTM1997",
             "Hochreiter & Schmidhuber 1997: memory blocks, CEC, input and output gates",
             [

@@ -14,10 +14,10 @@ Each *kind* adapts one of :mod:`yetztml.cells` to the interface of the custom op
 * ``shapes(T, B, I, H)`` — the shapes of ``forward``'s arrays (what ``torch.compile`` traces with).
 
 PyTorch-layout cells (:class:`~yetztml.cells.stack.Stacked`) run their compiled sweep kernels directly,
-either direction. Memory-block cells (:mod:`~yetztml.cells.block_cell`) run forward only, so ← reverses
-time around them; they are built with one cell per block (``block_size`` S), u(t) = [x(t); y^c(t−1)]
-(``recurrent="cells"``), and an identity output layer (W_k = I, f_k = identity), so that the block's
-y^c(t) is the module's h(t) and the error on y^k reaches y^c unchanged.
+either direction. The 1997 memory-block cell (:mod:`~yetztml.cells.lstm1997`) runs forward only, so ←
+reverses time around it; it is built with blocks of ``block_size`` cells, u(t) = [x(t); y^c(t−1)]
+(``recurrent="cells"``) and an identity output layer (W_k = I, f_k = identity), so that the block's y^c(t)
+is the module's h(t) and the error on y^k reaches y^c unchanged.
 """
 
 from __future__ import annotations
@@ -28,13 +28,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..cells.block_cell import BlockState, BlockTrace, ForgetBlockState
+from ..cells.block_cell import BlockState, BlockTrace
 from ..cells.gru import GRU
 from ..cells.lstm import LSTM
 from ..cells.lstm1997 import LSTM1997
 from ..cells.lstm_cifg import LSTMCIFG
 from ..cells.lstm_layernorm import LSTMLayerNorm
-from ..cells.lstm_peephole import LSTMPeephole
+from ..cells.lstm_peephole_stacked import LSTMPeepholeStacked
 from ..cells.lstm_zoneout import LSTMZoneout, ZoneoutSweep
 from ..cells.rnn import RNN
 from ..core.errors import OptionError, message
@@ -165,42 +165,33 @@ class ZoneoutKind(StackedKind):
 
 # -- memory-block cells -------------------------------------------------------------------------------------
 
-_BLOCK_FIELDS = ("y_c", "s", "u", "net_c", "g", "net_in", "y_in", "net_phi", "y_phi", "net_out", "y_out", "h_s",
-                 "v", "net_k", "y_k")
+_BLOCK_FIELDS = ("y_c", "s", "u", "net_c", "g", "net_in", "y_in", "net_out", "y_out", "h_s", "v", "net_k", "y_k")
+_BLOCK_ROWS = ("c", "in", "out")  # row order of weight_ih / weight_hh: cell inputs (H), input gates, output gates
 
 
 class BlockKind(Kind):
-    """Memory-block cells, one layer and direction, behind torch-layout weights.
-
-    ``weight_ih`` ``(R, I)`` and ``weight_hh`` ``(R, H)`` hold the rows of W_h = [W_ih | W_hh] in the order
-    of :attr:`rows` (each entry a gate or "c" with its height in cells or blocks), the biases add up to
-    b_h, and peephole cells have ``weight_peephole`` ``(3H,)`` (rows i, f, o) as P_in, P_phi, P_out.
-    """
+    """The 1997 memory-block cell (:class:`~yetztml.cells.lstm1997.LSTM1997`), one layer and direction, behind
+    torch-layout weights: ``weight_ih`` ``(H + 2C, I)`` and ``weight_hh`` ``(H + 2C, H)`` are the rows of
+    W_h = [W_ih | W_hh] (cell inputs, input gates, output gates), the biases add up to b_h."""
 
     parts = 2
     initial_slot = False
     runs_reversed = True
 
-    def __init__(self, name: str, cls: type, gates: tuple[str, ...], rows: tuple[str, ...], options) -> None:
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
         super().__init__(name, options)
-        self.cls = cls
-        self.gates = gates  # the block cell's gates: "in", "phi", "out"
-        self.rows = rows  # row order of weight_ih: names among "c" and the gates
-        self.block_size = int(options.get("block_size", 1))
-        self.peepholes = cls is LSTMPeephole
-        index = {name: k for k, name in enumerate(self._fields())}
-        names = {"in": ("i", "y_in"), "phi": ("f", "y_phi"), "out": ("o", "y_out")}
-        self.state_columns = {names[g][0]: (index[names[g][1]], 0, 0) for g in gates}
-        self.state_columns.update({"g": (index["g"], 0, 1), "c": (index["s"], 0, 1)})
+        self.block_size = int(options["block_size"])
+        index = {field: k for k, field in enumerate(_BLOCK_FIELDS)}
+        self.state_columns = {"i": (index["y_in"], 0, 0), "o": (index["y_out"], 0, 0), "g": (index["g"], 0, 1),
+                              "c": (index["s"], 0, 1)}
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 (kinds live as long as the process)
     def cell(self, input_size: int, hidden_size: int, bias: bool, dtype: np.dtype, thread: int = 0):
         """The block cell, one per size, dtype and calling thread (see :meth:`StackedKind.cell`)."""
         S = self.block_size
-        extra = {k: v for k, v in self.options.items() if k != "block_size"}
-        cell = self.cls(
-            input_size, hidden_size // S, S, hidden_size, output="identity", recurrent="cells",
-            bias="hidden" if bias else "none", seed=0, dtype=dtype, **extra,
+        cell = LSTM1997(
+            input_size, hidden_size // S, S, hidden_size, g=self.options["g"], h=self.options["h"],
+            output="identity", recurrent="cells", bias="hidden" if bias else "none", seed=0, dtype=dtype,
         )
         cell.params["W_k"] = np.eye(hidden_size, dtype=dtype)  # (F9) with f_k = identity: y^k = y^c
         return cell
@@ -209,56 +200,37 @@ class BlockKind(Kind):
         out = super().states(arrays, T, H, reverse)
         return {k: v.flip(0) for k, v in out.items()} if reverse else out
 
-    def _height(self, unit: str, H: int) -> int:
-        return H if unit == "c" else H // self.block_size
+    def _slices(self, H: int) -> dict[str, slice]:
+        C = H // self.block_size
+        return {"c": slice(0, H), "in": slice(H, H + C), "out": slice(H + C, H + 2 * C)}
 
     def weight_names(self, bias: bool) -> list[str]:
-        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
-        return names + (["weight_peephole"] if self.peepholes else [])
+        return ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if bias else [])
 
     def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
-        R = sum(self._height(u, hidden_size) for u in self.rows)
-        shapes = [(R, input_size), (R, hidden_size)] + ([(R,), (R,)] if bias else [])
-        return shapes + ([(3 * hidden_size,)] if self.peepholes else [])
+        R = hidden_size + 2 * (hidden_size // self.block_size)
+        return [(R, input_size), (R, hidden_size)] + ([(R,), (R,)] if bias else [])
 
     def shapes(self, T: int, B: int, I: int, H: int) -> list[tuple[int, ...]]:
         C = H // self.block_size
-        widths = {"u": I + H, "net_in": C, "y_in": C, "net_phi": C, "y_phi": C, "net_out": C, "y_out": C}
-        return [(T, B, widths.get(name, H)) for name in self._fields()]
-
-    def _fields(self) -> list[str]:
-        return [f for f in _BLOCK_FIELDS if "phi" not in f or "phi" in self.gates]
-
-    def _slices(self, H: int) -> dict[str, slice]:
-        out, start = {}, 0
-        for unit in self.rows:
-            out[unit] = slice(start, start + self._height(unit, H))
-            start = out[unit].stop
-        return out
+        widths = {"u": I + H, "net_in": C, "y_in": C, "net_out": C, "y_out": C}
+        return [(T, B, widths.get(name, H)) for name in _BLOCK_FIELDS]
 
     def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
         """The block cell with parameters assembled from the torch-layout weights."""
-        I = x.shape[2]
-        bias = len(weights) - self.peepholes > 2
-        cell = self.cell(I, H, bias, x.dtype, threading.get_ident())
-        w_ih, w_hh = weights[0], weights[1]
+        bias = len(weights) > 2
+        cell = self.cell(x.shape[2], H, bias, x.dtype, threading.get_ident())
         p = {"W_k": cell.params["W_k"]}
         for unit, rows in self._slices(H).items():
-            p[f"W_{unit}"] = np.concatenate([w_ih[rows], w_hh[rows]], axis=1)  # W_h = [W_ih | W_hh]
+            p[f"W_{unit}"] = np.concatenate([weights[0][rows], weights[1][rows]], axis=1)  # W_h = [W_ih | W_hh]
             if bias:
                 p[f"b_{unit}"] = weights[2][rows] + weights[3][rows]
-        if self.peepholes:
-            for k, gate in enumerate(("in", "phi", "out")):
-                p[f"P_{gate}"] = weights[-1][k * H : (k + 1) * H].reshape(H, 1)
         cell.params = p
         return cell
 
-    def _state(self, cell, init: list[np.ndarray]):
+    def _state(self, cell, init: list[np.ndarray]) -> BlockState:
         """The block state with y^c = h and s = c; the gates' previous activations are unused (u has none)."""
-        B, C = init[0].shape[0], cell.num_blocks
-        zero = np.zeros((B, C), cell.dtype)
-        if "phi" in self.gates:
-            return ForgetBlockState(init[0], zero, zero, zero, init[1])
+        zero = np.zeros((init[0].shape[0], cell.num_blocks), cell.dtype)
         return BlockState(init[0], zero, zero, init[1])
 
     def forward(self, x, init, weights, reverse):
@@ -266,36 +238,26 @@ class BlockKind(Kind):
         if reverse:
             x = x[::-1].copy()
         trace = cell.forward(x, self._state(cell, init))
-        return [getattr(trace, name) for name in self._fields()]
+        return [getattr(trace, name) for name in _BLOCK_FIELDS]
 
     def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
         H = init[0].shape[1]
         cell = self._bind(x, H, weights)
         if reverse:
             x = x[::-1].copy()
-        arrays = dict(zip(self._fields(), saved, strict=True))
-        arrays.setdefault("net_phi", None)
-        arrays.setdefault("y_phi", None)
+        arrays = dict(zip(_BLOCK_FIELDS, saved, strict=True))
         state = self._state(cell, init)
-        trace = BlockTrace(x=x, outputs=arrays["y_k"], initial_state=state, final_state=state, **arrays)
-        d_final = self._state(cell, [np.zeros_like(d_finals[1]), d_finals[1]])
-        grads = cell.backward(trace, d_out, d_final)
+        trace = BlockTrace(x=x, outputs=arrays["y_k"], initial_state=state, final_state=state, net_phi=None,
+                           y_phi=None, **arrays)
+        grads = cell.backward(trace, d_out, self._state(cell, [np.zeros_like(d_finals[1]), d_finals[1]]))
         dx = grads.inputs[::-1].copy() if reverse else grads.inputs
-        d_init = [grads.initial_state.y_c, grads.initial_state.s]
-        return np.ascontiguousarray(dx), d_init, self._unbind(grads, x.shape[2], H, len(weights))
-
-    def _unbind(self, grads, I: int, H: int, count: int) -> list[np.ndarray]:
-        """The gradients of the torch-layout weights from the block cell's."""
-        slices = self._slices(H)
-        d_ih = np.concatenate([grads[f"W_{u}"][:, :I] for u in self.rows], axis=0)
-        d_hh = np.concatenate([grads[f"W_{u}"][:, I:] for u in self.rows], axis=0)
-        out = [d_ih, d_hh]
-        if count - self.peepholes > 2:
-            db = np.concatenate([grads[f"b_{u}"] for u in slices], axis=0)
-            out += [db, db.copy()]
-        if self.peepholes:
-            out.append(np.concatenate([grads[f"P_{g}"].ravel() for g in ("in", "phi", "out")]))
-        return out
+        I = x.shape[2]
+        d_w = [np.concatenate([grads[f"W_{u}"][:, :I] for u in _BLOCK_ROWS]),
+               np.concatenate([grads[f"W_{u}"][:, I:] for u in _BLOCK_ROWS])]
+        if len(weights) > 2:
+            db = np.concatenate([grads[f"b_{u}"] for u in _BLOCK_ROWS])
+            d_w += [db, db.copy()]
+        return np.ascontiguousarray(dx), [grads.initial_state.y_c, grads.initial_state.s], d_w
 
 
 _LSTM_STATES = {"i": (2, 0, 1), "f": (2, 1, 1), "g": (2, 2, 1), "o": (2, 3, 1), "c": (1, 0, 1)}
@@ -326,9 +288,8 @@ def get(spec: str) -> Kind:
     if name == "rnn":
         return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
     if name == "peephole":
-        return BlockKind(spec, LSTMPeephole, ("in", "phi", "out"), ("in", "phi", "c", "out"),
-                         {"g": "tanh", "h": "tanh"})
+        return StackedKind(spec, LSTMPeepholeStacked, _LSTM_FIELDS, state_columns=_LSTM_STATES)
     if name == "lstm1997":
         g, h, size = args
-        return BlockKind(spec, LSTM1997, ("in", "out"), ("c", "in", "out"), {"g": g, "h": h, "block_size": size})
+        return BlockKind(spec, {"g": g, "h": h, "block_size": size})
     raise OptionError(message("yetztml.torch kind", "lstm, gru, rnn:…, peephole or lstm1997:…", repr(spec)))

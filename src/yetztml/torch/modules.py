@@ -335,11 +335,12 @@ class RNN(Recurrent):
 
 
 class PeepholeLSTM(Recurrent):
-    """LSTM with peephole connections (Gers, Schraudolph & Schmidhuber 2002), :mod:`yetztml.cells.lstm_peephole`
-    with one cell per block, g = h = tanh.
+    """LSTM with peephole connections (Gers, Schraudolph & Schmidhuber 2002): i and f see c(t−1), o sees c(t);
+    :mod:`yetztml.cells.lstm_peephole_stacked` (equal to :mod:`yetztml.cells.lstm_peephole` with one cell
+    per block and g = h = tanh, a test).
 
-    Parameters are ``nn.LSTM``'s (rows i, f, g, o) plus ``weight_peephole_l{k}`` ``(3H,)``: rows i and f
-    weight c(t−1), row o weighs c(t). With zero peepholes it computes exactly what ``nn.LSTM`` computes, so
+    Parameters are ``nn.LSTM``'s (rows i, f, g, o) plus ``weight_peephole_l{k}`` ``(3H,)``, rows i, f, o.
+    With zero peepholes it computes exactly what ``nn.LSTM`` computes, so
     ``load_state_dict(lstm.state_dict(), strict=False)`` starts it from a trained ``nn.LSTM``.
     """
 

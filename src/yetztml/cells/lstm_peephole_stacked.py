@@ -1,0 +1,212 @@
+"""Peephole LSTM in PyTorch's layout: the LSTM with diagonal peepholes from the cell state to its gates
+(Gers, Schraudolph & Schmidhuber 2002), gate rows (i, f, g, o), stacked and bidirectional.
+
+:mod:`yetztml.cells.lstm_peephole` computes the same function as memory blocks (one cell per block,
+u(t) = [x(t); y^c(t−1)], g = h = tanh; a test proves the two equal); this cell runs it with the batched
+kernels of :mod:`yetztml.cells.lstm`, for hidden sizes where the block kernels are slow. One layer,
+→ direction (← reads t = T−1…0); p_i, p_f, p_o are the H-wide rows of ``weight_peephole``::
+
+    (PF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, 4H)
+    (PF2)  i(t) = σ(a_i + p_i ⊙ c(t−1)),  f(t) = σ(a_f + p_f ⊙ c(t−1))          peek at the old state
+    (PF3)  g(t) = tanh(a_g)
+    (PF4)  c(t) = f ⊙ c(t−1) + i ⊙ g
+    (PF5)  o(t) = σ(a_o + p_o ⊙ c(t))                                           peeks at the new state
+    (PF6)  h(t) = o ⊙ tanh(c(t))                                                hidden state = output
+
+Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n from the final state::
+
+    (PB1)  δh(t) += δoutputs(t)
+    (PB2)  δa_o = δh ⊙ tanh c(t) ⊙ o(1 − o)                                    from (PF6), (PF5)
+    (PB3)  δc(t) += δh ⊙ o ⊙ (1 − tanh²c(t)) + p_o ⊙ δa_o                       from (PF6), (PF5)
+    (PB4)  δa_i = δc g i(1 − i),  δa_f = δc c(t−1) f(1 − f),  δa_g = δc i (1 − g²)   from (PF4), (PF2), (PF3)
+    (PB5)  δc(t−1) = δc(t) ⊙ f + p_i ⊙ δa_i + p_f ⊙ δa_f                       from (PF4), (PF2)
+    (PB6)  δh(t−1) = W_hhᵀ δa(t);  δx(t) = W_ihᵀ δa(t)                          from (PF1)
+    (PB7)  δW_ih = Σ_t δa x(t)ᵀ,  δW_hh = Σ_t δa h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa
+    (PB8)  δp_i = Σ_t δa_i ⊙ c(t−1),  δp_f = Σ_t δa_f ⊙ c(t−1),  δp_o = Σ_t δa_o ⊙ c(t)
+
+Parameters per layer and direction: ``nn.LSTM``'s four and ``weight_peephole`` (3H,), rows i, f, o
+(U(−1/√H, 1/√H) like the others). With zero peepholes the cell is the LSTM. Layers and directions are
+stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations/lstm_peephole_stacked.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numba
+import numpy as np
+
+from ..core import squash
+from ..core.linalg import gemm_nn, gemm_nt
+from ..core.rng import make_rng, uniform
+from .lstm import LSTMState
+from .stack import Stacked, Sweep, column_sums
+
+
+@numba.njit(cache=True, error_model="numpy")
+def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, gates, tanh_c):
+    """One layer, one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, H); b_* (4H,); p (3H,); h0, c0 (B, H).
+
+    Fills h, c (T+1, B, H) (initial state in slot T·reverse), gates (T, B, 4H) with i, f, g, o, tanh_c.
+    """
+    T, B, I = x.shape
+    H = h0.shape[1]
+    b = b_ih + b_hh
+    rec = np.empty((B, 4 * H), dtype=x.dtype)
+    h[T * reverse] = h0
+    c[T * reverse] = c0
+    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (PF1) W_ih x(t), all rows at once
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        prev = t + reverse
+        cur = t + 1 - reverse
+        gemm_nt(h[prev], w_hh, rec, False)  # (PF1) W_hh h(t−1)
+        for n in range(B):
+            a = gates[t, n]
+            r = rec[n]
+            c_prev = c[prev, n]
+            for j in range(H):
+                a[j] = squash.logistic(a[j] + r[j] + b[j] + p[j] * c_prev[j], fast)  # (PF2) i
+                k = H + j
+                a[k] = squash.logistic(a[k] + r[k] + b[k] + p[H + j] * c_prev[j], fast)  # (PF2) f
+            for k in range(2 * H, 3 * H):
+                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (PF3)
+            c_cur = c[cur, n]
+            tc = tanh_c[t, n]
+            h_cur = h[cur, n]
+            for j in range(H):
+                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (PF4)
+                k = 3 * H + j
+                a[k] = squash.logistic(a[k] + r[k] + b[k] + p[2 * H + j] * c_cur[j], fast)  # (PF5)
+                tc[j] = squash.tanh(c_cur[j], fast)
+                h_cur[j] = a[k] * tc[j]  # (PF6)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse, da, dx):
+    """Backward of :func:`peephole_forward`; returns δW_ih, δW_hh, δb (= δb_ih = δb_hh), δp (3H,), δh0, δc0."""
+    T, B, I = x.shape
+    H = h.shape[2]
+    dh = dh_n.copy()
+    dc = dc_n.copy()
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        prev = t + reverse
+        for n in range(B):
+            g4 = gates[t, n]
+            d4 = da[t, n]
+            tc = tanh_c[t, n]
+            c_prev = c[prev, n]
+            for j in range(H):
+                dhj = dh[n, j] + d_out[t, n, j]  # (PB1)
+                i = g4[j]
+                f = g4[H + j]
+                g = g4[2 * H + j]
+                o = g4[3 * H + j]
+                dao = dhj * tc[j] * o * (1.0 - o)  # (PB2)
+                d4[3 * H + j] = dao
+                dcj = dc[n, j] + dhj * o * (1.0 - tc[j] * tc[j]) + p[2 * H + j] * dao  # (PB3)
+                dai = dcj * g * i * (1.0 - i)  # (PB4)
+                daf = dcj * c_prev[j] * f * (1.0 - f)
+                d4[j] = dai
+                d4[H + j] = daf
+                d4[2 * H + j] = dcj * i * (1.0 - g * g)
+                dc[n, j] = dcj * f + p[j] * dai + p[H + j] * daf  # (PB5)
+        gemm_nn(da[t], w_hh, dh, False)  # (PB6) δh(t−1) = W_hhᵀ δa(t), as rows
+    rows = da.reshape(T * B, 4 * H)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (PB7)
+    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (PB7)
+    db = column_sums(rows)  # (PB7)
+    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (PB6)
+    dp = np.zeros(3 * H, x.dtype)
+    for t in range(T):
+        prev = t + reverse
+        cur = t + 1 - reverse
+        for n in range(B):
+            for j in range(H):
+                dp[j] += da[t, n, j] * c[prev, n, j]  # (PB8)
+                dp[H + j] += da[t, n, H + j] * c[prev, n, j]
+                dp[2 * H + j] += da[t, n, 3 * H + j] * c[cur, n, j]
+    return dw_ih, dw_hh, db, dp, dh, dc
+
+
+@dataclass(eq=False)
+class PeepholeSweep(Sweep):
+    """One layer and direction of a peephole LSTM forward pass (time-major)."""
+
+    c: np.ndarray  # (T+1, B, H)
+    gates: np.ndarray  # (T, B, 4H) i, f, g, o
+    tanh_c: np.ndarray  # (T, B, H)
+
+    def finals(self) -> tuple[np.ndarray, ...]:
+        last = 0 if self.reverse else -1
+        return self.h[last], self.c[last]
+
+
+class LSTMPeepholeStacked(Stacked):
+    """Peephole LSTM in PyTorch's layout: ``nn.LSTM``'s parameters plus ``weight_peephole`` (3H,), rows i, f, o.
+
+    >>> import numpy as np
+    >>> cell = LSTMPeepholeStacked(input_size=2, hidden_size=4, seed=0)
+    >>> cell.num_weights  # the LSTM's 128 + 3H
+    140
+    """
+
+    name: ClassVar[str] = "lstm-peephole-stacked"
+    gate_blocks: ClassVar[int] = 4
+    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    _sweep_type: ClassVar[type] = PeepholeSweep
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        rng = make_rng(seed)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, rng, dtype)
+        H = self.hidden_size
+        for keys in self._keys:  # drawn after every other parameter, U(−1/√H, 1/√H)
+            key = "weight_peephole" + keys[0].removeprefix("weight_ih")
+            self.params[key] = uniform(rng, (3 * H,), 1.0 / math.sqrt(H), self.dtype)
+            self._shapes[key] = (3 * H,)
+
+    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
+        return LSTMState(leaves[0], leaves[1])
+
+    def _peepholes(self, keys) -> np.ndarray:
+        return np.ascontiguousarray(self.params["weight_peephole" + keys[0].removeprefix("weight_ih")])
+
+    def _sweep(self, x, keys, init, reverse) -> PeepholeSweep:
+        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
+        T, B, _ = x.shape
+        H, dt = self.hidden_size, self.dtype
+        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
+        gates, tanh_c = np.empty((T, B, 4 * H), dt), np.empty((T, B, H), dt)
+        peephole_forward(x, w_ih, w_hh, b_ih, b_hh, self._peepholes(keys), init[0], init[1], reverse, self._fast,
+                         h, c, gates, tanh_c)
+        return PeepholeSweep(x, h, reverse, c, gates, tanh_c)
+
+    def _sweep_back(self, sweep, keys, d_out, d_final):
+        w_ih, w_hh, _, _ = self._weights(keys)
+        x = sweep.x
+        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
+        dw_ih, dw_hh, db, dp, dh0, dc0 = peephole_backward(
+            x, w_ih, w_hh, self._peepholes(keys), sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0],
+            d_final[1], sweep.reverse, da, dx,
+        )
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh, "weight_peephole" + keys[0].removeprefix("weight_ih"): dp}
+        if keys[2] is not None:
+            grads[keys[2]] = db
+            grads[keys[3]] = db.copy()
+        return dx, grads, (dh0, dc0)
