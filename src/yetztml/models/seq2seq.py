@@ -175,10 +175,8 @@ class Seq2Seq(Cell):
 
     def check_x(self, thing: str, x: object) -> np.ndarray:
         """Token ids (S + T, B) (see :func:`pack_pairs`), each in the vocabulary of its side."""
-        x = self.encoder.check_x(thing, x)
-        if x.size and x.max() >= max(self.input_size, self.output_size):
-            self.tgt_embedding.check_x(thing, x)
-        return x
+        larger = self.tgt_embedding if self.output_size >= self.input_size else self.encoder
+        return larger.check_x(thing, x)  # each side is checked against its own table in forward
 
     # -- the parts a decoder loop shares with training ---------------------------------------------
     def _dec(self, name: str) -> np.ndarray:
