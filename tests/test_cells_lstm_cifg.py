@@ -3,10 +3,13 @@ forget rows are the negated input rows, batched = per-example, float32 against f
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 
 from cellchecks import assert_batched_equals_per_example, assert_gradcheck, compare_float32_with_float64
+from yetztml.cells import lstm_cifg
 from yetztml.cells.lstm import LSTM, LSTMState
 from yetztml.cells.lstm_cifg import LSTMCIFG
 from yetztml.core.gradcheck import relative_error
@@ -70,3 +73,8 @@ def test_batched_equals_per_example():
 def test_float32_close_to_float64():
     t32, t64, _, _ = compare_float32_with_float64(LSTMCIFG(3, 4, seed=0))
     assert relative_error(t32.final_state.c, t64.final_state.c) <= 1e-5
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(lstm_cifg)
+    assert result.attempted > 0 and result.failed == 0

@@ -4,10 +4,13 @@ variance per gate block, batched = per-example, float32 against float64."""
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 
 from cellchecks import assert_batched_equals_per_example, compare_float32_with_float64
+from yetztml.cells import lstm_layernorm
 from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.lstm import LSTMState
 from yetztml.cells.lstm_layernorm import EPS, LSTMLayerNorm
@@ -88,3 +91,8 @@ def test_batched_equals_per_example():
 
 def test_float32_close_to_float64():
     compare_float32_with_float64(_random_ln(LSTMLayerNorm(3, 4, seed=0), 2))
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(lstm_layernorm)
+    assert result.attempted > 0 and result.failed == 0

@@ -4,10 +4,13 @@ zero peepholes are the LSTM, batched = per-example, float32 against float64."""
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 
 from cellchecks import assert_batched_equals_per_example, assert_gradcheck, compare_float32_with_float64
+from yetztml.cells import lstm_peephole_stacked
 from yetztml.cells.block_cell import ForgetBlockState
 from yetztml.cells.lstm import LSTM, LSTMState
 from yetztml.cells.lstm_peephole import LSTMPeephole
@@ -82,3 +85,8 @@ def test_batched_equals_per_example():
 
 def test_float32_close_to_float64():
     compare_float32_with_float64(LSTMPeepholeStacked(3, 4, seed=0))
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(lstm_peephole_stacked)
+    assert result.attempted > 0 and result.failed == 0

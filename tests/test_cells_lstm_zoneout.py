@@ -4,10 +4,13 @@ keep their previous values exactly, batched = per-example."""
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 
 from cellchecks import assert_batched_equals_per_example
+from yetztml.cells import lstm_zoneout
 from yetztml.cells.gradcheck import check_cell
 from yetztml.cells.lstm import LSTM, LSTMState
 from yetztml.cells.lstm_zoneout import LSTMZoneout
@@ -100,3 +103,8 @@ def test_eval_mode_uses_the_expectations():
 def test_batched_equals_per_example():
     cell = LSTMZoneout(2, 3, 2, bidirectional=True, batch_first=True, training=False, seed=0, **P)
     assert_batched_equals_per_example(cell, np.random.default_rng(0), B=3, T=4, make_state=_state)
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(lstm_zoneout)
+    assert result.attempted > 0 and result.failed == 0
