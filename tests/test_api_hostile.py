@@ -161,3 +161,63 @@ def test_tour_workers_ignore_ctrl_c(capfd):
     assert not runner.is_alive()
     assert got == {"raised": None, "handler": signal.SIG_IGN}
     assert "Traceback" not in capfd.readouterr().err
+
+
+# Finite but huge weights: a NonFiniteError naming the cell, not NaN outputs; finite paths unchanged.
+def _huge(cell, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    for value in cell.params.values():
+        value[...] = np.where(rng.standard_normal(value.shape) < 0, -1e308, 1e308)  # inf − inf inside
+    return cell
+
+
+def test_huge_weights_are_a_non_finite_error_naming_the_cell():
+    import warnings
+
+    from yetztml.cells import GRU, LSTM, LSTM1997, RNN, LSTMPeephole
+    from yetztml.core.errors import NonFiniteError
+
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    for cell in (RNN(3, 4, seed=0), LSTM(3, 4, seed=0), GRU(3, 4, seed=0), LSTM1997(3, 2, 2, 2, seed=0),
+                 LSTMPeephole(3, 2, 2, 2, seed=0)):
+        name = type(cell).__name__
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # and no NumPy overflow warning on the way
+            with pytest.raises(NonFiniteError, match=rf"^{name}\.forward: expected finite outputs, got \d+ NaN/inf "
+                                                     r"of \d+ \(largest \|weight\| 1e\+308\)\. Finite but huge"):
+                _huge(cell).forward(x)
+
+
+def test_finite_outputs_are_returned_unchanged_and_huge_finite_ones_pass():
+    from yetztml.cells import RNN
+    from yetztml.cells.base import check_outputs_finite
+    from yetztml.layers import Linear
+
+    cell = RNN(3, 4, seed=0)
+    x = np.random.default_rng(1).standard_normal((5, 2, 3))
+    trace = cell.forward(x)
+    h, expected = np.zeros((2, 4)), []
+    p = cell.params
+    for t in range(5):  # the Elman recurrence by hand
+        h = np.tanh(x[t] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h @ p["weight_hh_l0"].T + p["bias_hh_l0"])
+        expected.append(h)
+    np.testing.assert_allclose(trace.outputs, np.stack(expected), rtol=1e-12)
+    linear = Linear(1, 2, seed=0)
+    linear.params["weight"][...] = 1e308  # outputs 1e308 + 1e308 overflow the quick sum, yet are finite
+    linear.params["bias"][...] = 0.0
+    out = linear.forward(np.ones((2, 1, 1))).outputs
+    assert np.all(out == 1e308)
+    check_outputs_finite(linear, out)
+
+
+def test_loss_overflow_is_an_error_without_a_numpy_warning():
+    import warnings
+
+    from yetztml.core.errors import NonFiniteError
+    from yetztml.learning.losses import mse, squared_error
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for loss in (mse, squared_error):
+            with pytest.raises(NonFiniteError, match=rf"^{loss.__name__} value: expected a finite number, got inf"):
+                loss(np.full((2, 1, 1), 1e200), np.zeros((2, 1, 1)))

@@ -35,18 +35,25 @@ them (:mod:`yetztml.models`); what a class can do beyond it is declared, never g
 * ``check_x(thing, x)`` — validates an input and returns it; cells take float ``(T, B, I)`` arrays, an
   embedding takes integer token ids ``(T, B)``.
 
+Every ``forward`` defined by a subclass is checked on the way out: outputs with NaN or inf (finite inputs
+and weights can still overflow, e.g. weights of 1e308 whose products meet as ``inf − inf``) raise
+:class:`~yetztml.core.errors.NonFiniteError` naming the class, rather than being returned silently. The
+check is one sum over the outputs (the element-wise test runs only when that sum is not finite) and
+changes no number.
+
 A full walk-through of writing a cell or layer of your own is in ``docs/protocol.md``.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..core.errors import OptionError, ShapeError, UnsupportedError, message
+from ..core.errors import NonFiniteError, OptionError, ShapeError, UnsupportedError, message
 from ..core.validation import check_array, check_dtype
 
 State = Any  # ndarray | tuple[ndarray, ...]
@@ -93,6 +100,12 @@ class Cell:
     name: ClassVar[str] = "cell"
     #: What this class supports beyond the protocol (see the module docstring).
     capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        forward = cls.__dict__.get("forward")
+        if forward is not None and not getattr(forward, "checks_outputs", False):
+            cls.forward = _checking_outputs(forward)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Cell:
         self = super().__new__(cls)
@@ -243,6 +256,37 @@ class Cell:
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             check_array(f"{thing}[{i}]", g, shape=w.shape, dtype=self.dtype)
         return state
+
+
+def check_outputs_finite(cell: Cell, outputs: object) -> None:
+    """Raise :class:`NonFiniteError` naming ``cell``'s class if float ``outputs`` hold NaN or inf."""
+    if not isinstance(outputs, np.ndarray) or outputs.dtype.kind != "f" or not outputs.size:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(outputs.sum()):
+            return
+    bad = int(outputs.size - np.count_nonzero(np.isfinite(outputs)))
+    if not bad:  # huge finite outputs whose sum overflowed
+        return
+    cls = type(cell).__name__
+    largest = max((float(np.max(np.abs(p))) for p in getattr(cell, "params", {}).values() if p.size), default=0.0)
+    raise NonFiniteError(message(
+        f"{cls}.forward", "finite outputs", f"{bad} NaN/inf of {outputs.size} (largest |weight| {largest:.3g})",
+        "Finite but huge weights or inputs overflowed: scale the weights down (re-initialise, lower the learning "
+        "rate, clip the gradients), scale the inputs, or use float64."))
+
+
+def _checking_outputs(forward: Any) -> Any:
+    """``forward`` followed by :func:`check_outputs_finite` on the returned trace's outputs."""
+
+    @functools.wraps(forward)
+    def checked(self: Cell, *args: Any, **kwargs: Any) -> Any:
+        trace = forward(self, *args, **kwargs)
+        check_outputs_finite(self, getattr(trace, "outputs", None))
+        return trace
+
+    checked.checks_outputs = True  # type: ignore[attr-defined]
+    return checked
 
 
 def _jsonable(thing: str, value: Any) -> Any:

@@ -93,6 +93,13 @@ def _check_bool(thing: str, value: object) -> bool:
     return bool(value)
 
 
+def _sums_finite(a: np.ndarray) -> bool:
+    """The quick finiteness test: one sum, without NumPy's warning when huge finite values overflow it (the
+    full check that follows a non-finite sum tells those apart)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return math.isfinite(a.sum())
+
+
 class Stacked(Cell):
     """Base of the PyTorch-layout cells: parameters, validation, and the layer/direction driver.
 
@@ -187,7 +194,7 @@ class Stacked(Cell):
             and x.ndim == 3
             and x.shape[2] == self.input_size
             and x.size
-            and math.isfinite(x.sum())
+            and _sums_finite(x)
         ):
             return np.ascontiguousarray(x.transpose(1, 0, 2) if self.batch_first else x)
         return self._check_input(x, self.batch_first)
@@ -199,7 +206,7 @@ class Stacked(Cell):
             type(d) is np.ndarray
             and d.dtype == self.dtype
             and d.shape == trace.outputs.shape
-            and math.isfinite(d.sum())
+            and _sums_finite(d)
         ):
             d = self._check_d_outputs(trace, d)
         return d.transpose(1, 0, 2) if self.batch_first else d
@@ -213,7 +220,7 @@ class Stacked(Cell):
                 type(value) is not np.ndarray
                 or value.dtype != self.dtype
                 or value.shape != shape
-                or not math.isfinite(value.sum())
+                or not _sums_finite(value)
             ):
                 check_array(f"{cls}.params[{key!r}]", value, shape=shape, dtype=self.dtype)
 

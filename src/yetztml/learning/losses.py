@@ -98,9 +98,10 @@ def _finish(thing: str, value: float, grad: np.ndarray, dtype: np.dtype) -> tupl
 def squared_error(outputs: np.ndarray, targets: np.ndarray, mask: object = None) -> tuple[float, np.ndarray]:
     """E = Σ (t − y)² over selected elements, without ½ [1997 eq. 16]; returns (E, ∂E/∂outputs)."""
     y, t, m, dtype = _regression_inputs("squared_error", outputs, targets, mask)
-    d = np.where(m, y - t, 0.0)  # (…, K)
-    value = np.sum(d * d)  # (F1) [1997 eq. 16]
-    grad = 2.0 * d  # (B1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is _finish's NonFiniteError, not a warning
+        d = np.where(m, y - t, 0.0)  # (…, K)
+        value = np.sum(d * d)  # (F1) [1997 eq. 16]
+        grad = 2.0 * d  # (B1)
     return _finish("squared_error", value, grad, dtype)
 
 
@@ -108,10 +109,11 @@ def mse(outputs: np.ndarray, targets: np.ndarray, mask: object = None) -> tuple[
     """Mean of (t − y)² over selected elements; returns (E, ∂E/∂outputs)."""
     y, t, m, dtype = _regression_inputs("mse", outputs, targets, mask)
     n = int(np.count_nonzero(np.broadcast_to(m, y.shape)))
-    d = np.where(m, y - t, 0.0)
     scale = 1.0 / n if n else 0.0
-    value = np.sum(d * d) * scale  # (F2)
-    grad = 2.0 * d * scale  # (B2)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is _finish's NonFiniteError, not a warning
+        d = np.where(m, y - t, 0.0)
+        value = np.sum(d * d) * scale  # (F2)
+        grad = 2.0 * d * scale  # (B2)
     return _finish("mse", value, grad, dtype)
 
 
@@ -125,13 +127,14 @@ def smooth_l1(
     beta = check_float("smooth_l1(beta)", beta, minimum=0.0)
     check_choice("smooth_l1(reduction)", reduction, ("sum", "mean"))
     y, t, m, dtype = _regression_inputs("smooth_l1", outputs, targets, mask)
-    d = np.where(m, y - t, 0.0)
-    a = np.abs(d)
-    quadratic = a < beta
     safe_beta = beta if beta > 0.0 else 1.0
-    elem = np.where(quadratic, 0.5 * d * d / safe_beta, a - 0.5 * beta)  # (F4)
-    grad = np.where(quadratic, d / safe_beta, np.sign(d))  # (B4)
-    value = np.sum(elem)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is _finish's NonFiniteError, not a warning
+        d = np.where(m, y - t, 0.0)
+        a = np.abs(d)
+        quadratic = a < beta
+        elem = np.where(quadratic, 0.5 * d * d / safe_beta, a - 0.5 * beta)  # (F4)
+        grad = np.where(quadratic, d / safe_beta, np.sign(d))  # (B4)
+        value = np.sum(elem)
     if reduction == "mean":
         n = int(np.count_nonzero(np.broadcast_to(m, y.shape)))
         scale = 1.0 / n if n else 0.0
