@@ -279,8 +279,8 @@ def test_trains_like_nn_lstm():
             opt.step()
             losses.append(loss.item())
         curves.append(np.array(losses))
-    assert curves[0][-1] < 0.5 * curves[0][0]  # it learns
-    assert np.max(np.abs(curves[0] - curves[1]) / curves[0]) <= 1e-4
+    assert curves[0][-1] < 0.1 * curves[0][0]  # it learns
+    assert np.max(np.abs(curves[0] - curves[1]) / curves[0]) <= 2e-5  # measured 5.2e-6 over a 15x loss drop
 
 
 def test_errors_name_the_fix():
