@@ -55,6 +55,10 @@ def test_grid_and_listed_points_are_expanded_and_named(tmp_path):
     ('command = "reproduce lstm1997"\n[base]\nexp = "4"\n[[points]]\nseed = 1\n[[points]]\nseed = 1\n',
      "sweep point 2: expected options no other point has, got the options of point 1 (base)"),
     ('command = "reproduce lstm1997"\n[base]\nexp = "9"\n', "experiment: expected an experiment id"),
+    ('command = "reproduce lstm1997"\n[base]\nexp = "4"\n[grid]\nseed = [0, -1]\n', "[grid]: seed: expected an "
+     "integer seed >= 0, got -1"),
+    ('command = "reproduce gers2000"\n[base]\nrow = "forget"\nmax-steps = 0\n', "[base]: max-steps: expected an "
+     "integer >= 1, got 0"),
     ('command = "reproduce lstm1997"\n[base\n', "expected TOML, got a syntax error"),
 ])
 def test_bad_sweep_files_are_one_line_and_write_nothing(tmp_path, capsys, text, expected):

@@ -42,6 +42,7 @@ from typing import Any
 
 from ..core.errors import OptionError, message
 from ..core.results import read_json, write_json
+from ..core.validation import check_seed
 from .backends import Backend, LocalBackend, Task
 from .runner import TRIALS_FILE, TrialPlan, append_record, prepare
 
@@ -115,6 +116,8 @@ def _gers2000_finish(opts: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 _NUMBER = (int, float)
+#: Integer options that count something (at least 1).
+COUNTS = ("trials", "max_sequences", "max_streams", "max_steps")
 COMMANDS: dict[str, SweepCommand] = {
     "reproduce lstm1997": SweepCommand(
         "reproduce lstm1997",
@@ -162,6 +165,10 @@ def _options(where: str, table: Any, command: SweepCommand) -> dict[str, Any]:
         kind = command.options[name]
         if not isinstance(value, kind) or isinstance(value, bool):
             raise OptionError(message(f"{where}: {key}", _kind_name(kind), repr(value)))
+        if name == "seed":
+            check_seed(f"{where}: seed", value)
+        elif name in COUNTS and value < 1:
+            raise OptionError(message(f"{where}: {key}", "an integer >= 1", value))
         out[name] = value
     return out
 
