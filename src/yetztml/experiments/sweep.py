@@ -21,7 +21,8 @@ A sweep is described by a TOML file::
 With neither ``[grid]`` nor ``[[points]]`` the sweep is the one point ``[base]``. A point is named by the
 options that vary across points (``variant=linear-output,seed=1``) and kept in ``OUT/points/<name>/`` as a
 run folder of the multi-trial runner (``config.json``, ``trials.jsonl``, ``result.json``): rerunning the
-sweep resumes every point, and adding values adds points. The trials of all points are submitted together,
+sweep resumes every point, and adding values adds points (adding another varying option renames the points,
+so their new folders start empty). The trials of all points are submitted together,
 so a cluster stays busy however few trials each point has.
 
 A command is a :class:`SweepCommand` in :data:`COMMANDS`: its options and their types, how a point's options
