@@ -322,3 +322,19 @@ def test_cifg_is_nn_lstm_with_forget_rows_minus_input_rows():
     for a, b in zip(results[0][2][1:], results[1][2][1:], strict=True):
         assert (a - torch.cat([b[:H] - b[H : 2 * H], b[2 * H :]])).abs().max().item() <= 1e-13
 
+
+
+@pytest.mark.parametrize("used", ["c_n", "h_n"])
+def test_loss_on_one_final_state_part_only(used):
+    """Only c_n (no error reaches the outputs: the operator's first gradient is None) or only h_n, packed."""
+    torch.manual_seed(0)
+    ref = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours = yt.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=torch.float64)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(5, 3, 3, dtype=torch.float64, requires_grad=True)
+    grads = []
+    for m in (ref, ours):
+        _, (h, c) = m(pack_padded_sequence(x, torch.tensor([5, 4, 2])))
+        grads.append(torch.autograd.grad((c if used == "c_n" else h).pow(2).sum(), [x, *m.parameters()]))
+    for a, b in zip(*grads, strict=True):
+        assert (a - b).abs().max().item() <= 1e-14
