@@ -92,3 +92,17 @@ def test_agrees_with_pytorch_autograd(kind):
     np.testing.assert_allclose(grads.initial_state, k.grad.numpy(), rtol=0, atol=1e-12)
     for name, p in params.items():
         np.testing.assert_allclose(grads[name], p.grad.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_stays_float32(kind):
+    layer = Attention(4, 4 if kind == "luong-dot" else 5, kind, seed=1, dtype=np.float32)
+    assert {p.dtype for p in layer.params.values()} <= {np.dtype(np.float32)}
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    memory = rng.standard_normal((4, 3, layer.memory_size)).astype(np.float32)
+    trace = layer.forward(x, memory, lengths=np.array([4, 2, 1]))
+    grads = layer.backward(trace, np.ones_like(trace.outputs))
+    assert trace.outputs.dtype == np.float32 and grads.inputs.dtype == np.float32
+    assert grads.initial_state.dtype == np.float32
+    assert all(g.dtype == np.float32 for g in grads.values())

@@ -92,7 +92,7 @@ class Attention(Layer):
         rng = make_rng(seed)
         A, Q, M = self.attention_size, query_size, memory_size
         if self.kind == "luong-general":
-            self.params["W"] = rng.uniform(-1, 1, (Q, M)).astype(self.dtype) / np.sqrt(M)
+            self.params["W"] = (rng.uniform(-1, 1, (Q, M)) / np.sqrt(M)).astype(self.dtype)
         elif self.kind == "bahdanau":
             self.params["W_q"] = (rng.uniform(-1, 1, (A, Q)) / np.sqrt(Q)).astype(self.dtype)
             self.params["W_k"] = (rng.uniform(-1, 1, (A, M)) / np.sqrt(M)).astype(self.dtype)
