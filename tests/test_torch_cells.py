@@ -84,3 +84,17 @@ def test_gradcheck_float64(cls):
         return torch.func.functional_call(m, dict(zip(names, weights, strict=True)), (x, hx))
 
     assert torch.autograd.gradcheck(f, (x, *hs, *params), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+def test_without_torch_the_import_names_the_extra():
+    """A Python where ``import torch`` fails (sys.modules entry None) gets one line naming the [torch] extra;
+    the rest of yetztml imports without torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import yetztml.cells.lstm_cifg, yetztml.interop\n"
+            "try:\n    import yetztml.torch\nexcept ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == ("yetztml.torch: expected PyTorch to be installed, got no module 'torch'. "
+                   "Install the extra: pip install 'yetztml[torch]'.\n")
