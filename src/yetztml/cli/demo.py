@@ -47,10 +47,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sarcasm.add_argument("--out", default="sarcasm-model", help="the model directory to write")
     sarcasm.add_argument("--seed", type=int, default=0, help="seed of the split, weights, dropout and batches")
     sarcasm.add_argument("--cell", default="lstm", help="lstm, gru, rnn, lstm1997 or peephole")
-    sarcasm.add_argument("--epochs", type=int, default=6, help="maximum epochs")
+    sarcasm.add_argument("--epochs", type=int, default=12, help="maximum epochs")
     sarcasm.add_argument("--force", action="store_true", help="start over in a directory that holds a run")
     sarcasm.add_argument("--no-figures", dest="figures", action="store_false", help="no figures in report.md")
     sarcasm.set_defaults(handler=handle_sarcasm)
+
+    from .translate import add_demo
+
+    add_demo(demos)
 
 
 def handle_sarcasm(args: argparse.Namespace) -> int:
