@@ -11,7 +11,8 @@
    ``val_limit``) and their perplexity; the best-BLEU weights are kept in ``DIR/best/`` and restored at
    the end; a perplexity no lower than every earlier one multiplies the learning rate by ``decay``;
    ``patience`` validations without a better BLEU stop the run; ``max_minutes`` of training stop it too.
-4. The model directory, greedy and beam BLEU and perplexity on the validation pairs, ``result.json``.
+4. The model directory, greedy and beam BLEU and perplexity on the validation pairs, a few greedy
+   translations with their attention weights (for the report's heat maps), ``result.json``.
 
 An interrupted run in the same directory with the same configuration resumes bit-identically from the
 last checkpoint (written at every validation and on Ctrl-C); a finished run or another configuration's is
@@ -80,6 +81,17 @@ def _prepare_folder(out: Path, signature: dict[str, Any], force: bool) -> bool:
 
 def _pairs(tokeniser: Tokeniser, texts: ParallelTexts) -> tuple[list[list[str]], list[list[str]]]:
     return tokeniser.tokenise(texts.sources), tokeniser.tokenise(texts.targets)
+
+
+def examples(translator: Translator, sources: list[str], references: list[str]) -> list[dict[str, Any]]:
+    """Greedy translations of a few sentences with the attention weights (target word × source word)."""
+    ids = translator.encode(sources)
+    hyps, _, weights = translator.translate_ids(ids, beam=1, attention=True)
+    rows = []
+    for src, ref, hyp, w, i in zip(sources, references, hyps, weights, ids, strict=True):
+        rows.append({"source": " ".join(translator.src_vocab.decode(i)), "raw_source": src, "reference": ref,
+                     "translation": hyp, "attention": None if w is None else np.round(w[:, : len(i)], 4).tolist()})
+    return rows
 
 
 def train_translator(
@@ -195,6 +207,7 @@ def train_translator(
                    "target_words_per_second": clock["words"] / max(time.perf_counter() - clock["start"], 1e-9)},
         "versions": versions(), "references": REFERENCES,
     }
+    result["examples"] = examples(translator, val.sources[:4], val.targets[:4])
     write_json(out / "result.json", result)
     (out / "checkpoint.npz").unlink(missing_ok=True)
     return result
