@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..apps.text.config import CELLS, DTYPES, POOLS, TextConfig
+from . import translate
 
 DEFAULTS = TextConfig()
 #: What --model must name.
@@ -41,6 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--val", help="validation file (same columns); default: split from --data")
     train.add_argument("--test", help="test file (same columns); default: split from --data")
     add_model_arguments(train)
+    translate.add_train_arguments(train)
     train.set_defaults(handler=handle_train)
 
     evaluate = commands.add_parser(
@@ -51,6 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--model", required=True, help="a model directory written by `yetztml text train`")
     add_data_arguments(evaluate, labels=True)
     evaluate.add_argument("--json", help="also write the measures to this JSON file")
+    translate.add_evaluate_arguments(evaluate)
     evaluate.set_defaults(handler=handle_evaluate)
 
     predict = commands.add_parser(
@@ -65,6 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     predict.add_argument("--input", required=True, help="a text file (one text a line), '-', or a CSV/JSON file")
     predict.add_argument("--text-column", help="the column/key holding the text in a CSV/TSV/JSON-lines input")
     predict.set_defaults(handler=handle_predict)
+
+    translate.add_translate_command(commands)
 
 
 def add_data_arguments(p: argparse.ArgumentParser, labels: bool) -> None:
@@ -159,6 +164,9 @@ def run_training(args: argparse.Namespace, config: TextConfig, data_path: str) -
 
 
 def handle_train(args: argparse.Namespace) -> int:
+    if args.task == "translate":
+        return translate.handle_train(args)
+    translate.refuse_data_less_classify(args)
     run_training(args, config_from_args(args), args.data)
     return 0
 
@@ -168,6 +176,9 @@ def handle_evaluate(args: argparse.Namespace) -> int:
     from ..core.results import write_json
     from . import paths
 
+    if args.src is not None or args.ref is not None:
+        return translate.handle_evaluate(args)
+    translate.refuse_data_less_classify(args)
     paths.in_folder("--model", args.model, MODEL)
     paths.in_file("--data", args.data)
     if args.json is not None:
