@@ -83,3 +83,11 @@ def test_cli_describe_errors_are_one_line(tmp_path, capsys):
         f"yetztml describe: error: describe --figure: expected a path ending in .png, .svg, .pdf, got "
         f"{tmp_path / 'x.txt'}",
     ]
+
+
+def test_cells_without_a_drawing_are_refused_in_one_line(capsys):
+    from yetztml.cli.main import main
+
+    assert main(["describe", "lstm-cifg", "--input-size", "3", "--hidden-size", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "one of the cells drawn with their sizes: rnn, lstm, gru" in err

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..cells.base import Cell
 from ..cells.catalogue import CATALOGUE, entry
-from ..core.errors import OptionError, message
+from ..core.errors import OptionError, UnsupportedError, message
 from ..core.validation import check_int
 
 STACKED = {"rnn": 1, "lstm": 4, "gru": 3}  # G, the gate blocks packed in the rows of W_ih, W_hh
@@ -42,6 +42,14 @@ def build(name: str, input_size: int, hidden_size: int, num_layers: int = 1, bid
     cls = e.load()
     if name in STACKED:
         return cls(input_size, hidden_size, num_layers, bidirectional=bool(bidirectional), seed=0)
+    from ..cells.block_cell import MemoryBlockCell
+
+    if not issubclass(cls, MemoryBlockCell):
+        drawn = ", ".join([*STACKED, *(n for n in CATALOGUE if n not in STACKED and
+                                       issubclass(entry(n).load(), MemoryBlockCell))])
+        raise UnsupportedError(message(f"describe {name} --input-size/--hidden-size", f"one of the cells drawn "
+                                       f"with their sizes: {drawn}", repr(name),
+                                       f"`yetztml describe {name}` prints its equations."))
     if num_layers != 1 or bidirectional:
         raise OptionError(message(f"describe {name}", "one layer, one direction (a memory-block cell)",
                                   f"num_layers={num_layers}, bidirectional={bool(bidirectional)}",
