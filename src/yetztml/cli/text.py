@@ -154,6 +154,9 @@ def run_training(args: argparse.Namespace, config: TextConfig, data_path: str) -
             print(f"{part.path}: {part.skipped_empty} empty texts skipped", flush=True)
     result = train_classifier(config, train, out, val=val, test=test, vectors=vectors_loader(args.vectors, config),
                               force=args.force, log=lambda line: print(line, flush=True))
+    if result["data"]["truncated_train"]:
+        print(f"{result['data']['truncated_train']} training texts longer than --max-length "
+              f"{config.max_length} tokens were truncated", flush=True)
     report = write_text_report(result, out, figures=args.figures)
     line = f"validation accuracy {result['val_accuracy']:.4f}, macro-F1 {result['val_macro_f1']:.4f}"
     if "test_accuracy" in result:
