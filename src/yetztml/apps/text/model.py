@@ -10,7 +10,9 @@ The ``--cell`` choices as encoders of hidden size H:
 * ``lstm1997``: ``LSTM1997(I, num_blocks=H, block_size=1, output_size=H, output="identity")`` — H memory
   cells with the paper's g and h, input and output gates, no forget gate, full recurrence, biases on all
   units; the output units are linear so the layer passes H values on like the other cells;
-* ``peephole``: ``LSTMPeephole`` with the same sizes (forget gates and peepholes, Gers et al. 2002).
+* ``peephole``: ``LSTMPeepholeStacked(I, H)`` — the LSTM with forget gates and diagonal peepholes from the
+  cell state to its gates (Gers, Schraudolph & Schmidhuber 2002), g = h = tanh, in PyTorch's layout (the
+  same function as the memory-block ``LSTMPeephole`` with one cell per block, run by batched kernels).
 
 These sizes and settings are this project's choice for comparing the cells on text (documented in
 ``docs/text.md``); the papers define the cells, not a text classifier.
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...cells import GRU, LSTM, LSTM1997, RNN, Cell, LSTMPeephole
+from ...cells import GRU, LSTM, LSTM1997, RNN, Cell, LSTMPeepholeStacked
 from ...layers import Dropout, Embedding, Linear, Pool
 from ...models import Bidirectional, Sequential
 from .config import TextConfig
@@ -38,7 +40,7 @@ def encoder_cell(kind: str, input_size: int, hidden: int, seed: int, dtype: str)
         return RNN(input_size, hidden, seed=seed, dtype=dtype)
     if kind == "lstm1997":
         return LSTM1997(input_size, hidden, 1, hidden, output="identity", seed=seed, dtype=dtype)
-    return LSTMPeephole(input_size, hidden, 1, hidden, output="identity", seed=seed, dtype=dtype)
+    return LSTMPeepholeStacked(input_size, hidden, seed=seed, dtype=dtype)
 
 
 def build_classifier(
