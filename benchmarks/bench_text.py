@@ -83,9 +83,9 @@ def main() -> None:
     split = stratified_split(data.labels, 0)
     tok = Tokeniser()
     tokens = tok.tokenise([data.texts[i] for i in split.train])
-    vocab = Vocab.build(tokens)
-    labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
     config = TextConfig(hidden=args.hidden, embed_dim=args.embed_dim, batch_size=args.batch_size)
+    vocab = Vocab.build(tokens, min_freq=config.min_freq)  # the measured configuration's vocabulary
+    labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
     batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
                       max_length=config.max_length)
     plan = [batches.next_batch() for _ in range(args.steps)]
@@ -102,9 +102,9 @@ def main() -> None:
     theirs.train()
     print(f"same model: max |logits ours − PyTorch| = {diff:.2e} (float32, evaluation mode)")
     items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
-    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)], optimiser=Adam(ours.params, lr=1e-3),
+    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)], optimiser=Adam(ours.params, lr=config.lr),
                       loss="cross_entropy", clip_norm=config.clip_norm, progress=False)
-    opt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(theirs.parameters(), lr=config.lr)
     tensors = [(torch.from_numpy(b.tokens), torch.from_numpy(b.lengths), torch.from_numpy(b.labels)) for b in plan]
 
     def run_ours() -> None:
