@@ -102,8 +102,9 @@ def main() -> None:
     theirs.train()
     print(f"same model: max |logits ours − PyTorch| = {diff:.2e} (float32, evaluation mode)")
     items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
-    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)], optimiser=Adam(ours.params, lr=config.lr),
-                      loss="cross_entropy", clip_norm=config.clip_norm, progress=False)
+    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)],
+                      optimiser=Adam(ours.params, lr=config.lr), loss="cross_entropy", clip_norm=config.clip_norm,
+                      progress=False)
     opt = torch.optim.Adam(theirs.parameters(), lr=config.lr)
     tensors = [(torch.from_numpy(b.tokens), torch.from_numpy(b.lengths), torch.from_numpy(b.labels)) for b in plan]
 
