@@ -2,12 +2,14 @@
 
 Beam search keeps k hypotheses per sentence (B·k decoder rows). With log p_t the decoder's log-softmax::
 
-    (DEC1)  score(y_1…y_n) = Σ_t log p_t(y_t)                 a finished hypothesis (it emitted <eos>)
+    (DEC1)  score(y_1…y_n) = Σ_t log p_t(y_t)                 over words other than <pad> (id 0) and <bos>;
+                                                              a finished hypothesis (it emitted <eos>)
                                                               keeps its score and extends by <eos> only
     (DEC2)  each step keeps the k best of the k·V extensions of every sentence, by score
     (DEC3)  the answer is the finished hypothesis (or, at the maximum length, any) with the best
             score / n^α, n its number of words including <eos>, α = ``length_penalty`` (0: raw score)
 
+Pruning is by raw score (DEC2), so a beam larger than the number of prefixes is exhaustive search.
 Greedy search is k = 1. Decoding stops when every hypothesis has finished or after ``max_output`` words;
 ``stopped`` counts the sentences cut at the maximum.
 """
@@ -61,6 +63,7 @@ def decode(model: Seq2Seq, src: np.ndarray, src_lengths: np.ndarray, bos: int, e
         feed, state, cache = model.step(table[last], feed, state, mem)
         log_p = word_log_probs(model.readout(feed))  # (B·k, V)
         V = log_p.shape[1]
+        log_p[:, [0, bos]] = -np.inf  # (DEC1) <pad> and <bos> are never emitted
         log_p[done] = -np.inf
         log_p[done, eos] = 0.0  # (DEC1) a finished hypothesis extends by <eos> at no cost
         cand = (score[:, None] + log_p).reshape(B, k * V)

@@ -169,12 +169,12 @@ def train_translator(
         is_best = best() is history[-1]
         if is_best:
             save_model(net, out / "best")
-        if len(history) > 1 and ppl >= min(h["val_perplexity"] for h in history[:-1]):
-            trainer.base_lr *= config.decay  # learning-rate decay on a validation-perplexity plateau
         write_json(history_file, {"checks": history})
         say(f"step {step + 1} (epoch {history[-1]['epoch']:.2f}, {history[-1]['minutes']:.1f} min): train loss "
             f"{history[-1]['train_loss']:.4f}, validation BLEU {score:.2f}, perplexity {ppl:.2f}"
             + ("  (best)" if is_best else ""))
+        if len(history) > 1 and ppl >= min(h["val_perplexity"] for h in history[:-1]):
+            trainer.base_lr *= config.decay  # learning-rate decay on a validation-perplexity plateau
         stale = len(history) - 1 - history.index(best())
         return out_of_time or stale >= config.patience
 

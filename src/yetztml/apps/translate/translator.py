@@ -33,7 +33,7 @@ def bleu(hypotheses: list[str], references: list[str]) -> float:
     """Corpus BLEU of tokenised, lowercased lines (sacrebleu, ``tokenize="none"``)."""
     import sacrebleu
 
-    return float(sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none").score)
+    return float(sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True).score)
 
 
 def _pad(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
