@@ -19,12 +19,13 @@ def _inputs(fill=0):
 
 
 CONFIGS = [
-    ("lstm", "luong-general", True, 2),
-    ("lstm", "bahdanau", True, 1),
-    ("lstm", "luong-dot", False, 1),
+    ("lstm", "luong-general", True, 1),
+    pytest.param("lstm", "luong-general", True, 2, marks=pytest.mark.slow),
+    pytest.param("lstm", "bahdanau", True, 1, marks=pytest.mark.slow),
+    pytest.param("lstm", "luong-dot", False, 1, marks=pytest.mark.slow),
     ("lstm", "none", True, 1),
     ("gru", "bahdanau", False, 2),
-    ("gru", "luong-general", True, 1),
+    pytest.param("gru", "luong-general", True, 1, marks=pytest.mark.slow),
 ]
 
 
