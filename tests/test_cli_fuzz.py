@@ -33,6 +33,7 @@ COMMANDS = {
     "text train": ["text", "train", "--data", "t.csv", "--out", "o", *TEXT],
     "text evaluate": ["text", "evaluate", "--model", "m", "--data", "t.csv"],
     "text predict": ["text", "predict", "--model", "m", "--input", "t.txt"],
+    "text translate": ["text", "translate", "--model", "m", "--input", "t.txt"],
     "demo sarcasm": ["demo", "sarcasm", "--data", "t.csv", "--out", "o", "--epochs", "1", "--no-figures"],
     "data fetch": ["data", "fetch", "sarcasm", "--base-url", "http://127.0.0.1:9"],
     "data list": ["data", "list"],
@@ -40,16 +41,16 @@ COMMANDS = {
 #: A sweep file for `sweep` (made in the scratch folder).
 SWEEP = 'command = "reproduce lstm1997"\n[base]\nexp = "4"\nT = 100\ntrials = 1\n'
 
-SEEDED = [name for name in COMMANDS if name not in ("sweep", "text evaluate", "text predict", "data fetch",
-                                                    "data list")]
+SEEDED = [name for name in COMMANDS if name not in ("sweep", "text evaluate", "text predict", "text translate",
+                                                    "data fetch", "data list")]
 #: Options taking a folder / a file, per subcommand.
 FOLDERS = {"errorflow": "--out", "run": "--out", "reproduce lstm1997": "--out", "reproduce gers2000": "--out",
            "demo bss": "--out", "sweep": "--out", "text train": "--out", "demo sarcasm": "--out", "data fetch": "--dir",
            "data list": "--dir"}
-FILES = {"gradcheck": "--json", "errorflow": "--json", "text evaluate": "--json"}
+FILES = {"gradcheck": "--json", "errorflow": "--json", "text evaluate": "--json", "text translate": "--output"}
 #: Options naming a file to read (a data file; --model a model folder), per subcommand.
 INPUTS = {"text train": ["--data", "--val", "--test", "--vectors"], "text evaluate": ["--data", "--model"],
-          "text predict": ["--input", "--model"], "demo sarcasm": ["--data"]}
+          "text predict": ["--input", "--model"], "text translate": ["--input", "--model"], "demo sarcasm": ["--data"]}
 #: Integer options and the smallest value each accepts.
 COUNTS = {
     "errorflow": [("--lags", 1)],
