@@ -72,10 +72,47 @@ def split_pairs(thing: str, x: np.ndarray, lengths: object):
     return x[:S], lengths[:, 0].astype(np.int64), x[S:], lengths[:, 1].astype(np.int64)
 
 
-def _pack_like(template: Any, leaves: list[np.ndarray]) -> Any:
-    if isinstance(template, np.ndarray):
-        return leaves[0]
-    return type(template)(*leaves)
+class _LSTMSteps:
+    """(S2S10) for an LSTM decoder: the one-step backward of :mod:`yetztml.cells.lstm` (B1)–(B7), (B9)
+    written with NumPy per step, and its weight gradients (B8) as one product over all T·B rows at the end
+    (the T = 1 kernel would make three small products per step)."""
+
+    def __init__(self, model: Seq2Seq) -> None:
+        p = model.decoder.params
+        self.w_ih, self.w_hh = p["weight_ih_l0"], p["weight_hh_l0"]
+        self.dh: np.ndarray | None = None
+        self.dc: np.ndarray | None = None
+        self.da: list[np.ndarray] = []
+        self.inputs: list[np.ndarray] = []
+        self.previous: list[np.ndarray] = []
+
+    def step_back(self, t: int, trace: Any, d_out: np.ndarray) -> np.ndarray:
+        sw = trace.layers[0][0]  # one layer, one direction, T = 1
+        H = self.w_hh.shape[1]
+        g4, tc, c_prev = sw.gates[0], sw.tanh_c[0], sw.c[0]
+        i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
+        dh = d_out if self.dh is None else d_out + self.dh  # (B1)
+        dc = dh * o * (1.0 - tc * tc)  # (B2)
+        if self.dc is not None:
+            dc += self.dc
+        da = np.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f), dc * i * (1.0 - g * g),
+                             dh * tc * o * (1.0 - o)], axis=1)  # (B4), (B5), (B6), (B3)
+        self.dc = dc * f  # (B7)
+        self.dh = da @ self.w_hh  # (B7)
+        self.da.append(da)
+        self.inputs.append(sw.x[0])
+        self.previous.append(sw.h[0])
+        return da @ self.w_ih  # (B9)
+
+    def finish(self, grads: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(B8) over every step at once; returns (δh(−1), δc(−1)) shaped like the cell's state."""
+        da = np.concatenate(self.da[::-1])  # (T·B, 4H) in time order
+        grads["decoder.weight_ih_l0"] += da.T @ np.concatenate(self.inputs[::-1])  # (B8)
+        grads["decoder.weight_hh_l0"] += da.T @ np.concatenate(self.previous[::-1])  # (B8)
+        db = da.sum(axis=0)  # (B8)
+        grads["decoder.bias_ih_l0"] += db
+        grads["decoder.bias_hh_l0"] += db
+        return self.dh[None], self.dc[None]
 
 
 class Seq2Seq(Cell):
@@ -269,6 +306,7 @@ class Seq2Seq(Cell):
         w_c = self._dec("combine.weight")
         d_feed = np.zeros((B, H), self.dtype)
         d_s = None
+        lstm = _LSTMSteps(self) if isinstance(self.decoder, LSTM) else None
         d_y = np.empty((T, B, self.embed_dim), self.dtype)
         E = self.embed_dim
         for t in range(T - 1, -1, -1):
@@ -284,12 +322,18 @@ class Seq2Seq(Cell):
                 M = self.memory_size
                 d_q = attn.attend_backward(cache["attn"], mem, d_joined[:, :M], attn_grads, d_keys, d_proj)
                 d_h = d_joined[:, M:] + d_q  # (S2S9)
-            g = self.decoder.backward(cache["trace"], d_h[None], d_s)  # (S2S10)
-            for k, v in g.items():
-                grads[f"decoder.{k}"] += v
-            d_s = g.initial_state
-            d_y[t] = g.inputs[0, :, :E]  # (S2S10)
-            d_feed = g.inputs[0, :, E:]  # (S2S10) δh̃_in(t−1)
+            if lstm is not None:
+                d_x = lstm.step_back(t, cache["trace"], d_h)  # (S2S10)
+            else:
+                g = self.decoder.backward(cache["trace"], d_h[None], d_s)  # (S2S10)
+                for k, v in g.items():
+                    grads[f"decoder.{k}"] += v
+                d_s = g.initial_state
+                d_x = g.inputs[0]
+            d_y[t] = d_x[:, :E]  # (S2S10)
+            d_feed = d_x[:, E:]  # (S2S10) δh̃_in(t−1)
+        if lstm is not None:
+            d_s = lstm.finish(grads)
         d_emb = self.tgt_dropout.backward(ex["drop_in"], d_y).inputs  # (DRP3)
         grads.update({f"tgt_embedding.{k}": v for k, v in self.tgt_embedding.backward(ex["emb"], d_emb).items()})
         h0 = state_leaves(ex["s0"])[0][0]
