@@ -52,6 +52,7 @@ def test_tour_writes_result_and_report(tmp_path):
         assert heading in report
     assert "| input-conflict | naive CEC unit | w_ji[value] | 0.481 | no | 3,000 | 0.7655 |" in report
     assert "| output-conflict | LSTM1997 memory cell | W_k | 0.404 | yes | 200 | 0.1453 |" in report
+    assert "`yetztml errorflow --scenario NAME --lags 10 --seed 1`" in report  # gives the tour's numbers again
     figures = [f for c in conflict.values() for f in c["figures"].values()]
     figures += [p["figure"] for p in saved["pictures"].values()]
     assert figures == ["conflict/input-conflict-per-step.png", "conflict/input-conflict-training.png",

@@ -51,7 +51,8 @@ STEPS_AGAINST = {"input-conflict": "the one store step (t = 0) against the prote
 
 
 def _conflict_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[str]:
-    config = next(iter(scenarios.values()))["config"]
+    first = next(iter(scenarios.values()))
+    config = first["config"]
     lines = [
         "## Weight conflict (1997 §3.2): why the constant error carousel needs gates",
         "",
@@ -63,7 +64,8 @@ def _conflict_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[s
         f"{config['max_updates']} updates). The opposing fraction ρ (WC5) is the share of the summed per-step "
         "terms of ∂E/∂w whose sign opposes the whole gradient, for the weight in question after training; "
         f"solved: {config['criterion']} on {config['evaluation_sequences']} evaluation sequences. Each scenario "
-        "is explained in `docs/errorflow/` and can be rerun with `yetztml errorflow --scenario NAME`.",
+        "is explained in `docs/errorflow/` (there with T = 21) and gives these numbers again with "
+        f"`yetztml errorflow --scenario NAME --lags {config['steps'] - 1} --seed {first['seed']}`.",
         "",
         "| scenario | net | weight in question | ρ after training | solved | updates | E at the end |",
         "|---|---|---|---|---|---|---|",
@@ -75,11 +77,12 @@ def _conflict_section(out: Path, scenarios: dict[str, dict[str, Any]]) -> list[s
                          f"| {'yes' if d['solved'] else 'no'} | {d['updates']:,} | {d['final_loss']:.4f} |")
     lines += [
         "",
-        "ρ near ½ says only that a weight's per-step terms have come into balance. The naive unit reaches that "
-        "balance at a high loss, the standstill (WC6)/(WC7) predicts, because storing (answering) and protecting "
-        "pull one additive weight in opposite directions; in the memory cell the gate multiplies those terms, so "
-        "the balance comes only when the error is small, and the opposing signals reach the gate's weights as "
-        "its timing (open at the store or answer step, shut at the others).",
+        "ρ near ½ means that a weight's per-step terms are in balance and the weight has stopped moving. The "
+        "naive unit comes to that balance at a high loss, the standstill (WC6)/(WC7) predicts, because storing "
+        "(answering) and protecting pull one additive weight in opposite directions; in the memory cell the gate "
+        "multiplies those terms, so the cell's weight can store (answer) while the protect terms are shut out, "
+        "and the opposing signals reach the gate's weights as its timing (open at the store or answer step, "
+        "shut at the others).",
         "",
     ]
     for name, r in scenarios.items():
@@ -124,12 +127,14 @@ def _pictures_section(out: Path, cells: dict[str, dict[str, Any]]) -> list[str]:
     for name, a in cells.items():
         write_picture(a, out / a["figure"])
         if a["kind"] == "stacked":
-            title = (f"Elman RNN, input size {a['input_size']}, hidden size {a['hidden_size']}, "
-                     f"num_layers = {a['num_layers']} ({a['total']} weights)")
-            layer2 = a["layers"][-1]
-            what = (f"Top: the net unfolded over three steps, each box a state vector with its size; layer 2 reads "
-                    f"layer 1's {layer2['input']} outputs through W_ih^(2) ({layer2['gate_rows']}×{layer2['input']}), "
-                    "and each layer carries its own h to the next step through W_hh. Bottom: the inside of one step.")
+            L, top = a["num_layers"], a["layers"][-1]
+            net = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[a["cell"]]
+            title = (f"{net}, input size {a['input_size']}, hidden size {a['hidden_size']}, "
+                     f"num_layers = {L} ({a['total']} weights)")
+            reads = (f"layer {L} reads layer {L - 1}'s {top['input']} outputs through W_ih^({L}) "
+                     f"({top['gate_rows']}×{top['input']}), and " if L > 1 else "")
+            what = (f"Top: the net unfolded over three steps, each box a state vector with its size; {reads}"
+                    "each layer carries its own h to the next step through W_hh. Bottom: the inside of one step.")
         else:
             title = (f"LSTM1997 without a forget gate: {a['num_blocks']} memory blocks of {a['block_size']} cells, "
                      f"input size {a['input_size']} ({a['total']} weights)")
