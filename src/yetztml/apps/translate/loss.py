@@ -17,10 +17,10 @@ __all__ = ["smoothed_cross_entropy", "word_log_probs"]
 
 
 def word_log_probs(logits: np.ndarray) -> np.ndarray:
-    """log softmax over the last axis, in float64."""
-    z = logits.astype(np.float64, copy=False)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    """log softmax over the last axis, in the logits' precision (shifted by the maximum, so stable)."""
+    z = logits - logits.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
 
 
 def smoothed_cross_entropy(
@@ -33,7 +33,7 @@ def smoothed_cross_entropy(
     V = logits.shape[-1]
     picked = np.take_along_axis(log_p, targets[..., None], axis=-1)[..., 0]
     per = -(1.0 - smoothing) * picked - (smoothing / V) * log_p.sum(axis=-1)  # (TL1), (TL2)
-    value = float(np.sum(np.where(m, per, 0.0))) / n  # (TL2)
+    value = float(np.sum(np.where(m, per, 0.0), dtype=np.float64)) / n  # (TL2)
     grad = np.exp(log_p)
     if smoothing:
         grad -= smoothing / V  # (TL3)
