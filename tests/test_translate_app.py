@@ -135,11 +135,11 @@ def test_commands_and_bad_input(tmp_path, capsys):
 
     (tmp_path / "in.txt").write_text("w1 w2\n\nw3 never-seen\n")
     assert main(["text", "translate", "--model", str(out), "--input", str(tmp_path / "in.txt"), "--max-output",
-                 "3"]) == 0
+                 "1", "--beam", "1"]) == 0
     captured = capsys.readouterr()
     lines = captured.out.split("\n")
-    assert len(lines) == 4 and lines[1] == ""
-    assert "1 empty lines left empty" in captured.err
+    assert lines == ["", "", "W6", ""]  # seeded: <eos> at once for the first, cut after one word for the last
+    assert "1 empty lines left empty; 1 translations stopped at the maximum length 1 words" in captured.err
 
     assert main(["text", "evaluate", "--model", str(out), "--src", vsrc, "--ref", vtgt, "--json",
                  str(tmp_path / "e.json")]) == 0
