@@ -26,7 +26,7 @@ import sys
 import threading
 from typing import NoReturn
 
-from ..core.errors import YetztmlError
+from ..core.errors import YetztmlError, clear_signals, interrupt_behind, last_signal, note_signal
 from . import data, demo, describe, errorflow, gradcheck, reproduce, run, sweep, text
 
 COMMANDS = (run, describe, gradcheck, errorflow, reproduce, sweep, demo, text, data)
@@ -84,6 +84,7 @@ def _interrupt(signum: int, frame: object) -> None:
     """SIGINT: ``KeyboardInterrupt`` in the command's process, which first ends its workers; ignored in a
     forked worker (a terminal sends Ctrl-C to every process of the group)."""
     if os.getpid() == _owner["pid"]:
+        note_signal(signum)
         _stop_workers()
         raise KeyboardInterrupt
 
@@ -94,6 +95,7 @@ def _terminate(signum: int, frame: object) -> None:
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return
+    note_signal(signum)
     _stop_workers()
     raise Terminated()
 
@@ -112,20 +114,6 @@ def _install_handlers() -> dict[int, object]:
     return previous
 
 
-def interrupt_behind(err: BaseException) -> BaseException | None:
-    """The ``KeyboardInterrupt`` behind ``err`` (itself, or the start of a chain of ``SystemError``s)."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return current
-        if not isinstance(current, SystemError):
-            return None
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def _os_error_line(err: OSError) -> str:
     """One line for an operating-system error: what failed, on which path, and what to do."""
     paths = " -> ".join(repr(str(p)) for p in (err.filename, err.filename2) if p is not None)
@@ -135,7 +123,7 @@ def _os_error_line(err: OSError) -> str:
 
 
 def _interrupted(command: str, err: BaseException) -> int:
-    if isinstance(err, Terminated):
+    if isinstance(err, Terminated) or (not isinstance(err, KeyboardInterrupt) and last_signal() == signal.SIGTERM):
         print(f"yetztml {command}: terminated", file=sys.stderr)
         return 143
     print(f"yetztml {command}: interrupted", file=sys.stderr)
@@ -148,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    clear_signals()
     previous = _install_handlers()
     try:
         return int(args.handler(args) or 0)
@@ -159,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as err:
         return _interrupted(args.command, err)
-    except SystemError as err:
+    except Exception as err:  # an interrupt that surfaced from compiled code as another error
         cause = interrupt_behind(err)
         if cause is None:
             raise

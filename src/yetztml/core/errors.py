@@ -47,3 +47,43 @@ def message(thing: str, expected: str, got: object, fix: str | None = None) -> s
     if fix:
         text += f". {fix}"
     return text
+
+
+#: Signals noted by the command line's handlers (:func:`note_signal`), newest last.
+_SIGNALS: list[int] = []
+
+
+def note_signal(signum: int) -> None:
+    """Record that the process received ``signum`` (called by a signal handler before it raises)."""
+    _SIGNALS.append(int(signum))
+
+
+def clear_signals() -> None:
+    """Forget the noted signals (a new command starts)."""
+    _SIGNALS.clear()
+
+
+def last_signal() -> int | None:
+    """The last signal noted by :func:`note_signal`, or None."""
+    return _SIGNALS[-1] if _SIGNALS else None
+
+
+def interrupt_behind(err: BaseException) -> BaseException | None:
+    """The interrupt behind ``err``: a ``KeyboardInterrupt`` anywhere in its chain of causes, or — when a
+    signal was noted (:func:`note_signal`) — ``err`` itself; None for an ordinary error.
+
+    A SIGINT that arrives while compiled (Numba) code has called back into Python raises the
+    ``KeyboardInterrupt`` inside that callback; Numba reports it as a ``SystemError`` ("returned a result
+    with an exception set"), chained once per compiled frame, and one that lands while Numba compiles or
+    caches a kernel can surface as a ``RuntimeError``. Either is the interrupt it hides.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    if _SIGNALS and not isinstance(err, YetztmlError):
+        return err
+    return None

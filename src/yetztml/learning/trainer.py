@@ -46,7 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..cells.base import Cell
-from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, message
+from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, interrupt_behind, message
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_float, check_int
 from . import checkpoint as ckpt
@@ -482,8 +482,11 @@ class Trainer:
                     break
                 except BaseException as err:
                     self._roll_back()
-                    if isinstance(err, KeyboardInterrupt) and self.checkpoint is not None:
+                    interrupt = interrupt_behind(err)  # Ctrl-C, also when it surfaced from compiled code
+                    if interrupt is not None and self.checkpoint is not None:
                         self.save()
+                    if interrupt is not None and interrupt is not err:
+                        raise interrupt from None
                     if isinstance(err, NonFiniteError):
                         last = f"{self.history[-1]:.6g}" if self.history else "none (first step)"
                         kept = " and the last checkpoint is left as it was" if self.checkpoint else ""

@@ -1,0 +1,54 @@
+"""Ctrl-C and SIGTERM during `yetztml text train` (a real process): exit 130 / 143 with one line, the
+finished steps kept in the checkpoint, and the rerun of the same command ends where an uninterrupted run
+ends, epoch losses equal bit for bit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from test_text_app import write_data
+
+ARGS = ["--hidden", "6", "--embed-dim", "6", "--epochs", "12", "--batch-size", "8", "--lr", "0.02",
+        "--dropout", "0.2", "--patience", "12", "--no-figures"]
+
+
+def command(data, out):
+    return [sys.executable, "-m", "yetztml.cli.main", "text", "train", "--data", str(data), "--out", str(out), *ARGS]
+
+
+def start(cmd):
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("signum, code, word", [
+    (signal.SIGINT, 130, "interrupted"),
+    pytest.param(signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),  # the same path, another signal
+])
+def test_a_signal_mid_training_keeps_the_work_and_the_rerun_finishes_identically(tmp_path, signum, code, word):
+    data = write_data(tmp_path / "reviews.csv", n=80)
+    whole = subprocess.run(command(data, tmp_path / "whole"), capture_output=True, text=True, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    out = tmp_path / "cut"
+    process = start(command(data, out))
+    deadline = time.monotonic() + 120
+    while not (out / "history.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # land inside an epoch, between checkpoints
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    assert err.strip().splitlines()[-1] == f"yetztml text: {word}"
+    assert (out / "checkpoint.npz").is_file() and not (out / "result.json").exists()
+    rerun = subprocess.run(command(data, out), capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    ours = json.loads((out / "result.json").read_text())
+    theirs = json.loads((tmp_path / "whole" / "result.json").read_text())
+    assert [e["train_loss"] for e in ours["epochs"]] == [e["train_loss"] for e in theirs["epochs"]]
+    assert ours["test"]["confusion"] == theirs["test"]["confusion"]
