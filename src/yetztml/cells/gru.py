@@ -28,14 +28,15 @@ direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
 
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import Sweep, column_sums, slots, start_sweep, sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -49,12 +50,9 @@ def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, reverse, fast, h, gates, q_n):
     T, B, I = x.shape
     H = h0.shape[1]
     q = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    h[T * reverse] = h0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 3 * H))  # (F1) W_ih x(t), all T·B rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (F1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, q, False)  # (F2) W_hh h(t−1)
         for n in range(B):
             p = gates[t, n]  # (3H,) W_ih x(t); becomes r, z, n
@@ -81,8 +79,7 @@ def gru_backward(x, w_ih, w_hh, h, gates, q_n, d_out, dh_n, reverse, dp, dq, dx)
     H = h.shape[2]
     dh = dh_n.copy()  # (B, H)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g3 = gates[t, n]  # (3H,) r, z, n
             dp3 = dp[t, n]
@@ -107,15 +104,9 @@ def gru_backward(x, w_ih, w_hh, h, gates, q_n, d_out, dh_n, reverse, dp, dq, dx)
                 dq3[2 * H + j] = du * r
                 dhn[j] = dhj * z  # (B6) the direct path through (F6)
         gemm_nn(dq[t], w_hh, dh, True)  # (B6) + W_hhᵀ δq(t), as rows: δq (B, 3H) · W_hh (3H, H)
-    rows_p = dp.reshape(T * B, 3 * H)  # (T·B, 3H)
-    rows_q = dq.reshape(T * B, 3 * H)  # (T·B, 3H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows_p.T, x.reshape(T * B, I), dw_ih)  # (B7) one GEMM over all T·B rows
-    np.dot(rows_q.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B7) against the previous states
-    db_ih = column_sums(rows_p)  # (B7)
-    db_hh = column_sums(rows_q)  # (B7)
-    np.dot(rows_p, w_ih, dx.reshape(T * B, I))  # (B8)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, dp, dq, reverse, dx)  # (B7), (B8) as (SW2), (SW3)
+    db_ih = column_sums(dp.reshape(T * B, 3 * H))  # (B7)
+    db_hh = column_sums(dq.reshape(T * B, 3 * H))  # (B7)
     return dw_ih, dw_hh, db_ih, db_hh, dh
 
 
@@ -142,39 +133,9 @@ class GRU(Stacked):
     name: ClassVar[str] = "gru"
     gate_blocks: ClassVar[int] = 3
     _sweep_type: ClassVar[type] = GRUSweep
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
-
-    def _sweep(self, x, keys, init, reverse) -> GRUSweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, gates, q_n = np.empty((T + 1, B, H), dt), np.empty((T, B, 3 * H), dt), np.empty((T, B, H), dt)
-        gru_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], reverse, self._fast, h, gates, q_n)
-        return GRUSweep(x, h, reverse, gates, q_n)
-
-    def _sweep_back(self, sweep, keys, d_out, d_final):
-        w_ih, w_hh, _, _ = self._weights(keys)
-        x = sweep.x
-        dp, dq = self._workspace("dp", sweep.gates.shape), self._workspace("dq", sweep.gates.shape)
-        dx = np.empty(x.shape, self.dtype)
-        dw_ih, dw_hh, db_ih, db_hh, dh0 = gru_backward(
-            x, w_ih, w_hh, sweep.h, sweep.gates, sweep.q_n, d_out, d_final[0], sweep.reverse, dp, dq, dx
-        )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db_ih
-            grads[keys[3]] = db_hh
-        return dx, grads, (dh0,)
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("gates", 0, 3, 0), ("q_n", 0, 1, 0)
+    )
+    _forward_kernel: ClassVar[Any] = staticmethod(gru_forward)
+    _backward_kernel: ClassVar[Any] = staticmethod(gru_backward)
+    _workspaces: ClassVar[tuple[str, ...]] = ("dp", "dq")

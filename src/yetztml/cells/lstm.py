@@ -37,7 +37,7 @@ written with them, used by the tests to prove (E1) against the kernel.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
@@ -46,14 +46,8 @@ from ..core import squash
 from ..core.errors import OptionError, message
 from ..core.linalg import gemm_nn, gemm_nt
 from ..core.validation import check_int
-from .stack import Stacked, Sweep, column_sums
-
-
-class LSTMState(NamedTuple):
-    """LSTM state, each part ``(num_layers·D, B, H)`` like PyTorch's ``(h_0, c_0)``."""
-
-    h: np.ndarray
-    c: np.ndarray
+from .stack import Stacked
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -67,13 +61,10 @@ def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     H = h0.shape[1]
     b = b_ih + b_hh  # (4H,)
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    h[T * reverse] = h0
     c[T * reverse] = c0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (F1) W_ih x(t), all T·B rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (F1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]  # (4H,) W_ih x(t); becomes i, f, g, o
@@ -106,8 +97,7 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
     dh = dh_n.copy()  # (B, H)
     dc = dc_n.copy()  # (B, H)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g4 = gates[t, n]  # (4H,) i, f, g, o
             d4 = da[t, n]  # (4H,) δa
@@ -129,27 +119,17 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
                 d4[2 * H + j] = dcj * i * (1.0 - g * g)  # (B6)
                 dcn[j] = dcj * f  # (B7)
         gemm_nn(da[t], w_hh, dh, False)  # (B7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
-    rows = da.reshape(T * B, 4 * H)  # (T·B, 4H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (B8) one GEMM over all T·B rows
-    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B8) against the previous states
-    db = column_sums(rows)  # (B8)
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (B9)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (B8), (B9) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, 4 * H))  # (B8)
     return dw_ih, dw_hh, db, dh, dc
 
 
 @dataclass(eq=False)
-class LSTMSweep(Sweep):
+class LSTMSweep(CellSweep):
     """One layer and direction of an LSTM forward pass (time-major)."""
 
-    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
     gates: np.ndarray  # (T, B, 4H) i, f, g, o after their squashing functions
     tanh_c: np.ndarray  # (T, B, H) tanh c(t)
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        last = 0 if self.reverse else -1
-        return self.h[last], self.c[last]
 
 
 class LSTM(Stacked):
@@ -168,48 +148,13 @@ class LSTM(Stacked):
 
     name: ClassVar[str] = "lstm"
     gate_blocks: ClassVar[int] = 4
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    state_type: ClassVar[type] = LSTMState
     _sweep_type: ClassVar[type] = LSTMSweep
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
-
-    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
-        return LSTMState(leaves[0], leaves[1])
-
-    def _sweep(self, x, keys, init, reverse) -> LSTMSweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
-        gates, tanh_c = np.empty((T, B, 4 * H), dt), np.empty((T, B, H), dt)
-        lstm_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], reverse, self._fast, h, c, gates, tanh_c)
-        return LSTMSweep(x, h, reverse, c, gates, tanh_c)
-
-    def _sweep_back(self, sweep, keys, d_out, d_final):
-        w_ih, w_hh, _, _ = self._weights(keys)
-        x = sweep.x
-        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
-        dw_ih, dw_hh, db, dh0, dc0 = lstm_backward(
-            x, w_ih, w_hh, sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0], d_final[1],
-            sweep.reverse, da, dx,
-        )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        return dx, grads, (dh0, dc0)
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("c", 1, 1, 0), ("gates", 0, 4, 0), ("tanh_c", 0, 1, 0)
+    )
+    _forward_kernel: ClassVar[Any] = staticmethod(lstm_forward)
+    _backward_kernel: ClassVar[Any] = staticmethod(lstm_backward)
 
 
 def stacked_weights(cell: LSTM, layer: int = 0, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -31,15 +31,15 @@ are stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
 
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
-from .lstm import LSTMState
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -53,13 +53,10 @@ def cifg_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     H = h0.shape[1]
     b = b_ih + b_hh  # (3H,)
     rec = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    h[T * reverse] = h0
     c[T * reverse] = c0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 3 * H))  # (CF1) W_ih x(t), all rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (CF1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (CF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]  # (3H,) W_ih x(t); becomes i, g, o
@@ -92,8 +89,7 @@ def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
     dh = dh_n.copy()  # (B, H)
     dc = dc_n.copy()  # (B, H)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g3 = gates[t, n]  # (3H,) i, g, o
             d3 = da[t, n]  # (3H,) δa
@@ -113,27 +109,17 @@ def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
                 d3[H + j] = dcj * i * (1.0 - g * g)  # (CB5)
                 dcn[j] = dcj * (1.0 - i)  # (CB6)
         gemm_nn(da[t], w_hh, dh, False)  # (CB6) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 3H) · W_hh (3H, H)
-    rows = da.reshape(T * B, 3 * H)  # (T·B, 3H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (CB7) one GEMM over all T·B rows
-    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (CB7) against the previous states
-    db = column_sums(rows)  # (CB7)
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (CB8)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (CB7), (CB8) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, 3 * H))  # (CB7)
     return dw_ih, dw_hh, db, dh, dc
 
 
 @dataclass(eq=False)
-class CIFGSweep(Sweep):
+class CIFGSweep(CellSweep):
     """One layer and direction of a CIFG forward pass (time-major)."""
 
-    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
     gates: np.ndarray  # (T, B, 3H) i, g, o after their squashing functions
     tanh_c: np.ndarray  # (T, B, H) tanh c(t)
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        last = 0 if self.reverse else -1
-        return self.h[last], self.c[last]
 
 
 class LSTMCIFG(Stacked):
@@ -149,45 +135,10 @@ class LSTMCIFG(Stacked):
 
     name: ClassVar[str] = "lstm-cifg"
     gate_blocks: ClassVar[int] = 3
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    state_type: ClassVar[type] = LSTMState
     _sweep_type: ClassVar[type] = CIFGSweep
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
-
-    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
-        return LSTMState(leaves[0], leaves[1])
-
-    def _sweep(self, x, keys, init, reverse) -> CIFGSweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
-        gates, tanh_c = np.empty((T, B, 3 * H), dt), np.empty((T, B, H), dt)
-        cifg_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], reverse, self._fast, h, c, gates, tanh_c)
-        return CIFGSweep(x, h, reverse, c, gates, tanh_c)
-
-    def _sweep_back(self, sweep, keys, d_out, d_final):
-        w_ih, w_hh, _, _ = self._weights(keys)
-        x = sweep.x
-        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
-        dw_ih, dw_hh, db, dh0, dc0 = cifg_backward(
-            x, w_ih, w_hh, sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0], d_final[1],
-            sweep.reverse, da, dx,
-        )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        return dx, grads, (dh0, dc0)
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("c", 1, 1, 0), ("gates", 0, 3, 0), ("tanh_c", 0, 1, 0)
+    )
+    _forward_kernel: ClassVar[Any] = staticmethod(cifg_forward)
+    _backward_kernel: ClassVar[Any] = staticmethod(cifg_backward)

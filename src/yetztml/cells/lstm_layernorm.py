@@ -46,8 +46,8 @@ import numpy as np
 
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
-from .lstm import LSTMState
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
 
 #: ε inside the square root of every normalisation (torch.nn.LayerNorm's default).
 EPS = 1e-5
@@ -99,16 +99,13 @@ def ln_forward(x, w_ih, w_hh, b, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, re
     T, B, I = x.shape
     H = h0.shape[1]
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    h[T * reverse] = h0
     c[T * reverse] = c0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (LN1) p = W_ih x, all rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (LN1) W_ih x(t), all T·B rows at once
     for t in range(T):
         for n in range(B):
             _normalise(gates[t, n], p_hat[t, n], r_p[t, n], 4, eps)  # (LN2)
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (LN1) q = W_hh h(t−1)
         for n in range(B):
             _normalise(rec[n], q_hat[t, n], r_q[t, n], 4, eps)  # (LN2)
@@ -154,8 +151,7 @@ def ln_backward(x, w_ih, w_hh, g_ih, g_hh, g_c, h, c, gates, p_hat, r_p, q_hat, 
     dcl = np.empty(H, x.dtype)  # LN'_c(δn ⊙ γ_c)
     tmp = np.empty(4 * H, x.dtype)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g4 = gates[t, n]
             d4 = da[t, n]
@@ -200,19 +196,14 @@ def ln_backward(x, w_ih, w_hh, g_ih, g_hh, g_c, h, c, gates, p_hat, r_p, q_hat, 
         for k in range(4 * H):
             dg_ih[k] += rows[r, k] * ph[r, k]  # (LB7)
             dg_hh[k] += rows[r, k] * qh[r, k]
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(dp.reshape(T * B, 4 * H).T, x.reshape(T * B, I), dw_ih)  # (LB10)
-    np.dot(dq.reshape(T * B, 4 * H).T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (LB10)
-    np.dot(dp.reshape(T * B, 4 * H), w_ih, dx.reshape(T * B, I))  # (LB9)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, dp, dq, reverse, dx)  # (LB10), (LB9) as (SW2), (SW3)
     return dw_ih, dw_hh, db, dg_ih, dg_hh, dg_c, db_c, dh, dc
 
 
 @dataclass(eq=False)
-class LNSweep(Sweep):
+class LNSweep(CellSweep):
     """One layer and direction of a layer-normalised LSTM forward pass (time-major)."""
 
-    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
     gates: np.ndarray  # (T, B, 4H) i, f, g, o
     p_hat: np.ndarray  # (T, B, 4H) normalised W_ih x
     r_p: np.ndarray  # (T, B, 4) inverse deviations of W_ih x per gate block
@@ -221,10 +212,6 @@ class LNSweep(Sweep):
     c_hat: np.ndarray  # (T, B, H) normalised c(t)
     r_c: np.ndarray  # (T, B, 1)
     tanh_n: np.ndarray  # (T, B, H) tanh(γ_c ĉ + β_c)
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        last = 0 if self.reverse else -1
-        return self.h[last], self.c[last]
 
 
 class LSTMLayerNorm(Stacked):
@@ -240,53 +227,25 @@ class LSTMLayerNorm(Stacked):
 
     name: ClassVar[str] = "lstm-layernorm"
     gate_blocks: ClassVar[int] = 4
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    state_type: ClassVar[type] = LSTMState
     _sweep_type: ClassVar[type] = LNSweep
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
-        H = self.hidden_size
-        for keys in self._keys:
-            sfx = keys[0].removeprefix("weight_ih")
-            for name in LN_NAMES:
-                width = H if name.startswith("ln_c") else 4 * H
-                fill = 1.0 if name.endswith("weight") else 0.0
-                self.params[name + sfx] = np.full(width, fill, self.dtype)
-                self._shapes[name + sfx] = (width,)
-
-    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
-        return LSTMState(leaves[0], leaves[1])
-
-    def _ln(self, keys) -> list[np.ndarray]:
-        sfx = keys[0].removeprefix("weight_ih")
-        return [np.ascontiguousarray(self.params[name + sfx]) for name in LN_NAMES]
+    extra_params: ClassVar[tuple[tuple[str, int, float | None], ...]] = tuple(
+        (name, 1 if name.startswith("ln_c") else 4, 1.0 if name.endswith("weight") else 0.0) for name in LN_NAMES
+    )  # gains 1, biases 0; ln_c_* are H wide, the others 4H
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("c", 1, 1, 0), ("gates", 0, 4, 0), ("p_hat", 0, 4, 0), ("r_p", 0, 0, 4), ("q_hat", 0, 4, 0),
+        ("r_q", 0, 0, 4), ("c_hat", 0, 1, 0), ("r_c", 0, 0, 1), ("tanh_n", 0, 1, 0),
+    )
 
     def _sweep(self, x, keys, init, reverse) -> LNSweep:
         w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
-        gates, p_hat, q_hat = (np.empty((T, B, 4 * H), dt) for _ in range(3))
-        r_p, r_q, r_c = np.empty((T, B, 4), dt), np.empty((T, B, 4), dt), np.empty((T, B, 1), dt)
-        c_hat, tanh_n = np.empty((T, B, H), dt), np.empty((T, B, H), dt)
-        ln_forward(x, w_ih, w_hh, b_ih + b_hh, *self._ln(keys), init[0], init[1], reverse, self._fast, EPS,
-                   h, c, gates, p_hat, r_p, q_hat, r_q, c_hat, r_c, tanh_n)
-        return LNSweep(x, h, reverse, c, gates, p_hat, r_p, q_hat, r_q, c_hat, r_c, tanh_n)
+        arrays = self._allocate(x)  # h, c, gates, p_hat, r_p, q_hat, r_q, c_hat, r_c, tanh_n
+        ln_forward(x, w_ih, w_hh, b_ih + b_hh, *self._extras(keys), *init, reverse, self._fast, EPS, *arrays.values())
+        return LNSweep(x=x, reverse=reverse, **arrays)
 
     def _sweep_back(self, sweep, keys, d_out, d_final):
         w_ih, w_hh, _, _ = self._weights(keys)
-        g_ih, _, g_hh, _, g_c, _ = self._ln(keys)
+        g_ih, _, g_hh, _, g_c, _ = self._extras(keys)
         x = sweep.x
         shape = sweep.gates.shape
         da, dp, dq = (self._workspace(name, shape) for name in ("da", "dp", "dq"))
@@ -296,11 +255,5 @@ class LSTMLayerNorm(Stacked):
             sweep.r_q, sweep.c_hat, sweep.r_c, sweep.tanh_n, d_out, d_final[0], d_final[1], sweep.reverse,
             da, dp, dq, dx,
         )
-        sfx = keys[0].removeprefix("weight_ih")
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        for name, value in zip(LN_NAMES, (dg_ih, db, dg_hh, db, dg_c, db_c), strict=True):
-            grads[name + sfx] = value.copy()
-        return dx, grads, (dh0, dc0)
+        extras = tuple(v.copy() for v in (dg_ih, db, dg_hh, db, dg_c, db_c))  # in the order of LN_NAMES
+        return dx, self._grads(keys, dw_ih, dw_hh, db, extras=extras), (dh0, dc0)

@@ -31,18 +31,16 @@ stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations/lst
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
 
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
-from ..core.rng import make_rng, uniform
-from .lstm import LSTMState
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -55,13 +53,10 @@ def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, 
     H = h0.shape[1]
     b = b_ih + b_hh
     rec = np.empty((B, 4 * H), dtype=x.dtype)
-    h[T * reverse] = h0
     c[T * reverse] = c0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (PF1) W_ih x(t), all rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (PF1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (PF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]
@@ -92,8 +87,7 @@ def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, 
     dh = dh_n.copy()
     dc = dc_n.copy()
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g4 = gates[t, n]
             d4 = da[t, n]
@@ -115,13 +109,8 @@ def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, 
                 d4[2 * H + j] = dcj * i * (1.0 - g * g)
                 dc[n, j] = dcj * f + p[j] * dai + p[H + j] * daf  # (PB5)
         gemm_nn(da[t], w_hh, dh, False)  # (PB6) δh(t−1) = W_hhᵀ δa(t), as rows
-    rows = da.reshape(T * B, 4 * H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (PB7)
-    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (PB7)
-    db = column_sums(rows)  # (PB7)
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (PB6)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (PB7), (PB6) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, 4 * H))  # (PB7)
     dp = np.zeros(3 * H, x.dtype)
     for t in range(T):
         prev = t + reverse
@@ -135,16 +124,11 @@ def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, 
 
 
 @dataclass(eq=False)
-class PeepholeSweep(Sweep):
+class PeepholeSweep(CellSweep):
     """One layer and direction of a peephole LSTM forward pass (time-major)."""
 
-    c: np.ndarray  # (T+1, B, H)
     gates: np.ndarray  # (T, B, 4H) i, f, g, o
     tanh_c: np.ndarray  # (T, B, H)
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        last = 0 if self.reverse else -1
-        return self.h[last], self.c[last]
 
 
 class LSTMPeepholeStacked(Stacked):
@@ -158,55 +142,11 @@ class LSTMPeepholeStacked(Stacked):
 
     name: ClassVar[str] = "lstm-peephole-stacked"
     gate_blocks: ClassVar[int] = 4
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    state_type: ClassVar[type] = LSTMState
     _sweep_type: ClassVar[type] = PeepholeSweep
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        bias: bool = True,
-        batch_first: bool = False,
-        bidirectional: bool = False,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        rng = make_rng(seed)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, rng, dtype)
-        H = self.hidden_size
-        for keys in self._keys:  # drawn after every other parameter, U(−1/√H, 1/√H)
-            key = "weight_peephole" + keys[0].removeprefix("weight_ih")
-            self.params[key] = uniform(rng, (3 * H,), 1.0 / math.sqrt(H), self.dtype)
-            self._shapes[key] = (3 * H,)
-
-    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
-        return LSTMState(leaves[0], leaves[1])
-
-    def _peepholes(self, keys) -> np.ndarray:
-        return np.ascontiguousarray(self.params["weight_peephole" + keys[0].removeprefix("weight_ih")])
-
-    def _sweep(self, x, keys, init, reverse) -> PeepholeSweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
-        gates, tanh_c = np.empty((T, B, 4 * H), dt), np.empty((T, B, H), dt)
-        peephole_forward(x, w_ih, w_hh, b_ih, b_hh, self._peepholes(keys), init[0], init[1], reverse, self._fast,
-                         h, c, gates, tanh_c)
-        return PeepholeSweep(x, h, reverse, c, gates, tanh_c)
-
-    def _sweep_back(self, sweep, keys, d_out, d_final):
-        w_ih, w_hh, _, _ = self._weights(keys)
-        x = sweep.x
-        da, dx = self._workspace("da", sweep.gates.shape), np.empty(x.shape, self.dtype)
-        dw_ih, dw_hh, db, dp, dh0, dc0 = peephole_backward(
-            x, w_ih, w_hh, self._peepholes(keys), sweep.h, sweep.c, sweep.gates, sweep.tanh_c, d_out, d_final[0],
-            d_final[1], sweep.reverse, da, dx,
-        )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh, "weight_peephole" + keys[0].removeprefix("weight_ih"): dp}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        return dx, grads, (dh0, dc0)
+    extra_params: ClassVar[tuple[tuple[str, int, float | None], ...]] = (("weight_peephole", 3, None),)
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("c", 1, 1, 0), ("gates", 0, 4, 0), ("tanh_c", 0, 1, 0)
+    )
+    _forward_kernel: ClassVar[Any] = staticmethod(peephole_forward)
+    _backward_kernel: ClassVar[Any] = staticmethod(peephole_backward)

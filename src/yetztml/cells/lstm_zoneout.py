@@ -40,8 +40,8 @@ from ..core.errors import DTypeError, message
 from ..core.linalg import gemm_nn, gemm_nt
 from ..core.rng import make_rng
 from ..core.validation import check_float
-from .lstm import LSTMState
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -55,13 +55,10 @@ def zoneout_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, d_h, d_c, m_g, reverse, f
     H = h0.shape[1]
     b = b_ih + b_hh
     rec = np.empty((B, 4 * H), dtype=x.dtype)
-    h[T * reverse] = h0
     c[T * reverse] = c0
-    np.dot(x.reshape(T * B, I), w_ih.T, gates.reshape(T * B, 4 * H))  # (ZF1) W_ih x(t), all rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (ZF1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (ZF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]
@@ -89,8 +86,7 @@ def zoneout_backward(x, w_ih, w_hh, h, c, gates, tanh_ct, d_h, d_c, m_g, d_out, 
     dc = dc_n.copy()
     keep = np.empty((B, H), x.dtype)  # d_h ⊙ δh(t), the direct path of (ZB4)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        prev = t + reverse
+        t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
             g4 = gates[t, n]
             d4 = da[t, n]
@@ -111,30 +107,20 @@ def zoneout_backward(x, w_ih, w_hh, h, c, gates, tanh_ct, d_h, d_c, m_g, d_out, 
                 dc[n, j] = d_c[t, n, j] * dc[n, j] + f * dct  # (ZB4)
         gemm_nn(da[t], w_hh, dh, False)  # (ZB4) W_hhᵀ δa(t), as rows
         dh += keep  # (ZB4) + d_h ⊙ δh(t)
-    rows = da.reshape(T * B, 4 * H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (ZB5)
-    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (ZB5)
-    db = column_sums(rows)  # (ZB5)
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (ZB5)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (ZB5) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, 4 * H))  # (ZB5)
     return dw_ih, dw_hh, db, dh, dc
 
 
 @dataclass(eq=False)
-class ZoneoutSweep(Sweep):
+class ZoneoutSweep(CellSweep):
     """One layer and direction of a zoneout LSTM forward pass, with the masks it used (time-major)."""
 
-    c: np.ndarray  # (T+1, B, H)
     gates: np.ndarray  # (T, B, 4H) i, f, g, o
     tanh_ct: np.ndarray  # (T, B, H) tanh c̃(t)
     d_h: np.ndarray  # (T, B, H) zoneout masks of h
     d_c: np.ndarray  # (T, B, H) zoneout masks of c
     m_g: np.ndarray  # (T, B, H) recurrent-dropout masks of g
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        last = 0 if self.reverse else -1
-        return self.h[last], self.c[last]
 
 
 class LSTMZoneout(Stacked):
@@ -149,8 +135,11 @@ class LSTMZoneout(Stacked):
 
     name: ClassVar[str] = "lstm-zoneout"
     gate_blocks: ClassVar[int] = 4
-    state_names: ClassVar[tuple[str, ...]] = ("h", "c")
+    state_type: ClassVar[type] = LSTMState
     _sweep_type: ClassVar[type] = ZoneoutSweep
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (
+        ("h", 1, 1, 0), ("c", 1, 1, 0), ("gates", 0, 4, 0), ("tanh_ct", 0, 1, 0)
+    )
 
     def __init__(
         self,
@@ -174,14 +163,12 @@ class LSTMZoneout(Stacked):
         self.zoneout_c = check_float(f"{cls}(zoneout_c=...)", zoneout_c, minimum=0.0, maximum=1.0)
         self.recurrent_dropout = check_float(f"{cls}(recurrent_dropout=...)", recurrent_dropout, minimum=0.0,
                                              maximum=0.999)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+                         bidirectional=bidirectional, seed=seed, dtype=dtype)
         self.mask_rng = make_rng(mask_seed)
         if not isinstance(training, bool):
             raise DTypeError(message(f"{cls}(training=...)", "True or False", repr(training)))
         self.training = training
-
-    def _pack(self, leaves: tuple[np.ndarray, ...]) -> LSTMState:
-        return LSTMState(leaves[0], leaves[1])
 
     def masks(self, T: int, B: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(d_h, d_c, m_g), each (T, B, H): drawn in training mode, their expectations otherwise."""
@@ -199,15 +186,10 @@ class LSTMZoneout(Stacked):
 
     def sweep_with_masks(self, x, keys, init, reverse, masks) -> ZoneoutSweep:
         """One layer and direction with given masks (d_h, d_c, m_g), each (T, B, H) time-major."""
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        H, dt = self.hidden_size, self.dtype
-        h, c = np.empty((T + 1, B, H), dt), np.empty((T + 1, B, H), dt)
-        gates, tanh_ct = np.empty((T, B, 4 * H), dt), np.empty((T, B, H), dt)
+        arrays = self._allocate(x)  # h, c, gates, tanh_ct
         d_h, d_c, m_g = (np.ascontiguousarray(m) for m in masks)
-        zoneout_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], d_h, d_c, m_g, reverse, self._fast,
-                        h, c, gates, tanh_ct)
-        return ZoneoutSweep(x, h, reverse, c, gates, tanh_ct, d_h, d_c, m_g)
+        zoneout_forward(x, *self._weights(keys), *init, d_h, d_c, m_g, reverse, self._fast, *arrays.values())
+        return ZoneoutSweep(x=x, reverse=reverse, d_h=d_h, d_c=d_c, m_g=m_g, **arrays)
 
     def _sweep_back(self, sweep, keys, d_out, d_final):
         w_ih, w_hh, _, _ = self._weights(keys)
@@ -217,8 +199,4 @@ class LSTMZoneout(Stacked):
             x, w_ih, w_hh, sweep.h, sweep.c, sweep.gates, sweep.tanh_ct, sweep.d_h, sweep.d_c, sweep.m_g, d_out,
             d_final[0], d_final[1], sweep.reverse, da, dx,
         )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        return dx, grads, (dh0, dc0)
+        return dx, self._grads(keys, dw_ih, dw_hh, db), (dh0, dc0)

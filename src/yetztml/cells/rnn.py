@@ -26,7 +26,8 @@ import numpy as np
 
 from ..core import activations, squash
 from ..core.linalg import gemm_nn, gemm_nt
-from .stack import Stacked, Sweep, column_sums
+from .stack import Stacked
+from .sweep import Sweep, column_sums, slots, start_sweep, sweep_grads
 
 NONLINEARITIES = ("tanh", "relu", "logistic")
 
@@ -42,13 +43,10 @@ def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, kind, reverse, fast, h):
     H = h0.shape[1]
     b = b_ih + b_hh  # (H,)
     rec = np.empty((B, H), dtype=x.dtype)  # W_hh h(t−1), one step
-    h[T * reverse] = h0
     outputs = h[1 - reverse : T + 1 - reverse]  # (T, B, H) hold W_ih x(t) until each step overwrites them
-    np.dot(x.reshape(T * B, I), w_ih.T, outputs.reshape(T * B, H))  # (F1) all T·B rows at once
+    start_sweep(x, w_ih, h0, h, outputs, reverse)  # (F1) W_ih x(t), all T·B rows at once
     for s in range(T):
-        t = T - 1 - s if reverse else s
-        prev = t + reverse
-        cur = t + 1 - reverse
+        t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
         for n in range(B):
             a = h[cur, n]  # (H,) W_ih x(t); becomes h(t)
@@ -75,8 +73,7 @@ def rnn_backward(x, w_ih, w_hh, h, d_out, dh_n, kind, reverse, da, dx):
     H = h.shape[2]
     dh = dh_n.copy()  # (B, H)
     for s in range(T):
-        t = s if reverse else T - 1 - s
-        cur = t + 1 - reverse
+        t, _, cur = slots(T, T - 1 - s, reverse)
         for n in range(B):
             y = h[cur, n]  # (H,) h(t) = φ(a(t))
             dy = d_out[t, n]
@@ -86,13 +83,8 @@ def rnn_backward(x, w_ih, w_hh, h, d_out, dh_n, kind, reverse, da, dx):
                 # φ'(a) from y = φ(a); relu's test a > 0 is the same as y > 0
                 d1[j] = (dhn[j] + dy[j]) * activations.derivative(kind, y[j], y[j])  # (B1), (B2)
         gemm_nn(da[t], w_hh, dh, False)  # (B3) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, H) · W_hh (H, H)
-    rows = da.reshape(T * B, H)  # (T·B, H)
-    dw_ih = np.empty_like(w_ih)
-    dw_hh = np.empty_like(w_hh)
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # (B4) one GEMM over all T·B rows
-    np.dot(rows.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (B4) against the previous states
-    db = column_sums(rows)  # (B4)
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # (B5)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (B4), (B5) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, H))  # (B4)
     return dw_ih, dw_hh, db, dh
 
 
@@ -129,13 +121,12 @@ class RNN(Stacked):
     ) -> None:
         self.kind = activations.code("RNN(nonlinearity=...)", nonlinearity, NONLINEARITIES)
         self.nonlinearity = activations.NAMES[self.kind]
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, bidirectional, seed, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
+                         bidirectional=bidirectional, seed=seed, dtype=dtype)
 
     def _sweep(self, x, keys, init, reverse) -> Sweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        T, B, _ = x.shape
-        h = np.empty((T + 1, B, self.hidden_size), self.dtype)
-        rnn_forward(x, w_ih, w_hh, b_ih, b_hh, init[0], self.kind, reverse, self._fast, h)
+        h = self._allocate(x)["h"]
+        rnn_forward(x, *self._weights(keys), *init, self.kind, reverse, self._fast, h)
         return Sweep(x, h, reverse)
 
     def _sweep_back(self, sweep, keys, d_out, d_final):
@@ -145,8 +136,4 @@ class RNN(Stacked):
         dw_ih, dw_hh, db, dh0 = rnn_backward(
             x, w_ih, w_hh, sweep.h, d_out, d_final[0], self.kind, sweep.reverse, da, dx
         )
-        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
-        if keys[2] is not None:
-            grads[keys[2]] = db
-            grads[keys[3]] = db.copy()
-        return dx, grads, (dh0,)
+        return dx, self._grads(keys, dw_ih, dw_hh, db), (dh0,)

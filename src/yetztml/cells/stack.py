@@ -36,48 +36,15 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numba
 import numpy as np
 
 from ..core.errors import DTypeError, ShapeError, message
 from ..core.rng import make_rng, uniform
 from ..core.validation import check_array, check_int
 from .base import Cell, Grads, Trace
+from .sweep import Sweep
 
 _FLOAT32 = np.dtype(np.float32)
-
-
-@numba.njit(cache=True)
-def column_sums(rows):
-    """Σ over the rows of ``rows`` (N, G) → (G,): the bias gradients, Σ_t δa(t) over all T·B rows."""
-    out = np.zeros(rows.shape[1], dtype=rows.dtype)
-    for r in range(rows.shape[0]):
-        for k in range(rows.shape[1]):
-            out[k] += rows[r, k]
-    return out
-
-
-@dataclass(eq=False)
-class Sweep:
-    """Trajectories of one layer in one direction, time-major. Cells subclass it to add their gates."""
-
-    x: np.ndarray  # (T, B, I_l) the layer's input
-    h: np.ndarray  # (T+1, B, H) hidden states, initial state in slot 0 (→) or T (←)
-    reverse: int  # 0 for →, 1 for ←
-
-    @property
-    def outputs(self) -> np.ndarray:
-        """h(t) for t = 0…T−1, ``(T, B, H)``."""
-        return self.h[:-1] if self.reverse else self.h[1:]
-
-    @property
-    def previous(self) -> np.ndarray:
-        """The state each step starts from, ``(T, B, H)`` (h(t−1) for →, h(t+1) for ←)."""
-        return self.h[1:] if self.reverse else self.h[:-1]
-
-    def finals(self) -> tuple[np.ndarray, ...]:
-        """The state after the last step, one ``(B, H)`` array per state part."""
-        return (self.h[0] if self.reverse else self.h[-1],)
 
 
 @dataclass
@@ -93,6 +60,11 @@ def _check_bool(thing: str, value: object) -> bool:
     return bool(value)
 
 
+def _suffix(keys: tuple) -> str:
+    """The layer and direction suffix of a parameter name ("_l0", "_l1_reverse", …)."""
+    return keys[0].removeprefix("weight_ih")
+
+
 def _sums_finite(a: np.ndarray) -> bool:
     """The quick finiteness test: one sum, without NumPy's warning when huge finite values overflow it (the
     full check that follows a non-finite sum tells those apart)."""
@@ -103,27 +75,54 @@ def _sums_finite(a: np.ndarray) -> bool:
 class Stacked(Cell):
     """Base of the PyTorch-layout cells: parameters, validation, and the layer/direction driver.
 
-    Subclasses set ``gate_blocks`` (rows of ``weight_ih`` per hidden unit), ``state_names`` and
-    ``_sweep_type``, and define two methods around their compiled kernels:
+    Subclasses set ``gate_blocks`` (rows of ``weight_ih`` per hidden unit), ``state_type`` (None for a
+    one-part state h, else a NamedTuple such as :class:`~yetztml.cells.sweep.LSTMState`), ``_sweep_type``,
+    ``trajectories``, ``extra_params`` (what each layer and direction has beside ``nn.LSTM``'s four) and
+    two methods around their compiled kernels:
 
     * ``_sweep(x, keys, init, reverse) -> Sweep`` — forward of one layer and direction;
     * ``_sweep_back(sweep, keys, d_out, d_final) -> (δx, {key: grad}, δinitial state parts)``.
+
+    The two given here call ``_forward_kernel`` and ``_backward_kernel``, kernels that take and return::
+
+        forward(x, W_ih, W_hh, b_ih, b_hh, *extras, *initial state, reverse, fast, *trajectories)
+        backward(x, W_ih, W_hh, *extras, *trajectories, δoutputs, *δfinal state, reverse, *workspaces, δx)
+            → δW_ih, δW_hh, δb_ih[, δb_hh], *δextras, *δinitial state
+
+    (``workspaces``: one scratch array per name in ``_workspaces``, shaped like the ``gates`` trajectory;
+    δb_hh left out means it equals δb_ih). A cell whose kernels take more overrides the methods.
     """
 
     gate_blocks: ClassVar[int] = 1
+    state_type: ClassVar[type | None] = None
     state_names: ClassVar[tuple[str, ...]] = ("h",)
     _sweep_type: ClassVar[type] = Sweep
+    #: (name, width in units of H, fill) per extra parameter; fill None draws U(−1/√H, 1/√H) after every
+    #: other parameter, layer by layer and direction by direction.
+    extra_params: ClassVar[tuple[tuple[str, int, float | None], ...]] = ()
+    #: the arrays a sweep fills, in the order its forward kernel takes them: (field of ``_sweep_type``,
+    #: rows beyond T, columns per hidden unit, columns more); shaped (T + rows, B, per·H + more).
+    trajectories: ClassVar[tuple[tuple[str, int, int, int], ...]] = (("h", 1, 1, 0),)
+    _workspaces: ClassVar[tuple[str, ...]] = ("da",)
+    _forward_kernel: ClassVar[Any] = None
+    _backward_kernel: ClassVar[Any] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.state_type is not None:
+            cls.state_names = tuple(cls.state_type._fields)
 
     def __init__(
         self,
         input_size: int,
         hidden_size: int,
-        num_layers: int,
-        bias: bool,
-        batch_first: bool,
-        bidirectional: bool,
-        seed: int | np.random.Generator,
-        dtype: object,
+        num_layers: int = 1,
+        *,
+        bias: bool = True,
+        batch_first: bool = False,
+        bidirectional: bool = False,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
         input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
@@ -152,11 +151,17 @@ class Stacked(Cell):
                     self.params[key] = uniform(rng, shape, scale, self.dtype)
                     self._shapes[key] = shape
                 self._keys.append(keys if self.bias else keys + (None, None))
+        for keys in self._keys:
+            for name, width, fill in self.extra_params:
+                shape = (width * H,)
+                value = uniform(rng, shape, scale, self.dtype) if fill is None else np.full(shape, fill, self.dtype)
+                self.params[name + _suffix(keys)] = value
+                self._shapes[name + _suffix(keys)] = shape
         self._scratch: dict[str, np.ndarray] = {}
 
     def _pack(self, leaves: tuple[np.ndarray, ...]) -> Any:
         """The user-facing state object made of ``leaves`` (an ndarray for a one-part state)."""
-        return leaves[0]
+        return leaves[0] if self.state_type is None else self.state_type(*leaves)
 
     # -- helpers ----------------------------------------------------------------------------------
     @property
@@ -173,6 +178,32 @@ class Stacked(Cell):
             zero = np.zeros(w_hh.shape[0], dtype=self.dtype)
             return w_ih, w_hh, zero, zero
         return w_ih, w_hh, np.ascontiguousarray(p[keys[2]]), np.ascontiguousarray(p[keys[3]])
+
+    @classmethod
+    def trajectory_shapes(cls, T: int, B: int, H: int) -> list[tuple[int, int, int]]:
+        """The shapes of ``trajectories`` for T steps, B sequences and H hidden units."""
+        return [(T + rows, B, per * H + more) for _, rows, per, more in cls.trajectories]
+
+    def _allocate(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Empty ``trajectories`` for a sweep over x (T, B, I), by field name in the kernel's order."""
+        T, B, _ = x.shape
+        shapes = self.trajectory_shapes(T, B, self.hidden_size)
+        return {name: np.empty(shape, self.dtype) for (name, *_), shape in zip(self.trajectories, shapes, strict=True)}
+
+    def _extras(self, keys: tuple) -> list[np.ndarray]:
+        """The ``extra_params`` of one layer and direction, in their declared order, C-contiguous."""
+        return [np.ascontiguousarray(self.params[name + _suffix(keys)]) for name, _, _ in self.extra_params]
+
+    def _grads(self, keys: tuple, dw_ih, dw_hh, db_ih, db_hh=None, extras=()) -> dict[str, np.ndarray]:
+        """{key: gradient} of one layer and direction: δb_hh is a copy of δb_ih unless given (the cells whose
+        two biases enter only as their sum); ``extras`` in the order of ``extra_params``."""
+        grads = {keys[0]: dw_ih, keys[1]: dw_hh}
+        if keys[2] is not None:
+            grads[keys[2]] = db_ih
+            grads[keys[3]] = db_ih.copy() if db_hh is None else db_hh
+        for (name, _, _), value in zip(self.extra_params, extras, strict=True):
+            grads[name + _suffix(keys)] = value
+        return grads
 
     def _workspace(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         """A scratch array kept between calls (one per name), for what a backward kernel uses and drops.
@@ -270,6 +301,27 @@ class Stacked(Cell):
             f"input_size={self.input_size}, hidden_size={self.hidden_size}, num_layers={self.num_layers}, "
             f"bidirectional={self.bidirectional}"
         )
+
+    # -- one layer and direction ------------------------------------------------------------------
+    def _sweep(self, x: np.ndarray, keys: tuple, init: tuple[np.ndarray, ...], reverse: int) -> Any:
+        """(S2) with ``_forward_kernel`` (see the class docstring)."""
+        arrays = self._allocate(x)
+        self._forward_kernel(x, *self._weights(keys), *self._extras(keys), *init, reverse, self._fast,
+                             *arrays.values())
+        return self._sweep_type(x=x, reverse=reverse, **arrays)
+
+    def _sweep_back(self, sweep: Any, keys: tuple, d_out: np.ndarray, d_final: tuple[np.ndarray, ...]) -> tuple:
+        """The backward of :meth:`_sweep` with ``_backward_kernel``: (δx, {key: gradient}, δinitial state)."""
+        w_ih, w_hh, _, _ = self._weights(keys)
+        extras = self._extras(keys)
+        saved = [getattr(sweep, name) for name, *_ in self.trajectories]
+        work = [self._workspace(name, sweep.gates.shape) for name in self._workspaces]
+        dx = np.empty(sweep.x.shape, self.dtype)
+        out = self._backward_kernel(sweep.x, w_ih, w_hh, *extras, *saved, d_out, *d_final, sweep.reverse, *work, dx)
+        parts, n_extras = len(self.state_names), len(extras)
+        d_extras = out[len(out) - parts - n_extras : len(out) - parts]
+        grads = self._grads(keys, *out[: len(out) - parts - n_extras], extras=d_extras)
+        return dx, grads, tuple(out[len(out) - parts :])
 
     # -- the driver -------------------------------------------------------------------------------
     def forward(self, x: np.ndarray, state: Any = None) -> StackTrace:

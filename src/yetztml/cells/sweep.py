@@ -1,0 +1,106 @@
+"""One sweep of a PyTorch-layout cell: what the kernels of every such cell share, and the sweep types.
+
+A sweep runs one layer in one direction over the whole sequence; :mod:`yetztml.cells.stack` stacks the
+layers and directions, and its docstring gives the storage of h: ``(T+1, B, H)`` with one slot for the
+initial state.
+
+Every sweep starts the same way and ends its backward the same way. With δp(t) the error on W_ih x(t)
+and δq(t) the error on W_hh h(t−1) (the same array for cells whose preactivation is their sum)::
+
+    (SW1)  W_ih x(t) for all T·B rows at once, before the steps                  one GEMM
+    (SW2)  δW_ih = Σ_t δp(t) x(t)ᵀ,  δW_hh = Σ_t δq(t) h(t−1)ᵀ                   one GEMM each
+    (SW3)  δx(t) = W_ihᵀ δp(t)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True)
+def column_sums(rows):
+    """Σ over the rows of ``rows`` (N, G) → (G,): the bias gradients, Σ_t δa(t) over all T·B rows."""
+    out = np.zeros(rows.shape[1], dtype=rows.dtype)
+    for r in range(rows.shape[0]):
+        for k in range(rows.shape[1]):
+            out[k] += rows[r, k]
+    return out
+
+
+@numba.njit(cache=True)
+def start_sweep(x, w_ih, h0, h, out, reverse):
+    """The start of a forward sweep: h0 into its slot of h (T·reverse) and W_ih x(t) of all T·B rows at once
+    (one GEMM) into out (T, B, G), where each step adds the rest of its preactivation."""
+    T, B, I = x.shape
+    h[T * reverse] = h0
+    np.dot(x.reshape(T * B, I), w_ih.T, out.reshape(T * B, out.shape[2]))  # (SW1)
+
+
+@numba.njit(cache=True)
+def slots(T, s, reverse):
+    """Step s of a forward sweep over T steps: its time t (s for →, T−1−s for ←) and the slots of h holding
+    its previous state and its new one (see the storage in :mod:`yetztml.cells.stack`). Step s of a backward
+    sweep is ``slots(T, T − 1 − s, reverse)``."""
+    t = T - 1 - s if reverse else s
+    return t, t + reverse, t + 1 - reverse
+
+
+@numba.njit(cache=True)
+def sweep_grads(x, h, w_ih, w_hh, d_ih, d_hh, reverse, dx):
+    """(SW2), (SW3) of one sweep. x (T, B, I); h (T+1, B, H) laid out as in :mod:`yetztml.cells.stack`;
+    d_ih, d_hh (T, B, G) the errors δp, δq. Fills dx (T, B, I); returns δW_ih (G, I) and δW_hh (G, H)."""
+    T, B, I = x.shape
+    H = h.shape[2]
+    rows_ih = d_ih.reshape(T * B, d_ih.shape[2])  # (T·B, G)
+    rows_hh = d_hh.reshape(T * B, d_hh.shape[2])  # (T·B, G)
+    dw_ih = np.empty_like(w_ih)
+    dw_hh = np.empty_like(w_hh)
+    np.dot(rows_ih.T, x.reshape(T * B, I), dw_ih)  # (SW2)
+    np.dot(rows_hh.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (SW2) against the previous states
+    np.dot(rows_ih, w_ih, dx.reshape(T * B, I))  # (SW3)
+    return dw_ih, dw_hh
+
+
+class LSTMState(NamedTuple):
+    """LSTM state, each part ``(num_layers·D, B, H)`` like PyTorch's ``(h_0, c_0)``."""
+
+    h: np.ndarray
+    c: np.ndarray
+
+
+@dataclass(eq=False)
+class Sweep:
+    """Trajectories of one layer in one direction, time-major. Cells subclass it to add their gates."""
+
+    x: np.ndarray  # (T, B, I_l) the layer's input
+    h: np.ndarray  # (T+1, B, H) hidden states, initial state in slot 0 (→) or T (←)
+    reverse: int  # 0 for →, 1 for ←
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """h(t) for t = 0…T−1, ``(T, B, H)``."""
+        return self.h[:-1] if self.reverse else self.h[1:]
+
+    @property
+    def previous(self) -> np.ndarray:
+        """The state each step starts from, ``(T, B, H)`` (h(t−1) for →, h(t+1) for ←)."""
+        return self.h[1:] if self.reverse else self.h[:-1]
+
+    def finals(self) -> tuple[np.ndarray, ...]:
+        """The state after the last step, one ``(B, H)`` array per state part."""
+        return (self.h[0] if self.reverse else self.h[-1],)
+
+
+@dataclass(eq=False)
+class CellSweep(Sweep):
+    """A :class:`Sweep` of a cell that also carries a cell state c (the LSTMs)."""
+
+    c: np.ndarray  # (T+1, B, H) cell states, laid out like h
+
+    def finals(self) -> tuple[np.ndarray, ...]:
+        last = 0 if self.reverse else -1
+        return self.h[last], self.c[last]
