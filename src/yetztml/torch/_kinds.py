@@ -94,11 +94,11 @@ class Kind:
 class StackedKind(Kind):
     """RNN, GRU, LSTM (and every :class:`Stacked` cell): the cell's ``_sweep`` / ``_sweep_back``."""
 
-    def __init__(self, name: str, cls: type, fields: tuple[tuple[str, int, int], ...], options=None,
+    def __init__(self, name: str, cls: type, options=None,
                  state_columns: dict[str, tuple[int, int, int]] | None = None) -> None:
         super().__init__(name, options or {})
         self.cls = cls
-        self.fields = fields  # (sweep attribute, extra rows, width in units of H; 0: one per gate block)
+        self.fields = [field for field, *_ in cls.trajectories]  # the sweep's arrays, in the kernel's order
         self.parts = len(cls.state_names)
         self.state_columns = state_columns or {}
 
@@ -116,9 +116,7 @@ class StackedKind(Kind):
         return [cell.params[k].shape for k in cell.params]
 
     def shapes(self, T: int, B: int, I: int, H: int) -> list[tuple[int, ...]]:
-        blocks = self.cls.gate_blocks
-        return [(T + extra, B, width * H if width else (blocks if name != "r_c" else 1))
-                for name, extra, width in self.fields]
+        return self.cls.trajectory_shapes(T, B, H)
 
     def _bind(self, x: np.ndarray, H: int, weights: list[np.ndarray]):
         cell = self.cell(x.shape[2], H, len(weights) > 2 + self._extra_weights(), x.dtype, threading.get_ident())
@@ -131,11 +129,11 @@ class StackedKind(Kind):
     def forward(self, x, init, weights, reverse):
         cell, keys = self._bind(x, init[0].shape[1], weights)
         sweep = cell._sweep(x, keys, tuple(init), int(reverse))
-        return [getattr(sweep, name) for name, _, _ in self.fields]
+        return [getattr(sweep, name) for name in self.fields]
 
     def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
         cell, keys = self._bind(x, init[0].shape[1], weights)
-        arrays = {name: arr for (name, _, _), arr in zip(self.fields, saved, strict=True)}
+        arrays = dict(zip(self.fields, saved, strict=True))
         sweep = cell._sweep_type(x=x, reverse=int(reverse), **arrays)
         dx, grads, d_init = cell._sweep_back(sweep, keys, d_out, tuple(d_finals))
         return dx, list(d_init), [grads[k] for k in cell.params]
@@ -146,17 +144,16 @@ class ZoneoutKind(StackedKind):
     passed after the weights (drawn by the module, so that they follow torch's generator)."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name, LSTMZoneout, (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_ct", 0, 1)),
-                         state_columns=_LSTM_STATES)
+        super().__init__(name, LSTMZoneout, state_columns=_LSTM_STATES)
 
     def forward(self, x, init, weights, reverse):
         cell, keys = self._bind(x, init[0].shape[1], weights[:-3])
         sweep = cell.sweep_with_masks(x, keys, tuple(init), int(reverse), weights[-3:])
-        return [getattr(sweep, name) for name, _, _ in self.fields]
+        return [getattr(sweep, name) for name in self.fields]
 
     def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
         cell, keys = self._bind(x, init[0].shape[1], weights[:-3])
-        arrays = {name: arr for (name, _, _), arr in zip(self.fields, saved, strict=True)}
+        arrays = dict(zip(self.fields, saved, strict=True))
         d_h, d_c, m_g = weights[-3:]
         sweep = ZoneoutSweep(x=x, reverse=int(reverse), d_h=d_h, d_c=d_c, m_g=m_g, **arrays)
         dx, grads, d_init = cell._sweep_back(sweep, keys, d_out, tuple(d_finals))
@@ -261,12 +258,6 @@ class BlockKind(Kind):
 
 
 _LSTM_STATES = {"i": (2, 0, 1), "f": (2, 1, 1), "g": (2, 2, 1), "o": (2, 3, 1), "c": (1, 0, 1)}
-_LSTM_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("tanh_c", 0, 1))
-_CIFG_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 3), ("tanh_c", 0, 1))
-_LN_FIELDS = (("h", 1, 1), ("c", 1, 1), ("gates", 0, 4), ("p_hat", 0, 4), ("r_p", 0, 0), ("q_hat", 0, 4),
-              ("r_q", 0, 0), ("c_hat", 0, 1), ("r_c", 0, 0), ("tanh_n", 0, 1))
-_GRU_FIELDS = (("h", 1, 1), ("gates", 0, 3), ("q_n", 0, 1))
-_RNN_FIELDS = (("h", 1, 1),)
 
 
 @functools.cache
@@ -275,20 +266,20 @@ def get(spec: str) -> Kind:
     ``rnn:relu``, ``peephole``, ``lstm1997:<g>:<h>:<block_size>``."""
     name, *args = spec.split(":")
     if name == "lstm":
-        return StackedKind(spec, LSTM, _LSTM_FIELDS, state_columns=_LSTM_STATES)
+        return StackedKind(spec, LSTM, state_columns=_LSTM_STATES)
     if name == "gru":
-        return StackedKind(spec, GRU, _GRU_FIELDS, state_columns={"r": (1, 0, 1), "z": (1, 1, 1), "n": (1, 2, 1)})
+        return StackedKind(spec, GRU, state_columns={"r": (1, 0, 1), "z": (1, 1, 1), "n": (1, 2, 1)})
     if name == "cifg":
-        return StackedKind(spec, LSTMCIFG, _CIFG_FIELDS,
+        return StackedKind(spec, LSTMCIFG,
                            state_columns={"i": (2, 0, 1), "g": (2, 1, 1), "o": (2, 2, 1), "c": (1, 0, 1)})
     if name == "zoneout":
         return ZoneoutKind(spec)
     if name == "layernorm":
-        return StackedKind(spec, LSTMLayerNorm, _LN_FIELDS, state_columns=_LSTM_STATES)
+        return StackedKind(spec, LSTMLayerNorm, state_columns=_LSTM_STATES)
     if name == "rnn":
-        return StackedKind(spec, RNN, _RNN_FIELDS, {"nonlinearity": args[0]})
+        return StackedKind(spec, RNN, {"nonlinearity": args[0]})
     if name == "peephole":
-        return StackedKind(spec, LSTMPeepholeStacked, _LSTM_FIELDS, state_columns=_LSTM_STATES)
+        return StackedKind(spec, LSTMPeepholeStacked, state_columns=_LSTM_STATES)
     if name == "lstm1997":
         g, h, size = args
         return BlockKind(spec, {"g": g, "h": h, "block_size": size})
