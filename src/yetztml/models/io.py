@@ -37,25 +37,28 @@ FORMAT = "yetztml-model"
 VERSION = 1
 
 
-def _registry(extra: dict[str, type[Cell]] | None) -> dict[str, type[Cell]]:
-    known: dict[str, type[Cell]] = {"Sequential": Sequential, "Bidirectional": Bidirectional, "Seq2Seq": Seq2Seq}
-    for name in cells.__all__:
-        obj = getattr(cells, name)
-        if isinstance(obj, type) and issubclass(obj, Cell):
-            known[name] = obj
-    for name in layers.__all__:
-        obj = getattr(layers, name)
-        if isinstance(obj, type) and issubclass(obj, Cell):
-            known[name] = obj
-    known.update(extra or {})
-    return known
+def _lookup(name: object, extra: dict[str, type[Cell]] | None) -> type[Cell] | None:
+    """The class registered as ``name``: the caller's, a composition, a layer or a cell (imported alone)."""
+    if not isinstance(name, str):
+        return None
+    if extra and name in extra:
+        return extra[name]
+    compositions = {"Sequential": Sequential, "Bidirectional": Bidirectional, "Seq2Seq": Seq2Seq}
+    if name in compositions:
+        return compositions[name]
+    for package in (layers, cells):
+        if name in package.__all__:
+            obj = getattr(package, name)
+            if isinstance(obj, type) and issubclass(obj, Cell):
+                return obj
+    return None
 
 
 def build(spec: dict[str, Any], classes: dict[str, type[Cell]] | None = None) -> Cell:
     """The model described by ``{"class": name, "config": {...}}`` (fresh weights; see :func:`load`)."""
-    known = _registry(classes)
     name = spec.get("class") if isinstance(spec, dict) else None
-    if name not in known:
+    cls = _lookup(name, classes)
+    if cls is None:
         raise CheckpointError(
             message("model.json class", "a registered cell, layer or model class", repr(name),
                     "Pass your own classes to load(path, classes={'Name': Class}).")
@@ -66,7 +69,7 @@ def build(spec: dict[str, Any], classes: dict[str, type[Cell]] | None = None) ->
         return Sequential(*parts, names=config["names"])
     if name == "Bidirectional":
         return Bidirectional(build(config["forward_cell"], classes), build(config["reverse_cell"], classes))
-    return known[name](**config)
+    return cls(**config)
 
 
 def save(model: Cell, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
