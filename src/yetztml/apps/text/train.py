@@ -212,7 +212,11 @@ def train_classifier(
         checkpoint_every=steps_per_epoch,
         seed=config.seed,
     )
-    run = trainer.run(config.epochs * steps_per_epoch, resume=resume)
+    steps = config.epochs * steps_per_epoch
+    finished = bool(history) and len(history) - best()["epoch"] >= config.patience
+    if resume and finished:  # stopped early before the crash: the run ends where it had stopped
+        steps = len(history) * steps_per_epoch
+    run = trainer.run(steps, resume=resume)
     train_seconds = time.perf_counter() - clock["start"]
     chosen = best()
     if chosen is None:
@@ -237,7 +241,7 @@ def train_classifier(
         "weights": model.num_weights,
         "epochs": history,
         "best_epoch": chosen["epoch"],
-        "stopped_early": run.stopped_by_callback,
+        "stopped_early": run.stopped_by_callback or (resume and finished),
         "validation": classifier.evaluate(val.texts, val.labels),
         "timing": {"seconds": time.perf_counter() - started, "training_seconds_this_run": train_seconds,
                    "words_per_second": clock["steps"] * words_per_step / max(train_seconds, 1e-9)},
