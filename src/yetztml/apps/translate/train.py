@@ -187,6 +187,7 @@ def train_translator(
     run = trainer.run(config.epochs * steps_per_epoch, resume=resume)
     if not history or history[-1]["step"] != trainer.clock.step:
         check(trainer.clock.step - 1, 0.0, model)  # the last steps since a validation
+    trained, train_seconds = minutes(), time.perf_counter() - clock["start"]
     chosen = best()
     model.load_params(load_model(out / "best").params)  # the best validation's weights
     model.eval()
@@ -203,8 +204,8 @@ def train_translator(
         "stopped_early": run.stopped_by_callback,
         "validation": {"greedy": greedy, "beam": beam},
         "val_bleu": beam["bleu"], "val_bleu_greedy": greedy["bleu"],
-        "timing": {"seconds": time.perf_counter() - started, "training_minutes": minutes(),
-                   "target_words_per_second": clock["words"] / max(time.perf_counter() - clock["start"], 1e-9)},
+        "timing": {"seconds": time.perf_counter() - started, "training_minutes": trained,
+                   "target_words_per_second": clock["words"] / max(train_seconds, 1e-9)},
         "versions": versions(), "references": REFERENCES,
     }
     result["examples"] = examples(translator, val.sources[:4], val.targets[:4])
