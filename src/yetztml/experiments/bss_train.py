@@ -25,7 +25,6 @@ is not held.
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 import zipfile
@@ -40,6 +39,7 @@ from ..analysis.clarity import signal_clarity
 from ..cells.closed_loop import Workspace
 from ..cells.dale import DaleRateNet
 from ..core.errors import CheckpointError, NonFiniteError, ShapeError, message
+from ..core.progress import ProgressBar
 from ..learning import checkpoint as ckpt
 from ..learning.clipping import clip_by_value
 from ..learning.optimisers import Adam
@@ -117,54 +117,6 @@ class Monitor:
         state = initial_state(net, 1, np.random.default_rng(self.state_rng_seed), testing=True)
         trace = net.forward(self.run.x, state, workspace=self.workspace)
         return signal_clarity(self.run.s[:, 0], trace.outputs[:, 0], self.n_steps).mean
-
-
-class _Progress:
-    """A rich progress bar (loss, clarity, seconds per batch) on a terminal; elsewhere (a log file, a pipe)
-    one plain line on stderr at every clarity check."""
-
-    def __init__(self, enabled: bool, total: int, done: int) -> None:
-        self.progress = None
-        self.plain = False
-        self.total = total
-        self.started = time.perf_counter()
-        self.first = done
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            console = Console(stderr=True)
-            if console.is_terminal or console.is_jupyter:
-                self.progress = Progress(
-                    TextColumn("training"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    TextColumn("{task.fields[info]}"), console=console,
-                )
-                self.task = self.progress.add_task("training", total=total, completed=done, info="")
-            else:
-                self.plain = True
-
-    def update(self, loss: float, clarity: float | None, seconds: float) -> None:
-        if self.progress is not None:
-            text = f"loss {loss:.4g}  clarity {'–' if clarity is None else f'{clarity:.3f}'}  {seconds:.3f} s/batch"
-            self.progress.update(self.task, advance=1, info=text)
-
-    def checked(self, batch: int, loss: float, clarity: float) -> None:
-        """The plain line after a clarity check: batches done, loss, clarity, time per batch and left."""
-        if not self.plain:
-            return
-        per_batch = (time.perf_counter() - self.started) / max(1, batch - self.first)
-        left = per_batch * (self.total - batch)
-        print(f"training: batch {batch:,}/{self.total:,}  loss {loss:.4g}  clarity {clarity:.3f}  "
-              f"{per_batch:.3f} s/batch  {left / 60:.1f} min left", file=sys.stderr, flush=True)
-
-    def __enter__(self) -> _Progress:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 class HeldSignals:
@@ -307,7 +259,8 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
     recent: deque[float] = deque(history[-20:], maxlen=20)
     clarity = curve[-1]["clarity_output"] if curve else None
     eval_seconds = 0.0
-    with _Progress(progress, config.batches, done) as bar, HeldSignals() as held:
+    bar = ProgressBar("training", config.batches, done, enabled=progress, unit="batch")
+    with bar, HeldSignals() as held:
         for k in range(done, config.batches):
             t0, c0 = time.perf_counter(), time.process_time()
             batch = task.train_batch(config.batch_size)  # (T1)
@@ -329,11 +282,12 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
                 clarity = monitor.clarity(net)
                 eval_seconds += time.perf_counter() - t1
                 curve.append({"batch": k + 1, "clarity_output": clarity, "loss": float(np.mean(recent))})
-                bar.checked(k + 1, float(np.mean(recent)), clarity)
+                bar.line(f"loss {float(np.mean(recent)):.4g}  clarity {clarity:.3f}", done=k + 1)
             due = (k + 1) % config.checkpoint_every == 0 or k + 1 == config.batches
             if due:
                 _save(path, net, opt, state, history, _meta(config, k + 1, task, times, cpu_times, curve))
-            bar.update(float(np.mean(recent)), clarity, times[-1])
+            bar.advance(f"loss {float(np.mean(recent)):.4g}  clarity {'–' if clarity is None else f'{clarity:.3f}'}  "
+                         f"{times[-1]:.3f} s/batch")
             if held.pending:  # an interrupt: keep every finished batch, then let it through
                 if not due:
                     _save(path, net, opt, state, history, _meta(config, k + 1, task, times, cpu_times, curve))

@@ -47,6 +47,7 @@ import numpy as np
 
 from ..cells.base import Cell
 from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, interrupt_behind, message
+from ..core.progress import ProgressBar
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_float, check_int
 from . import checkpoint as ckpt
@@ -505,29 +506,15 @@ class Trainer:
 
 
 class _ProgressBar:
-    """A rich progress bar with the running loss; silent when disabled or not writing to a terminal."""
+    """The Trainer's view of :class:`~yetztml.core.progress.ProgressBar`: the running loss over the last
+    100 steps and the caller's ``status`` text."""
 
     def __init__(
         self, enabled: bool, total: int, done: int, history: list[float], status: Callable[[], str] | None = None
     ) -> None:
         self.recent: deque[float] = deque(history[-100:], maxlen=100)
         self.status = status
-        self.progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            console = Console(stderr=True)
-            if console.is_terminal or console.is_jupyter:
-                self.progress = Progress(
-                    TextColumn("training"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    TextColumn("{task.fields[loss]}"),
-                    console=console,
-                )
-                self.task = self.progress.add_task("training", total=total, completed=done, loss=self._text())
+        self.bar = ProgressBar("training", total, done, enabled=enabled)
 
     def _text(self) -> str:
         text = f"loss {np.mean(self.recent):.4g}" if self.recent else "loss –"
@@ -535,17 +522,15 @@ class _ProgressBar:
 
     def advance(self, loss: float) -> None:
         self.recent.append(loss)
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, loss=self._text())
+        if self.bar.progress is not None:
+            self.bar.advance(self._text())
 
     def __enter__(self) -> _ProgressBar:
-        if self.progress is not None:
-            self.progress.start()
+        self.bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
+        self.bar.__exit__(*exc)
 
 
 def _check_checkpoint_path(path: str | os.PathLike) -> str:
