@@ -1,7 +1,8 @@
 """The memory-block family's compiled kernels: one forward, one backward for 1997, forget and peephole LSTM.
 
-Forward: the equations (F1)–(F9) of :mod:`yetztml.cells.block_step`, whose one step :func:`block_step` this
-batched kernel runs for every example after one product W_h u(t) for the whole batch. All rows of W_c, W_in,
+Forward: the equations (F1)–(F9) of :mod:`yetztml.cells.block_step`, whose compiled functions (``gate``,
+``cec``, ``cell_output``) this batched kernel runs for every example after one product W_h u(t) for the
+whole batch. All rows of W_c, W_in,
 W_φ, W_out are stacked into one matrix W_h (H, U) so each step needs one product.
 
 Backward (full BPTT), with δ = ∂L/∂net and ε(t) the error reaching the recurrent sources of u(t+1)::
@@ -35,7 +36,7 @@ import numpy as np
 
 from ..core.activations import apply, derivative
 from ..core.linalg import gemm_nn, gemm_nt, gemm_tn
-from .block_step import REC_CELLS, REC_FULL, block_step, gather_sources
+from .block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 
 
 @numba.njit(cache=True)
@@ -45,7 +46,8 @@ def block_forward(
 ):
     """Run (F1)–(F9) over a sequence; returns every trajectory (see the module docstring for shapes).
 
-    u(t) and the products are batched; the nonlinear step is :func:`~yetztml.cells.block_step.block_step`.
+    u(t) and the products are batched; the equations are the compiled functions of
+    :mod:`yetztml.cells.block_step` (``gate``, ``cec``, ``cell_output``).
     """
     T, B, I = x.shape
     N = C * S
@@ -73,32 +75,67 @@ def block_forward(
     net_k = np.zeros((T, B, K), dt)  # zeros: gemm_nt reads out[i, j] even when it overwrites
     y_k = np.empty((T, B, K), dt)
     net_h = np.zeros((B, H), dt)  # W_h u(t), all hidden rows at once
-    a = np.empty(H, dt)  # net(t) of one example: W_h u(t) + b_h, then the peephole terms
-    no_local = np.zeros(0)
-    no_dt = np.zeros(0, dt)
-    der = (no_local, no_local, no_local, no_local, no_local, no_dt, no_dt)  # no local derivatives here
     for t in range(T):
         if t == 0:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c0, y_in0, y_phi0, y_out0, s0
         else:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c[t - 1], y_in[t - 1], y_phi[t - 1], y_out[t - 1], s[t - 1]
-        for b in range(B):
-            gather_sources(u[t, b], x[t, b], yc_p[b], yin_p[b], yphi_p[b], yout_p[b], I, N, C, Cf, Co, recurrent)
+        for b in range(B):  # (F1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
+            for i in range(I):
+                u[t, b, i] = x[t, b, i]
+            if recurrent >= REC_CELLS:
+                for n in range(N):
+                    u[t, b, I + n] = yc_p[b, n]
+            if recurrent == REC_FULL:
+                o = I + N
+                for j in range(C):
+                    u[t, b, o + j] = yin_p[b, j]
+                o += C
+                for j in range(Cf):
+                    u[t, b, o + j] = yphi_p[b, j]
+                o += Cf
+                for j in range(Co):
+                    u[t, b, o + j] = yout_p[b, j]
         gemm_nt(u[t], W_h, net_h, False)  # (B, H) = (B, U)·(H, U)ᵀ
         for b in range(B):
-            for r in range(H):
-                a[r] = net_h[b, r] + b_h[r]
-            act = (y_in[t, b], y_phi[t, b], g_c[t, b], s[t, b], y_out[t, b], h_s[t, b], y_c[t, b])
-            block_step(a, s_p[b], P[0], P[1], P[2], C, S, g_kind, h_kind, has_forget, has_out, has_peep, False,
-                       act, False, der)  # (F2)–(F7)
-            for n in range(N):
-                net_c[t, b, n] = a[n]
             for j in range(C):
-                net_in[t, b, j] = a[o_in + j]
-            for j in range(Cf):
-                net_phi[t, b, j] = a[o_phi + j]
-            for j in range(Co):
-                net_out[t, b, j] = a[o_out + j]
+                a = net_h[b, o_in + j] + b_h[o_in + j]
+                if has_peep:
+                    for q in range(S):
+                        a += P[0, j, q] * s_p[b, j * S + q]
+                net_in[t, b, j] = a  # peephole [Gers 2002 §3]
+                yi = gate(a, False)  # (F3) [1997 eq. 7]
+                y_in[t, b, j] = yi
+                yf = 1.0
+                if has_forget:
+                    a = net_h[b, o_phi + j] + b_h[o_phi + j]
+                    if has_peep:
+                        for q in range(S):
+                            a += P[1, j, q] * s_p[b, j * S + q]
+                    net_phi[t, b, j] = a
+                    yf = gate(a, False)  # (F4) [Gers 2000]
+                    y_phi[t, b, j] = yf
+                for q in range(S):
+                    n = j * S + q
+                    nc = net_h[b, n] + b_h[n]
+                    net_c[t, b, n] = nc
+                    gc, sn = cec(yf, s_p[b, n], yi, nc, g_kind, False)  # (F2), (F5) [1997 eq. 9; Gers 2000]
+                    g_c[t, b, n] = gc
+                    s[t, b, n] = sn
+                yo = 1.0
+                if has_out:
+                    a = net_h[b, o_out + j] + b_h[o_out + j]
+                    if has_peep:
+                        for q in range(S):
+                            a += P[2, j, q] * s[t, b, j * S + q]
+                    net_out[t, b, j] = a  # peephole sees s(t) [Gers 2002 §3]
+                    yo = gate(a, False)  # (F6) [1997 eq. 8]
+                    y_out[t, b, j] = yo
+                for q in range(S):
+                    n = j * S + q
+                    hs, yc = cell_output(yo, s[t, b, n], h_kind, False)  # (F7) [1997 eq. 9], s(t) as stored
+                    h_s[t, b, n] = hs
+                    y_c[t, b, n] = yc
             o = 0
             if shortcut:  # (F8) v(t) = [x(t); y^c(t)]
                 for i in range(I):

@@ -180,8 +180,6 @@ class FastNet:
         self.u = np.zeros(U + 1)
         self.v = np.zeros(V + 1)
         self.state = (np.zeros((10, max(N, C))), np.zeros((3 if Cf else 2, N, U + 1)))
-        if not Co:
-            self.state[0][8, :] = 1.0  # y^out ≡ 1 without output gate
         self.load()
 
     def load(self) -> None:

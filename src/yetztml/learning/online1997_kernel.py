@@ -3,9 +3,11 @@
 The mathematics and the options are those of :mod:`yetztml.learning.online1997_fast` (the Python side:
 packed data, stacked weights, validation), whose docstring numbers the equations (OF1)–(OF5). Per step:
 u(t) in place (one-hot inputs: only the active unit's entry changes), the products W u(t) with the bias as
-the last source, the memory-block step :func:`~yetztml.cells.block_step.block_step` with σ, g, h through one
-exp ((A3) of :mod:`yetztml.core.squash`), the partials (TP1)–(TP3) of :mod:`yetztml.learning.truncated1997`
-(skipping the inputs that are 0), the outputs, and at an error step the weight change (OF3)–(OF5).
+the last source, the memory-block equations through the compiled functions of
+:mod:`yetztml.cells.block_step` (``gate``, ``cec`` — the CEC update — and ``cell_output``) with σ, g, h
+through one exp ((A3) of :mod:`yetztml.core.squash`), the partials (TP1)–(TP3) of
+:mod:`yetztml.learning.truncated1997` (skipping the inputs that are 0), the outputs, and at an error step
+the weight change (OF3)–(OF5).
 
 The kernels compile with IEEE arithmetic (no fast-math): sums keep their written order, so a run is
 reproducible bit for bit from its seed. (Inlined functions take their caller's flags; fast-math on the
@@ -17,19 +19,17 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..cells.block_step import REC_CELLS, REC_FULL, block_step
+from ..cells.block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 from ..core.activations import apply_exp, derivative
+from .truncated1997_kernel import carry_partials
 
 #: Step flags of a packed data set.
 ERROR = 1  # an error is injected at this step (training)
 CRITERION = 2  # the success criterion reads this step's outputs
 
-_NO_P = np.zeros((0, 0))  # no peepholes in this kernel
-
-
 @numba.njit(cache=True, inline="always")
-def _begin(u, v, state, I, Co):
-    """Zero activations, state and partials at a sequence start (y^out ≡ 1 without output gate); bias sources 1."""
+def _begin(u, v, state, I):
+    """Zero activations, state and partials at a sequence start; the bias sources are 1."""
     st, dS = state
     u[:] = 0.0
     u[u.shape[0] - 1] = 1.0
@@ -39,12 +39,29 @@ def _begin(u, v, state, I, Co):
     st[4, :] = 0.0
     st[5, :] = 0.0
     st[7, :] = 0.0
-    st[8, :] = 0.0 if Co > 0 else 1.0
+    st[8, :] = 0.0
     dS[:, :, :] = 0.0
 
 
 @numba.njit(cache=True, inline="always")
-def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partials, dense, der):
+def _put_input(w, x, xi, t, first, I, dense):
+    """The input entries of u(t) or v(t): x[t] (dense), or a single 1 at the one-hot unit xi[t] (only the
+    previous step's 1 is cleared, unless ``first``); returns the active unit (0 for dense inputs)."""
+    if dense:
+        for m in range(I):
+            w[m] = x[t, m]
+        return 0
+    if first:
+        for m in range(I):
+            w[m] = 0.0
+    else:
+        w[xi[t - 1]] = 0.0
+    w[xi[t]] = 1.0
+    return xi[t]
+
+
+@numba.njit(cache=True, inline="always")
+def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partials, dense):
     """(OF1) for step t: u(t), the cell, the partials (if ``partials``), v(t), the outputs (if ``outputs``).
 
     Inputs are x[t] (dense, x (S, I)) or the one-hot unit xi[t] (xi (S,), x empty): then u and v hold a
@@ -52,51 +69,49 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     forget gate an input column of ∂s/∂w changes only when its input is 1). Only the previous step's 1 is
     cleared, unless ``first`` (the first step of a call's sequence): then all input entries are.
     state: g, s, h(s), h'(s), y^c (N each); y^in, f'_in, y^φ, y^out (1 without output gate), f'_out (C
-    each); ∂s/∂w of cell, input-gate and forget-gate weights (N, U + 1 each). ``der``: float64 scratch for
-    the step's local derivatives ∂s/∂net_c, ∂s/∂net_in, ∂s/∂net_φ (N) and y^φ (C).
+    each); ∂s/∂w of cell, input-gate and forget-gate weights (N, U + 1 each). The memory-block equations
+    are the compiled functions of :mod:`yetztml.cells.block_step` (:func:`gate`, :func:`cec`,
+    :func:`cell_output`), in this kernel's own loop (see there why it does not call ``block_step``).
     """
     I, C, S, Cf, Co, rec, shortcut, g_kind, h_kind, k_kind = dims
     st, dS = state
     N = C * S
     H, U1 = W.shape
-    m0 = 0  # first source the sums visit
-    ix = 0
-    if dense:
-        for m in range(I):  # (F1)
-            u[m] = x[t, m]
-    else:
-        if first:
-            for m in range(I):
-                u[m] = 0.0
-        else:
-            u[xi[t - 1]] = 0.0
-        ix = xi[t]
-        u[ix] = 1.0  # (F1), one-hot input
-        m0 = I
+    ix = _put_input(u, x, xi, t, first, I, dense)  # (F1)
+    m0 = 0 if dense else I  # first source the sums visit
     for r in range(H):
         a = 0.0 if dense else W[r, ix]
         for m in range(m0, U1):
             a += W[r, m] * u[m]
         net[r] = a
     sparse = (not dense) and Cf == 0
-    k_c, k_in, k_phi, f_phi = der
-    # (F2)–(F7) and their local derivatives; s(t) overwrites s(t−1) in place (no peepholes here)
-    block_step(net, st[1], _NO_P, _NO_P, _NO_P, C, S, g_kind, h_kind, Cf > 0, Co > 0, False, True,
-               (st[5], st[7], st[0], st[1], st[8], st[2], st[4]), True, (k_c, k_in, k_phi, f_phi, st[6], st[9], st[3]))
-    if partials:
-        for j in range(C):
-            yf = f_phi[j]
-            for q in range(S):
-                c = j * S + q
-                kc = k_c[c]
-                ki = k_in[c]
+    for j in range(C):
+        yi = gate(net[N + j], True)  # (F3) [1997 eq. 7]
+        st[5, j] = yi
+        fi = yi * (1.0 - yi)
+        st[6, j] = fi
+        yf = 1.0
+        ff = 0.0
+        if Cf > 0:
+            yf = gate(net[N + C + j], True)  # (F4) [Gers 2000]
+            st[7, j] = yf
+            ff = yf * (1.0 - yf)
+        yo = 1.0
+        if Co > 0:
+            yo = gate(net[N + C + Cf + j], True)  # (F6) [1997 eq. 8]
+            st[9, j] = yo * (1.0 - yo)
+        st[8, j] = yo
+        for q in range(S):
+            c = j * S + q
+            sp = st[1, c]
+            gc, sn = cec(yf, sp, yi, net[c], g_kind, True)  # (F2), (F5) [1997 eq. 9; Gers 2000]
+            st[0, c] = gc
+            st[1, c] = sn
+            if partials:
+                kc = derivative(g_kind, net[c], gc) * yi  # (D1)
+                ki = gc * fi  # (D2)
                 if Cf > 0:
-                    kf = k_phi[c]
-                    for m in range(U1):
-                        um = u[m]
-                        dS[0, c, m] = yf * dS[0, c, m] + kc * um  # (TP1) [1997 eq. 27]
-                        dS[1, c, m] = yf * dS[1, c, m] + ki * um  # (TP2) [1997 eq. 25]
-                        dS[2, c, m] = yf * dS[2, c, m] + kf * um  # (TP3) [Gers 2000 eqs. 3.10–3.12]
+                    carry_partials(dS[0], dS[1], dS[2], c, True, yf, kc, ki, sp * ff, u, 0, U1)  # (TP1)–(TP3)
                 else:
                     if sparse:
                         dS[0, c, ix] += kc  # (TP1), the one input column that changes
@@ -105,19 +120,14 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
                         um = u[m]
                         dS[0, c, m] += kc * um  # (TP1) [1997 eq. 27]
                         dS[1, c, m] += ki * um  # (TP2) [1997 eq. 25]
+            h, yc = cell_output(yo, sn, h_kind, True)  # (F7) [1997 eq. 9]
+            st[2, c] = h
+            st[3, c] = derivative(h_kind, sn, h)
+            st[4, c] = yc
     o = 0
     if shortcut:  # (F8)
         o = I
-        if dense:
-            for m in range(I):
-                v[m] = x[t, m]
-        else:
-            if first:
-                for m in range(I):
-                    v[m] = 0.0
-            else:
-                v[xi[t - 1]] = 0.0
-            v[ix] = 1.0
+        _put_input(v, x, xi, t, first, I, dense)
     for c in range(N):
         v[o + c] = st[4, c]
     if outputs:
@@ -264,11 +274,10 @@ def _run(data, net, opts, stop, out, dense):
     ek = np.zeros(K)
     eyc = np.zeros(N)
     net = np.zeros(W.shape[0])
-    der = (np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(dims[1]))  # the step's local derivatives
     for i in range(order.shape[0]):
         seq = order[i]
         if not (i == 0 and continue_first):
-            _begin(u, v, state, I, dims[4])
+            _begin(u, v, state, I)
             if reset_count:
                 count = 0
         rec_i = records[i]
@@ -276,7 +285,7 @@ def _run(data, net, opts, stop, out, dense):
         end = starts[seq + 1]
         for t in range(starts[seq], end):
             f = flags[t]
-            _forward(x, xi, t, t == starts[seq], W, Wk, u, net, state, v, y, dims, f != 0, train, dense, der)
+            _forward(x, xi, t, t == starts[seq], W, Wk, u, net, state, v, y, dims, f != 0, train, dense)
             if f != 0:
                 _score(t, y, tgt, ctgt, f, rec_i, K)
                 if keep:

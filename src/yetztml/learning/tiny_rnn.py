@@ -42,6 +42,19 @@ import numpy as np
 from ..cells.baseline_rnn import baseline_step
 
 
+@numba.njit(cache=True, inline="always")
+def _errors(y, tgt, W_o, e, sse):
+    """(TRE1) at one step: e (K,) ← y(1 − y)(t − y); returns sse + Σ (t − y)² and e_h = Σ_k W_o[k, I] e_k."""
+    I = W_o.shape[1] - 1
+    e_h = 0.0
+    for k in range(W_o.shape[0]):
+        d = tgt[k] - y[k]
+        sse += d * d
+        e[k] = y[k] * (1.0 - y[k]) * d
+        e_h += W_o[k, I] * e[k]
+    return sse, e_h
+
+
 @numba.njit(cache=True)
 def rtrl_sequence(w_h, w_hh, W_o, xi, tgt, alpha, online, g_h, g_hh, g_o, y_out):
     """One sequence by RTRL: xi (T,), tgt (T, K). Online: weights change after each step; else the
@@ -63,13 +76,7 @@ def rtrl_sequence(w_h, w_hh, W_o, xi, tgt, alpha, online, g_h, g_hh, g_o, y_out)
             p[m] = dh * w_hh[0] * p[m]  # (TRR1)
         p[i] += dh
         p_hh = dh * (h_prev + w_hh[0] * p_hh)
-        e_h = 0.0
-        for k in range(K):
-            y = y_out[t, k]
-            d = tgt[t, k] - y
-            sse += d * d
-            e[k] = y * (1.0 - y) * d  # (TRE1)
-            e_h += W_o[k, I] * e[k]
+        sse, e_h = _errors(y_out[t], tgt[t], W_o, e, sse)  # (TRE1)
         if online:  # (TRR2)
             for k in range(K):
                 W_o[k, i] += alpha * e[k]
@@ -96,6 +103,7 @@ def bptt_sequence(w_h, w_hh, W_o, xi, tgt, alpha, apply, g_h, g_hh, g_o, y_out):
     I = I1 - 1
     hs = np.zeros(T + 1)  # hs[t + 1] = h(t)
     e_h = np.zeros(T)
+    e = np.zeros(K)
     g_h[:] = 0.0
     g_hh[0] = 0.0
     g_o[:, :] = 0.0
@@ -104,16 +112,10 @@ def bptt_sequence(w_h, w_hh, W_o, xi, tgt, alpha, apply, g_h, g_hh, g_o, y_out):
         i = xi[t]
         h = baseline_step(w_h[i], hs[t], w_hh[0], W_o[:, i], W_o, y_out[t])  # (BLF1), (BLF2)
         hs[t + 1] = h
-        acc = 0.0
+        sse, e_h[t] = _errors(y_out[t], tgt[t], W_o, e, sse)  # (TRE1)
         for k in range(K):
-            y = y_out[t, k]
-            d = tgt[t, k] - y
-            sse += d * d
-            ek = y * (1.0 - y) * d  # (TRE1)
-            acc += W_o[k, I] * ek
-            g_o[k, i] += ek  # (TRB2)
-            g_o[k, I] += ek * h
-        e_h[t] = acc
+            g_o[k, i] += e[k]  # (TRB2)
+            g_o[k, I] += e[k] * h
     carry = 0.0  # w_hh σ'(net_h(t+1)) d_h(t+1)
     for t in range(T - 1, -1, -1):
         h = hs[t + 1]

@@ -144,10 +144,8 @@ def workspace(cell: MemoryBlockCell) -> tuple[tuple, tuple]:
            np.ones(N, dt))
     # u (U+1, last entry 1), g_c (N), y^in (C), y^φ (Cf), s (N), y^out, f'_out (Co), h(s), h'(s), y^c (N),
     # v (V), net_k, y^k (K); errors e_k (K), e_{y^c}, e_s (N), e_out (Co)
-    # then float64 scratch of the step: net(t) (H), ∂s/∂net_c, ∂s/∂net_in, ∂s/∂net_φ (N), y^φ or 1, σ'(net_in) (C)
-    f = lambda *shape: np.zeros(shape)
     buf = (z(U + 1), z(N), z(C), z(Cf), z(N), z(Co), z(Co), z(N), z(N), z(N), z(V), z(K), z(K),
-           z(K), z(N), z(N), z(Co), f(N + C + Cf + Co), f(N), f(N), f(N), f(C), f(C))
+           z(K), z(N), z(N), z(Co))
     return car, buf
 
 

@@ -3,7 +3,8 @@
 The equations (TP1)–(TP4), (TE1)–(TE4), (TU1)–(TU6) and the two uses (per sequence, online) are in the
 docstring of :mod:`yetztml.learning.truncated1997`, the Python side (packing, validation, the gradient
 method, the per-step interface). Here: :func:`forward_step` runs (F1)–(F9) through the memory-block step
-:func:`~yetztml.cells.block_step.block_step` (its local derivatives (D1)–(D4) feed the partials),
+:func:`~yetztml.cells.block_step.gate`, ``cec`` and ``cell_output`` (the local derivatives (D1)–(D3) feed
+the partials),
 :func:`error_step` the errors and weight changes, :func:`run` the sequences; ``run`` is the only compiled
 entry point (the step functions are inlined into it).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..cells.block_step import block_step, gather_sources
+from ..cells.block_step import cec, cell_output, gate, gather_sources
 from ..core.activations import apply, derivative
 
 #: Bits of the kernels' ``bias`` flag: which bias vectors exist (absent ones are zeros, never updated).
@@ -32,7 +33,6 @@ def forward_step(x_t, prm, car, buf, fl):
     W_c, b_c, W_in, b_in, W_phi, b_phi, W_out, b_out, P_in, P_phi, P_out, W_k, b_k = prm
     yc_p, yin_p, yphi_p, yout_p, s_p, dS_c, dS_in, dS_phi, dP_in, dP_phi, ds0 = car
     u, g_c, y_in, y_phi, s, y_out, dy_out, h_s, dh_s, y_c, v, net_k, y_k = buf[:13]
-    a, k_c, k_in, k_phi, f_phi, d_in = buf[17:]
     C, S, g_kind, h_kind, k_kind, recurrent, shortcut, has_forget, has_out, has_peep, _ = fl
     I = x_t.shape[0]
     N = C * S
@@ -41,33 +41,57 @@ def forward_step(x_t, prm, car, buf, fl):
     U = u.shape[0] - 1  # u[U] = 1: the bias "source", so bias partials are column U
     u[U] = 1.0
     gather_sources(u, x_t, yc_p, yin_p, yphi_p, yout_p, I, N, C, Cf, Co, recurrent)  # (F1)
-    _rows(a, 0, W_c, b_c, u, U)  # W u(t) + b, rows c, in, φ, out as in W_h
-    _rows(a, N, W_in, b_in, u, U)
-    _rows(a, N + C, W_phi, b_phi, u, U)
-    _rows(a, N + C + Cf, W_out, b_out, u, U)
-    block_step(a, s_p, P_in, P_phi, P_out, C, S, g_kind, h_kind, has_forget, has_out, has_peep, False,
-               (y_in, y_phi, g_c, s, y_out, h_s, y_c), True, (k_c, k_in, k_phi, f_phi, d_in, dy_out, dh_s))
     for j in range(C):
-        yf = f_phi[j]
+        a = _row(W_in, b_in, j, u, U)
+        if has_peep:
+            for q in range(S):
+                a += P_in[j, q] * s_p[j * S + q]
+        yi = gate(a, False)  # (F3) [1997 eq. 7]
+        y_in[j] = yi
+        fi = yi * (1.0 - yi)  # f'_in
+        yf = 1.0
+        ff = 0.0
+        if has_forget:
+            a = _row(W_phi, b_phi, j, u, U)
+            if has_peep:
+                for q in range(S):
+                    a += P_phi[j, q] * s_p[j * S + q]
+            yf = gate(a, False)  # (F4) [Gers 2000]
+            y_phi[j] = yf
+            ff = yf * (1.0 - yf)  # f'_φ
         for q in range(S):
             n = j * S + q
-            kc = k_c[n]
-            ki = k_in[n]
-            for m in range(U + 1):
-                um = u[m]
-                dS_c[n, m] = yf * dS_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
-                dS_in[n, m] = yf * dS_in[n, m] + ki * um  # (TP2) [1997 eq. 25]
+            a = _row(W_c, b_c, n, u, U)
+            sp = s_p[n]
+            gc, sn = cec(yf, sp, yi, a, g_kind, False)  # (F2), (F5) [1997 eq. 9; Gers 2000]
+            g_c[n] = gc
+            s[n] = sn
+            kc = derivative(g_kind, a, gc) * yi  # (D1)
+            ki = gc * fi  # (D2)
+            kf = sp * ff  # (D3)
+            carry_partials(dS_c, dS_in, dS_phi, n, has_forget, yf, kc, ki, kf, u, 0, U + 1)  # (TP1)–(TP3)
             if has_peep:
                 for r in range(S):
                     dP_in[n, r] = yf * dP_in[n, r] + ki * s_p[j * S + r]  # (TP2), u_m = s(t−1)
-            if has_forget:
-                kf = k_phi[n]
-                for m in range(U + 1):
-                    dS_phi[n, m] = yf * dS_phi[n, m] + kf * u[m]  # (TP3) [Gers 2000 eqs. 3.10–3.12]
-                if has_peep:
-                    for r in range(S):
+                    if has_forget:
                         dP_phi[n, r] = yf * dP_phi[n, r] + kf * s_p[j * S + r]  # (TP3), u_m = s(t−1)
             ds0[n] *= yf  # (TP4)
+        yo = 1.0
+        if has_out:
+            a = _row(W_out, b_out, j, u, U)
+            if has_peep:
+                for q in range(S):
+                    a += P_out[j, q] * s[j * S + q]
+            yo = gate(a, False)  # (F6) [1997 eq. 8], peephole sees s(t) [Gers 2002 §3]
+            y_out[j] = yo
+            dy_out[j] = yo * (1.0 - yo)
+        for q in range(S):
+            n = j * S + q
+            sn = s[n]  # as stored
+            hs, yc = cell_output(yo, sn, h_kind, False)  # (F7) [1997 eq. 9]
+            h_s[n] = hs
+            dh_s[n] = derivative(h_kind, sn, hs)
+            y_c[n] = yc
     o = 0
     if shortcut:  # (F8) v(t) = [x(t); y^c(t)]
         for i in range(I):
@@ -95,13 +119,40 @@ def forward_step(x_t, prm, car, buf, fl):
 
 
 @numba.njit(cache=True, inline="always")
-def _rows(a, o, W, b, u, U):
-    """a[o + r] = Σ_m W[r, m] u[m] + b[r] for the rows r of W (the sum in source order, then the bias)."""
-    for r in range(W.shape[0]):
+def _row(W, b, r, u, U):
+    """Σ_m W[r, m] u[m] + b[r]: one row of W u(t) + b (the sum in source order, then the bias)."""
+    acc = 0.0
+    for m in range(U):
+        acc += W[r, m] * u[m]
+    return acc + b[r]
+
+
+@numba.njit(cache=True, inline="always")
+def carry_partials(P_c, P_in, P_phi, n, forget, yf, kc, ki, kf, u, m0, m1):
+    """(TP1)–(TP3) of cell n over the sources m0…m1−1: ∂s/∂w ← y^φ ∂s/∂w + k u_m (P_phi with a forget gate).
+
+    P_c, P_in, P_phi (N, ·) are the partials; kc, ki, kf the step's local derivatives (D1)–(D3) of
+    :mod:`yetztml.cells.block_step`.
+    """
+    for m in range(m0, m1):
+        um = u[m]
+        P_c[n, m] = yf * P_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
+        P_in[n, m] = yf * P_in[n, m] + ki * um  # (TP2) [1997 eq. 25]
+        if forget:
+            P_phi[n, m] = yf * P_phi[n, m] + kf * um  # (TP3) [Gers 2000 eqs. 3.10–3.12]
+
+
+@numba.njit(cache=True, inline="always")
+def _gate_change(o_W, o_b, j, dS, e_s, S, U, coef, with_bias):
+    """(TU4)/(TU5) of gate j: coef × Σ_v e_s ∂s/∂w over its S cells into o_W[j] (and the bias column into o_b[j])."""
+    for m in range(U + 1):
         acc = 0.0
-        for m in range(U):
-            acc += W[r, m] * u[m]
-        a[o + r] = acc + b[r]
+        for q in range(S):
+            acc += e_s[j * S + q] * dS[j * S + q, m]
+        if m < U:
+            o_W[j, m] += coef * acc
+        elif with_bias:
+            o_b[j] += coef * acc
 
 
 @numba.njit(cache=True, inline="always")
@@ -114,7 +165,7 @@ def error_step(d_y, prm, car, buf, fl, out, coef, g_s0):
     W_c, b_c, W_in, b_in, W_phi, b_phi, W_out, b_out, P_in, P_phi, P_out, W_k, b_k = prm
     o_Wc, o_bc, o_Win, o_bin, o_Wphi, o_bphi, o_Wout, o_bout, o_Pin, o_Pphi, o_Pout, o_Wk, o_bk = out
     yc_p, yin_p, yphi_p, yout_p, s_p, dS_c, dS_in, dS_phi, dP_in, dP_phi, ds0 = car
-    u, g_c, y_in, y_phi, s, y_out, dy_out, h_s, dh_s, y_c, v, net_k, y_k, e_k, e_yc, e_s, e_out = buf[:17]
+    u, g_c, y_in, y_phi, s, y_out, dy_out, h_s, dh_s, y_c, v, net_k, y_k, e_k, e_yc, e_s, e_out = buf
     C, S, g_kind, h_kind, k_kind, recurrent, shortcut, has_forget, has_out, has_peep, bias = fl
     N = C * S
     U = u.shape[0] - 1
@@ -153,23 +204,9 @@ def error_step(d_y, prm, car, buf, fl, out, coef, g_s0):
             for q in range(S):
                 o_Pout[j, q] += coef * (e_out[j] * s[j * S + q])
     for j in range(C):
-        for m in range(U + 1):  # (TU4) [1997 eqs. 24, 26]
-            acc = 0.0
-            for q in range(S):
-                acc += e_s[j * S + q] * dS_in[j * S + q, m]
-            if m < U:
-                o_Win[j, m] += coef * acc
-            elif bias & BIAS_GATES:
-                o_bin[j] += coef * acc
+        _gate_change(o_Win, o_bin, j, dS_in, e_s, S, U, coef, bias & BIAS_GATES)  # (TU4) [1997 eqs. 24, 26]
         if has_forget:
-            for m in range(U + 1):  # (TU5) [Gers 2000]
-                acc = 0.0
-                for q in range(S):
-                    acc += e_s[j * S + q] * dS_phi[j * S + q, m]
-                if m < U:
-                    o_Wphi[j, m] += coef * acc
-                elif bias & BIAS_GATES:
-                    o_bphi[j] += coef * acc
+            _gate_change(o_Wphi, o_bphi, j, dS_phi, e_s, S, U, coef, bias & BIAS_GATES)  # (TU5) [Gers 2000]
         if has_peep:
             for r in range(S):
                 acc = 0.0
@@ -271,5 +308,5 @@ def run(x, d_y, targets, mask, given, prm, out, g_s0, car, buf, init, fl,
     return total, updates, count
 
 
-__all__ = ["BIAS_CELLS", "BIAS_GATES", "BIAS_OUTPUTS", "ERROR", "FORWARD", "error_step", "forward_step", "reset",
-           "run"]
+__all__ = ["BIAS_CELLS", "BIAS_GATES", "BIAS_OUTPUTS", "ERROR", "FORWARD", "carry_partials", "error_step",
+           "forward_step", "reset", "run"]
