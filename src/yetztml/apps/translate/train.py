@@ -110,7 +110,7 @@ def train_translator(
     src_vocab = Vocab.build(src_tok, min_freq=config.min_freq)
     tgt_vocab = Vocab.build(tgt_tok, min_freq=config.min_freq, bos_eos=True)
     src_ids = [s if s.size else np.array([src_vocab.unk_id]) for s in src_vocab.encode_all(src_tok)]
-    tgt_ids = [tgt_vocab.encode(t, bos=True, eos=True) for t in tgt_tok]
+    tgt_ids = [tgt_vocab.encode(t[: config.max_length], bos=True, eos=True) for t in tgt_tok]  # <eos> kept
     batches = Batches(src_ids, targets=tgt_ids, batch_size=config.batch_size,
                       rng=np.random.default_rng([config.seed, 1]), max_length=config.max_length,
                       max_target_length=config.max_length + 2)
@@ -198,7 +198,8 @@ def train_translator(
     result: dict[str, Any] = {
         "task": TASK, "config": config.to_json(),
         "data": {**signature["data"], "skipped_empty": train.skipped_empty, "val_skipped_empty": val.skipped_empty,
-                 "truncated_sources": batches.truncated, "truncated_targets": batches.targets_truncated},
+                 "truncated_sources": batches.truncated,
+                 "truncated_targets": sum(len(t) > config.max_length for t in tgt_tok)},
         "vocabulary": {"source": len(src_vocab), "target": len(tgt_vocab)},
         "weights": model.num_weights, "checks": history, "best_step": chosen["step"],
         "stopped_early": run.stopped_by_callback,
