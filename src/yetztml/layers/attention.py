@@ -105,10 +105,10 @@ class Attention(Layer):
         keys = np.ascontiguousarray(memory.transpose(1, 0, 2))  # (B, S, M)
         valid = np.arange(keys.shape[1])[None, :] < lengths[:, None]  # (B, S)
         projected = None
-        if self.kind == "luong-general":
-            projected = keys @ self.params["W"].T  # (AT2) P(s) = W k(s)
-        elif self.kind == "bahdanau":
-            projected = keys @ self.params["W_k"].T  # (AT3) K'(s) = W_k k(s)
+        if self.kind != "luong-dot":
+            w = self.params["W" if self.kind == "luong-general" else "W_k"]
+            B, S, M = keys.shape
+            projected = (keys.reshape(B * S, M) @ w.T).reshape(B, S, -1)  # (AT2) W k(s), (AT3) W_k k(s); one GEMM
         return Memory(keys, valid, projected)
 
     def attend(self, query: np.ndarray, mem: Memory) -> tuple[np.ndarray, dict[str, Any]]:
@@ -166,7 +166,7 @@ class Attention(Layer):
             M = self.memory_size
             rows = d_projected.reshape(-1, d_projected.shape[2])
             grads[name] += rows.T @ mem.keys.reshape(-1, M)  # (AT9) δW, (AT10) δW_k = Σ δP(s) k(s)ᵀ
-            d_keys = d_keys + d_projected @ self.params[name]  # (AT9), (AT10) δk(s) += Wᵀ δP(s)
+            d_keys = d_keys + (rows @ self.params[name]).reshape(d_keys.shape)  # (AT9), (AT10) δk(s) += Wᵀ δP(s)
         return np.ascontiguousarray(d_keys.transpose(1, 0, 2))
 
     def zero_accumulators(self, mem: Memory) -> tuple[np.ndarray, np.ndarray | None]:
