@@ -72,6 +72,26 @@ def split_pairs(thing: str, x: np.ndarray, lengths: object):
     return x[:S], lengths[:, 0].astype(np.int64), x[S:], lengths[:, 1].astype(np.int64)
 
 
+def _lstm_step(params: dict[str, np.ndarray], x: np.ndarray, state: Any) -> tuple[np.ndarray, Any, dict]:
+    """One step of :mod:`yetztml.cells.lstm` (F1)–(F7) with NumPy (two BLAS products and the gates), for
+    the decoder: the compiled kernel's per-call cost dominates at T = 1. Returns h, the state, the cache."""
+    from ..cells.lstm import LSTMState
+
+    h_prev, c_prev = state.h[0], state.c[0]
+    H = h_prev.shape[1]
+    a = x @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T  # (F1)
+    a += params["bias_ih_l0"] + params["bias_hh_l0"]  # (F1)
+    gates = np.empty_like(a)
+    for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):
+        gates[:, lo:hi] = 0.5 * (1.0 + np.tanh(0.5 * a[:, lo:hi]))  # (F2), (F3), (F5) σ(a) = ½(1 + tanh(a/2))
+    gates[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # (F4)
+    c = gates[:, H : 2 * H] * c_prev + gates[:, :H] * gates[:, 2 * H : 3 * H]  # (F6)
+    tanh_c = np.tanh(c)
+    h = gates[:, 3 * H :] * tanh_c  # (F7)
+    cache = {"gates": gates, "tanh_c": tanh_c, "c_prev": c_prev, "x": x, "h_prev": h_prev}
+    return h, LSTMState(h[None], c[None]), cache
+
+
 class _LSTMSteps:
     """(S2S10) for an LSTM decoder: the one-step backward of :mod:`yetztml.cells.lstm` (B1)–(B7), (B9)
     written with NumPy per step, and its weight gradients (B8) as one product over all T·B rows at the end
@@ -86,10 +106,9 @@ class _LSTMSteps:
         self.inputs: list[np.ndarray] = []
         self.previous: list[np.ndarray] = []
 
-    def step_back(self, t: int, trace: Any, d_out: np.ndarray) -> np.ndarray:
-        sw = trace.layers[0][0]  # one layer, one direction, T = 1
+    def step_back(self, t: int, cache: dict[str, Any], d_out: np.ndarray) -> np.ndarray:
         H = self.w_hh.shape[1]
-        g4, tc, c_prev = sw.gates[0], sw.tanh_c[0], sw.c[0]
+        g4, tc, c_prev = cache["gates"], cache["tanh_c"], cache["c_prev"]
         i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
         dh = d_out if self.dh is None else d_out + self.dh  # (B1)
         dc = dh * o * (1.0 - tc * tc)  # (B2)
@@ -100,8 +119,8 @@ class _LSTMSteps:
         self.dc = dc * f  # (B7)
         self.dh = da @ self.w_hh  # (B7)
         self.da.append(da)
-        self.inputs.append(sw.x[0])
-        self.previous.append(sw.h[0])
+        self.inputs.append(cache["x"])
+        self.previous.append(cache["h_prev"])
         return da @ self.w_ih  # (B9)
 
     def finish(self, grads: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -243,10 +262,12 @@ class Seq2Seq(Cell):
 
     def step(self, y: np.ndarray, feed: np.ndarray, state: Any, mem: Any) -> tuple[np.ndarray, Any, dict]:
         """One decoder step (S2S2)–(S2S5) from embedded, dropped-out words y (B, E): h̃(t), s(t), cache."""
-        x = np.concatenate([y, feed], axis=1)[None]  # (S2S2)
-        tr = self.decoder.forward(x, state)  # (S2S3)
-        h = tr.outputs[0]
-        cache: dict[str, Any] = {"trace": tr}
+        x = np.concatenate([y, feed], axis=1)  # (S2S2)
+        if isinstance(self.decoder, LSTM):
+            h, final, cache = _lstm_step(self.decoder.params, x, state)  # (S2S3)
+        else:
+            tr = self.decoder.forward(x[None], state)  # (S2S3)
+            h, final, cache = tr.outputs[0], tr.final_state, {"trace": tr}
         if self.attention is None:
             joined = h
         else:
@@ -254,7 +275,7 @@ class Seq2Seq(Cell):
             joined = np.concatenate([ctx, h], axis=1)
         cache["joined"] = joined
         h_tilde = np.tanh(joined @ self._dec("combine.weight").T + self._dec("combine.bias"))  # (S2S5)
-        return h_tilde, tr.final_state, cache
+        return h_tilde, final, cache
 
     def readout(self, h_tilde: np.ndarray) -> np.ndarray:
         """(S2S6) without dropout: logits (…, V)."""
@@ -323,7 +344,7 @@ class Seq2Seq(Cell):
                 d_q = attn.attend_backward(cache["attn"], mem, d_joined[:, :M], attn_grads, d_keys, d_proj)
                 d_h = d_joined[:, M:] + d_q  # (S2S9)
             if lstm is not None:
-                d_x = lstm.step_back(t, cache["trace"], d_h)  # (S2S10)
+                d_x = lstm.step_back(t, cache, d_h)  # (S2S10)
             else:
                 g = self.decoder.backward(cache["trace"], d_h[None], d_s)  # (S2S10)
                 for k, v in g.items():
