@@ -26,8 +26,11 @@ Backward, t = T−1…0, with δh̃_in(T−1) = 0 and δs(T−1) = 0::
             δu = δh(−1) ⊙ (1 − h(−1)²);  δk_last reaches k→(len−1) and k←(0)
     (S2S12) δk = the attention's (AT6)–(AT10) + (S2S11); the encoder's backward takes δk
 
-The decoder's recurrence runs the cell's compiled kernels one step at a time (a T = 1 forward and
-backward per step); the readout and the embeddings run over all steps at once.
+The decoder's recurrence runs one step at a time: an LSTM decoder with the cell's equations (F1)–(F7),
+(B1)–(B9) written with NumPy per step (two BLAS products per step forward and backward, its weight
+gradients as one product over all steps; the compiled kernel's cost per call dominated at T = 1), a GRU
+decoder through the GRU's compiled kernels with T = 1. The readout and the embeddings run over all steps
+at once.
 """
 
 from __future__ import annotations
