@@ -19,11 +19,11 @@ The three kernels of the family — the batched forward (:mod:`yetztml.cells.blo
 forward (:mod:`yetztml.learning.truncated1997_kernel`) and the fused online kernel
 (:mod:`yetztml.learning.online1997_kernel`) — evaluate (F2)–(F7) through the compiled functions here, which
 Numba inlines: :func:`gate` (F3), (F4), (F6); :func:`cec` (F2), (F5) — the one line of the CEC update;
-:func:`cell_output` (F7); and (F1) :func:`gather_sources` (the truncated-gradient forward). Each kernel keeps
-its own loops and products: one GEMM over the batch, a dot product per row, a sum that skips the zero
-inputs of one-hot data. The functions take and return scalars: a step function that took the kernels'
-state arrays (views and tuples of arrays) cost reference counting worth 1.3–1.9x the time per step of the
-batch-1 kernels (measured side by side, ``benchmarks/compare_commits.py``), where a step takes ~0.4 µs.
+:func:`cell_output` (F7). Each kernel keeps its own loops, (F1) and products: one GEMM over the batch, a
+dot product per row, a sum that skips the zero inputs of one-hot data. The functions take and return
+scalars only: a step function (and helpers) that took the kernels' arrays cost reference counting worth
+1.3–1.9x the time per step of the batch-1 kernels (measured side by side, ``benchmarks/compare_commits.py``),
+where a step takes ~0.4 µs.
 
 The forward-mode algorithms also need the local derivatives of (F5), computed beside the step in their
 kernels (the partials ∂s/∂w of the 1997 algorithm are in :mod:`yetztml.learning`)::
@@ -81,24 +81,4 @@ def cell_output(yo, sn, h_kind, exp_form):
     return hs, yo * hs  # (F7) [1997 eq. 9]
 
 
-@numba.njit(cache=True, inline="always")
-def gather_sources(u, x_t, yc_p, yin_p, yphi_p, yout_p, I, N, C, Cf, Co, recurrent):
-    """(F1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)] into u (U,) (its first I + sources)."""
-    for i in range(I):
-        u[i] = x_t[i]
-    if recurrent >= REC_CELLS:
-        for n in range(N):
-            u[I + n] = yc_p[n]
-    if recurrent == REC_FULL:
-        o = I + N
-        for j in range(C):
-            u[o + j] = yin_p[j]
-        o += C
-        for j in range(Cf):
-            u[o + j] = yphi_p[j]
-        o += Cf
-        for j in range(Co):
-            u[o + j] = yout_p[j]
-
-
-__all__ = ["REC_CELLS", "REC_FULL", "REC_NONE", "cec", "cell_output", "gate", "gather_sources"]
+__all__ = ["REC_CELLS", "REC_FULL", "REC_NONE", "cec", "cell_output", "gate"]

@@ -21,7 +21,6 @@ import numpy as np
 
 from ..cells.block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 from ..core.activations import apply_exp, derivative
-from .truncated1997_kernel import carry_partials
 
 #: Step flags of a packed data set.
 ERROR = 1  # an error is injected at this step (training)
@@ -44,23 +43,6 @@ def _begin(u, v, state, I):
 
 
 @numba.njit(cache=True, inline="always")
-def _put_input(w, x, xi, t, first, I, dense):
-    """The input entries of u(t) or v(t): x[t] (dense), or a single 1 at the one-hot unit xi[t] (only the
-    previous step's 1 is cleared, unless ``first``); returns the active unit (0 for dense inputs)."""
-    if dense:
-        for m in range(I):
-            w[m] = x[t, m]
-        return 0
-    if first:
-        for m in range(I):
-            w[m] = 0.0
-    else:
-        w[xi[t - 1]] = 0.0
-    w[xi[t]] = 1.0
-    return xi[t]
-
-
-@numba.njit(cache=True, inline="always")
 def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partials, dense):
     """(OF1) for step t: u(t), the cell, the partials (if ``partials``), v(t), the outputs (if ``outputs``).
 
@@ -77,8 +59,20 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     st, dS = state
     N = C * S
     H, U1 = W.shape
-    ix = _put_input(u, x, xi, t, first, I, dense)  # (F1)
-    m0 = 0 if dense else I  # first source the sums visit
+    m0 = 0  # first source the sums visit
+    ix = 0
+    if dense:
+        for m in range(I):  # (F1)
+            u[m] = x[t, m]
+    else:
+        if first:
+            for m in range(I):
+                u[m] = 0.0
+        else:
+            u[xi[t - 1]] = 0.0
+        ix = xi[t]
+        u[ix] = 1.0  # (F1), one-hot input
+        m0 = I
     for r in range(H):
         a = 0.0 if dense else W[r, ix]
         for m in range(m0, U1):
@@ -111,7 +105,12 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
                 kc = derivative(g_kind, net[c], gc) * yi  # (D1)
                 ki = gc * fi  # (D2)
                 if Cf > 0:
-                    carry_partials(dS[0], dS[1], dS[2], c, True, yf, kc, ki, sp * ff, u, 0, U1)  # (TP1)–(TP3)
+                    kf = sp * ff  # (D3)
+                    for m in range(U1):
+                        um = u[m]
+                        dS[0, c, m] = yf * dS[0, c, m] + kc * um  # (TP1) [1997 eq. 27]
+                        dS[1, c, m] = yf * dS[1, c, m] + ki * um  # (TP2) [1997 eq. 25]
+                        dS[2, c, m] = yf * dS[2, c, m] + kf * um  # (TP3) [Gers 2000 eqs. 3.10–3.12]
                 else:
                     if sparse:
                         dS[0, c, ix] += kc  # (TP1), the one input column that changes
@@ -127,7 +126,16 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     o = 0
     if shortcut:  # (F8)
         o = I
-        _put_input(v, x, xi, t, first, I, dense)
+        if dense:
+            for m in range(I):
+                v[m] = x[t, m]
+        else:
+            if first:
+                for m in range(I):
+                    v[m] = 0.0
+            else:
+                v[xi[t - 1]] = 0.0
+            v[ix] = 1.0
     for c in range(N):
         v[o + c] = st[4, c]
     if outputs:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..cells.block_step import cec, cell_output, gate, gather_sources
+from ..cells.block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 from ..core.activations import apply, derivative
 
 #: Bits of the kernels' ``bias`` flag: which bias vectors exist (absent ones are zeros, never updated).
@@ -40,9 +40,26 @@ def forward_step(x_t, prm, car, buf, fl):
     Co = y_out.shape[0]
     U = u.shape[0] - 1  # u[U] = 1: the bias "source", so bias partials are column U
     u[U] = 1.0
-    gather_sources(u, x_t, yc_p, yin_p, yphi_p, yout_p, I, N, C, Cf, Co, recurrent)  # (F1)
+    for i in range(I):  # (F1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
+        u[i] = x_t[i]
+    if recurrent >= REC_CELLS:
+        for n in range(N):
+            u[I + n] = yc_p[n]
+    if recurrent == REC_FULL:
+        o = I + N
+        for j in range(C):
+            u[o + j] = yin_p[j]
+        o += C
+        for j in range(Cf):
+            u[o + j] = yphi_p[j]
+        o += Cf
+        for j in range(Co):
+            u[o + j] = yout_p[j]
     for j in range(C):
-        a = _row(W_in, b_in, j, u, U)
+        acc = 0.0
+        for m in range(U):
+            acc += W_in[j, m] * u[m]
+        a = acc + b_in[j]
         if has_peep:
             for q in range(S):
                 a += P_in[j, q] * s_p[j * S + q]
@@ -52,7 +69,10 @@ def forward_step(x_t, prm, car, buf, fl):
         yf = 1.0
         ff = 0.0
         if has_forget:
-            a = _row(W_phi, b_phi, j, u, U)
+            acc = 0.0
+            for m in range(U):
+                acc += W_phi[j, m] * u[m]
+            a = acc + b_phi[j]
             if has_peep:
                 for q in range(S):
                     a += P_phi[j, q] * s_p[j * S + q]
@@ -61,7 +81,10 @@ def forward_step(x_t, prm, car, buf, fl):
             ff = yf * (1.0 - yf)  # f'_φ
         for q in range(S):
             n = j * S + q
-            a = _row(W_c, b_c, n, u, U)
+            acc = 0.0
+            for m in range(U):
+                acc += W_c[n, m] * u[m]
+            a = acc + b_c[n]
             sp = s_p[n]
             gc, sn = cec(yf, sp, yi, a, g_kind, False)  # (F2), (F5) [1997 eq. 9; Gers 2000]
             g_c[n] = gc
@@ -69,7 +92,12 @@ def forward_step(x_t, prm, car, buf, fl):
             kc = derivative(g_kind, a, gc) * yi  # (D1)
             ki = gc * fi  # (D2)
             kf = sp * ff  # (D3)
-            carry_partials(dS_c, dS_in, dS_phi, n, has_forget, yf, kc, ki, kf, u, 0, U + 1)  # (TP1)–(TP3)
+            for m in range(U + 1):
+                um = u[m]
+                dS_c[n, m] = yf * dS_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
+                dS_in[n, m] = yf * dS_in[n, m] + ki * um  # (TP2) [1997 eq. 25]
+                if has_forget:
+                    dS_phi[n, m] = yf * dS_phi[n, m] + kf * um  # (TP3) [Gers 2000 eqs. 3.10–3.12]
             if has_peep:
                 for r in range(S):
                     dP_in[n, r] = yf * dP_in[n, r] + ki * s_p[j * S + r]  # (TP2), u_m = s(t−1)
@@ -78,7 +106,10 @@ def forward_step(x_t, prm, car, buf, fl):
             ds0[n] *= yf  # (TP4)
         yo = 1.0
         if has_out:
-            a = _row(W_out, b_out, j, u, U)
+            acc = 0.0
+            for m in range(U):
+                acc += W_out[j, m] * u[m]
+            a = acc + b_out[j]
             if has_peep:
                 for q in range(S):
                     a += P_out[j, q] * s[j * S + q]
@@ -116,43 +147,6 @@ def forward_step(x_t, prm, car, buf, fl):
         yphi_p[j] = y_phi[j]
     for j in range(Co):
         yout_p[j] = y_out[j]
-
-
-@numba.njit(cache=True, inline="always")
-def _row(W, b, r, u, U):
-    """Σ_m W[r, m] u[m] + b[r]: one row of W u(t) + b (the sum in source order, then the bias)."""
-    acc = 0.0
-    for m in range(U):
-        acc += W[r, m] * u[m]
-    return acc + b[r]
-
-
-@numba.njit(cache=True, inline="always")
-def carry_partials(P_c, P_in, P_phi, n, forget, yf, kc, ki, kf, u, m0, m1):
-    """(TP1)–(TP3) of cell n over the sources m0…m1−1: ∂s/∂w ← y^φ ∂s/∂w + k u_m (P_phi with a forget gate).
-
-    P_c, P_in, P_phi (N, ·) are the partials; kc, ki, kf the step's local derivatives (D1)–(D3) of
-    :mod:`yetztml.cells.block_step`.
-    """
-    for m in range(m0, m1):
-        um = u[m]
-        P_c[n, m] = yf * P_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
-        P_in[n, m] = yf * P_in[n, m] + ki * um  # (TP2) [1997 eq. 25]
-        if forget:
-            P_phi[n, m] = yf * P_phi[n, m] + kf * um  # (TP3) [Gers 2000 eqs. 3.10–3.12]
-
-
-@numba.njit(cache=True, inline="always")
-def _gate_change(o_W, o_b, j, dS, e_s, S, U, coef, with_bias):
-    """(TU4)/(TU5) of gate j: coef × Σ_v e_s ∂s/∂w over its S cells into o_W[j] (and the bias column into o_b[j])."""
-    for m in range(U + 1):
-        acc = 0.0
-        for q in range(S):
-            acc += e_s[j * S + q] * dS[j * S + q, m]
-        if m < U:
-            o_W[j, m] += coef * acc
-        elif with_bias:
-            o_b[j] += coef * acc
 
 
 @numba.njit(cache=True, inline="always")
@@ -204,9 +198,23 @@ def error_step(d_y, prm, car, buf, fl, out, coef, g_s0):
             for q in range(S):
                 o_Pout[j, q] += coef * (e_out[j] * s[j * S + q])
     for j in range(C):
-        _gate_change(o_Win, o_bin, j, dS_in, e_s, S, U, coef, bias & BIAS_GATES)  # (TU4) [1997 eqs. 24, 26]
+        for m in range(U + 1):  # (TU4) [1997 eqs. 24, 26]
+            acc = 0.0
+            for q in range(S):
+                acc += e_s[j * S + q] * dS_in[j * S + q, m]
+            if m < U:
+                o_Win[j, m] += coef * acc
+            elif bias & BIAS_GATES:
+                o_bin[j] += coef * acc
         if has_forget:
-            _gate_change(o_Wphi, o_bphi, j, dS_phi, e_s, S, U, coef, bias & BIAS_GATES)  # (TU5) [Gers 2000]
+            for m in range(U + 1):  # (TU5) [Gers 2000]
+                acc = 0.0
+                for q in range(S):
+                    acc += e_s[j * S + q] * dS_phi[j * S + q, m]
+                if m < U:
+                    o_Wphi[j, m] += coef * acc
+                elif bias & BIAS_GATES:
+                    o_bphi[j] += coef * acc
         if has_peep:
             for r in range(S):
                 acc = 0.0
@@ -308,5 +316,5 @@ def run(x, d_y, targets, mask, given, prm, out, g_s0, car, buf, init, fl,
     return total, updates, count
 
 
-__all__ = ["BIAS_CELLS", "BIAS_GATES", "BIAS_OUTPUTS", "ERROR", "FORWARD", "carry_partials", "error_step",
-           "forward_step", "reset", "run"]
+__all__ = ["BIAS_CELLS", "BIAS_GATES", "BIAS_OUTPUTS", "ERROR", "FORWARD", "error_step", "forward_step", "reset",
+           "run"]
