@@ -344,9 +344,11 @@ def test_batch_split_over_threads_matches_one_thread(cls, kw, rng):
     g1, g2 = net.backward(one, d_y, d_u=d_u), net.backward(two, d_y, d_u=d_u)
     for k in net.params:
         assert relative_error(g1[k], g2[k]) < 1e-13, k
-    np.testing.assert_array_equal(g1.inputs, g2.inputs)
+    # δx and δ(initial state) are per trial, but each thread multiplies its own rows by the weights: BLAS
+    # picks its kernel by the number of rows, so the last bit may differ (OpenBLAS in NumPy 2.4 does).
+    assert relative_error(g1.inputs, g2.inputs) < 1e-13
     for a, b in zip(g1.initial_state, g2.initial_state, strict=True):
-        np.testing.assert_array_equal(a, b)
+        assert relative_error(a, b) < 1e-13
 
 
 UNCOMPILED = r'''
