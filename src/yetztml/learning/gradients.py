@@ -196,8 +196,8 @@ def tbptt(
 METHODS: dict[str, Method] = {
     "bptt": Method(bptt, ("truncate_recurrent",)),
     "tbptt": Method(tbptt, ("k1", "k2", "truncate_recurrent")),
-    "rtrl": Method(rtrl, ()),  # (R1)–(R6), learning/rtrl.py
-    "truncated1997": Method(truncated1997, ()),  # (P1)–(U6), learning/truncated1997.py
+    "rtrl": Method(rtrl, ()),  # (RT1)–(RT6), learning/rtrl.py
+    "truncated1997": Method(truncated1997, ()),  # (TP1)–(TU6), learning/truncated1997.py
 }
 
 
