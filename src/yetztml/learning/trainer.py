@@ -1,5 +1,8 @@
 """The training loop: data → gradients → clipping → schedule → optimiser, with checkpoint and resume.
 
+(Over 400 lines on purpose: the step, its roll-back, the checkpoint and the resume share one invariant —
+the state at the last completed step — and are easier to check side by side than across modules.)
+
 One training step draws one item from the data source — a tuple (x, targets[, mask]) or a
 :class:`Batch` (x, targets, mask, lengths) for padded batches — and turns it into weight updates
 according to the update mode. The trained object is any model (:mod:`yetztml.models`), cell or layer:
