@@ -1,4 +1,4 @@
-"""Speed of two commits side by side: the library's benchmarks run from both trees in one session.
+"""Speed of two commits side by side: the library's benchmarks run from both trees in one run.
 
 Each commit is exported (``git archive``, the repository itself is left as it is) into a temporary folder,
 and every round runs each selected benchmark script once from each tree, alternating which tree goes first
