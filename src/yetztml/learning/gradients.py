@@ -36,6 +36,7 @@ from ..cells.base import Cell, Grads
 from ..core.errors import DTypeError, OptionError, UnsupportedError, message
 from ..core.validation import check_int
 from .losses import LossFn, resolve_loss
+from .problem import Problem
 from .rtrl import rtrl
 from .truncated1997 import truncated1997
 
@@ -51,35 +52,6 @@ class Method:
 
     fn: MethodFn
     options: tuple[str, ...]
-
-
-@dataclass
-class Problem:
-    """What every method needs: the cell, the data and the loss (already resolved and validated)."""
-
-    cell: Cell
-    x: np.ndarray  # (T, B, I), or (B, T, I) for a batch_first cell
-    targets: Any
-    loss: Callable[[np.ndarray], tuple[float, np.ndarray]]  # outputs -> (value, d_outputs)
-    state: Any
-    time_axis: int
-    lengths: Any = None
-
-    def forward(self, x: np.ndarray, state: Any):
-        """The cell's forward pass, with the lengths when there are some."""
-        if self.lengths is None:
-            return self.cell.forward(x, state)
-        return self.cell.forward(x, state, lengths=self.lengths)
-
-    @property
-    def length(self) -> int:
-        return self.x.shape[self.time_axis]
-
-    def slice(self, array: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """``array`` restricted to time steps [start, stop)."""
-        index = [slice(None)] * array.ndim
-        index[self.time_axis] = slice(start, stop)
-        return array[tuple(index)]
 
 
 def _backward_options(cell: Cell, truncate_recurrent: object) -> dict[str, bool]:

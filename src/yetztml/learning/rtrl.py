@@ -28,7 +28,6 @@ carry. ``Grads.initial_state`` is (RT6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,84 +39,20 @@ from ..cells.lstm import LSTM
 from ..cells.rnn import RNN
 from ..core.errors import UnsupportedError, message
 from ..core.validation import check_array
+from .rtrl_blocks import BlockModel
+from .rtrl_layout import Layout
+from .rtrl_stacked import StackedModel
 
 if TYPE_CHECKING:
-    from .gradients import Problem
+    from .problem import Problem
 
 #: The cells RTRL supports (named in error messages).
 RTRL_CELLS = "RNN, LSTM, GRU (unidirectional, any number of layers), LSTM1997, LSTMForget, LSTMPeephole"
 
 
-@dataclass
-class Layout:
-    """Where each parameter sits in θ, and the width D = n + W of a derivative row."""
-
-    n: int  # state units per sequence
-    offsets: dict[str, int]  # parameter name -> first index in θ
-    shapes: dict[str, tuple[int, ...]]
-
-    @classmethod
-    def of(cls, cell: Cell, n: int) -> Layout:
-        offsets, shapes, at = {}, {}, 0
-        for name, value in cell.params.items():
-            offsets[name], shapes[name] = at, value.shape
-            at += value.size
-        return cls(n, offsets, shapes)
-
-    @property
-    def W(self) -> int:
-        return int(sum(int(np.prod(s)) for s in self.shapes.values()))
-
-    @property
-    def D(self) -> int:
-        return self.n + self.W
-
-    def column(self, name: str) -> int:
-        """The column of ``name``'s first entry in a derivative row [z(t−1); θ]."""
-        return self.n + self.offsets[name]
-
-    def unflatten(self, vector: np.ndarray, dtype: np.dtype) -> dict[str, np.ndarray]:
-        """θ-shaped vector (W,) → dict keyed like ``cell.params``."""
-        out = {}
-        for name, shape in self.shapes.items():
-            start = self.offsets[name]
-            out[name] = vector[start : start + int(np.prod(shape))].reshape(shape).astype(dtype)
-        return out
-
-
-# -- forward-mode helpers shared by the per-cell step functions ----------------------------------------
-def add_weight(layout: Layout, d_net: np.ndarray, w: np.ndarray, u: np.ndarray, name: str) -> None:
-    """d_net (B, m, D) += ∂(w u)/∂w: row r of net depends on w[r, c] with coefficient u[:, c]."""
-    m, k = w.shape
-    rows = np.arange(m)[:, None]
-    cols = layout.column(name) + rows * k + np.arange(k)[None, :]  # (m, k)
-    d_net[:, rows, cols] += u[:, None, :]
-
-
-def add_bias(layout: Layout, d_net: np.ndarray, name: str) -> None:
-    """d_net (B, m, D) += ∂b/∂b: row r depends on b[r] with coefficient 1."""
-    m = d_net.shape[1]
-    d_net[:, np.arange(m), layout.column(name) + np.arange(m)] += 1.0
-
-
-def selection(layout: Layout, state_columns: np.ndarray) -> np.ndarray:
-    """d u / d[z(t−1); θ] (k, D) for a source vector whose entries are the state units ``state_columns``.
-
-    Entries marked −1 (external inputs such as x(t)) have a zero row.
-    """
-    e = np.zeros((len(state_columns), layout.D))
-    for row, col in enumerate(state_columns):
-        if col >= 0:
-            e[row, col] = 1.0
-    return e
-
-
 # -- the driver -----------------------------------------------------------------------------------------
 def model_for(cell: Cell, thing: str):
     """The RTRL step model of ``cell``; UnsupportedError for cells without one."""
-    from .rtrl_blocks import BlockModel
-    from .rtrl_stacked import StackedModel
-
     if not cell.supports("rtrl"):  # declared by the exact class, so a subclass never inherits it unchecked
         raise UnsupportedError(
             message(thing, f"one of the cells {RTRL_CELLS}", f"a {type(cell).__name__}", "Use method='bptt'.")

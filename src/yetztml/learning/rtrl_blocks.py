@@ -22,7 +22,7 @@ import numpy as np
 
 from ..cells.block_cell import MemoryBlockCell
 from ..core import activations
-from .rtrl import Layout, add_bias, add_weight, selection
+from .rtrl_layout import Layout, add_bias, add_weight, selection
 
 
 def _f64(a: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from ..cells.base import Cell
 from ..cells.gru import GRU
 from ..cells.lstm import LSTM
 from ..core import activations
-from .rtrl import Layout, add_bias, add_weight, selection
+from .rtrl_layout import Layout, add_bias, add_weight, selection
 
 
 def _phi_prime(kind: int, y: np.ndarray) -> np.ndarray:

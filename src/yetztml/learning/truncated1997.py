@@ -65,7 +65,7 @@ from ..core.validation import check_array
 from .truncated1997_kernel import BIAS_CELLS, BIAS_GATES, BIAS_OUTPUTS, ERROR, FORWARD, run
 
 if TYPE_CHECKING:
-    from .gradients import Problem
+    from .problem import Problem
 
 #: The cells the 1997 algorithm supports (named in error messages).
 TRUNCATED1997_CELLS = "LSTM1997, LSTMForget and LSTMPeephole (the memory-block cells)"
