@@ -14,12 +14,19 @@ import pytest
 
 from test_text_app import write_data
 
-ARGS = ["--hidden", "6", "--embed-dim", "6", "--epochs", "12", "--batch-size", "8", "--lr", "0.02",
-        "--dropout", "0.2", "--patience", "12", "--no-figures"]
+ARGS = ["--hidden", "6", "--embed-dim", "6", "--epochs", "60", "--batch-size", "8", "--lr", "0.02",
+        "--dropout", "0.2", "--patience", "60", "--no-figures"]
 
 
 def command(data, out):
     return [sys.executable, "-m", "yetztml.cli.main", "text", "train", "--data", str(data), "--out", str(out), *ARGS]
+
+
+def epochs_done(out) -> int:
+    try:
+        return len(json.loads((out / "history.json").read_text())["epochs"])
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return 0
 
 
 def start(cmd):
@@ -38,10 +45,9 @@ def test_a_signal_mid_training_keeps_the_work_and_the_rerun_finishes_identically
     out = tmp_path / "cut"
     process = start(command(data, out))
     deadline = time.monotonic() + 120
-    while not (out / "history.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # land inside an epoch, between checkpoints
-    process.send_signal(signum)
+    while epochs_done(out) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signum)  # inside epoch 3 of 60, between checkpoints
     _, err = process.communicate(timeout=120)
     assert process.returncode == code, err
     assert err.strip().splitlines()[-1] == f"yetztml text: {word}"
