@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,7 +41,7 @@ from ..cells.rnn import RNN
 from ..core.errors import OptionError, message
 
 
-class Kind:
+class Kind(ABC):
     """Shared description of a kind: state parts, weight names, how outputs sit in the first array."""
 
     #: number of state parts (1: h; 2: h and c).
@@ -54,11 +55,13 @@ class Kind:
         self.name = name
         self.options = options
 
+    @abstractmethod
     def weight_names(self, bias: bool) -> list[str]:
-        raise NotImplementedError
+        """The cell's parameter names for one layer and direction (PyTorch's suffix-free names)."""
 
+    @abstractmethod
     def weight_shapes(self, input_size: int, hidden_size: int, bias: bool) -> list[tuple[int, ...]]:
-        raise NotImplementedError
+        """Their shapes, in the same order."""
 
     #: ``return_states``: name → (trajectory index, first column in units of H, width in units of H;
     #: 0 means one column per block); time rows as the outputs'.
