@@ -4,6 +4,10 @@ Hypothesis draws the same examples on every run (profile ``default``: ``derandom
 is reproducible: a run never fails on an example no earlier run met. To search new examples, run
 ``python -m pytest --hypothesis-profile=explore`` (random draws, more of them); a failure found there is
 kept in ``.hypothesis/`` and replayed by the next explore run.
+
+The default run leaves out the tests marked ``slow`` (``addopts`` in ``pyproject.toml`` holds
+``-m 'not slow'``); ``python -m pytest --runslow`` runs them too. An explicit ``-m`` on the command line
+replaces the default one and is kept as given.
 """
 
 from __future__ import annotations
@@ -15,6 +19,18 @@ from hypothesis import settings
 settings.register_profile("default", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=200)
 settings.load_profile("default")
+
+DEFAULT_MARK_EXPRESSION = "not slow"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="run the tests marked slow as well (they are left out by default)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("runslow") and config.option.markexpr.strip() == DEFAULT_MARK_EXPRESSION:
+        config.option.markexpr = ""
 
 
 @pytest.fixture
