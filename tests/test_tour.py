@@ -77,13 +77,22 @@ def test_cli_unknown_cell_is_refused(capsys):
     assert "expected one of rnn, lstm" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_lstm1997_learns_the_adding_problem_where_the_elman_rnn_does_not():
-    """The tour's claim at full size (T = 100): measured 147,437 sequences and 0 wrong for seed 0."""
+    """The tour's claim at full size (T = 100), seed 0: LSTM1997 meets the stop criterion at 147,437
+    sequences with none of 2,560 test sequences wrong; the Elman RNN after 20,000 sequences still has the
+    mean error of always answering the mean (0.1625). About 11 s: the default run's learning check.
+
+    The RNN trains with BLAS products over 20,000 Adam steps: its error is pinned to 1e-6 relative, room for
+    another BLAS's summation order; the LSTM1997 counts are exact."""
     from yetztml.experiments.lstm1997 import quick_trial
     from yetztml.experiments.rnn_adding import train_rnn_on_adding
 
     lstm = quick_trial("linear-output", T=100, seed=0, budget=200_000)
-    assert lstm["success"] and lstm["test"]["wrong"] <= 10
+    assert (lstm["success"], lstm["reason"], lstm["sequences"], lstm["steps"]) == (True, "criterion", 147_437,
+                                                                                    15_479_940)
+    assert (lstm["test"]["size"], lstm["test"]["wrong"], lstm["window"]["wrong"]) == (2560, 0, 0)
+    assert lstm["test"]["mae"] == pytest.approx(0.00581308747748876, rel=1e-9)
     rnn = train_rnn_on_adding(T=100, sequences=20_000, seed=0)
-    assert not rnn["success"] and rnn["test"]["mae"] > 0.9 * rnn["baseline_mae"]
+    assert (rnn["success"], rnn["sequences"], rnn["num_weights"], rnn["baseline_mae"]) == (False, 20_000, 337, 0.1625)
+    assert rnn["test"]["wrong"] == 2151
+    assert rnn["test"]["mae"] == pytest.approx(0.16187845311308421, rel=1e-6)
