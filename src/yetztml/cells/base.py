@@ -41,6 +41,10 @@ and weights can still overflow, e.g. weights of 1e308 whose products meet as ``i
 check is one sum over the outputs (the element-wise test runs only when that sum is not finite) and
 changes no number.
 
+A trace cannot be changed silently between ``forward`` and ``backward``: the outermost ``forward`` copies
+the caller's arrays and makes the trace's arrays read-only, and ``backward`` refuses a trace one of whose
+arrays was made writable again (:mod:`yetztml.cells.sealing`).
+
 A full walk-through of writing a cell or layer of your own is in ``docs/protocol.md``.
 """
 
@@ -55,6 +59,7 @@ import numpy as np
 
 from ..core.errors import NonFiniteError, OptionError, ShapeError, UnsupportedError, message
 from ..core.validation import check_array, check_dtype
+from . import sealing
 
 State = Any  # ndarray | tuple[ndarray, ...]
 
@@ -106,6 +111,9 @@ class Cell:
         forward = cls.__dict__.get("forward")
         if forward is not None and not getattr(forward, "checks_outputs", False):
             cls.forward = _checking_outputs(forward)
+        backward = cls.__dict__.get("backward")
+        if backward is not None and not getattr(backward, "checks_trace", False):
+            cls.backward = _checking_trace(backward)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Cell:
         self = super().__new__(cls)
@@ -277,15 +285,39 @@ def check_outputs_finite(cell: Cell, outputs: object) -> None:
 
 
 def _checking_outputs(forward: Any) -> Any:
-    """``forward`` followed by :func:`check_outputs_finite` on the returned trace's outputs."""
+    """``forward`` followed by :func:`check_outputs_finite` on the returned trace's outputs; the outermost
+    call also copies the caller's arrays first and seals the trace (:mod:`yetztml.cells.sealing`)."""
 
     @functools.wraps(forward)
     def checked(self: Cell, *args: Any, **kwargs: Any) -> Any:
-        trace = forward(self, *args, **kwargs)
-        check_outputs_finite(self, getattr(trace, "outputs", None))
-        return trace
+        with sealing.Nested() as outer:
+            if not outer:
+                args, kwargs = sealing.copy_inputs(args), sealing.copy_inputs(kwargs)
+            trace = forward(self, *args, **kwargs)
+            check_outputs_finite(self, getattr(trace, "outputs", None))
+            if not outer:
+                sealing.seal(trace, self.params)
+            return trace
 
     checked.checks_outputs = True  # type: ignore[attr-defined]
+    return checked
+
+
+def _checking_trace(backward: Any) -> Any:
+    """``backward`` after checking that the trace is as ``forward`` sealed it (outermost call only),
+    with the trace's arrays opened while it runs."""
+
+    @functools.wraps(backward)
+    def checked(self: Cell, *args: Any, **kwargs: Any) -> Any:
+        with sealing.Nested() as outer:
+            if outer:
+                return backward(self, *args, **kwargs)
+            trace = args[0] if args else kwargs.get("trace")
+            sealing.check(self, trace)
+            with sealing.Opened(trace):
+                return backward(self, *args, **kwargs)
+
+    checked.checks_trace = True  # type: ignore[attr-defined]
     return checked
 
 

@@ -52,6 +52,7 @@ class Workspace:
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
         self._children: dict[int, Workspace] = {}
+        self.forwards = 0  # forward calls that used it; a trace records its number
 
     def child(self, index: int) -> Workspace:
         """The workspace of batch chunk ``index`` when a batch is split over threads."""
@@ -60,11 +61,16 @@ class Workspace:
         return self._children[index]
 
     def get(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """An uninitialised array ``name`` of this shape and dtype, reused when the last one fits."""
+        """An uninitialised array ``name`` of this shape and dtype, reused when the last one fits.
+
+        A reused array is made writable again (a trace seals its arrays, :mod:`yetztml.cells.sealing`); the
+        trace that held it is then refused by ``backward`` (``forwards`` counts the traces)."""
         arr = self._arrays.get(name)
         if arr is None or arr.shape != shape or arr.dtype != dtype:
             arr = np.empty(shape, dtype=dtype)
             self._arrays[name] = arr
+        elif not arr.flags.writeable:
+            arr.flags.writeable = True
         return arr
 
     @property
@@ -212,6 +218,13 @@ class ClosedLoopModel(Cell, abc.ABC):
             raise OptionError(
                 message(f"{cls}.backward(trace)", "a trace from this model's forward", type(trace).__name__)
             )
+        ws = trace.extras["workspace"]
+        if trace.extras.get("forward_number") != ws.forwards:
+            raise OptionError(message(
+                f"{cls}.backward(trace)", "the latest trace of its workspace",
+                f"the trace of forward {trace.extras.get('forward_number')} of {ws.forwards} with that workspace",
+                "The next forward with the same Workspace overwrites a trace's arrays: run backward first, or "
+                "give each trace its own Workspace."))
         d_outputs = np.ascontiguousarray(self._check_d_outputs(trace, d_outputs))
         T, B, _ = trace.x.shape
         if d_final_state is None:
@@ -274,8 +287,10 @@ class ClosedLoopModel(Cell, abc.ABC):
 
             parts = list(_pool(len(chunks)).map(run, range(len(chunks))))
             trace = self._join(x, state, parts, chunks)
+        ws.forwards += 1
         trace.extras["model"] = self
         trace.extras["workspace"] = ws
+        trace.extras["forward_number"] = ws.forwards
         return trace
 
     def _join(self, x, state, parts: list[Trace], chunks: list[slice]) -> Trace:

@@ -38,6 +38,7 @@ from ..cells.lstm_layernorm import LSTMLayerNorm
 from ..cells.lstm_peephole_stacked import LSTMPeepholeStacked
 from ..cells.lstm_zoneout import LSTMZoneout, ZoneoutSweep
 from ..cells.rnn import RNN
+from ..cells.sealing import release
 from ..core.errors import OptionError, message
 
 
@@ -237,7 +238,7 @@ class BlockKind(Kind):
         cell = self._bind(x, init[0].shape[1], weights)
         if reverse:
             x = x[::-1].copy()
-        trace = cell.forward(x, self._state(cell, init))
+        trace = release(cell.forward(x, self._state(cell, init)))  # the arrays become torch's
         return [getattr(trace, name) for name in _BLOCK_FIELDS]
 
     def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
