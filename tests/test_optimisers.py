@@ -140,7 +140,7 @@ def test_validation(rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_compiled_adam_rounds_like_the_numpy_expressions(dtype, weight_decay):
-    """The compiled (O4)–(O6) equals, bit for bit, the NumPy expressions its docstring names."""
+    """The compiled (O4)–(O6) equals, bit for bit, the NumPy expressions its docstring names (float32 in float32)."""
     rng = np.random.default_rng(7)
     p = {"w": rng.standard_normal((5, 7)).astype(dtype)}
     ref = p["w"].copy()
@@ -154,7 +154,59 @@ def test_compiled_adam_rounds_like_the_numpy_expressions(dtype, weight_decay):
         m += (1.0 - 0.85) * gd
         v *= 0.995
         v += (1.0 - 0.995) * gd * gd
-        ref -= (0.003 / (1.0 - 0.85**n)) * (m / (np.sqrt(v) / np.sqrt(1.0 - 0.995**n) + 1e-7))
+        step, sqrt_bc2, eps = dtype(0.003 / (1.0 - 0.85**n)), dtype(np.sqrt(1.0 - 0.995**n)), dtype(1e-7)
+        ref -= step * (m / (np.sqrt(v) / sqrt_bc2 + eps))  # every scalar in the dtype
         np.testing.assert_array_equal(p["w"], ref)
         np.testing.assert_array_equal(opt.m["w"], m)
         np.testing.assert_array_equal(opt.v["w"], v)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: Adam(p, lr=0.01, weight_decay=0.1),
+    lambda p: SGD(p, lr=0.1, momentum=0.9),
+])
+def test_restore_undoes_the_updates_since_keep(make):
+    """step(keep=k) then more updates, then restore(k): parameters, buffers, counter and rate as before."""
+    rng = np.random.default_rng(3)
+    params = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(3).astype(np.float32)}
+    opt = make(params)
+    grads = lambda: {k: rng.standard_normal(v.shape).astype(v.dtype) for k, v in params.items()}  # noqa: E731
+    opt.step(grads())
+    before = {k: v.copy() for k, v in params.items()}
+    state = opt.state_dict()
+    keep: dict = {}
+    assert opt.step(grads(), keep=keep) == []
+    opt.lr = 0.5
+    opt.step(grads(), checked=True)
+    assert not np.array_equal(params["W"], before["W"])
+    opt.restore(keep)
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+    after = opt.state_dict()
+    assert (after["steps"], after["hyper"]) == (state["steps"], state["hyper"]) == (1, after["hyper"])
+    for name, buf in state["buffers"].items():
+        for k, v in buf.items():
+            np.testing.assert_array_equal(after["buffers"][name][k], v)
+
+
+def test_restore_of_a_first_momentum_step_removes_its_buffer():
+    params = {"w": np.ones(3)}
+    opt = SGD(params, lr=0.1, momentum=0.9)
+    keep: dict = {}
+    opt.step({"w": np.ones(3)}, keep=keep)
+    assert set(opt.buffer) == {"w"}
+    opt.restore(keep)
+    assert opt.buffer == {} and opt.steps == 0
+    np.testing.assert_array_equal(params["w"], np.ones(3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_step_names_the_parameters_that_overflowed(dtype):
+    """Adam's compiled pass reports a non-finite result per parameter (x − x ≠ 0), SGD's check too."""
+    big = np.finfo(dtype).max
+    params = {"a": np.array([0.95 * big, 1.0], dtype=dtype), "b": np.array([1.0, -1.0], dtype=dtype)}
+    opt = Adam(params, lr=float(big) / 10)  # first step: lr / (1 − β₁) · m̂/√v̂ = big · 0.1 onto 0.95 big
+    assert opt.step({"a": np.array([-1.0, 0.0], dtype=dtype), "b": np.zeros(2, dtype=dtype)}) == ["a"]
+    assert np.isinf(params["a"][0]) and params["a"][1] == 1.0
+    sgd = SGD({"c": np.array([big], dtype=dtype)}, lr=float(big))
+    assert sgd.step({"c": np.array([-1.0], dtype=dtype)}) == ["c"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..cells.base import Grads, Trace
@@ -26,6 +27,28 @@ from .base import Layer, check_lengths, valid_mask
 __all__ = ["Pool"]
 
 MODES = ("last", "mean", "max")
+
+
+@numba.njit(cache=True)
+def _max_over_valid(xt, lengths, y, where):  # pragma: no cover - compiled
+    """(POOL3): y(b)_j and τ_bj over t < L_b of xt (T, B, H); the first maximum on ties (strict >)."""
+    for b in range(xt.shape[1]):
+        for j in range(xt.shape[2]):
+            y[b, j] = xt[0, b, j]
+            where[b, j] = 0
+        for t in range(1, lengths[b]):
+            for j in range(xt.shape[2]):
+                if xt[t, b, j] > y[b, j]:
+                    y[b, j] = xt[t, b, j]
+                    where[b, j] = t
+
+
+@numba.njit(cache=True)
+def _scatter_max(dy, where, dxt):  # pragma: no cover - compiled
+    """(POOL6): δx(τ_bj, b)_j = δy(b)_j into a zeroed dxt (T, B, H)."""
+    for b in range(dy.shape[0]):
+        for j in range(dy.shape[1]):
+            dxt[where[b, j], b, j] = dy[b, j]
 
 
 class Pool(Layer):
@@ -59,9 +82,9 @@ class Pool(Layer):
         elif self.mode == "mean":
             y = np.where(valid_mask(lengths, T)[..., None], xt, 0).sum(axis=0) / lengths[:, None]  # (POOL2)
         else:
-            masked = np.where(valid_mask(lengths, T)[..., None], xt, -np.inf)
-            where = masked.argmax(axis=0)  # (POOL3) τ_bj, (B, H)
-            y = np.take_along_axis(xt, where[None], axis=0)[0]
+            y = np.empty((B, xt.shape[2]), dtype=xt.dtype)
+            where = np.empty((B, xt.shape[2]), dtype=np.int64)
+            _max_over_valid(xt, lengths, y, where)  # (POOL3) y and τ_bj, (B, H)
         y = y.astype(self.dtype, copy=False)[None]  # (1, B, H)
         out = y.transpose(1, 0, 2) if self.batch_first else y
         return self._trace(x, np.ascontiguousarray(out), lengths=lengths, where=where)
@@ -80,6 +103,6 @@ class Pool(Layer):
         elif self.mode == "mean":
             dxt += np.where(valid_mask(lengths, T)[..., None], dy / lengths[:, None], 0)  # (POOL5)
         else:
-            np.put_along_axis(dxt, trace.extras["where"][None], dy[None], axis=0)  # (POOL6)
+            _scatter_max(np.ascontiguousarray(dy, dtype=self.dtype), trace.extras["where"], dxt)  # (POOL6)
         dx = dxt.transpose(1, 0, 2) if self.batch_first else dxt
         return self._grads({}, np.ascontiguousarray(dx))

@@ -61,16 +61,25 @@ def _squares64(x):  # pragma: no cover - compiled
     return total
 
 
+def sum_of_squares(g: np.ndarray) -> float:
+    """Σ g² of one float tensor in float64 (C2): NaN or inf when ``g`` holds a NaN or inf."""
+    if g.dtype == np.float32:
+        return float(_squares64(np.ascontiguousarray(g).reshape(-1)))  # (C2)
+    g64 = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
+    return float(np.dot(g64, g64))  # (C2)
+
+
 def global_norm(grads: MutableMapping[str, np.ndarray]) -> float:
     """‖g‖ over all tensors together (C2), in float64."""
-    total = 0.0
-    for g in grads.values():
-        if g.dtype == np.float32:
-            total += float(_squares64(np.ascontiguousarray(g).reshape(-1)))  # (C2)
-        else:
-            g64 = g.astype(np.float64, copy=False)
-            total += float(np.dot(g64.ravel(), g64.ravel()))  # (C2)
-    return float(np.sqrt(total))  # (C2)
+    return float(np.sqrt(sum(sum_of_squares(g) for g in grads.values())))  # (C2)
+
+
+def scale_to_norm(grads: MutableMapping[str, np.ndarray], max_norm: float, norm: float) -> None:
+    """(C3) with the global norm ``norm`` already computed (the training loop's single pass over the gradients)."""
+    coef = max_norm / (norm + 1e-6)
+    if coef < 1.0:
+        for g in grads.values():
+            g *= g.dtype.type(coef)  # (C3)
 
 
 def clip_by_global_norm(grads: MutableMapping[str, np.ndarray], max_norm: float) -> float:
@@ -81,8 +90,5 @@ def clip_by_global_norm(grads: MutableMapping[str, np.ndarray], max_norm: float)
     max_norm = check_float("clip_by_global_norm(max_norm)", max_norm, minimum=0.0, strict_minimum=True)
     _check("clip_by_global_norm(grads)", grads)
     norm = global_norm(grads)
-    coef = max_norm / (norm + 1e-6)
-    if coef < 1.0:
-        for g in grads.values():
-            g *= g.dtype.type(coef)  # (C3)
+    scale_to_norm(grads, max_norm, norm)  # (C3)
     return norm

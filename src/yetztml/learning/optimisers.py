@@ -15,8 +15,8 @@ Adam (``torch.optim.Adam``, coupled L2 weight decay λ, no AMSGrad):
     (O6)  θ ← θ − (lr / (1 − β₁ⁿ)) · m_n / (√v_n / √(1 − β₂ⁿ) + ε)
 
 Adam's (O4)–(O6) run as one compiled pass over each parameter (:func:`adam_update`) that rounds exactly as
-the NumPy expressions written in its docstring would: moments in the parameter's dtype, the step in
-float64, the result rounded back to the parameter's dtype.
+the NumPy expressions written in its docstring would, everything in the parameter's dtype (a float32
+parameter's step in float32, as PyTorch's).
 
 The optimiser keeps a reference to the dict (normally ``cell.params``) and looks the arrays up on every
 step, so a cell that replaces its arrays (``load_params``) stays trained. ``lr`` may be changed between
@@ -97,16 +97,56 @@ class Optimiser(ABC):
             out[key] = g.astype(p.dtype, copy=False)
         return out
 
-    def step(self, grads: Mapping[str, np.ndarray]) -> None:
-        """Apply one update to every parameter, in place."""
-        grads = self._checked(grads)
+    def step(
+        self, grads: Mapping[str, np.ndarray], *, checked: bool = False, keep: dict[str, Any] | None = None
+    ) -> list[str]:
+        """Apply one update to every parameter, in place; returns the names of the parameters that hold
+        NaN/inf after it (normally none).
+
+        ``checked=True``: the caller has already checked the keys, shapes and finiteness of ``grads`` (the
+        training loop does, in the pass that computes the global norm), so only the dtype cast remains.
+        ``keep``: a dict that receives everything the update changes, as it was before (its arrays are
+        reused from the previous call where shapes match), so that :meth:`restore` can undo the update.
+        """
+        if checked:
+            grads = {key: np.asarray(grads[key]).astype(p.dtype, copy=False) for key, p in self.params.items()}
+        else:
+            grads = self._checked(grads)
+        if keep is not None:
+            keep["steps"], keep["hyper"] = self.steps, self._hyper()
+            self._keep(keep)
         self.steps += 1
-        for key, g in grads.items():
-            self._update(key, self.params[key], g)
+        return [key for key, g in grads.items() if not self._update(key, self.params[key], g, keep)]
+
+    def _keep(self, keep: dict[str, Any]) -> None:
+        """Copy the parameters and every buffer into ``keep`` before an update (:meth:`step`)."""
+        spare = keep.setdefault("params", {})
+        for key, value in self.params.items():
+            if key in spare and spare[key].shape == value.shape and spare[key].dtype == value.dtype:
+                np.copyto(spare[key], value)  # reused buffers: no allocation per step
+            else:
+                spare[key] = value.copy()
+        keep["state"] = self.state_dict(into=keep.get("state"))
+
+    def restore(self, keep: Mapping[str, Any]) -> None:
+        """Undo the updates since :meth:`step` filled ``keep``: parameters, buffers, counter, hyperparameters."""
+        for key, value in keep["params"].items():
+            self.params[key][...] = value
+        self._restore_buffers(keep)
+        self.steps = keep["steps"]
+        for key, value in keep["hyper"].items():
+            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+
+    def _restore_buffers(self, keep: Mapping[str, Any]) -> None:
+        self.load_state_dict(keep["state"])
 
     @abstractmethod
-    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
-        """Update parameter ``p`` (in place) with gradient ``g``; ``self.steps`` is already advanced."""
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray, keep: dict[str, Any] | None) -> bool:
+        """Update parameter ``p`` (in place) with gradient ``g``; ``self.steps`` is already advanced.
+
+        Returns whether ``p`` is finite afterwards. ``keep``: as in :meth:`step` (already filled by
+        :meth:`_keep`, unless a subclass saves what it changes itself).
+        """
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _hyper(self) -> dict[str, Any]:
@@ -207,7 +247,7 @@ class SGD(Optimiser):
         self.nesterov = nesterov
         self.buffer: dict[str, np.ndarray] = {}
 
-    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray, keep: dict[str, Any] | None) -> bool:
         u = g
         if self.momentum != 0.0:
             b = self.buffer.get(key)
@@ -217,7 +257,9 @@ class SGD(Optimiser):
                 b *= self.momentum  # (O1)
                 b += g
             u = g + self.momentum * b if self.nesterov else b  # (O2)
-        p -= self.lr * u  # (O3)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by the return value
+            p -= self.lr * u  # (O3)
+        return bool(np.all(np.isfinite(p)))
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov}
@@ -252,7 +294,16 @@ class Adam(Optimiser):
         self.m: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in params.items()}
         self.v: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in params.items()}
 
-    def _update(self, key: str, p: np.ndarray, g: np.ndarray) -> None:
+    def _keep(self, keep: dict[str, Any]) -> None:
+        for name in ("params", "m", "v"):  # filled by adam_update as it reads them: no separate copy
+            keep.setdefault(name, {})
+
+    def _restore_buffers(self, keep: Mapping[str, Any]) -> None:
+        for key in self.params:
+            self.m[key][...] = keep["m"][key]
+            self.v[key][...] = keep["v"][key]
+
+    def _update(self, key: str, p: np.ndarray, g: np.ndarray, keep: dict[str, Any] | None) -> bool:
         beta1, beta2 = self.betas
         n = self.steps
         kind = p.dtype.type
@@ -262,12 +313,18 @@ class Adam(Optimiser):
         g = np.ascontiguousarray(g).reshape(-1)
         if self.weight_decay != 0.0:
             g = g + kind(self.weight_decay) * flat  # (O4), in the dtype
-        adam_update(
+        if keep is None:
+            old = (flat[:0],) * 3
+        else:
+            old = tuple(_spare(keep[name], key, p) for name in ("params", "m", "v"))
+        finite = adam_update(
             flat, g, self.m[key].reshape(-1), self.v[key].reshape(-1), kind(beta1), kind(1.0 - beta1),
-            kind(beta2), kind(1.0 - beta2), self.lr / (1.0 - beta1**n), float(np.sqrt(1.0 - beta2**n)), self.eps,
+            kind(beta2), kind(1.0 - beta2), kind(self.lr / (1.0 - beta1**n)), kind(np.sqrt(1.0 - beta2**n)),
+            kind(self.eps), keep is not None, *old,
         )
         if not np.shares_memory(flat, p):
             p[...] = flat.reshape(p.shape)
+        return bool(finite)
 
     def _hyper(self) -> dict[str, Any]:
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps, "weight_decay": self.weight_decay}
@@ -276,22 +333,42 @@ class Adam(Optimiser):
         return {"m": self.m, "v": self.v}
 
 
+def _spare(store: dict[str, np.ndarray], key: str, like: np.ndarray) -> np.ndarray:
+    """The flat array of ``store[key]`` shaped and typed like ``like``, allocated on first use."""
+    spare = store.get(key)
+    if spare is None or spare.shape != like.shape or spare.dtype != like.dtype:
+        spare = store[key] = np.empty(like.shape, like.dtype)
+    return spare.reshape(-1)
+
+
 @numba.njit(cache=True)
-def adam_update(p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps):  # pragma: no cover
+def adam_update(  # pragma: no cover
+    p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps, keep, old_p, old_m, old_v
+):
     """(O5)–(O6) for flat arrays p, g, m, v of one dtype (g after (O4)); rounds like these NumPy expressions::
 
         m *= beta1; m += (1 − beta1) * g                # (O5), in the dtype
         v *= beta2; v += (1 − beta2) * g * g
-        p -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + eps))   # (O6) in float64, rounded to the dtype
+        p -= step_size * (m / (np.sqrt(v) / sqrt_bc2 + eps))   # (O6), in the dtype
 
-    with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2 given in the dtype, and step_size = lr / (1 − β₁ⁿ),
-    sqrt_bc2 = √(1 − β₂ⁿ), eps as float64. The loop has no branch, so that it vectorises.
+    with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2, step_size = lr / (1 − β₁ⁿ), sqrt_bc2 = √(1 − β₂ⁿ)
+    and eps all given in the dtype (as torch.optim.Adam computes a float32 tensor's step in float32).
+    With ``keep``, p, m and v are first copied into old_p, old_m, old_v as they are read (the training
+    loop's roll-back point, without a pass of its own). Returns
+    whether every new p is finite (x − x is 0 exactly when x is finite; an integer OR vectorises). The
+    loop's only branch is loop-invariant, so that it vectorises.
     """
+    bad = np.int32(0)
     for i in range(p.size):
+        if keep:  # loop-invariant: compiled as two loops
+            old_p[i] = p[i]
+            old_m[i] = m[i]
+            old_v[i] = v[i]
         gi = g[i]
         mi = m[i] * beta1 + c1 * gi  # (O5)
         vi = v[i] * beta2 + c2 * gi * gi  # (O5)
         m[i] = mi
         v[i] = vi
-        denom = np.float64(np.sqrt(vi)) / sqrt_bc2 + eps  # (O6)
-        p[i] = np.float64(p[i]) - step_size * (np.float64(mi) / denom)  # (O6)
+        p[i] = p[i] - step_size * (mi / (np.sqrt(vi) / sqrt_bc2 + eps))  # (O6)
+        bad |= np.int32(p[i] - p[i] != 0)
+    return bad == 0

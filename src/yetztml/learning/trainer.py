@@ -54,7 +54,7 @@ from ..core.progress import ProgressBar
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_float, check_int
 from . import checkpoint as ckpt
-from .clipping import clip_by_global_norm, clip_by_value
+from .clipping import clip_by_value, scale_to_norm, sum_of_squares
 from .gradients import METHODS
 from .gradients import gradients as compute_gradients
 from .losses import resolve_loss
@@ -96,8 +96,7 @@ class _Pending:
     clock: Clock
     history_len: int
     item: Any = None
-    params: dict[str, np.ndarray] | None = None
-    optimiser: dict[str, Any] | None = None
+    kept: dict[str, Any] | None = None  # what the optimiser changed, as before the step's first update
 
 
 def _batch_axis(trainer: Trainer) -> int:
@@ -236,8 +235,7 @@ class Trainer:
         self.clock = Clock()
         self.history: list[float] = []
         self._pending: _Pending | None = None
-        self._spare_params: dict[str, np.ndarray] = {}  # the roll-back snapshot's buffers, reused every step
-        self._spare_optimiser: dict[str, Any] | None = None
+        self._spare_keep: dict[str, Any] = {}  # the roll-back point's buffers, reused every step
         self._pushback: Any = None  # an item drawn by a step that was rolled back, used next
         self._pushback_sources: dict[str, Any] | None = None  # the sources before that item was drawn
 
@@ -322,46 +320,41 @@ class Trainer:
 
     def apply(self, grads: Mapping[str, np.ndarray]) -> None:
         """(T3) check, clip and apply one gradient; advance the update counters."""
-        for key in self.cell.params:
-            if not np.all(np.isfinite(grads[key])):
-                raise NonFiniteError(
-                    message(
-                        f"gradient {key!r}",
-                        "finite values",
-                        "NaN/inf entries",
-                        "Clip gradients (clip_norm=...) or lower the learning rate.",
-                    )
-                )
-        pending = self._pending
-        if pending is not None and pending.params is None:  # the step's first update: snapshot for a roll-back
-            spare = self._spare_params
-            for key, value in self.cell.params.items():
-                if key in spare and spare[key].shape == value.shape and spare[key].dtype == value.dtype:
-                    np.copyto(spare[key], value)  # reused buffers: no allocation per step
-                else:
-                    spare[key] = value.copy()
-            pending.params = spare
-            self._spare_optimiser = self.optimiser.state_dict(into=self._spare_optimiser)
-            pending.optimiser = self._spare_optimiser
         grads = {k: grads[k] for k in self.cell.params}
+        squares = sum(sum_of_squares(g) for g in grads.values())  # (C2): also the finiteness check
+        if not np.isfinite(squares):
+            for key, g in grads.items():
+                if not np.all(np.isfinite(g)):
+                    raise NonFiniteError(
+                        message(
+                            f"gradient {key!r}",
+                            "finite values",
+                            "NaN/inf entries",
+                            "Clip gradients (clip_norm=...) or lower the learning rate.",
+                        )
+                    )
+        pending = self._pending
+        keep = None
+        if pending is not None and pending.kept is None:  # the step's first update: keep a roll-back point
+            keep = pending.kept = self._spare_keep
         if self.clip_value is not None:
             clip_by_value(grads, self.clip_value)  # (C1)
+            squares = sum(sum_of_squares(g) for g in grads.values())  # (C2) after (C1)
         if self.clip_norm is not None:
-            clip_by_global_norm(grads, self.clip_norm)  # (C3)
+            scale_to_norm(grads, self.clip_norm, float(np.sqrt(squares)))  # (C3)
         self.optimiser.lr = self.schedule(self.base_lr, self.clock)  # (S1)–(S4)
-        self.optimiser.step(grads)  # (O1)–(O6)
+        not_finite = self.optimiser.step(grads, checked=True, keep=keep)  # (O1)–(O6)
         self.clock.updates += 1
         self.clock.updates_in_sequence += 1
-        for key, value in self.cell.params.items():
-            if not np.all(np.isfinite(value)):
-                raise NonFiniteError(
-                    message(
-                        f"parameter {key!r} after the update",
-                        "finite values",
-                        "NaN/inf entries",
-                        "Lower the learning rate or clip gradients.",
-                    )
+        if not_finite:
+            raise NonFiniteError(
+                message(
+                    f"parameter {not_finite[0]!r} after the update",
+                    "finite values",
+                    "NaN/inf entries",
+                    "Lower the learning rate or clip gradients.",
                 )
+            )
 
     # -- roll-back, checkpoints --------------------------------------------------------------------
     def _roll_back(self) -> None:
@@ -369,10 +362,8 @@ class Trainer:
         pending, self._pending = self._pending, None
         if pending is None:
             return
-        if pending.params is not None:
-            for key, value in pending.params.items():
-                self.cell.params[key][...] = value
-            self.optimiser.load_state_dict(pending.optimiser)
+        if pending.kept is not None:
+            self.optimiser.restore(pending.kept)
         self.clock = pending.clock
         if "model_rng" in pending.sources:
             self.cell.set_rng_state(pending.sources["model_rng"])  # the step's masks are drawn again

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..cells.base import Cell, Grads
@@ -38,11 +39,25 @@ def reversal(lengths: np.ndarray, steps: int) -> np.ndarray:
     return np.where(t < lengths[None, :], lengths[None, :] - 1 - t, t)
 
 
-def _gather(array: np.ndarray, index: np.ndarray, time_axis: int) -> np.ndarray:
-    """array[index[t, b], b] along the time axis (index is (T, B))."""
+@numba.njit(cache=True)
+def _reverse_into(src, lengths, out):  # pragma: no cover - compiled
+    """out(t, b) = src(r_b(t), b) (BI1) for time-major src, out (T, B, F); out may be a column slice."""
+    T, B = src.shape[0], src.shape[1]
+    for t in range(T):
+        for b in range(B):
+            s = lengths[b] - 1 - t if t < lengths[b] else t  # (BI1)
+            out[t, b, :] = src[s, b, :]
+
+
+def _reversed(array: np.ndarray, lengths: np.ndarray, time_axis: int, out: np.ndarray | None = None) -> np.ndarray:
+    """array(r_b(t), b) along the time axis (BI1), into ``out`` (a new C-ordered array by default)."""
+    if out is None:
+        out = np.empty(array.shape, dtype=array.dtype)
     if time_axis == 1:
-        return np.take_along_axis(array, index.T[:, :, None], axis=1)
-    return np.take_along_axis(array, index[:, :, None], axis=0)
+        _reverse_into(array.transpose(1, 0, 2), lengths, out.transpose(1, 0, 2))
+    else:
+        _reverse_into(array, lengths, out)
+    return out
 
 
 class Bidirectional(Cell):
@@ -118,28 +133,29 @@ class Bidirectional(Cell):
             raise ShapeError(
                 message(f"{cls}.forward(state)", "None or (forward state, reverse state)", type(state).__name__)
             )
-        r = reversal(lengths, T)  # (BI1)
         fwd = self.forward_cell.forward(x, state[0])  # (BI3) y→
-        rev = self.reverse_cell.forward(np.ascontiguousarray(_gather(x, r, self.time_axis)), state[1])  # (BI2), (BI3)
-        y_rev = _gather(rev.outputs, r, self.time_axis)  # (BI3) y←(t) = G(u)(r(t))
-        outputs = np.concatenate([fwd.outputs, y_rev], axis=-1)  # (BI4)
+        rev = self.reverse_cell.forward(_reversed(x, lengths, self.time_axis), state[1])  # (BI2), (BI3)
+        split = self.forward_cell.output_size
+        outputs = np.empty((*fwd.outputs.shape[:2], self.output_size), dtype=fwd.outputs.dtype)
+        outputs[..., :split] = fwd.outputs  # (BI4)
+        _reversed(rev.outputs, lengths, self.time_axis, outputs[..., split:])  # (BI3) y←(t) = G(u)(r(t)), (BI4)
         trace = ModelTrace(
             x=x, outputs=outputs, initial_state=(fwd.initial_state, rev.initial_state),
             final_state=(fwd.final_state, rev.final_state), parts=(fwd, rev),
         )
-        trace.extras["reversal"] = r
+        trace.extras["lengths"] = lengths
         return trace
 
     def backward(self, trace: ModelTrace, d_outputs: object, d_final_state: Any = None) -> Grads:
         """(BI5)–(BI6)."""
         d = self._check_d_outputs(trace, d_outputs)
         split = self.forward_cell.output_size
-        r = trace.extras["reversal"]
+        lengths = trace.extras["lengths"]
         d_fin = (None, None) if d_final_state is None else d_final_state
         g_fwd = self.forward_cell.backward(trace.parts[0], np.ascontiguousarray(d[..., :split]), d_fin[0])
-        d_v = np.ascontiguousarray(_gather(d[..., split:], r, self.time_axis))  # (BI5)
+        d_v = _reversed(d[..., split:], lengths, self.time_axis)  # (BI5)
         g_rev = self.reverse_cell.backward(trace.parts[1], d_v, d_fin[1])
-        d_x = g_fwd.inputs + _gather(g_rev.inputs, r, self.time_axis)  # (BI6)
+        d_x = g_fwd.inputs + _reversed(g_rev.inputs, lengths, self.time_axis)  # (BI6)
         grads = {
             **{f"forward.{k}": v for k, v in g_fwd.items()},
             **{f"reverse.{k}": v for k, v in g_rev.items()},
