@@ -204,8 +204,8 @@ def test_restore_of_a_first_momentum_step_removes_its_buffer():
 def test_step_names_the_parameters_that_overflowed(dtype):
     """Adam's compiled pass reports a non-finite result per parameter (x − x ≠ 0), SGD's check too."""
     big = np.finfo(dtype).max
-    params = {"a": np.array([0.95 * big, 1.0], dtype=dtype), "b": np.array([1.0, -1.0], dtype=dtype)}
-    opt = Adam(params, lr=float(big) / 10)  # first step: lr / (1 − β₁) · m̂/√v̂ = big · 0.1 onto 0.95 big
+    params = {"a": np.array([0.99 * big, 1.0], dtype=dtype), "b": np.array([1.0, -1.0], dtype=dtype)}
+    opt = Adam(params, lr=float(big) / 20)  # first step: lr / (1 − β₁) · m/√(v/(1 − β₂)) = 0.05 big onto 0.99 big
     assert opt.step({"a": np.array([-1.0, 0.0], dtype=dtype), "b": np.zeros(2, dtype=dtype)}) == ["a"]
     assert np.isinf(params["a"][0]) and params["a"][1] == 1.0
     sgd = SGD({"c": np.array([big], dtype=dtype)}, lr=float(big))
