@@ -11,7 +11,7 @@ from . import checkpoint
 from .clipping import clip_by_global_norm, clip_by_value, global_norm
 from .gradients import METHODS, gradients
 from .losses import LOSSES, mse, smooth_l1, softmax_cross_entropy, squared_error
-from .online import STEPPERS, online_sgd  # registers update="step" in UPDATE_MODES
+from .online import STEPPERS, online_sgd
 from .optimisers import SGD, Adam, Optimiser
 from .schedules import Clock, constant, decay_per_sequence, decay_per_step
 from .trainer import UPDATE_MODES, Batch, History, Trainer, train

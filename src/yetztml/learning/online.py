@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,7 +44,9 @@ from .gradients import METHODS
 from .losses import resolve_loss, squared_error
 from .optimisers import SGD
 from .schedules import Constant, DecayPerStep
-from .trainer import UPDATE_MODES, Trainer
+
+if TYPE_CHECKING:  # annotations only: trainer.py imports this module for its "step" mode
+    from .trainer import Trainer
 
 #: Methods with a gradient at every time step, and their one-step interfaces.
 STEPPERS = {"truncated1997": t97.Stepper, "rtrl": rtrl_module.Stepper}
@@ -273,7 +275,5 @@ def online_sgd(
     _check_finite_params(cell)
     return loss, final
 
-
-UPDATE_MODES["step"] = update_step
 
 __all__ = ["STEPPERS", "online_sgd", "update_step"]

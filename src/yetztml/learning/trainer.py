@@ -58,6 +58,7 @@ from .clipping import clip_by_value, scale_to_norm, sum_of_squares
 from .gradients import METHODS
 from .gradients import gradients as compute_gradients
 from .losses import resolve_loss
+from .online import update_step
 from .optimisers import Optimiser
 from .schedules import Clock, constant
 
@@ -143,6 +144,7 @@ def _update_sequence(trainer: Trainer, x: np.ndarray, targets: Any, mask: Any, l
 UPDATE_MODES: dict[str, Callable[[Trainer, np.ndarray, Any, Any], float]] = {
     "batch": _update_batch,
     "sequence": _update_sequence,
+    "step": update_step,  # (T4)/(T5), learning/online.py
 }
 
 
