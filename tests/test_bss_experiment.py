@@ -21,6 +21,22 @@ TINY = dict(batch_size=3, n_steps=60, n_test=4, n_monitor=2, eval_every=2, hidde
             progress=False)
 
 
+#: Seed 1, TINY sizes, three batches: mean output clarity and output clarity of each of the four test contexts.
+#: Pinned to 1e-6 relative: the float32 gradient of a batch is summed over the threads' shares of its trials,
+#: so the thread count (the machine's cores) moves these values by about 1e-8 relative, nothing more.
+SMOKE_CLARITY = {
+    "modulation": (0.5477527759794686, [0.4880269119611243, 0.5391018739002853, 0.609982820649955,
+                                        0.5538994974065097]),
+    "spatial": (0.6878641742644523, [0.632944735181352, 0.9239798625965829, 0.7479908569261852,
+                                     0.44654124235368936]),
+    "dale": (0.4698568931576662, [0.47274139308231794, 0.5050922537182754, 0.44989055183306126,
+                                  0.4517033739970103]),
+}
+#: The stimulus (the mixtures, before any model) of the same four contexts: no training, so to 1e-12.
+SMOKE_STIMULUS = (0.4769940932148736, [0.41159897462013445, 0.5967749765251981, 0.4610440374247914,
+                                       0.43855838428937066])
+
+
 @pytest.mark.parametrize("model", ["modulation", "spatial", "dale"])
 def test_smoke_run_writes_result_and_report(model, tmp_path):
     result = run_bss(model=model, batches=3, seed=1, out=tmp_path, figures=model == "spatial", **TINY)
@@ -28,11 +44,15 @@ def test_smoke_run_writes_result_and_report(model, tmp_path):
     for key in ("clarity_stimulus", "clarity_output", "seconds_per_batch", "batches", "config", "seed", "versions"):
         assert key in data
     assert data["batches"] == 3 and data["seed"] == 1 and data["config"]["model"] == model
-    assert 0.0 <= data["clarity_output"] <= 1.0 and 0.0 <= data["clarity_stimulus"] <= 1.0
+    clarity, per_context = SMOKE_CLARITY[model]
+    assert data["clarity_output"] == pytest.approx(clarity, rel=1e-6)
+    assert data["evaluation"]["clarity_output_per_context"]["values"] == pytest.approx(per_context, rel=1e-6)
+    assert data["clarity_stimulus"] == pytest.approx(SMOKE_STIMULUS[0], rel=1e-12)
+    assert data["evaluation"]["clarity_stimulus_per_context"]["values"] == pytest.approx(SMOKE_STIMULUS[1],
+                                                                                         rel=1e-12)
     assert data["seconds_per_batch"] > 0.0
     assert len(data["training"]["loss"]) == 3 and all(np.isfinite(data["training"]["loss"]))
     assert [c["batch"] for c in data["training"]["curve"]] == [2, 3]
-    assert len(data["evaluation"]["clarity_output_per_context"]["values"]) == 4
     assert data["clarity_output"] == pytest.approx(result["clarity_output"])
     report = (tmp_path / "report.md").read_text()
     assert "| quantity | reference | ours |" in report
