@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
             "starts over. See docs/bss.md and docs/guarantees.md."
         ),
     )
-    from ..experiments.bss import add_arguments
+    from .demo_bss import add_arguments
 
     add_arguments(bss)
     bss.set_defaults(handler=handle)
@@ -79,8 +79,9 @@ def handle_sarcasm(args: argparse.Namespace) -> int:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from ..experiments.bss import options_from_args, run_bss
+    from ..experiments.bss import run_bss
     from . import paths
+    from .demo_bss import options_from_args
 
     paths.out_folder("--out", args.out)
     paths.seed("--seed", args.seed)
