@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from signalling import chained_interrupt
 from yetztml.cli import main as cli_main
 from yetztml.cli.main import main
 from yetztml.core.errors import CheckpointError, OptionError
@@ -144,21 +145,10 @@ def test_os_errors_are_one_line_naming_the_path(folder, capsys, monkeypatch):
     assert line.startswith("yetztml gradcheck: error: No space left on device: 'g.json'. Check that the path")
 
 
-def _chained_interrupt(args):
-    """What Numba raises when Ctrl-C lands in a callback of compiled code: SystemErrors chained from it."""
-    try:
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt as err:
-            raise SystemError("<function _numba_unpickle> returned a result with an exception set") from err
-    except SystemError as err:
-        raise SystemError("<function _numba_unpickle> returned a result with an exception set") from err
-
-
 def test_interrupt_inside_compiled_code_is_an_interrupt(folder, capsys, monkeypatch):
     from yetztml.cli import describe
 
-    monkeypatch.setattr(describe, "handle", _chained_interrupt)
+    monkeypatch.setattr(describe, "handle", chained_interrupt)
     code, _, err = run_cli(["describe", "rnn"], capsys)
     assert (code, err) == (130, "yetztml describe: interrupted\n")
     assert cli_main.interrupt_behind(SystemError("other")) is None
@@ -291,7 +281,7 @@ def test_interrupt_during_bss_evaluation_keeps_the_trained_run(folder, capsys, m
     named, and the rerun resumes with every batch done."""
     from yetztml.experiments import bss
 
-    monkeypatch.setattr(bss, "evaluate", lambda *a, **k: _chained_interrupt(None))
+    monkeypatch.setattr(bss, "evaluate", lambda *a, **k: chained_interrupt(None))
     code, _, err = run_cli(["demo", "bss", "--batches", "2", "--out", "r", *BSS], capsys)
     assert code == 130
     assert err.splitlines()[-2:] == [

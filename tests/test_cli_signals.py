@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from signalling import finish, signal_at_line, start
 from yetztml.experiments.bss import run_bss
 from yetztml.learning import checkpoint as ckpt
 
@@ -27,21 +28,10 @@ ARGS = ["--batches", str(BATCHES), "--batch-size", "4", "--n-steps", "200", "--h
 
 def interrupted_run(out, signum: int) -> tuple[int, str]:
     """Start `demo bss`, wait for the progress line of batch 4, send ``signum``; return (status, stderr)."""
-    command = [sys.executable, "-m", "yetztml", "demo", "bss", *ARGS, "--out", str(out)]
-    lines = []
-    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            for line in proc.stderr:
-                lines.append(line)
-                if line.startswith(f"training: batch 4/{BATCHES}"):
-                    proc.send_signal(signum)
-                    break
-            lines.extend(proc.stderr)
-            status = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-    return status, "".join(lines)
+    proc = start([sys.executable, "-m", "yetztml", "demo", "bss", *ARGS, "--out", str(out)])
+    lines = signal_at_line(proc, "stderr", f"training: batch 4/{BATCHES}", signum)
+    status, _, rest = finish(proc, timeout=60)
+    return status, "".join(lines) + rest
 
 
 @pytest.mark.parametrize(("signum", "status", "word"), [(signal.SIGINT, 130, "interrupted"),
@@ -75,17 +65,9 @@ def test_reproduce_interrupted_keeps_finished_trials_and_the_rerun_runs_only_the
     out = tmp_path / "r"
     command = [sys.executable, "-m", "yetztml", "reproduce", "lstm1997", "--exp", "4", "--T", "100", "--trials", "6",
                "--max-sequences", "3000", "--jobs", "1", "--no-figures", "--out", str(out)]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
-        try:
-            for line in proc.stdout:
-                if "[1/6]" in line:
-                    proc.send_signal(signal.SIGINT)
-                    break
-            err = proc.stderr.read()
-            code = proc.wait(timeout=60)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+    proc = start(command)
+    signal_at_line(proc, "stdout", "[1/6]", signal.SIGINT)
+    code, _, err = finish(proc, timeout=60)
     assert code == 130, err
     assert "Traceback" not in err
     assert err.splitlines()[-2:] == [

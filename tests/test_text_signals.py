@@ -8,10 +8,10 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+from signalling import signal_when, start
 from test_text_app import write_data
 
 ARGS = ["--hidden", "6", "--embed-dim", "6", "--epochs", "60", "--batch-size", "8", "--lr", "0.02",
@@ -29,11 +29,6 @@ def epochs_done(out) -> int:
         return 0
 
 
-def start(cmd):
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
 @pytest.mark.parametrize("signum, code, word", [
     (signal.SIGINT, 130, "interrupted"),
     pytest.param(signal.SIGTERM, 143, "terminated", marks=pytest.mark.slow),  # the same path, another signal
@@ -44,10 +39,7 @@ def test_a_signal_mid_training_keeps_the_work_and_the_rerun_finishes_identically
     assert whole.returncode == 0, whole.stderr
     out = tmp_path / "cut"
     process = start(command(data, out))
-    deadline = time.monotonic() + 120
-    while epochs_done(out) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    process.send_signal(signum)  # inside epoch 3 of 60, between checkpoints
+    signal_when(process, lambda: epochs_done(out) >= 2, signum)  # inside epoch 3 of 60, between checkpoints
     _, err = process.communicate(timeout=120)
     assert process.returncode == code, err
     assert err.strip().splitlines()[-1] == f"yetztml text: {word}"

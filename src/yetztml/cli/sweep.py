@@ -73,6 +73,7 @@ def _start_over(out: Path, points: list) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from ..core.errors import interrupt_behind
     from ..experiments.sweep import plan_sweep, read_spec, run_sweep
     from ..report.sweep import table_lines, write_sweep_report
     from . import paths
@@ -98,7 +99,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         with one_line_warnings("sweep"):
             table = run_sweep(spec, out, backend, on_record=finished)
-    except KeyboardInterrupt:
+    except BaseException as err:  # Ctrl-C, also when it surfaced from compiled code as another error
+        if interrupt_behind(err) is None:
+            raise
         print(f"interrupted: finished trials are kept in {out}/points/*/trials.jsonl; rerun the same command "
               "to resume", file=sys.stderr)
         raise

@@ -24,8 +24,6 @@ is not held.
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 import zipfile
 from collections import deque
@@ -40,6 +38,7 @@ from ..cells.closed_loop import Workspace
 from ..cells.dale import DaleRateNet
 from ..core.errors import CheckpointError, NonFiniteError, ShapeError, message
 from ..core.progress import ProgressBar
+from ..core.signals import HeldSignals
 from ..learning import checkpoint as ckpt
 from ..learning.clipping import clip_by_value
 from ..learning.optimisers import Adam
@@ -117,53 +116,6 @@ class Monitor:
         state = initial_state(net, 1, np.random.default_rng(self.state_rng_seed), testing=True)
         trace = net.forward(self.run.x, state, workspace=self.workspace)
         return signal_clarity(self.run.s[:, 0], trace.outputs[:, 0], self.n_steps).mean
-
-
-class HeldSignals:
-    """Hold SIGINT and SIGTERM inside the ``with`` block until :meth:`deliver` (main thread only; elsewhere
-    a no-op). ``pending`` lists the signals received; a repeated signal is delivered at once."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.pending: list[int] = []
-        self.previous: dict[int, Any] = {}
-
-    def _hold(self, signum: int, frame: object) -> None:
-        if signum in self.pending:
-            self.deliver()
-        self.pending.append(signum)
-
-    def _install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                self.previous[signum] = signal.signal(signum, self._hold)
-
-    def _restore(self) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-        self.previous = {}
-
-    def deliver(self) -> None:
-        """Pass the first held signal to the handler that was installed before (it usually raises)."""
-        if not self.pending:
-            return
-        signum = self.pending[0]
-        self.pending.clear()
-        handler = self.previous.get(signum, signal.SIG_DFL)
-        self._restore()
-        if callable(handler):
-            handler(signum, None)
-        elif handler == signal.SIG_DFL:
-            signal.raise_signal(signum)
-        self._install()
-
-    def __enter__(self) -> HeldSignals:
-        self._install()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._restore()
 
 
 def _fingerprint(config) -> dict[str, Any]:

@@ -16,7 +16,9 @@
 
 An interrupted run in the same directory with the same configuration resumes bit-identically from the
 last checkpoint (written at every validation and on Ctrl-C); a finished run or another configuration's is
-refused unless ``force=True``.
+refused unless ``force=True``. Ctrl-C and SIGTERM wait for a validation that runs to end (it is recorded
+whole, with the learning rate it sets); a run interrupted after the validation that stopped it trains no
+further when resumed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 
 from ...core.errors import CheckpointError, OptionError, message
 from ...core.results import versions, write_json
+from ...core.signals import HeldSignals
 from ...data import Batches, ParallelTexts, Tokeniser, Vocab
 from ...learning import Adam, Trainer
 from ...learning import Batch as TrainBatch
@@ -153,7 +156,19 @@ def train_translator(
         clock["words"] += int(tl.sum())
         return TrainBatch(x, y[1:], mask, lengths)
 
+    def stopped() -> bool:
+        """Whether the last validation recorded ended the run (patience, or time): a rerun trains no more."""
+        stale = len(history) - 1 - history.index(best()) if history else 0
+        out_of_time = bool(history) and config.max_minutes is not None and history[-1]["minutes"] >= config.max_minutes
+        return stale >= config.patience or out_of_time
+
     def check(step: int, loss: float, net: Any) -> bool:
+        with HeldSignals() as held:  # a validation cut short would be skipped by the rerun: Ctrl-C waits for it
+            stop = validate(step, loss, net)
+            held.deliver()
+        return stop
+
+    def validate(step: int, loss: float, net: Any) -> bool:
         out_of_time = config.max_minutes is not None and minutes() >= config.max_minutes
         if (step + 1) % val_every and not out_of_time:
             return False
@@ -184,7 +199,8 @@ def train_translator(
         clip_norm=config.clip_norm, callbacks=[check], progress=progress, status=status,
         checkpoint=out / "checkpoint.npz", checkpoint_every=val_every, seed=config.seed,
     )
-    run = trainer.run(config.epochs * steps_per_epoch, resume=resume)
+    ended = resume and stopped()  # interrupted after the validation that stopped it
+    run = trainer.run(history[-1]["step"] if ended else config.epochs * steps_per_epoch, resume=resume)
     if not history or history[-1]["step"] != trainer.clock.step:
         check(trainer.clock.step - 1, 0.0, model)  # the last steps since a validation
     trained, train_seconds = minutes(), time.perf_counter() - clock["start"]
@@ -202,7 +218,7 @@ def train_translator(
                  "truncated_targets": sum(len(t) > config.max_length for t in tgt_tok)},
         "vocabulary": {"source": len(src_vocab), "target": len(tgt_vocab)},
         "weights": model.num_weights, "checks": history, "best_step": chosen["step"],
-        "stopped_early": run.stopped_by_callback,
+        "stopped_early": run.stopped_by_callback or ended,
         "validation": {"greedy": greedy, "beam": beam},
         "val_bleu": beam["bleu"], "val_bleu_greedy": greedy["bleu"],
         "timing": {"seconds": time.perf_counter() - started, "training_minutes": trained,
