@@ -276,10 +276,10 @@ def run_bss(
     result["seconds_total"] = time.perf_counter() - started
     write_json(out / "result.json", result)
     if config.figures:
-        from .bss_figures import write_figures
+        from ..report.bss_figures import write_figures
 
         result["figures"] = write_figures(out, result, arrays)
-    from .bss_report import write_report
+    from ..report.bss import write_report
 
     write_report(out / "report.md", result)
     write_json(out / "result.json", result)
@@ -315,7 +315,7 @@ def run_bss_variants(
             for r in results]
     summary = {"job": "yetztml demo bss variants", "seed": seed, "versions": versions(), "runs": rows}
     write_json(out / "variants.json", summary)
-    from .bss_figures import figure_variants
+    from ..report.bss_figures import figure_variants
 
     figure_variants(out / "fig2_variants.png", results)
     return summary
