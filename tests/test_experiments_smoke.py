@@ -14,19 +14,42 @@ from yetztml.experiments import gers2000, progress
 from yetztml.experiments.lstm1997 import ROWS, quick_trial, reproduce
 from yetztml.report.reproduction import side_by_side, write_report
 
-#: One row per experiment (and per baseline method) with a cap of a few hundred sequences.
+#: One row per experiment (and per baseline method) with a cap of a few hundred sequences, and what seed 0's
+#: trial 0 does within it: no row succeeds that soon, so each runs to the cap; (cap, training steps, test
+#: sequences, wrong of them). The steps count every sequence's length, so they pin the training stream.
 SMOKE = {
-    "1-5": 300, "2a": 150, "2b": 100, "2c-2": 300, "3a-1": 500, "3b-1": 500, "3c-1": 500, "4-1": 300,
-    "5-1": 300, "6a": 300, "6b": 300, "2a-rtrl-1": 400, "2a-bptt-1": 40,
+    "1-5": (300, 4525, 256, 256), "2a": (150, 15000, 2, 2), "2b": (100, 10000, 10000, 10000),
+    "2c-2": (300, 33922, 10000, 10000), "3a-1": (500, 52461, 2560, 2560), "3b-1": (500, 52461, 2560, 2560),
+    "3c-1": (500, 52463, 2560, 2560), "4-1": (300, 31592, 2560, 2155), "5-1": (300, 31592, 2560, 2295),
+    "6a": (300, 31453, 2560, 2560), "6b": (300, 31527, 2560, 2560), "2a-rtrl-1": (400, 1600, None, None),
+    "2a-bptt-1": (40, 4000, None, None),
 }
+#: The mean absolute test error of the rows whose test reports one (compiled float64 loops; 1e-9 relative).
+SMOKE_MAE = {"2b": 0.2660618046812055, "2c-2": 0.5000218946708102, "3a-1": 0.49998994968377364,
+             "3b-1": 0.49999044102670637, "3c-1": 0.3000234647253352, "4-1": 0.1647577747003252,
+             "5-1": 0.19757445964828274, "6a": 0.37234397259292806, "6b": 0.24737454514086457}
+
+#: The baselines' largest error on the two sequences; they train through NumPy's BLAS: 1e-6 relative.
+BASELINE_MAX_ERROR = {"2a-rtrl-1": 0.7109719037790967, "2a-bptt-1": 0.9988302088801227}
 
 
 @pytest.mark.parametrize("row_id", list(SMOKE))
 def test_reduced_run_of_every_experiment(row_id, tmp_path):
-    result = reproduce(ROWS[row_id], trials=1, seed=0, out=tmp_path, jobs=1, max_sequences=SMOKE[row_id])
+    cap, steps, size, wrong = SMOKE[row_id]
+    result = reproduce(ROWS[row_id], trials=1, seed=0, out=tmp_path, jobs=1, max_sequences=cap)
     (record,) = result["trials"]
-    assert record["sequences"] <= SMOKE[row_id] and record["steps"] > 0 and record["curve"]["sequences"]
-    assert result["summary"]["trials"] == 1 and result["paper_values"] == ROWS[row_id].paper
+    assert (record["success"], record["reason"], record["sequences"], record["steps"]) == (False, "cap", cap, steps)
+    assert record["curve"]["sequences"][-1] == cap
+    if size is None:  # the baselines: the largest error on the two sequences, no test set
+        assert "test" not in record
+        assert record["max_error"] == pytest.approx(BASELINE_MAX_ERROR[row_id], rel=1e-6)
+    else:
+        assert (record["test"]["size"], record["test"]["wrong"]) == (size, wrong)
+    if row_id in SMOKE_MAE:
+        assert record["test"]["mae"] == pytest.approx(SMOKE_MAE[row_id], rel=1e-9)
+    assert (result["summary"]["trials"], result["summary"]["successes"], result["summary"]["success_pct"]) == (
+        1, 0, 0.0)
+    assert result["paper_values"] == ROWS[row_id].paper
     assert read_json(tmp_path / "result.json")["row"] == row_id
     report = write_report(tmp_path, figures=row_id == "4-1").read_text()
     assert "| quantity | paper | this run |" in report
@@ -48,8 +71,14 @@ def test_reduced_gers2000_run(row_id, tmp_path, monkeypatch):
 
 
 def test_quick_trial_returns_curve_and_test():
+    """Seed 0, 500 sequences of Exp 4 (T = 100), linear output: at the cap, 2,195 of 2,560 test sequences
+    wrong; one kernel call, so one curve point, whose error is the stop window's."""
     record = quick_trial("linear-output", T=100, seed=0, budget=500)
-    assert record["sequences"] == 500 and record["test"]["size"] == 2560 and len(record["curve"]["mae"]) >= 1
+    assert (record["success"], record["sequences"], record["steps"]) == (False, 500, 52621)
+    assert (record["test"]["size"], record["test"]["wrong"], record["window"]["wrong"]) == (2560, 2195, 437)
+    assert record["test"]["mae"] == pytest.approx(0.17514907845135275, rel=1e-9)
+    assert record["curve"]["sequences"] == [500] and record["curve"]["wrong_fraction"] == [437 / 500]
+    assert record["curve"]["mae"] == pytest.approx([record["window"]["mae"]], rel=1e-12)
 
 
 def test_cli_runs_and_resumes(tmp_path, capsys):
@@ -58,6 +87,8 @@ def test_cli_runs_and_resumes(tmp_path, capsys):
     assert main(argv) == 0
     lines = (tmp_path / "trials.jsonl").read_text().splitlines()
     assert len(lines) == 2 and {json.loads(x)["trial"] for x in lines} == {0, 1}
+    assert {json.loads(x)["sequences"] for x in lines} == {200}  # --max-sequences: both trials stop at the cap
+    assert {json.loads(x)["seed"] for x in lines} == {3}
     assert main(argv) == 0  # resumes: nothing to run
     assert (tmp_path / "trials.jsonl").read_text().splitlines() == lines
     out = capsys.readouterr().out
