@@ -29,4 +29,4 @@ def test_a_test_scored_until_the_first_wrong_sequence_decides_as_the_full_test(t
     if fast_ok:
         assert fast["scored"] == 300
     else:
-        assert fast["wrong"] == 1 and fast["scored"] <= 300 and full["wrong"] >= 1
+        assert (fast["wrong"], fast["scored"], full["wrong"]) == (1, 1, 300)  # seed 0 after 50 sequences

@@ -24,10 +24,15 @@ def test_tour_writes_result_and_report(tmp_path):
     assert all(v == 0.0 for v in saved["errorflow"]["cec"]["log10_flow"])
     adding = saved["adding"]
     assert adding["paper"]["sequences"] == 74_000  # Table 7, T = 100
+    # seed 1, 2,000 sequences each: no variant meets the stop criterion yet (test wrong of 2,560 pinned)
+    wrong = {"as-written": 2207, "linear-output": 2205}
+    assert set(ADDING_VARIANTS) == set(wrong)
     for variant in ADDING_VARIANTS:
         record = adding["lstm1997"][variant]
-        assert 0 < record["sequences"] <= 2_000 and record["test"]["size"] == 2560
+        assert (record["success"], record["sequences"], record["steps"]) == (False, 2_000, 210_052)
+        assert (record["test"]["size"], record["test"]["wrong"]) == (2560, wrong[variant])
     assert adding["rnn"]["sequences"] == 256 and adding["rnn"]["test"]["size"] == 2560
+    assert (adding["rnn"]["success"], adding["rnn"]["test"]["wrong"]) == (False, 2541)
     # weight conflict, seed 1, T = 11: the naive unit stalls at the standstill, the gated cell learns the task
     conflict = saved["conflict"]
     assert set(conflict) == set(CONFLICT_SCENARIOS) and conflict["input-conflict"]["config"]["steps"] == 11
