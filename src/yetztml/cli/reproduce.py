@@ -12,9 +12,11 @@ from ..core.errors import OptionError, message
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from ..experiments.registry import REPRODUCTIONS, summary
+
     p = sub.add_parser(
         "reproduce",
-        help="reproduce a paper's tables: lstm1997 (Tables 1–9), gers2000 (Table 2)",
+        help=f"reproduce a paper's tables: {summary()}",
         description=(
             "Run the trials of one table row (in parallel over the cores; rerunning the same command resumes "
             "an interrupted run) and write OUT/result.json and OUT/report.md with figures, the paper's values "
@@ -22,12 +24,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ),
     )
     papers = p.add_subparsers(dest="paper", metavar="PAPER")
-    a = papers.add_parser(
-        "lstm1997", help="Hochreiter & Schmidhuber 1997, Tables 1–9",
-        description="Hochreiter & Schmidhuber 1997, §5. Select a row by experiment id and parameters "
-                    "(--exp 4 --T 100) or by table id (--exp 4-3). Defaults: the paper's trial count, the "
-                    "as-written configuration.",
-    )
+    for spec in REPRODUCTIONS.values():
+        options, handler = _PAPERS[spec.name]
+        a = papers.add_parser(spec.name, help=spec.help, description=spec.description)
+        options(a, spec)
+        _common(a, spec)
+        a.set_defaults(handler=handler)
+    p.set_defaults(handler=lambda args: _no_paper(p))
+
+
+def _lstm1997_options(a: argparse.ArgumentParser, spec) -> None:
     a.add_argument("--list", action="store_true", help="list the rows, their parameters and the paper's values")
     a.add_argument("--exp", metavar="ID", help="experiment id (1, 2a, 2b, 2c, 3a, 3b, 3c, 4, 5, 6a, 6b) or table id")
     a.add_argument("--T", type=int, default=None, help="sequence length parameter T (Exps 3, 4)")
@@ -39,32 +45,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--block-size", dest="block_size", type=int, default=None, help="cells per block (Exp 1)")
     a.add_argument("--n-seq", dest="n_seq", type=int, default=None, help="n_seq (Exp 5: 140 or 13)")
     a.add_argument("--method", default=None, help="lstm (default), rtrl or bptt (Exp 2a baselines)")
-    a.add_argument("--variant", default="as-written", help="named variant (default: as-written); see --list")
+    a.add_argument("--variant", default=spec.defaults["variant"],
+                   help=f"named variant (default: {spec.defaults['variant']}); see --list")
     a.add_argument("--max-sequences", dest="max_sequences", type=int, default=None,
                    help="cap on training sequences per trial (default: the row's)")
-    _common(a)
-    a.set_defaults(handler=handle_lstm1997)
-    g = papers.add_parser(
-        "gers2000", help="Gers, Schmidhuber & Cummins 2000, Table 2 (continual embedded Reber grammar)",
-        description="Gers, Schmidhuber & Cummins 2000, Table 2 rows (CERG). Select with --row NAME.",
-    )
+
+
+def _gers2000_options(g: argparse.ArgumentParser, spec) -> None:
     g.add_argument("--list", action="store_true", help="list the rows and the paper's values")
     g.add_argument("--row", metavar="NAME", help="row name (see --list)")
     g.add_argument("--max-streams", dest="max_streams", type=int, default=None,
                    help="cap on training streams per net (default: the paper's 30,000)")
     g.add_argument("--max-steps", dest="max_steps", type=int, default=None,
                    help="cap on time steps per net, training and tests together (default: none)")
-    _common(g)
-    g.set_defaults(handler=handle_gers2000)
-    p.set_defaults(handler=lambda args: _no_paper(p))
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, spec) -> None:
+    seed = spec.defaults["seed"]
     p.add_argument("--trials", type=int, default=None, help="number of trials / nets (default: the paper's)")
-    p.add_argument("--seed", type=int, default=0, help="base seed, >= 0; trial i uses (seed, i) (default: 0)")
+    p.add_argument("--seed", type=int, default=seed,
+                   help=f"base seed, >= 0; trial i uses (seed, i) (default: {seed})")
     p.add_argument("--out", default=None, metavar="DIR",
-                   help="run folder (default: reproduce-<row>-<variant>); rerunning the same command into it "
-                        "resumes, another configuration is refused")
+                   help=f"run folder (default: {spec.out_pattern}); rerunning the same command into it resumes, "
+                        "another configuration is refused")
     p.add_argument("--force", action="store_true",
                    help="start over in DIR, deleting the finished trials and results of the run there")
     p.add_argument("--jobs", type=int, default=None,
@@ -238,8 +241,9 @@ def _list_lstm1997() -> None:
 
 
 def handle_lstm1997(args: argparse.Namespace) -> int:
-    from ..experiments.lstm1997 import reproduce, resolve_row
+    from ..experiments.lstm1997 import resolve_row
     from ..experiments.lstm1997.variants import get_variant
+    from ..experiments.registry import REPRODUCTIONS
     from ..report.reproduction import side_by_side, write_report
 
     if args.list:
@@ -255,7 +259,8 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
     row = resolve_row(args.exp, T=args.T, N=args.N, p=args.p, q=args.q, alpha=args.alpha, blocks=args.blocks,
                       block_size=args.block_size, n_seq=args.n_seq, method=method)
     get_variant(args.variant).apply(row)
-    out = args.out or f"reproduce-{row.id}-{args.variant}"
+    spec = REPRODUCTIONS["lstm1997"]
+    out = args.out or spec.default_out(row.id, variant=args.variant)
     trials = row.trials if args.trials is None else args.trials
     cap = args.max_sequences or row.max_sequences
     backend = backend_of(args)
@@ -264,7 +269,7 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
           f"variant {args.variant}, trials {trials}, seed {args.seed}, cap {cap:,} sequences, out {out}, "
           f"backend {backend.describe()}", flush=True)
     with _resumable(out), one_line_warnings("reproduce"), _Display() as display:
-        result = reproduce(row, variant=args.variant, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
+        result = spec.entry(row, variant=args.variant, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
                            max_sequences=args.max_sequences, on_record=display.record,
                            on_progress=display.progress, backend=backend)
     report = write_report(out, result, figures=args.figures)
@@ -276,6 +281,7 @@ def handle_lstm1997(args: argparse.Namespace) -> int:
 
 def handle_gers2000(args: argparse.Namespace) -> int:
     from ..experiments import gers2000
+    from ..experiments.registry import REPRODUCTIONS
     from ..report.reproduction import side_by_side, write_report
 
     if args.list:
@@ -285,14 +291,15 @@ def handle_gers2000(args: argparse.Namespace) -> int:
         raise OptionError(message("--row", "a row name", "nothing", "See `yetztml reproduce gers2000 --list`."))
     _check_trials(args)
     row = gers2000.get_row(args.row)
-    out = args.out or f"reproduce-gers2000-{row.id}"
+    spec = REPRODUCTIONS["gers2000"]
+    out = args.out or spec.default_out(row.id)
     trials = row.trials if args.trials is None else args.trials
     backend = backend_of(args)
     _prepare_out(out, args.force)
     print(f"reproduce gers2000: row {row.id} ({row.label}), nets {trials}, seed {args.seed}, out {out}, "
           f"backend {backend.describe()}", flush=True)
     with _resumable(out), one_line_warnings("reproduce"), _Display() as display:
-        result = gers2000.reproduce(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
+        result = spec.entry(row, trials=trials, seed=args.seed, out=out, jobs=args.jobs,
                                     max_streams=args.max_streams, max_steps=args.max_steps,
                                     on_record=display.record, on_progress=display.progress, backend=backend)
     report = write_report(out, result, figures=args.figures)
@@ -300,3 +307,7 @@ def handle_gers2000(args: argparse.Namespace) -> int:
         print("  " + line)
     print(f"report: {report}")
     return 0
+
+
+#: The row options and the handler of each registry entry (experiments/registry.py).
+_PAPERS = {"lstm1997": (_lstm1997_options, handle_lstm1997), "gers2000": (_gers2000_options, handle_gers2000)}
