@@ -23,6 +23,7 @@ from yetztml.cells.lstm1997 import LSTM1997
 from yetztml.cells.lstm_forget import LSTMForget
 from yetztml.cells.lstm_peephole import LSTMPeephole
 from yetztml.cells.rnn import RNN
+from yetztml.cells.sealing import release
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError, UnsupportedError
 from yetztml.core.gradcheck import relative_error
 
@@ -289,12 +290,12 @@ def test_unknown_names_list_the_allowed_ones(rng):
 
 def test_non_finite_trajectory_is_refused(rng):
     cell = LSTM(2, 3, seed=0)
-    trace = run(cell, rng)
+    trace = release(run(cell, rng))  # a trace is read-only unless released
     trace.layers[0][0].c[3, 0, 1] = np.nan
     with pytest.raises(NonFiniteError, match="finite values"):
         linearise(cell, trace)
     net = unit_net(rng)
-    tr = run(net, rng)
+    tr = release(run(net, rng))
     tr.net[2, 0, 0] = np.inf
     with pytest.raises(NonFiniteError, match=r"trace\.net"):
         linearise(net, tr)

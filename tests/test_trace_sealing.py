@@ -3,6 +3,8 @@ again is refused by backward naming the cell and the array, and the caller's own
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -92,3 +94,12 @@ def test_a_newer_forward_in_the_same_workspace_makes_the_older_trace_refused():
     net.forward(x + 1.0, workspace=ws)  # reuses (and overwrites) the arrays the old trace holds
     with raises(OptionError, "ModulationNet.backward(trace)", "the trace of forward 1 of 2 with that workspace"):
         net.backward(old, np.ones(old.outputs.shape))
+
+
+def test_a_deep_copy_of_a_trace_is_the_copiers():
+    cell = LSTM(2, 4, seed=0)
+    trace = cell.forward(X)
+    other = copy.deepcopy(trace)
+    other.layers[0][0].gates[...] = trace.layers[0][0].gates  # writable copies
+    got, want = cell.backward(other, D), cell.backward(trace, D)
+    assert all(np.array_equal(got[k], want[k]) for k in want)

@@ -65,6 +65,9 @@ class Seal:
     arrays: list[np.ndarray]
     open: int = 0  # backward calls running on the trace
 
+    def __deepcopy__(self, memo: dict) -> Seal:
+        return Seal([])  # a deep copy of a trace holds writable copies of its arrays: the copier's to change
+
 
 def copy_inputs(value: Any) -> Any:
     """``value`` with every ndarray in it (inside tuples, NamedTuples, lists, dicts) copied."""
