@@ -4,7 +4,8 @@ The equations live in :mod:`yetztml.cells.block_step` (the one step) and :mod:`y
 compiled forward and backward kernels) and, cell by cell, in
 :mod:`~yetztml.cells.lstm1997`, :mod:`~yetztml.cells.lstm_forget` and :mod:`~yetztml.cells.lstm_peephole`.
 This module turns the user's options into the kernels' flags and checks every input before compiled code
-runs.
+runs; the option choices, states, trace and option checks are :mod:`yetztml.cells.block_types` (re-exported
+here).
 
 Parameters, named by the math (C blocks, S cells per block, N = C·S, U sources of cells and gates, V
 sources of the output layer)::
@@ -24,8 +25,6 @@ v(t): x(t) (I, only with ``shortcut=True``), then y^c(t) (N).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
@@ -33,113 +32,22 @@ from ..core import activations
 from ..core.errors import DTypeError, OptionError, ShapeError, message
 from ..core.rng import make_rng, uniform
 from ..core.validation import check_choice, check_float, check_int
-from .base import Cell, Grads, Trace, state_leaves
-from .block_step import REC_CELLS, REC_FULL, REC_NONE
+from .base import Cell, Grads, state_leaves
+from .block_types import (
+    BIAS_KINDS,
+    BIAS_MODES,
+    G_CHOICES,
+    H_CHOICES,
+    OUTPUT_CHOICES,
+    RECURRENT,
+    BlockState,
+    BlockTrace,
+    ForgetBlockState,
+    bias_kinds,
+    check_bool,
+    per_block,
+)
 from .blocks import block_backward, block_forward
-
-G_CHOICES = ("g1997", "logistic", "tanh", "identity")
-H_CHOICES = ("h1997", "logistic", "tanh", "identity")
-OUTPUT_CHOICES = ("logistic", "identity", "tanh")
-RECURRENT = {"none": REC_NONE, "cells": REC_CELLS, "full": REC_FULL}
-BIAS_KINDS = ("cells", "gates", "outputs")
-#: The paper's bias columns (Table 10): none, "ga" = gates, "b1" = all hidden units, "all" = all non-input.
-BIAS_MODES = {
-    "none": frozenset(),
-    "gates": frozenset({"gates"}),
-    "hidden": frozenset({"cells", "gates"}),
-    "all": frozenset({"cells", "gates", "outputs"}),
-}
-
-
-class BlockState(NamedTuple):
-    """State at t−1 of a cell without forget gate; each (B, ·). y_out is (B, 0) without output gate."""
-
-    y_c: np.ndarray  # (B, N) cell outputs
-    y_in: np.ndarray  # (B, C) input-gate activations
-    y_out: np.ndarray  # (B, C) output-gate activations
-    s: np.ndarray  # (B, N) internal (CEC) states
-
-
-class ForgetBlockState(NamedTuple):
-    """State at t−1 of a cell with forget gates; each (B, ·). y_out is (B, 0) without output gate."""
-
-    y_c: np.ndarray  # (B, N)
-    y_in: np.ndarray  # (B, C)
-    y_phi: np.ndarray  # (B, C) forget-gate activations
-    y_out: np.ndarray  # (B, C)
-    s: np.ndarray  # (B, N)
-
-
-@dataclass(kw_only=True)
-class BlockTrace(Trace):
-    """Every trajectory of a memory-block forward pass, time-major (T, B, ·).
-
-    ``net_phi``/``y_phi`` are None without forget gate, ``net_out``/``y_out`` None without output gate.
-    ``u`` and ``v`` are the source vectors of (F1) and (F8); ``g`` = g(net_c), ``h_s`` = h(s).
-    """
-
-    u: np.ndarray
-    net_c: np.ndarray
-    g: np.ndarray
-    net_in: np.ndarray
-    y_in: np.ndarray
-    net_phi: np.ndarray | None
-    y_phi: np.ndarray | None
-    s: np.ndarray
-    net_out: np.ndarray | None
-    y_out: np.ndarray | None
-    h_s: np.ndarray
-    y_c: np.ndarray
-    v: np.ndarray
-    net_k: np.ndarray
-    y_k: np.ndarray
-
-
-def _check_bool(thing: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise DTypeError(message(thing, "True or False", repr(value)))
-    return bool(value)
-
-
-def _bias_kinds(thing: str, bias: object) -> frozenset[str]:
-    """Resolve ``bias`` (a mode name or a collection of unit kinds) to a set of unit kinds."""
-    if isinstance(bias, str):
-        check_choice(thing, bias, tuple(BIAS_MODES))
-        return BIAS_MODES[bias]
-    if isinstance(bias, (set, frozenset, tuple, list)):
-        kinds = frozenset(bias)
-        unknown = sorted(str(k) for k in kinds if k not in BIAS_KINDS)
-        if unknown:
-            raise OptionError(
-                message(thing, "unit kinds from " + ", ".join(map(repr, BIAS_KINDS)), f"unknown {unknown}")
-            )
-        return kinds
-    raise OptionError(
-        message(
-            thing,
-            "one of " + ", ".join(repr(m) for m in BIAS_MODES) + ", or a set of unit kinds from "
-            + ", ".join(repr(k) for k in BIAS_KINDS),
-            repr(bias),
-        )
-    )
-
-
-def _per_block(thing: str, values: object, num_blocks: int) -> np.ndarray:
-    """One finite real per block (a list, tuple or 1-D array of length C)."""
-    example = "[" + ", ".join(str(-float(j + 1)) for j in range(num_blocks)) + "]"
-    if isinstance(values, np.ndarray):
-        if values.ndim != 1:
-            raise ShapeError(message(thing, f"one value per block ({num_blocks})", f"shape {values.shape}"))
-        values = values.tolist()
-    if not isinstance(values, (list, tuple)):
-        raise DTypeError(
-            message(thing, f"a list of {num_blocks} numbers, one per block", repr(values), f"e.g. {example}")
-        )
-    if len(values) != num_blocks:
-        raise ShapeError(
-            message(thing, f"{num_blocks} values (one per block)", f"{len(values)} values", f"e.g. {example}")
-        )
-    return np.array([check_float(f"{thing}[{j}]", v) for j, v in enumerate(values)])
 
 
 class MemoryBlockCell(Cell):
@@ -177,10 +85,10 @@ class MemoryBlockCell(Cell):
         self.block_size = check_int(f"{cls}(block_size=...)", block_size, minimum=1)
         output_size = check_int(f"{cls}(output_size=...)", output_size, minimum=1)
         super().__init__(input_size, output_size, dtype)
-        self.forget_gate = _check_bool(f"{cls}(forget_gate=...)", forget_gate)
-        self.peepholes = _check_bool(f"{cls}(peepholes=...)", peepholes)
-        self.output_gate = _check_bool(f"{cls}(output_gate=...)", output_gate)
-        self.shortcut = _check_bool(f"{cls}(shortcut=...)", shortcut)
+        self.forget_gate = check_bool(f"{cls}(forget_gate=...)", forget_gate)
+        self.peepholes = check_bool(f"{cls}(peepholes=...)", peepholes)
+        self.output_gate = check_bool(f"{cls}(output_gate=...)", output_gate)
+        self.shortcut = check_bool(f"{cls}(shortcut=...)", shortcut)
         self.g = activations.ALIASES.get(g, g) if isinstance(g, str) else g
         self.h = activations.ALIASES.get(h, h) if isinstance(h, str) else h
         self.output = activations.ALIASES.get(output, output) if isinstance(output, str) else output
@@ -188,7 +96,7 @@ class MemoryBlockCell(Cell):
         self._h_kind = activations.code(f"{cls}(h=...)", h, H_CHOICES)
         self._k_kind = activations.code(f"{cls}(output=...)", output, OUTPUT_CHOICES)
         self.recurrent = check_choice(f"{cls}(recurrent=...)", recurrent, tuple(RECURRENT))
-        self.bias = _bias_kinds(f"{cls}(bias=...)", bias)
+        self.bias = bias_kinds(f"{cls}(bias=...)", bias)
         self.init_range = check_float(f"{cls}(init_range=...)", init_range, minimum=0.0)
         overrides = {}
         for name, values, gate, present in (
@@ -208,7 +116,7 @@ class MemoryBlockCell(Cell):
                         "Use bias='gates', 'hidden' or 'all', or a set containing 'gates'.",
                     )
                 )
-            overrides[gate] = _per_block(f"{cls}({name}=...)", values, self.num_blocks)
+            overrides[gate] = per_block(f"{cls}({name}=...)", values, self.num_blocks)
         self._init_params(make_rng(seed), overrides)
 
     # -- sizes --------------------------------------------------------------------------------------
@@ -339,7 +247,7 @@ class MemoryBlockCell(Cell):
         :mod:`yetztml.cells.blocks`). Uses the current ``params``: call it before changing them.
         """
         cls = type(self).__name__
-        truncate = _check_bool(f"{cls}.backward(truncate=...)", truncate)
+        truncate = check_bool(f"{cls}.backward(truncate=...)", truncate)
         self._check_trace(trace)
         d_outputs = np.ascontiguousarray(self._check_d_outputs(trace, d_outputs))
         self._check_params_finite()
@@ -412,3 +320,9 @@ class MemoryBlockCell(Cell):
             raise OptionError(
                 message(f"{cls}.backward(trace)", "a trace of a cell with the same gates", "different gates")
             )
+
+
+__all__ = [
+    "BIAS_KINDS", "BIAS_MODES", "G_CHOICES", "H_CHOICES", "OUTPUT_CHOICES", "RECURRENT",
+    "BlockState", "BlockTrace", "ForgetBlockState", "MemoryBlockCell",
+]
