@@ -45,7 +45,8 @@ def test_grid_and_listed_points_are_expanded_and_named(tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ('command = "train"\n', "command: expected one of 'reproduce lstm1997', 'reproduce gers2000', got 'train'"),
+    ('command = "train"\n', "command: expected one of 'reproduce lstm1997', 'reproduce gers2000', 'text train', "
+     "got 'train'"),
     ('command = "reproduce lstm1997"\nseeds = [1]\n', "key 'seeds': expected one of command, base, grid, points"),
     ('command = "reproduce lstm1997"\n[base]\nexp = "4"\nlr = 1\n', "option 'lr': expected an option of"),
     ('command = "reproduce lstm1997"\n[base]\nexp = "4"\nT = "100"\n', "[base]: T: expected an integer, got '100'"),
@@ -60,6 +61,13 @@ def test_grid_and_listed_points_are_expanded_and_named(tmp_path):
     ('command = "reproduce gers2000"\n[base]\nrow = "forget"\nmax-steps = 0\n', "[base]: max-steps: expected an "
      "integer >= 1, got 0"),
     ('command = "reproduce lstm1997"\n[base\n', "expected TOML, got a syntax error"),
+    ('command = "text train"\n[base]\nhidden = 4\n', "sweep point 1: expected the option 'data'"),
+    ('command = "text train"\n[base]\ndata = "t.csv"\nbidirectional = 1\n', "[base]: bidirectional: expected "
+     "true or false, got 1"),
+    ('command = "text train"\n[base]\ndata = "t.csv"\n[grid]\ncell = ["transformer", "lstm"]\n', "--cell: "
+     "expected one of"),
+    ('command = "text train"\n[base]\ndata = "no-such.csv"\n', "data: expected an existing file, got "
+     "'no-such.csv' (no such file)"),
 ])
 def test_bad_sweep_files_are_one_line_and_write_nothing(tmp_path, capsys, text, expected):
     spec = tmp_path / "s.toml"
@@ -148,3 +156,94 @@ def test_force_starts_over(tmp_path, capsys):
     assert main([*argv, "--force"]) == 0
     assert "base trial   0: no success" in capsys.readouterr().out
     assert json.loads((out / "points" / "base" / TRIALS_FILE).read_text())["sequences"] == 500
+
+
+TEXT_SPEC = """\
+command = "text train"
+[base]
+data = "{data}"
+hidden = 4
+embed-dim = 4
+bidirectional = false
+epochs = 2
+batch-size = 8
+min-freq = 1
+dtype = "float64"
+[grid]
+lr = [0.01, 0.1]
+seed = [0, 1]
+"""
+
+
+def _texts(path) -> None:
+    """60 short labelled texts: class 1 holds "good" or "fine", class 0 "bad" or "poor", among filler words."""
+    words = ["the", "a", "film", "day", "food", "was", "very", "quite", "service", "room"]
+    lines = ["text,label"]
+    for i in range(60):
+        cue = ["good", "fine", "bad", "poor"][i % 4]
+        filler = [words[(i * 7 + j * 3) % len(words)] for j in range(2 + i % 3)]
+        lines.append(f"{' '.join(filler[:1] + [cue] + filler[1:])},{int(cue in ('good', 'fine'))}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_text_train_sweep_rows_equal_direct_training_and_resume(tmp_path, capsys):
+    data = tmp_path / "texts.csv"
+    _texts(data)
+    (tmp_path / "s.toml").write_text(TEXT_SPEC.format(data=data))
+    out = tmp_path / "sweep"
+    argv = ["sweep", str(tmp_path / "s.toml"), "--out", str(out), "--jobs", "2"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "sweep: text train, 4 points, 4 trials" in printed and printed.count("validation accuracy") == 4
+    rows = _rows(out / "sweep.csv")
+    assert [(r["point"], r["lr"], r["seed"]) for r in rows] == [
+        ("lr=0.01,seed=0", "0.01", "0"), ("lr=0.01,seed=1", "0.01", "1"), ("lr=0.1,seed=0", "0.1", "0"),
+        ("lr=0.1,seed=1", "0.1", "1")]
+    assert list(rows[0]) == ["point", "lr", "seed", "val_accuracy", "val_macro_f1", "test_accuracy",
+                             "test_macro_f1", "best_epoch", "epochs_run", "wall_s_total"]
+    losses = set()
+    for lr, seed in (("0.1", 1), ("0.01", 0)):
+        direct = tmp_path / f"direct-{lr}-{seed}"
+        assert main(["text", "train", "--data", str(data), "--out", str(direct), "--hidden", "4", "--embed-dim",
+                     "4", "--no-bidirectional", "--epochs", "2", "--batch-size", "8", "--min-freq", "1", "--dtype",
+                     "float64", "--lr", lr, "--seed", str(seed), "--no-figures"]) == 0
+        want = json.loads((direct / "result.json").read_text())
+        row = next(r for r in rows if r["point"] == f"lr={lr},seed={seed}")
+        for key in ("val_accuracy", "val_macro_f1", "test_accuracy", "test_macro_f1", "best_epoch"):
+            assert float(row[key]) == want[key], key
+        record = json.loads((out / "points" / row["point"] / TRIALS_FILE).read_text())
+        assert [e["train_loss"] for e in record["epochs"]] == [e["train_loss"] for e in want["epochs"]]
+        assert [e["val_loss"] for e in record["epochs"]] == [e["val_loss"] for e in want["epochs"]]
+        losses.add(record["epochs"][-1]["train_loss"])
+    assert len(losses) == 2  # the two points trained different nets
+    report = (out / "report.md").read_text()
+    assert "# Sweep: `text train`, 4 points" in report and "![sweep.png](sweep.png)" in report
+    assert (out / "sweep.png").stat().st_size > 5000
+    # rerun: every point resumed from its record, nothing trained again, the same table
+    before = {p.name: (p / TRIALS_FILE).stat().st_mtime_ns for p in (out / "points").iterdir()}
+    table_before = (out / "sweep.csv").read_text()
+    capsys.readouterr()
+    assert main([*argv, "--no-figures"]) == 0
+    assert "validation accuracy" not in capsys.readouterr().out
+    assert {p.name: (p / TRIALS_FILE).stat().st_mtime_ns for p in (out / "points").iterdir()} == before
+    assert (out / "sweep.csv").read_text() == table_before
+
+
+def test_text_train_sweep_refuses_a_changed_data_file(tmp_path):
+    from yetztml.cli.sweep_text import register_text_train
+    from yetztml.core.errors import CheckpointError
+
+    register_text_train()
+    data = tmp_path / "texts.csv"
+    _texts(data)
+    spec = read_spec_text(tmp_path, TEXT_SPEC.format(data=data).replace("lr = [0.01, 0.1]\n", "")
+                          .replace("seed = [0, 1]", "seed = [3]"))
+    run_sweep(spec, tmp_path / "o", LocalBackend(1))
+    data.write_text(data.read_text().replace("film", "book"))
+    with pytest.raises(CheckpointError, match="differing in files"):
+        run_sweep(spec, tmp_path / "o", LocalBackend(1))
+
+
+def read_spec_text(folder, text):
+    (folder / "s.toml").write_text(text)
+    return read_spec(folder / "s.toml")

@@ -10,7 +10,7 @@ from pathlib import Path
 EXAMPLE = """\
 example SPEC.toml (all trials of all 4 points are tasks of one run):
 
-  command = "reproduce lstm1997"      # or "reproduce gers2000"
+  command = "reproduce lstm1997"      # or "reproduce gers2000", "text train"
   [base]                              # options every point shares (the command's option names)
   exp = "4"
   T = 100
@@ -22,6 +22,18 @@ example SPEC.toml (all trials of all 4 points are tasks of one run):
   # [[points]]                        # and/or points listed one by one, each over [base]
   # variant = "no-fprime"
 
+a sweep of text classifiers (each point one `yetztml text train` run of those options; the table has its
+validation and test accuracy and macro-F1; the trained models are not kept):
+
+  command = "text train"
+  [base]
+  data = "headlines.csv"              # and val, test, text-column, label-column, delimiter as in text train
+  epochs = 6
+  [grid]
+  cell = ["lstm", "gru"]
+  lr = [1e-3, 2e-3]
+  seed = [0, 1, 2]
+
 OUT/points/<point>/ holds each point's run folder (trials.jsonl, result.json); OUT/sweep.csv the table
 (one row per point: the varying options, then the summary), OUT/report.md the table and sweep.png.
 Rerunning the same command resumes; adding values to the grid adds points.
@@ -31,7 +43,8 @@ Rerunning the same command resumes; adding values to the grid adds points.
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "sweep",
-        help="run a grid or list of reproduce options and seeds as tasks (local or Ray); one table and report",
+        help="run a grid or list of reproduce or text-train options and seeds as tasks (local or Ray); one table "
+             "and report",
         description="Run every point of the sweep file SPEC (a TOML grid or list over one command's options\n"
                     "and seeds), all trials of all points as tasks of one backend, and collect the points into\n"
                     "OUT/sweep.csv and OUT/report.md with a figure. Rerunning the same command resumes; --force\n"
@@ -74,11 +87,13 @@ def _start_over(out: Path, points: list) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from ..core.errors import interrupt_behind
-    from ..experiments.sweep import plan_sweep, read_spec, run_sweep
+    from ..experiments.sweep import COMMANDS, plan_sweep, read_spec, run_sweep
     from ..report.sweep import table_lines, write_sweep_report
     from . import paths
     from .reproduce import backend_of, one_line_warnings
+    from .sweep_text import register_text_train
 
+    register_text_train()
     spec = read_spec(args.spec)
     out = args.out if args.out is not None else f"sweep-{Path(args.spec).stem}"
     paths.out_folder("--out", out)
@@ -92,8 +107,10 @@ def handle(args: argparse.Namespace) -> int:
     print(f"sweep: {spec['command']}, {len(points)} points, {trials} trials, out {out}, "
           f"backend {backend.describe()}", flush=True)
 
+    command = COMMANDS[spec["command"]]
+
     def finished(point, record: dict, done: int, total: int) -> None:
-        print(f"  {point.name} trial {record['trial']:>3}: {'success' if record['success'] else 'no success'}, "
+        print(f"  {point.name} trial {record['trial']:>3}: {command.describe(record)}, "
               f"{record['wall_s']:.1f} s  [{done}/{total}]", flush=True)
 
     try:

@@ -27,7 +27,8 @@ so a cluster stays busy however few trials each point has.
 
 A command is a :class:`SweepCommand` in :data:`COMMANDS`: its options and their types, how a point's options
 become the runner's :class:`~yetztml.experiments.runner.TrialPlan`, how a finished point is summarised and
-which summary fields make the table's columns. Other commands (text training) register the same way.
+which summary fields make the table's columns. Commands of the layers beside this one register themselves
+with :func:`register` (``text train``: :mod:`yetztml.cli.sweep_text`, which the command line loads).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ SPEC_KEYS = ("command", "base", "grid", "points")
 class SweepCommand:
     """A command a sweep can run: ``options`` (name → accepted type or types), ``plan(options)`` → (the
     runner's plan, number of trials), ``finish(options, folder)`` → the point's result (its trials all
-    finished), ``columns`` (summary fields in the table), ``figure`` (the summary fields plotted)."""
+    finished), ``columns`` (summary fields in the table), ``figure`` (the summary fields plotted),
+    ``warm_up(options)`` (run once before forked workers start), ``needed`` (options every point must have),
+    ``line(record)`` (a few words on a finished trial for the progress display)."""
 
     name: str
     options: dict[str, type | tuple[type, ...]]
@@ -67,6 +70,14 @@ class SweepCommand:
     columns: tuple[str, ...]
     figure: tuple[str, ...]
     warm_up: Callable[[dict[str, Any]], object] | None = None
+    needed: tuple[str, ...] = ()
+    line: Callable[[dict[str, Any]], str] | None = None
+
+    def describe(self, record: dict[str, Any]) -> str:
+        """A few words on the finished trial ``record``."""
+        if self.line is not None:
+            return self.line(record)
+        return "success" if record.get("success") else "no success"
 
 
 def _lstm1997_row(opts: dict[str, Any]):
@@ -127,7 +138,7 @@ COMMANDS: dict[str, SweepCommand] = {
          "seed": int},
         _lstm1997_plan, _lstm1997_finish,
         ("trials", "successes", "success_pct", "sequences_mean", "sequences_median", "wrong_mean", "wall_s_total"),
-        ("success_pct", "sequences_mean"), _lstm1997_warm_up,
+        ("success_pct", "sequences_mean"), _lstm1997_warm_up, ("exp",),
     ),
     "reproduce gers2000": SweepCommand(
         "reproduce gers2000",
@@ -135,11 +146,15 @@ COMMANDS: dict[str, SweepCommand] = {
         _gers2000_plan, _gers2000_finish,
         ("trials", "perfect_pct", "perfect_streams_mean", "good_pct", "good_length_mean", "rest_pct",
          "rest_length_mean", "wall_s_total"),
-        ("perfect_pct", "perfect_streams_mean"),
+        ("perfect_pct", "perfect_streams_mean"), needed=("row",),
     ),
 }
-#: Options a point must have, per command.
-_NEEDED = {"reproduce lstm1997": ("exp",), "reproduce gers2000": ("row",)}
+
+
+def register(command: SweepCommand) -> SweepCommand:
+    """Make ``command`` available to sweep files (``command = "<its name>"``); registering again replaces it."""
+    COMMANDS[command.name] = command
+    return command
 
 
 @dataclass
@@ -164,7 +179,8 @@ def _options(where: str, table: Any, command: SweepCommand) -> dict[str, Any]:
             raise OptionError(message(f"{where}: option {key!r}", f"an option of `{command.name}` ("
                                       + ", ".join(command.options) + ")", repr(key)))
         kind = command.options[name]
-        if not isinstance(value, kind) or isinstance(value, bool):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
             raise OptionError(message(f"{where}: {key}", _kind_name(kind), repr(value)))
         if name == "seed":
             check_seed(f"{where}: seed", value)
@@ -176,7 +192,8 @@ def _options(where: str, table: Any, command: SweepCommand) -> dict[str, Any]:
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({int: "an integer", float: "a number", str: "a string"}[k] for k in kinds)
+    return " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true or false"}[k]
+                       for k in kinds)
 
 
 def read_spec(path: str | Path) -> dict[str, Any]:
@@ -249,7 +266,7 @@ def plan_sweep(spec: dict[str, Any], out: str | Path) -> list[Point]:
     varying = varying_options(options)
     points, seen = [], {}
     for i, opts in enumerate(options):
-        missing = [k for k in _NEEDED[command.name] if k not in opts]
+        missing = [k for k in command.needed if k not in opts]
         if missing:
             raise OptionError(message(f"sweep point {i + 1}", f"the option {missing[0]!r} (in [base], [grid] or "
                                       "[[points]])", "none"))
@@ -338,4 +355,4 @@ def write_table(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 __all__ = ["COMMANDS", "POINTS_DIR", "SWEEP_FILE", "TABLE_FILE", "Point", "SweepCommand", "check_spec", "expand",
-           "plan_sweep", "point_name", "read_spec", "run_sweep", "varying_options", "write_table"]
+           "plan_sweep", "point_name", "read_spec", "register", "run_sweep", "varying_options", "write_table"]
