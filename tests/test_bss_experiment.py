@@ -10,9 +10,10 @@ import signal
 import numpy as np
 import pytest
 
+from yetztml.cli.demo_bss import add_arguments, options_from_args
 from yetztml.core.blas import blas_threads, get_blas_threads
 from yetztml.core.errors import CheckpointError, DTypeError, OptionError, ShapeError
-from yetztml.experiments.bss import add_arguments, options_from_args, run_bss, run_bss_variants
+from yetztml.experiments.bss import run_bss, run_bss_variants
 from yetztml.experiments.runner import available_cores
 from yetztml.learning import checkpoint as ckpt
 from yetztml.tasks.bss import BSSTask
