@@ -1,6 +1,11 @@
 """DaleRateNet: rate neurons with Dale's law whose release probabilities an LSTM sets in closed loop
 [Naumann et al. 2022, Fig. 6–7, Eq. 11–14; the authors' ``DaleRateNet``].
 
+(About 400 lines on purpose: one module per cell — the equations, the compiled forward, the hand-derived
+backward directly below it and the class that checks options and states; the shared closed-loop machinery
+is already in :mod:`~yetztml.cells.closed_loop`, and splitting the kernels from their equations would send a
+reader of (B3) to another file.)
+
 A lower population z^L (rectified projection of the stimulus) drives a higher population z^H through positive
 excitatory weights |W^HL| and feedforward inhibition W_inh = W^HI W^IL (both positive, so each neuron is
 excitatory or inhibitory); feedback scales the higher neurons' input by a gain p = 1 − σ(K m) (stronger
