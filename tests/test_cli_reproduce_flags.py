@@ -82,3 +82,26 @@ def test_figures_are_written_unless_no_figures(tmp_path, capsys):
     _run(["--exp", "6a"], tmp_path / "without", capsys)
     assert sorted(p.name for p in (tmp_path / "with").glob("*.png")) == ["curves.png", "sequences.png"]
     assert list((tmp_path / "without").glob("*.png")) == []
+
+
+def _gers(argv, out):
+    assert main(["reproduce", "gers2000", *argv, "--jobs", "1", "--no-figures", "--out", str(out)]) == 0
+    return json.loads((out / "result.json").read_text())
+
+
+def test_gers2000_max_streams_seed_and_trials_reach_the_nets(tmp_path, capsys):
+    """Seed 3, two nets of 5 training streams each: the streams' lengths and the tests are seeded."""
+    result = _gers(["--row", "forget-decay", "--trials", "2", "--max-streams", "5", "--seed", "3"], tmp_path)
+    records = [(r["trial"], r["seed"], r["streams"], r["steps"], r["reason"], r["class"], r["weights"])
+               for r in result["trials"]]
+    assert records == [(0, 3, 5, 98, "cap", "rest", 424), (1, 3, 5, 132, "cap", "rest", 424)]
+    assert [r["test_length_mean"] for r in result["trials"]] == [1.0, 2.2]
+    assert (result["config"]["seed"], result["config"]["max_streams"], result["config"]["max_steps"]) == (3, 5, None)
+    assert "row forget-decay" in capsys.readouterr().out
+
+
+def test_gers2000_max_steps_ends_a_net_after_the_stream_that_passes_it(tmp_path):
+    result = _gers(["--row", "forget-decay", "--trials", "1", "--max-steps", "3000"], tmp_path)
+    (record,) = result["trials"]
+    assert (record["reason"], record["streams"], record["steps"]) == ("steps cap", 83, 3002)
+    assert result["config"]["max_steps"] == 3000
