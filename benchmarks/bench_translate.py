@@ -13,6 +13,11 @@ against the matrix products alone. Side by side in one run, random token batches
 
     python benchmarks/bench_translate.py --repeats 3
     python benchmarks/bench_translate.py --embed 256 --hidden 512 --batch 128 --attention bahdanau
+
+``--threads`` sets PyTorch's threads and the BLAS threads NumPy and our kernels use (before NumPy loads).
+Each repeat times the three in turn, in rotating order, so that load from other processes hits all alike;
+the table gives medians of the wall time and of the process's CPU time (all threads together). On a
+shared machine the CPU-time ratios are the steadier ones; with one thread they measure the same work.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import os
 import statistics
 import time
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "2")
+_pre = argparse.ArgumentParser(add_help=False)
+_pre.add_argument("--threads", type=int, default=2)
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_var] = str(max(1, _pre.parse_known_args()[0].threads))
 
 import numpy as np  # noqa: E402
 
@@ -69,14 +76,20 @@ def products_step(operands) -> None:
             np.dot(a.T, dc)  # δB
 
 
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up (compilation, allocation)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _time(fns: dict[str, object], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each function, the functions timed in turn, rotating the order."""
+    for fn in fns.values():
+        fn()  # warm-up (compilation, allocation)
+    names = list(fns)
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            w, c = time.perf_counter(), time.process_time()
+            fns[name]()
+            wall[name].append(time.perf_counter() - w)
+            cpu[name].append(time.process_time() - c)
+    return {n: (statistics.median(wall[n]), statistics.median(cpu[n])) for n in names}
 
 
 def main() -> None:
@@ -121,18 +134,18 @@ def main() -> None:
                          rng.standard_normal((m, n)).astype(f32), count))
     flops = sum(3 * 2 * m * k * n * count for m, k, n, count in product_shapes(args))
 
-    t_ours = _time(lambda: ours_step(model, opt, src, tgt), args.repeats)
-    t_torch = _time(theirs, args.repeats)
-    t_floor = _time(lambda: products_step(operands), args.repeats)
+    t = _time({"ours": lambda: ours_step(model, opt, src, tgt), "PyTorch": theirs,
+               "products": lambda: products_step(operands)}, args.repeats)
     print(f"embed {args.embed}, hidden {args.hidden}, batch {args.batch}, {args.src_len}/{args.tgt_len} words, "
           f"vocabularies {args.src_vocab}/{args.tgt_vocab}, {args.cell}, {args.attention}, {args.threads} threads, "
-          f"float32; median of {args.repeats}")
+          f"float32; median of {args.repeats}; load {os.getloadavg()[0]:.2f}")
     print(f"matrix products: {flops / 1e9:.1f} GFLOP per step")
-    print(f"ours      {t_ours:8.3f} s/step")
-    print(f"PyTorch   {t_torch:8.3f} s/step   ours is {t_torch / t_ours:.2f}x faster")
-    print(f"products  {t_floor:8.3f} s/step   ours is {t_ours / t_floor:.2f}x the products alone "
-          f"({flops / t_floor / 1e9:.1f} GFLOP/s)")
-
+    print("| | wall s/step | CPU s/step | PyTorch / ours (wall, CPU) | ours / products (wall, CPU) |")
+    print("|---|---|---|---|---|")
+    for name, (wall, cpu) in t.items():
+        print(f"| {name} | {wall:.3f} | {cpu:.3f} | {t['PyTorch'][0] / wall:.2f}x, {t['PyTorch'][1] / cpu:.2f}x "
+              f"| {wall / t['products'][0]:.2f}x, {cpu / t['products'][1]:.2f}x |")
+    print(f"products at {flops / t['products'][0] / 1e9:.1f} GFLOP/s (wall)")
 
 if __name__ == "__main__":
     main()
