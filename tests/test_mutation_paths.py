@@ -56,6 +56,8 @@ def test_nearest_existing_is_the_path_or_its_nearest_existing_ancestor(tree):
 
 
 def test_nearest_existing_of_a_relative_path_in_a_removed_working_directory_is_dot(tmp_path, monkeypatch):
+    """``.`` is the last parent of every relative path and still exists (stat succeeds) after its folder is
+    removed, so the loop finds it: the function's final ``return Path(".")`` is never reached."""
     gone = tmp_path / "gone"
     gone.mkdir()
     monkeypatch.chdir(gone)
@@ -155,6 +157,7 @@ def test_in_folder_accepts_a_folder(tree):
 
 def test_out_file_refusals_word_for_word(tree, monkeypatch):
     assert refused(paths.out_file, "--json", None) == "--json: expected a file name, got 'None'. Give --json PATH."
+    assert refused(paths.out_file, "--json", "") == "--json: expected a file name, got ''. Give --json PATH."
     assert refused(paths.out_file, "--json", "d") == (
         "--json: expected a file path, got 'd', a folder. Name a file, e.g. --json d/result.json.")
     assert refused(paths.out_file, "--json", "new/") == (
