@@ -3,6 +3,8 @@ a resumed run equals the uninterrupted one exactly for every update mode and eve
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,12 @@ def _rnn_trainer(path, optimiser="adam", loss="mse", method="bptt", update="batc
         ("method", {"method": "tbptt"}, "method: checkpoint 'bptt', now 'tbptt'"),
         ("update", {"update": "sequence"}, "update: checkpoint 'batch', now 'sequence'"),
         ("seed", {"seed": 1}, "seed: checkpoint 0, now 1"),
+        ("schedule", {"schedule": decay_per_sequence(0.5)},
+         "schedule: checkpoint 'Constant()', now 'DecayPerSequence(factor=0.5)'"),
+        ("clip_value", {"clip_value": 2.0}, "clip_value: checkpoint None, now 2.0"),
+        ("clip_norm", {"clip_norm": 1.5}, "clip_norm: checkpoint None, now 1.5"),
+        ("gradient_options", {"gradient_options": {"truncate_recurrent": True}},
+         "gradient_options: checkpoint {}, now {'truncate_recurrent': True}"),
     ],
 )
 def test_resume_refuses_a_changed_field(tmp_path, field, changed, detail):
@@ -70,12 +78,39 @@ def test_resume_refuses_a_changed_field(tmp_path, field, changed, detail):
         np.testing.assert_array_equal(other.cell.params[key], value)
 
 
+def test_a_changed_schedule_parameter_is_refused(tmp_path):
+    path = tmp_path / "run.npz"
+    _rnn_trainer(path, schedule=decay_per_step(0.9, reset_per_sequence=False)).run(2)
+    other = _rnn_trainer(path, schedule=decay_per_step(0.9))
+    with pytest.raises(CheckpointError, match=r"schedule: checkpoint 'DecayPerStep\(factor=0.9, "
+                                              r"reset_per_sequence=False\)', now 'DecayPerStep\(factor=0.9, "
+                                              r"reset_per_sequence=True\)'"):
+        other.run(4, resume=True)
+
+
+def test_a_checkpoint_without_the_later_fields_is_checked_on_the_others(tmp_path):
+    """A checkpoint written before the schedule, clipping and gradient options were recorded resumes."""
+    path = tmp_path / "run.npz"
+    _rnn_trainer(path).run(2)
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {name: data[name] for name in data.files}
+    meta = json.loads(str(arrays["meta"]))
+    for field in ("schedule", "clip_value", "clip_norm", "gradient_options"):
+        del meta["fingerprint"][field]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    assert _rnn_trainer(path, clip_norm=1.5).run(3, resume=True).clock.step == 3
+    with pytest.raises(CheckpointError, match="optimiser: checkpoint 'Adam', now 'SGD'"):
+        _rnn_trainer(path, optimiser="sgd").run(4, resume=True)
+
+
 def test_resume_with_the_same_configuration_is_accepted(tmp_path):
     """Every field changed from the defaults above, the same on both sides; the loss given by name in the
     checkpointed run and as the function of that name in the resumed one."""
     path = tmp_path / "run.npz"
     options = {"optimiser": "sgd", "method": "tbptt", "update": "sequence", "seed": 3,
-               "gradient_options": {"k1": 2}}
+               "gradient_options": {"k1": 2}, "schedule": decay_per_step(0.9, reset_per_sequence=False),
+               "clip_value": 3.0, "clip_norm": 2.5}
     _rnn_trainer(path, loss="mse", **options).run(2)
     same = _rnn_trainer(path, loss=mse, **options)
     history = same.run(3, resume=True)

@@ -34,6 +34,10 @@ Non-finite values stop training with :class:`NonFiniteError` naming the step (co
 tensor; the cell, optimiser and counters are rolled back to the start of that step. KeyboardInterrupt
 does the same roll-back, writes a checkpoint (when a path is given) and re-raises, so ``resume=True``
 — or calling :meth:`Trainer.run` again in the same process — continues bit-identically.
+
+A resume is refused (:class:`CheckpointError`, naming each field that differs) unless the run's
+configuration matches the checkpoint's fingerprint: the cell class and parameter shapes, the optimiser
+class, loss, method, update mode, seed, schedule, clipping and gradient options.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ import copy
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -385,6 +389,10 @@ class Trainer:
             "method": self.method,
             "update": self.update,
             "seed": int(self.seed) if isinstance(self.seed, (int, np.integer)) else "a Generator",
+            "schedule": _describe(self.schedule),
+            "clip_value": self.clip_value,
+            "clip_norm": self.clip_norm,
+            "gradient_options": {k: _describe(v) for k, v in sorted(self.gradient_options.items())},
         }
 
     def save(self) -> None:
@@ -417,7 +425,8 @@ class Trainer:
             raise OptionError(message("resume=True", "a checkpoint path", "checkpoint=None"))
         params, optimiser, history, meta = ckpt.load(self.checkpoint)
         ours, theirs = self._fingerprint(), meta["fingerprint"]
-        differ = {k: (theirs.get(k), v) for k, v in ours.items() if theirs.get(k) != v}
+        differ = {k: (theirs.get(k), v) for k, v in ours.items()
+                  if theirs.get(k) != v and (k in theirs or k not in LATER_FINGERPRINT_FIELDS)}
         if differ:
             detail = "; ".join(f"{k}: checkpoint {a!r}, now {b!r}" for k, (a, b) in differ.items())
             raise CheckpointError(
@@ -499,6 +508,24 @@ class Trainer:
             self.save()
         result.losses, result.clock = list(self.history), copy.copy(self.clock)
         return result
+
+
+#: Fingerprint fields that checkpoints written before them lack: such a checkpoint is not checked on them.
+LATER_FINGERPRINT_FIELDS = ("schedule", "clip_value", "clip_norm", "gradient_options")
+
+
+def _describe(value: Any) -> Any:
+    """A configuration value as the fingerprint records it: plain data as it is, a dataclass (the schedules)
+    by its repr, a function or other object by its qualified name (no memory addresses)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return repr(value)
+    return getattr(value, "__qualname__", type(value).__qualname__)
 
 
 class _ProgressBar:
