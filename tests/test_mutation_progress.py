@@ -84,4 +84,27 @@ def test_bar_on_a_terminal_tracks_count_total_and_text(on_terminal, capsys):
         bar.line("not printed on a terminal")
     assert not bar.progress.live.is_started
     assert (task.completed, task.fields["info"], bar.count) == (5, "loss 0.125", 5)
+    bar.advance()
+    assert (task.completed, task.fields["info"]) == (6, "")
     assert "not printed" not in capsys.readouterr().err
+
+
+def test_plain_line_is_flushed_at_once(off_terminal, monkeypatch):
+    """A log file is block-buffered: each line is flushed as it is written, so ``tail -f`` sees it."""
+
+    class Stream:
+        def __init__(self) -> None:
+            self.events: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.events.append("write")
+
+        def flush(self) -> None:
+            self.events.append("flush")
+
+    monkeypatch.setattr(progress.time, "perf_counter", Clock(0.0, 1.0))
+    bar = ProgressBar("training", 4)
+    stream = Stream()
+    monkeypatch.setattr(progress.sys, "stderr", stream)
+    bar.line("loss 1")
+    assert stream.events[-1] == "flush" and "write" in stream.events
