@@ -160,3 +160,12 @@ def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, mode, schedule):
     before_last = {"per-update": updates - 1, "per-sequence": 5 * B if mode == "batch" else 6 * B - 1,
                    "per-update-in-sequence": T - 1 if mode.startswith("step") else 0}[schedule]
     assert straight.optimiser.lr == pytest.approx(straight.base_lr * 0.9**before_last, rel=1e-12)
+
+
+def test_gradient_options_are_compared_by_value(tmp_path):
+    """A NumPy scalar is recorded as its number: the same value resumes, another one is refused."""
+    path = tmp_path / "run.npz"
+    _rnn_trainer(path, loss="smooth_l1", gradient_options={"beta": np.float64(0.3)}).run(2)
+    assert _rnn_trainer(path, loss="smooth_l1", gradient_options={"beta": 0.3}).run(3, resume=True).clock.step == 3
+    with pytest.raises(CheckpointError, match=r"gradient_options: checkpoint \{'beta': 0.3\}, now \{'beta': 0.4\}"):
+        _rnn_trainer(path, loss="smooth_l1", gradient_options={"beta": 0.4}).run(4, resume=True)
