@@ -1,6 +1,6 @@
 """Independent plain-NumPy reference of the memory-block cells, and helpers shared by their tests.
 
-The reference is written from the equations (F1)–(F9), one time step at a time, vectorised over the batch,
+The reference is written from the equations (BF1)–(BF9), one time step at a time, vectorised over the batch,
 without the compiled kernels. It is deliberately a second implementation of the step that the library
 compiles once (``yetztml.cells.block_step``): the kernels are tested against it, so it must not share their
 code. With ``frozen`` (a trace recorded at fixed parameters) every recurrent input
@@ -77,31 +77,31 @@ def reference_forward(cell, x, state=None, frozen=None):
                 parts.append(yphi_p)
             if cell.output_gate:
                 parts.append(yout_p)
-        u = np.concatenate(parts, axis=1)  # (F1)
-        net_c = u @ p["W_c"].T + p.get("b_c", np.zeros(N))  # (F2)
+        u = np.concatenate(parts, axis=1)  # (BF1)
+        net_c = u @ p["W_c"].T + p.get("b_c", np.zeros(N))  # (BF2)
         net_in = u @ p["W_in"].T + p.get("b_in", zeros_c)
         if cell.peepholes:
             net_in = net_in + np.einsum("bjv,jv->bj", s_peep.reshape(B, C, S), p["P_in"])
-        y_in = sigma(net_in)  # (F3)
+        y_in = sigma(net_in)  # (BF3)
         keep = np.ones((B, C))
         if cell.forget_gate:
             net_phi = u @ p["W_phi"].T + p.get("b_phi", zeros_c)
             if cell.peepholes:
                 net_phi = net_phi + np.einsum("bjv,jv->bj", s_peep.reshape(B, C, S), p["P_phi"])
-            y_phi = sigma(net_phi)  # (F4)
+            y_phi = sigma(net_phi)  # (BF4)
             keep = y_phi
-        s = np.repeat(keep, S, axis=1) * s + np.repeat(y_in, S, axis=1) * g(net_c)  # (F5)
+        s = np.repeat(keep, S, axis=1) * s + np.repeat(y_in, S, axis=1) * g(net_c)  # (BF5)
         gate_out = np.ones((B, C))
         if cell.output_gate:
             net_out = u @ p["W_out"].T + p.get("b_out", zeros_c)
             if cell.peepholes:
                 s_now = s if frozen is None else frozen.s[t]
                 net_out = net_out + np.einsum("bjv,jv->bj", s_now.reshape(B, C, S), p["P_out"])
-            y_out = sigma(net_out)  # (F6)
+            y_out = sigma(net_out)  # (BF6)
             gate_out = y_out
-        y_c = np.repeat(gate_out, S, axis=1) * h(s)  # (F7)
-        v = np.concatenate(([x[t]] if cell.shortcut else []) + [y_c], axis=1)  # (F8)
-        outputs.append(f_k(v @ p["W_k"].T + p.get("b_k", np.zeros(cell.output_size))))  # (F9)
+        y_c = np.repeat(gate_out, S, axis=1) * h(s)  # (BF7)
+        v = np.concatenate(([x[t]] if cell.shortcut else []) + [y_c], axis=1)  # (BF8)
+        outputs.append(f_k(v @ p["W_k"].T + p.get("b_k", np.zeros(cell.output_size))))  # (BF9)
     final = {"y_c": y_c, "y_in": y_in, "y_phi": y_phi, "y_out": y_out, "s": s}
     template = cell.zero_state(B)
     return np.stack(outputs), type(template)(*[final[k] for k in template._fields])

@@ -72,7 +72,7 @@ def test_norms_and_tau():
     q = np.arange(1, 6)
     assert np.allclose(bounds.weak_upper_bound(W, q), 2 * (0.25 * 0.4) ** q, rtol=1e-14)
     assert np.allclose(bounds.tau_bound(2, 0.15, q, log10=True), np.log10(2) + q * np.log10(0.15), rtol=1e-14)
-    assert bounds.tau(W) >= 0.25 * bounds.row_sum_norm(W)  # (E3): f'_max ‖W‖_A ≤ n w_max / 4
+    assert bounds.tau(W) >= 0.25 * bounds.row_sum_norm(W)  # (EB3): f'_max ‖W‖_A ≤ n w_max / 4
 
 
 @settings(max_examples=15, deadline=None)

@@ -56,7 +56,7 @@ def test_partial_mixing_matches_eq19_by_hand():
 
 
 def test_matches_numpy_corrcoef_like_the_authors_code(rng):
-    """(C1)–(C3) against np.corrcoef per window and the authors' nanmean of ||r₁j| − |r₂j||."""
+    """(CLR1)–(CLR3) against np.corrcoef per window and the authors' nanmean of ||r₁j| − |r₂j||."""
     s = chords()[:3000]
     y = rng.standard_normal((3000, 4)) + s @ rng.standard_normal((2, 4))
     ours = signal_clarity(s, y, 1000)

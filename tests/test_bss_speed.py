@@ -2,7 +2,7 @@
 
 1. ``squash`` (the activations of (L2) on a flat block, in the array's own dtype) against NumPy's tanh and
    logistic, fast and exact, float32 and float64;
-2. the one-pass loss ``smooth_l1_sum`` of (T3) against ``learning.losses.smooth_l1`` (same gradient bit for
+2. the one-pass loss ``smooth_l1_sum`` of (BT3) against ``learning.losses.smooth_l1`` (same gradient bit for
    bit, same value to rounding), compiled and as plain Python;
 3. a float32 ModulationNet with the batch split over threads gives the one-thread numbers (to rounding),
    with the paper's hidden size (the feature-major step loops run over H·B numbers, B not a multiple of 8).

@@ -38,18 +38,18 @@ def test_gradients_match_finite_differences_on_random_configs(
 
 
 def test_one_step_is_the_equations_by_hand():
-    """The reset gate multiplies W_hn h + b_hn, bias included (PyTorch's form, (F5))."""
+    """The reset gate multiplies W_hn h + b_hn, bias included (PyTorch's form, (GF5))."""
     rng = np.random.default_rng(2)
     cell = GRU(2, 3, seed=2)
     x = rng.standard_normal((1, 2, 2))
     h0 = rng.standard_normal((1, 2, 3))
     p = cell.params
-    pre_x = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"]  # (F1)
-    pre_h = h0[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (F2)
-    r = 1.0 / (1.0 + np.exp(-(pre_x[:, 0:3] + pre_h[:, 0:3])))  # (F3)
-    z = 1.0 / (1.0 + np.exp(-(pre_x[:, 3:6] + pre_h[:, 3:6])))  # (F4)
-    n = np.tanh(pre_x[:, 6:9] + r * pre_h[:, 6:9])  # (F5)
-    h = (1.0 - z) * n + z * h0[0]  # (F6)
+    pre_x = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"]  # (GF1)
+    pre_h = h0[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (GF2)
+    r = 1.0 / (1.0 + np.exp(-(pre_x[:, 0:3] + pre_h[:, 0:3])))  # (GF3)
+    z = 1.0 / (1.0 + np.exp(-(pre_x[:, 3:6] + pre_h[:, 3:6])))  # (GF4)
+    n = np.tanh(pre_x[:, 6:9] + r * pre_h[:, 6:9])  # (GF5)
+    h = (1.0 - z) * n + z * h0[0]  # (GF6)
     trace = cell.forward(x, h0)
     assert relative_error(trace.outputs[0], h) <= 1e-14
     sweep = trace.layers[0][0]
@@ -58,8 +58,8 @@ def test_one_step_is_the_equations_by_hand():
 
 
 def test_update_gate_at_one_copies_the_state():
-    """z = 1 (a large b_hz) makes (F6) h(t) = h(t−1): the state passes through unchanged, and so does
-    its gradient (B6)."""
+    """z = 1 (a large b_hz) makes (GF6) h(t) = h(t−1): the state passes through unchanged, and so does
+    its gradient (GB6)."""
     rng = np.random.default_rng(0)
     cell = GRU(2, 3, seed=0)
     cell.params["bias_hh_l0"][3:6] = 60.0  # σ(60) = 1 in float64

@@ -1,4 +1,4 @@
-"""LSTM (PyTorch layout): finite differences, the single-matrix identity (E1), batched = per-example,
+"""LSTM (PyTorch layout): finite differences, the single-matrix identity (LSE1), batched = per-example,
 the (h, c) state, validation particular to the LSTM, float32."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_gradients_match_finite_differences_on_random_configs(
 
 
 def test_gradient_reaches_far_back_through_the_cell_state():
-    """With W_hh = 0 the only path from c(T−1) back to c(−1) is (B7): δc(−1) = δc(T−1) ⊙ Π_t f(t)."""
+    """With W_hh = 0 the only path from c(T−1) back to c(−1) is (LSB7): δc(−1) = δc(T−1) ⊙ Π_t f(t)."""
     rng = np.random.default_rng(8)
     cell = LSTM(2, 3, seed=8)
     cell.params["weight_hh_l0"][:] = 0.0
@@ -59,7 +59,7 @@ def test_gradient_reaches_far_back_through_the_cell_state():
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_single_matrix_form_equals_split_form(bidirectional):
-    """(E1): W X(t) with W = [W_ih | W_hh], X(t) = [x(t) | h(t−1)] gives the kernel's trajectories."""
+    """(LSE1): W X(t) with W = [W_ih | W_hh], X(t) = [x(t) | h(t−1)] gives the kernel's trajectories."""
     rng = np.random.default_rng(6)
     cell = LSTM(3, 4, 2, bidirectional=bidirectional, seed=6)
     state = _state(cell, 2, rng)
@@ -76,7 +76,7 @@ def test_single_matrix_form_equals_split_form(bidirectional):
             split = [v for k, v in p.items() if k.startswith("weight_ih")][0] @ xv + [
                 v for k, v in p.items() if k.startswith("weight_hh")
             ][0] @ hv
-            assert relative_error(w @ np.concatenate([xv, hv]), split) <= 1e-14  # (E1)
+            assert relative_error(w @ np.concatenate([xv, hv]), split) <= 1e-14  # (LSE1)
             xs = sweep.x[::-1] if d else sweep.x  # ← reads time backwards
             k = layer * D + d
             h, c = stacked_forward(w, b, xs, state.h[k], state.c[k])
@@ -102,11 +102,11 @@ def test_one_step_is_the_equations_by_hand():
     x = rng.standard_normal((1, 2, 2))
     s = _state(cell, 2, rng)
     p = cell.params
-    a = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + s.h[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (F1)
+    a = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + s.h[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (LSF1)
     sig = 1.0 / (1.0 + np.exp(-a))
-    i, f, g, o = sig[:, 0:3], sig[:, 3:6], np.tanh(a[:, 6:9]), sig[:, 9:12]  # (F2)–(F5)
-    c = f * s.c[0] + i * g  # (F6)
-    h = o * np.tanh(c)  # (F7)
+    i, f, g, o = sig[:, 0:3], sig[:, 3:6], np.tanh(a[:, 6:9]), sig[:, 9:12]  # (LSF2)–(LSF5)
+    c = f * s.c[0] + i * g  # (LSF6)
+    h = o * np.tanh(c)  # (LSF7)
     trace = cell.forward(x, s)
     assert relative_error(trace.final_state.c[0], c) <= 1e-14
     assert relative_error(trace.outputs[0], h) <= 1e-14

@@ -303,4 +303,4 @@ def test_bad_backward_arguments_are_refused():
 def test_docstring_examples_run():
     result = doctest.testmod(lstm1997)
     assert result.attempted > 0 and result.failed == 0
-    assert "(F5)" in LSTM1997(1, 1, 1, 1).describe()
+    assert "(HF5)" in LSTM1997(1, 1, 1, 1).describe()

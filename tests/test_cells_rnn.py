@@ -88,8 +88,8 @@ def test_one_step_is_the_equation_by_hand():
     x = rng.standard_normal((1, 2, 2))
     h0 = rng.standard_normal((1, 2, 3))
     p = cell.params
-    a = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h0[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (F1)
-    h = 1.0 / (1.0 + np.exp(-a))  # (F2)
+    a = x[0] @ p["weight_ih_l0"].T + p["bias_ih_l0"] + h0[0] @ p["weight_hh_l0"].T + p["bias_hh_l0"]  # (RNF1)
+    h = 1.0 / (1.0 + np.exp(-a))  # (RNF2)
     assert relative_error(cell.forward(x, h0).outputs[0], h) <= 1e-14
 
 

@@ -1,4 +1,4 @@
-"""Tokeniser rules (K1)–(K4), vocabulary rules (V1)–(V4) and its JSON, GloVe-format word vectors."""
+"""Tokeniser rules (TK1)–(TK4), vocabulary rules (V1)–(V4) and its JSON, GloVe-format word vectors."""
 
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def vectors(name: str, cell: Cell) -> list[dict[str, Any]]:
     C = p["W_in"].shape[0]
     K, V = p["W_k"].shape
     out = [{"name": "x(t)", "size": cell.input_size, "what": "input"},
-           {"name": "u(t)", "size": U, "what": "sources of cells and gates (F1)"},
+           {"name": "u(t)", "size": U, "what": "sources of cells and gates (BF1)"},
            {"name": "net_c(t), g(t)", "size": N, "what": "cell inputs, one per cell"},
            {"name": "y^in(t)", "size": C, "what": "input gates, one per block"}]
     if "W_phi" in p:
@@ -108,7 +108,7 @@ def vectors(name: str, cell: Cell) -> list[dict[str, Any]]:
     if "W_out" in p:
         out.append({"name": "y^out(t)", "size": C, "what": "output gates, one per block"})
     out += [{"name": "y^c(t)", "size": N, "what": "cell outputs y^out h(s)"},
-            {"name": "v(t)", "size": V, "what": "sources of the output units (F8)"},
+            {"name": "v(t)", "size": V, "what": "sources of the output units (BF8)"},
             {"name": "y^k(t)", "size": K, "what": "output units"}]
     return out
 

@@ -2,16 +2,16 @@
 
 All functions take recorded arrays (time-major, batch dimension removed) and never run a model.
 
-    (E1) weight error       e_t = ‖W_t − A_k⁻¹‖_F                     A_k the context active at step t
-    (E2) output error       d_t = ‖s_t − y_t‖₂
-    (E3) transient          mean over contexts k of d_{kN + lag}       N = steps per context
-    (E4) source decoding    R² of ŝ = X β + β₀ fitted by least squares on the first contexts, scored per
+    (BSS1) weight error       e_t = ‖W_t − A_k⁻¹‖_F                     A_k the context active at step t
+    (BSS2) output error       d_t = ‖s_t − y_t‖₂
+    (BSS3) transient          mean over contexts k of d_{kN + lag}       N = steps per context
+    (BSS4) source decoding    R² of ŝ = X β + β₀ fitted by least squares on the first contexts, scored per
                             later context, uniform average over sources (sklearn's ``r2_score``)
-    (E5) PCA (whitened)     z ↦ (z − μ) V_kᵀ / σ_k  for the top k principal axes V_k, σ_k = their std
-    (E6) plane fit          least squares c = C₀a + C₁b + C₂ through points (a, b, c); normal ∝ (C₀, C₁, −1)
-    (E7) plane angle        θ = arccos(|n₁·n₂|) in degrees, in [0, 90] (the authors' min(θ, 180 − θ))
-    (E8) SNR                10·log₁₀(σ_s² / σ_n²) dB, σ_s the std of the noiseless stimuli [§Methods SNR]
-    (E9) context distance   ‖A₁ − A₂‖_F;  "same side" when a₁₁ > a₂₁ holds for both or for neither
+    (BSS5) PCA (whitened)     z ↦ (z − μ) V_kᵀ / σ_k  for the top k principal axes V_k, σ_k = their std
+    (BSS6) plane fit          least squares c = C₀a + C₁b + C₂ through points (a, b, c); normal ∝ (C₀, C₁, −1)
+    (BSS7) plane angle        θ = arccos(|n₁·n₂|) in degrees, in [0, 90] (the authors' min(θ, 180 − θ))
+    (BSS8) SNR                10·log₁₀(σ_s² / σ_n²) dB, σ_s the std of the noiseless stimuli [§Methods SNR]
+    (BSS9) context distance   ‖A₁ − A₂‖_F;  "same side" when a₁₁ > a₂₁ holds for both or for neither
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _per_step_contexts(thing: str, A: np.ndarray, T: int, n_sample: int) -> np.n
 
 
 def weight_error(W: np.ndarray, A: np.ndarray, n_sample: int = 1000) -> np.ndarray:
-    """(E1) ‖W_t − A_k⁻¹‖_F per step for weights W (T, n, n) and contexts A (K, n, n), T = K·n_sample."""
+    """(BSS1) ‖W_t − A_k⁻¹‖_F per step for weights W (T, n, n) and contexts A (K, n, n), T = K·n_sample."""
     W = check_array("weight_error(W)", W, shape=(None, None, None), names="(T, n, n)")
     n_sample = check_int("weight_error(n_sample)", n_sample, minimum=1)
     inv = np.linalg.inv(_per_step_contexts("weight_error", A, W.shape[0], n_sample))
@@ -38,14 +38,14 @@ def weight_error(W: np.ndarray, A: np.ndarray, n_sample: int = 1000) -> np.ndarr
 
 
 def output_error(s: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(E2) ‖s_t − y_t‖ per step for s, y (T, n)."""
+    """(BSS2) ‖s_t − y_t‖ per step for s, y (T, n)."""
     s = check_array("output_error(s)", s, shape=(None, None), names="(T, n)")
     y = check_array("output_error(y)", y, shape=s.shape, names="like s")
     return np.sqrt(np.sum((s - y) ** 2, axis=1))
 
 
 def transient(error: np.ndarray, n_sample: int = 1000, lags=(0, 10, 50, 100, 200, 500, 999)) -> dict[int, float]:
-    """(E3) mean error ``lag`` steps into each context, for each lag (the spec's transient table)."""
+    """(BSS3) mean error ``lag`` steps into each context, for each lag (the spec's transient table)."""
     error = np.asarray(error, dtype=np.float64)
     n_sample = check_int("transient(n_sample)", n_sample, minimum=1)
     if error.ndim != 1 or error.size % n_sample:
@@ -60,7 +60,7 @@ def transient(error: np.ndarray, n_sample: int = 1000, lags=(0, 10, 50, 100, 200
 
 
 def linear_decoding_r2(X: np.ndarray, s: np.ndarray, n_train: int, n_sample: int = 1000) -> np.ndarray:
-    """(E4) R² per test context: fit on contexts [0, n_train), score each later context separately."""
+    """(BSS4) R² per test context: fit on contexts [0, n_train), score each later context separately."""
     X = check_array("linear_decoding_r2(X)", X, shape=(None, None), names="(T, N)")
     s = check_array("linear_decoding_r2(s)", s, shape=(X.shape[0], None), names="(T, n)")
     n_sample = check_int("linear_decoding_r2(n_sample)", n_sample, minimum=2)
@@ -85,7 +85,7 @@ def linear_decoding_r2(X: np.ndarray, s: np.ndarray, n_train: int, n_sample: int
 
 
 class PCA:
-    """(E5) principal axes of data (T, N); ``transform`` gives whitened scores (unit variance per axis)."""
+    """(BSS5) principal axes of data (T, N); ``transform`` gives whitened scores (unit variance per axis)."""
 
     def __init__(self, data: np.ndarray, n_components: int = 3) -> None:
         data = check_array("PCA(data)", data, shape=(None, None), names="(T, N)")
@@ -103,7 +103,7 @@ class PCA:
 
 
 def plane_normal(points: np.ndarray) -> np.ndarray:
-    """(E6) unit normal of the least-squares plane c = C₀a + C₁b + C₂ through points (T, 3)."""
+    """(BSS6) unit normal of the least-squares plane c = C₀a + C₁b + C₂ through points (T, 3)."""
     points = check_array("plane_normal(points)", points, shape=(None, 3), names="(T, 3)")
     design = np.stack([points[:, 0], points[:, 1], np.ones(points.shape[0])], axis=1)
     coef, *_ = np.linalg.lstsq(design, points[:, 2], rcond=None)
@@ -112,7 +112,7 @@ def plane_normal(points: np.ndarray) -> np.ndarray:
 
 
 def plane_angle(n1: np.ndarray, n2: np.ndarray) -> float:
-    """(E7) angle between two planes given their normals, degrees in [0, 90]."""
+    """(BSS7) angle between two planes given their normals, degrees in [0, 90]."""
     n1 = np.asarray(n1, dtype=np.float64)
     n2 = np.asarray(n2, dtype=np.float64)
     cos = abs(float(n1 @ n2)) / (np.linalg.norm(n1) * np.linalg.norm(n2))
@@ -120,7 +120,7 @@ def plane_angle(n1: np.ndarray, n2: np.ndarray) -> float:
 
 
 def snr_db(signal_std: float, noise_std: float) -> float:
-    """(E8) 10·log₁₀(σ_s²/σ_n²); +inf without noise."""
+    """(BSS8) 10·log₁₀(σ_s²/σ_n²); +inf without noise."""
     signal_std = check_float("snr_db(signal_std)", signal_std, minimum=0.0)
     noise_std = check_float("snr_db(noise_std)", noise_std, minimum=0.0)
     if noise_std == 0.0:
@@ -131,10 +131,10 @@ def snr_db(signal_std: float, noise_std: float) -> float:
 
 
 def context_distance(A1: np.ndarray, A2: np.ndarray) -> float:
-    """(E9) ‖A₁ − A₂‖_F."""
+    """(BSS9) ‖A₁ − A₂‖_F."""
     return float(np.linalg.norm(np.asarray(A1, dtype=np.float64) - np.asarray(A2, dtype=np.float64)))
 
 
 def same_side(A1: np.ndarray, A2: np.ndarray) -> bool:
-    """(E9) whether two 2×2 contexts lie on the same side of the diagonal a = b of context space."""
+    """(BSS9) whether two 2×2 contexts lie on the same side of the diagonal a = b of context space."""
     return bool((A1[0, 0] > A1[1, 0]) == (A2[0, 0] > A2[1, 0]))

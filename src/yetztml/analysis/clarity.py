@@ -3,19 +3,19 @@
 For a window of ``n_sample`` steps (one context), with r_ij the Pearson correlation of source i and
 output (or unit) j over that window:
 
-    (C1) r_ij = corr(s_i, y_j)                         (n_sources, n_outputs) per context
-    (C2) c_j  = | |r_1j| − |r_2j| |                    clarity of output j (two sources)
-    (C3) clarity = mean_j c_j                          per context (NaN outputs skipped)
-    (C4) unit clarity_j = mean_k c_j(context k)        per output/unit, over contexts (Fig. 4b, 6e)
+    (CLR1) r_ij = corr(s_i, y_j)                         (n_sources, n_outputs) per context
+    (CLR2) c_j  = | |r_1j| − |r_2j| |                    clarity of output j (two sources)
+    (CLR3) clarity = mean_j c_j                          per context (NaN outputs skipped)
+    (CLR4) unit clarity_j = mean_k c_j(context k)        per output/unit, over contexts (Fig. 4b, 6e)
 
 This is Eq. 19 and the authors' ``get_signal_clarity`` exactly: no normalisation by the sum of the
 correlations (which the paper's Results text mentions and neither Eq. 19 nor the code applies). An output
 equal to one source has clarity 1; an output equally correlated with both has clarity 0; the mixtures x of
 the task have ≈ 0.5. The window includes the transient after each context switch, as in the code.
 
-With more than two sources the authors' code uses sources 1 and 2 only; here (C2) becomes the gap between
-the largest and the second-largest |r_ij| over sources i, which equals (C2) for two sources. An output
-that is constant over a window has undefined correlations (NaN); (C3) skips it, and a context whose every
+With more than two sources the authors' code uses sources 1 and 2 only; here (CLR2) becomes the gap between
+the largest and the second-largest |r_ij| over sources i, which equals (CLR2) for two sources. An output
+that is constant over a window has undefined correlations (NaN); (CLR3) skips it, and a context whose every
 output is constant has clarity NaN.
 """
 
@@ -60,7 +60,7 @@ def _windows(thing: str, s: object, y: object, n_sample: int) -> tuple[np.ndarra
 
 
 def correlations(s: np.ndarray, y: np.ndarray, n_sample: int = 1000) -> np.ndarray:
-    """(C1) per context: r (K, n_sources, n_outputs); NaN where a series is constant in the window."""
+    """(CLR1) per context: r (K, n_sources, n_outputs); NaN where a series is constant in the window."""
     s, y, K = _windows("correlations", s, y, n_sample)
     sw = s.reshape(K, n_sample, -1)
     yw = y.reshape(K, n_sample, -1)
@@ -77,7 +77,7 @@ def correlations(s: np.ndarray, y: np.ndarray, n_sample: int = 1000) -> np.ndarr
 
 
 def _gap(r: np.ndarray) -> np.ndarray:
-    """(C2): | |r_1j| − |r_2j| | for two sources; largest minus second-largest |r_ij| in general."""
+    """(CLR2): | |r_1j| − |r_2j| | for two sources; largest minus second-largest |r_ij| in general."""
     a = np.abs(r)
     if a.shape[-2] == 2:
         return np.abs(a[..., 0, :] - a[..., 1, :])
@@ -95,7 +95,7 @@ def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def signal_clarity(s: np.ndarray, y: np.ndarray, n_sample: int = 1000) -> Clarity:
-    """(C1)–(C4) for sources s (T, n_sources) and outputs y (T, n_outputs), T a multiple of ``n_sample``.
+    """(CLR1)–(CLR4) for sources s (T, n_sources) and outputs y (T, n_outputs), T a multiple of ``n_sample``.
 
     Two sines with whole periods in each 400-sample window are uncorrelated with equal variance there, so
     the sources themselves have clarity 1 and their equal mixture clarity 0:

@@ -13,7 +13,7 @@ a source that is read at every step. **Loss and per-step contributions** (u(t) t
 unit r fed by weight w = w_ri; δ_r(t) = ∂E/∂net_r(t) from the net's own backward)::
 
     (WC2) E = Σ_t m(t) (y(t) − d(t))²   per sequence, m(t) = 1 at steps with a target        [1997 eq. 16]
-    (WC3) ∂E/∂w_ri = Σ_t c_t,   c_t = δ_r(t) u_i(t)   the term step t adds in (B10) resp. (B3)/(NC4)
+    (WC3) ∂E/∂w_ri = Σ_t c_t,   c_t = δ_r(t) u_i(t)   the term step t adds in (BB10) resp. (UB3)/(NC4)
     (WC4) p_t = (1/M) Σ_b c_t^b   (mean over M sequences),   G = Σ_t p_t
     (WC5) ρ = Σ_t |p_t| [p_t G < 0] / Σ_t |p_t|   the share of the per-step signal opposing the update
 

@@ -28,9 +28,9 @@ used here — the two agree only for symmetric W (see docs/errorflow/README.md).
 Per lag the recursion keeps summaries of Φ_q: the largest |Φ_q[v, u]| ("max"), the Frobenius norm
 ("norm") and Hochreiter's global flow max_v |Σ_u Φ_q[v, u]| ("total"). G_q is rescaled by exact powers
 of two whenever it leaves [2⁻¹²⁸, 2¹²⁸], so log10 summaries stay exact where the flow itself under- or
-overflows. The carousel (C1) is the flow along the cell state's direct edge alone::
+overflows. The carousel (CAR1) is the flow along the cell state's direct edge alone::
 
-    (C1)  ∂c(t)/∂c(t−q) restricted to the edges c(t−m−1) → c(t−m) = Π_{m=0..q−1} diag(f(t−m))
+    (CAR1)  ∂c(t)/∂c(t−q) restricted to the edges c(t−m−1) → c(t−m) = Π_{m=0..q−1} diag(f(t−m))
           (f ≡ 1 in the 1997 CEC, y^φ with forget gates)                           [1997 §3.2, eq. 35]
 """
 
@@ -242,7 +242,7 @@ def hochreiter_path_sum(W: np.ndarray, fprime: np.ndarray) -> np.ndarray:
 
 def carousel_flow(lin: Linearisation, lags: int | None = None, *, t: int | None = None,
                   log10: bool = False) -> np.ndarray:
-    """(C1): the diagonal of the carousel-only flow c(t) → c(t−q), one row per lag q = 1…lags, (Q, m).
+    """(CAR1): the diagonal of the carousel-only flow c(t) → c(t−q), one row per lag q = 1…lags, (Q, m).
 
     ``log10=True`` returns log10 |·| summed step by step (exact where the product underflows).
     """
@@ -255,7 +255,7 @@ def carousel_flow(lin: Linearisation, lags: int | None = None, *, t: int | None 
         with np.errstate(divide="ignore"):
             return np.cumsum(np.log10(np.abs(factors)), axis=0)
     with np.errstate(under="ignore"):
-        return np.cumprod(factors, axis=0)  # (C1) Π_{m=0..q−1} f(t−m)
+        return np.cumprod(factors, axis=0)  # (CAR1) Π_{m=0..q−1} f(t−m)
 
 
 def finite_difference_flow(cell: Cell, trace: Trace, q: int, *, t: int | None = None, batch: int = 0,

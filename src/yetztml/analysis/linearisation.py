@@ -32,10 +32,10 @@ Memory blocks (LSTM1997, LSTMForget; β maps each cell to its block, so y^in[β]
 
 Any other cell (GRU, peepholes, stacked layers) is linearised through its own hand-derived backward:
 
-    (G1)  row k of J(t) = the initial-state gradient of one step started from z(t−1), with d_final_state = e_k
+    (LG1)  row k of J(t) = the initial-state gradient of one step started from z(t−1), with d_final_state = e_k
           (all n rows at once, as a batch of n copies of the step)
 
-(G1) also checks (E1), (M1)–(M2) and (K1)–(K4) in the tests. The carousel of a cell is the direct edge
+(LG1) also checks (E1), (M1)–(M2) and (K1)–(K4) in the tests. The carousel of a cell is the direct edge
 c(t−1) → c(t) alone: diag(f(t)) for the LSTM, diag(y^φ(t)[β]) or 1 for memory blocks.
 
 :func:`~yetztml.analysis.linearise.linearise` chooses the form for a cell; the classes here compute it.
@@ -319,7 +319,7 @@ class BlockLinearisation(Linearisation):
 
 
 class BackwardLinearisation(Linearisation):
-    """(G1): any cell, through its own backward, one step at a time (for small nets and for checks)."""
+    """(LG1): any cell, through its own backward, one step at a time (for small nets and for checks)."""
 
     def __init__(self, cell: Cell, trace: Trace, batch: int, truncate: bool) -> None:
         layout = StateLayout(cell)
@@ -341,7 +341,7 @@ class BackwardLinearisation(Linearisation):
             x = np.repeat(self.x[t : t + 1], n, axis=1)  # (1, n, I): n copies of step t
             tr = cell.forward(step_input(cell, x), layout.pack(np.repeat(self.states[t][None], n, axis=0)))
             grads = cell.backward(tr, np.zeros_like(tr.outputs), layout.pack(np.eye(n)), **self.options)
-            self.cache[t] = layout.flatten(grads.initial_state)  # (G1) row k = ∂z_k(t)/∂z(t−1)
+            self.cache[t] = layout.flatten(grads.initial_state)  # (LG1) row k = ∂z_k(t)/∂z(t−1)
         return self.cache[t]
 
     def _state(self, t: int) -> np.ndarray:

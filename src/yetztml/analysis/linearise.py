@@ -1,7 +1,7 @@
 """Linearising a recorded trajectory: choosing the form of (L1)–(L3) for a cell and checking its trace.
 
 The equations — the step Jacobian J(t), the entries A_a(t) and exits X_b(t), and their forms for Elman nets
-(E1), the LSTM (M1)–(M2), memory blocks (K1)–(K4) and any other cell through its own backward (G1) — are in
+(E1), the LSTM (M1)–(M2), memory blocks (K1)–(K4) and any other cell through its own backward (LG1) — are in
 :mod:`yetztml.analysis.linearisation`, beside the classes that compute them (re-exported here).
 """
 
@@ -48,7 +48,7 @@ def linearise(cell: Cell, trace: Trace, batch: int = 0, truncate: bool = False, 
     """The linearisation (L1)–(L3) of ``trace`` (from ``cell.forward``) for batch element ``batch``.
 
     ``method``: "analytic" ((E1), (M1)–(M2), (K1)–(K4); supported: UnitNet, RNN and LSTM with one layer and
-    one direction, LSTM1997, LSTMForget), "backward" ((G1), any cell) or "auto" (analytic where supported).
+    one direction, LSTM1997, LSTMForget), "backward" ((LG1), any cell) or "auto" (analytic where supported).
     ``truncate=True`` is the 1997 truncated gradient (memory-block cells only).
     """
     from ..cells.block_cell import MemoryBlockCell
@@ -82,7 +82,7 @@ def linearise(cell: Cell, trace: Trace, batch: int = 0, truncate: bool = False, 
             h = f64(sweep.h[:, batch])  # (T+1, H)
             net = f64(trace.x[:, batch]) @ f64(p["weight_ih_l0"]).T + h[:-1] @ f64(p["weight_hh_l0"]).T
             if cell.bias:
-                net += f64(p["bias_ih_l0"]) + f64(p["bias_hh_l0"])  # (F1) of the RNN
+                net += f64(p["bias_ih_l0"]) + f64(p["bias_hh_l0"])  # (RNF1) of the RNN
             return ElmanLinearisation("RNN", "h", p["weight_hh_l0"], net, h[1:], h[0], cell.kind)
         if type(cell) is LSTM and single:
             return LSTMLinearisation(cell, trace, batch)

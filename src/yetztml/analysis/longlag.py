@@ -9,9 +9,9 @@ target (chance 50 %).
 
 Model: the cell followed by a linear readout y = W_r h(T−1) + b_r, trained on the mean squared error::
 
-    (T1)  L = mean_b (y_b − target_b)²,  ∂L/∂h(T−1) = W_rᵀ ∂L/∂y,  ∂L/∂W_r = (∂L/∂y)ᵀ h(T−1)
-    (T2)  the cell's own backward carries ∂L/∂h(T−1) back through time (full BPTT)
-    (T3)  gradients clipped to global norm 1.0, then one Adam step; stop when the last 20 losses average
+    (LL1)  L = mean_b (y_b − target_b)²,  ∂L/∂h(T−1) = W_rᵀ ∂L/∂y,  ∂L/∂W_r = (∂L/∂y)ᵀ h(T−1)
+    (LL2)  the cell's own backward carries ∂L/∂h(T−1) back through time (full BPTT)
+    (LL3)  gradients clipped to global norm 1.0, then one Adam step; stop when the last 20 losses average
           below ``stop_loss``
 """
 
@@ -54,14 +54,14 @@ def train(cell: Cell, rng: np.random.Generator, steps: int, length: int, batch: 
     for _ in range(steps):
         x, target = long_lag_batch(rng, length, batch)
         trace, y = readout(cell, x, weights)
-        loss, d_y = mse(y, target)  # (T1)
+        loss, d_y = mse(y, target)  # (LL1)
         d_outputs = np.zeros_like(trace.outputs)
-        d_outputs[-1] = d_y @ weights["W_r"]  # (T1) ∂L/∂h(T−1)
-        grads = dict(cell.backward(trace, d_outputs))  # (T2)
+        d_outputs[-1] = d_y @ weights["W_r"]  # (LL1) ∂L/∂h(T−1)
+        grads = dict(cell.backward(trace, d_outputs))  # (LL2)
         grads["W_r"] = d_y.T @ trace.outputs[-1]
         grads["b_r"] = d_y.sum(axis=0)
-        clip_by_global_norm(grads, 1.0)  # (T3)
-        opt.step(grads)  # (T3)
+        clip_by_global_norm(grads, 1.0)  # (LL3)
+        opt.step(grads)  # (LL3)
         losses.append(loss)
         if len(losses) >= 20 and np.mean(losses[-20:]) < stop_loss:
             break

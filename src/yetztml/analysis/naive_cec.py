@@ -6,9 +6,9 @@ by K linear output units through w_kj at the same step::
     (NC1)  s(t)   = s(t−1) + Σ_i w_ji x_i(t),   s(−1) = 0       the CEC: :class:`UnitNet` with W = [[1.0]]
     (NC2)  y_k(t) = w_kj s(t)                                    same-step output [1997 §5 intro]
 
-Backward: the CEC's part is :class:`UnitNet`'s own (B1)–(B3) with the error ∂L/∂s(t) from (NC3)::
+Backward: the CEC's part is :class:`UnitNet`'s own (UB1)–(UB3) with the error ∂L/∂s(t) from (NC3)::
 
-    (NC3)  ∂L/∂s(t) = Σ_k w_kj ∂L/∂y_k(t)                        then UnitNet (B1)–(B3): δw_ji = Σ_t ϑ(t) x_i(t)
+    (NC3)  ∂L/∂s(t) = Σ_k w_kj ∂L/∂y_k(t)                        then UnitNet (UB1)–(UB3): δw_ji = Σ_t ϑ(t) x_i(t)
     (NC4)  ∂L/∂w_kj = Σ_t ∂L/∂y_k(t) s(t)
 
 Every unit is linear and w_jj stays 1.0, so whatever reaches s(t) reaches s(t−q) unchanged — which is why
@@ -63,11 +63,11 @@ class NaiveCEC(Cell):
         return dataclasses.replace(trace, outputs=outputs)
 
     def backward(self, trace: UnitTrace, d_outputs: np.ndarray, d_final_state: np.ndarray | None = None) -> Grads:
-        """Gradient of Σ d_outputs·outputs (+ Σ d_final_state·s(T−1)) by (NC3)–(NC4) and UnitNet (B1)–(B3)."""
+        """Gradient of Σ d_outputs·outputs (+ Σ d_final_state·s(T−1)) by (NC3)–(NC4) and UnitNet (UB1)–(UB3)."""
         d_outputs = self._check_d_outputs(trace, d_outputs)
         w_kj = self.params["w_kj"]
         d_s = d_outputs @ w_kj  # (NC3) (T, B, 1)
         inner = self._unit().backward(dataclasses.replace(trace, outputs=trace.y), d_s, d_final_state)
-        grads = {"w_ji": inner["V"],  # UnitNet (B3)
+        grads = {"w_ji": inner["V"],  # UnitNet (UB3)
                  "w_kj": np.einsum("tbk,tbj->kj", d_outputs, trace.y)}  # (NC4)
         return Grads(grads, inputs=inner.inputs, initial_state=inner.initial_state)

@@ -97,7 +97,7 @@ def vanishing(lags: int, seed: int) -> dict[str, Any]:
     flow = error_flow(lin, lags, targets=("net",), keep=_keep(lags))
     state = error_flow(lin, lags, source="h", targets=("h",))
     q = flow.lags
-    weak = bounds.weak_upper_bound(W, q, 0.25, log10=True)  # (E2)
+    weak = bounds.weak_upper_bound(W, q, 0.25, log10=True)  # (EB2)
     tau = bounds.tau(W)
     measured_fmax = float(np.max(lin.fprime))
     log_flow = flow.curves["net"].log10_max
@@ -125,7 +125,7 @@ def vanishing(lags: int, seed: int) -> dict[str, Any]:
 
 
 def _coth_data(W: np.ndarray, fprime: np.ndarray) -> dict[str, Any]:
-    """(S1)–(S3) of :mod:`.bounds` on a grid, and the one-step scalings |f'_v(net_v(t)) w_uv| measured."""
+    """(SC1)–(SC3) of :mod:`.bounds` on a grid, and the one-step scalings |f'_v(net_v(t)) w_uv| measured."""
     grid = np.linspace(-20.0, 20.0, 801)
     curves, stationary = {}, {}
     for y in (1.0, 0.5, 0.25, 0.1):

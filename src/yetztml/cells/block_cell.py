@@ -127,7 +127,7 @@ class MemoryBlockCell(Cell):
 
     @property
     def num_sources(self) -> int:
-        """U: width of u(t) (F1), the sources of cells and gates."""
+        """U: width of u(t) (BF1), the sources of cells and gates."""
         C, N = self.num_blocks, self.num_cells
         if self.recurrent == "none":
             return self.input_size
@@ -137,7 +137,7 @@ class MemoryBlockCell(Cell):
 
     @property
     def num_output_sources(self) -> int:
-        """V: width of v(t) (F8), the sources of the output units."""
+        """V: width of v(t) (BF8), the sources of the output units."""
         return self.num_cells + (self.input_size if self.shortcut else 0)
 
     # -- parameters ---------------------------------------------------------------------------------
@@ -208,9 +208,9 @@ class MemoryBlockCell(Cell):
             RECURRENT[self.recurrent], self.shortcut, self.forget_gate, self.output_gate, self.peepholes,
         )
 
-    # -- forward (F1)–(F9) --------------------------------------------------------------------------
+    # -- forward (BF1)–(BF9) --------------------------------------------------------------------------
     def forward(self, x: np.ndarray, state=None) -> BlockTrace:
-        """Run (F1)–(F9) over x (T, B, I) from ``state`` (default: zero state); return the full trace."""
+        """Run (BF1)–(BF9) over x (T, B, I) from ``state`` (default: zero state); return the full trace."""
         cls = type(self).__name__
         x = self._check_input(x)
         self._check_params_finite()
@@ -237,11 +237,11 @@ class MemoryBlockCell(Cell):
             v=v, net_k=net_k, y_k=y_k,
         )
 
-    # -- backward (B1)–(B10) ------------------------------------------------------------------------
+    # -- backward (BB1)–(BB10) ------------------------------------------------------------------------
     def backward(
         self, trace: BlockTrace, d_outputs: np.ndarray, d_final_state=None, truncate: bool = False
     ) -> Grads:
-        """Gradient of Σ d_outputs·outputs (+ Σ d_final_state·final_state) by (B1)–(B10).
+        """Gradient of Σ d_outputs·outputs (+ Σ d_final_state·final_state) by (BB1)–(BB10).
 
         ``truncate=False`` is exact BPTT; ``truncate=True`` is the 1997 truncated gradient (see
         :mod:`yetztml.cells.blocks`). Uses the current ``params``: call it before changing them.

@@ -55,7 +55,7 @@ class BlockTrace(Trace):
     """Every trajectory of a memory-block forward pass, time-major (T, B, ·).
 
     ``net_phi``/``y_phi`` are None without forget gate, ``net_out``/``y_out`` None without output gate.
-    ``u`` and ``v`` are the source vectors of (F1) and (F8); ``g`` = g(net_c), ``h_s`` = h(s).
+    ``u`` and ``v`` are the source vectors of (BF1) and (BF8); ``g`` = g(net_c), ``h_s`` = h(s).
     """
 
     u: np.ndarray

@@ -4,7 +4,7 @@
 (About 400 lines on purpose: one module per cell — the equations, the compiled forward, the hand-derived
 backward directly below it and the class that checks options and states; the shared closed-loop machinery
 is already in :mod:`~yetztml.cells.closed_loop`, and splitting the kernels from their equations would send a
-reader of (B3) to another file.)
+reader of (DB3) to another file.)
 
 A lower population z^L (rectified projection of the stimulus) drives a higher population z^H through positive
 excitatory weights |W^HL| and feedforward inhibition W_inh = W^HI W^IL (both positive, so each neuron is
@@ -12,28 +12,28 @@ excitatory or inhibitory); feedback scales the higher neurons' input by a gain p
 feedback, lower release probability). Per trial, step t (N_L lower, N_H higher units, U feedback signals):
 
 Forward
-    (F1) z^L_t = [W_x x_t]_+                                      (B, N_L)  W_x (N_L, n) ~ N(0, 0.5²)
-    (F2) e_t = |W^HL| z^L_t,  ι_t = W_inh z^L_t                   (B, N_H)  excitation, inhibition
-    (F3) gain:        z^H_t = p_{t−1} ⊙ [e_t − ι_t]_+             (B, N_H)  (the code's mod_target 0)
+    (DF1) z^L_t = [W_x x_t]_+                                      (B, N_L)  W_x (N_L, n) ~ N(0, 0.5²)
+    (DF2) e_t = |W^HL| z^L_t,  ι_t = W_inh z^L_t                   (B, N_H)  excitation, inhibition
+    (DF3) gain:        z^H_t = p_{t−1} ⊙ [e_t − ι_t]_+             (B, N_H)  (the code's mod_target 0)
          excitation:  z^H_t = [p_{t−1} ⊙ e_t − ι_t]_+                       (mod_target 1)
          inhibition:  z^H_t = [e_t − p_{t−1} ⊙ ι_t]_+                       (mod_target 2)
-    (F4) y_t = W_ro z^H_t                                         (B, n)    W_ro (n, N_H) ~ N(0, 0.5²)
-    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t   (CL1)–(CL5) of closed_loop_lstm.py
-    (F6) m_t = m_{t−1} + (u_t − m_{t−1}) / τ                      (B, U)
-    (F7) p_t = 1 − σ(K m_t)                                       (B, N_H)  K (N_H, U) as in SpatialNet;
+    (DF4) y_t = W_ro z^H_t                                         (B, n)    W_ro (n, N_H) ~ N(0, 0.5²)
+    (DF5) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t   (CL1)–(CL5) of closed_loop_lstm.py
+    (DF6) m_t = m_{t−1} + (u_t − m_{t−1}) / τ                      (B, U)
+    (DF7) p_t = 1 − σ(K m_t)                                       (B, N_H)  K (N_H, U) as in SpatialNet;
                                                                             p_t = p_{t−1} while frozen
 
 Backward (δp_t, δm_t, δh_t, δc_t from step t+1; δy_t from the loss)
-    (B7) δm_t += Kᵀ(−δp_t ⊙ s(1 − s)) with s = 1 − p_t            (frozen: δp_{t−1} = δp_t instead)
-    (B6) δu_t = δm_t / τ + δu_t^ext;  δm_{t−1} = (1 − 1/τ) δm_t
-    (B5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t;  δx_t += δin^x, δy_t += δin^y
-    (B4) δz^H = W_roᵀ δy_t;  ∂W_ro += δy_t z^Hᵀ
-    (B3) with q the rectifier's argument and 1[q > 0] its derivative:
+    (DB7) δm_t += Kᵀ(−δp_t ⊙ s(1 − s)) with s = 1 − p_t            (frozen: δp_{t−1} = δp_t instead)
+    (DB6) δu_t = δm_t / τ + δu_t^ext;  δm_{t−1} = (1 − 1/τ) δm_t
+    (DB5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t;  δx_t += δin^x, δy_t += δin^y
+    (DB4) δz^H = W_roᵀ δy_t;  ∂W_ro += δy_t z^Hᵀ
+    (DB3) with q the rectifier's argument and 1[q > 0] its derivative:
          gain:        δp_{t−1} += δz^H ⊙ [e − ι]_+;  δe = δz^H ⊙ p ⊙ 1[q>0];  δι = −δe
          excitation:  δq = δz^H ⊙ 1[q>0];  δp_{t−1} += δq ⊙ e;  δe = δq ⊙ p;  δι = −δq
          inhibition:  δq = δz^H ⊙ 1[q>0];  δp_{t−1} −= δq ⊙ ι;  δe = δq;  δι = −δq ⊙ p
-    (B2) δz^L = |W^HL|ᵀ δe + W_injᵀ δι;  ∂|W^HL| += δe z^Lᵀ, ∂W^HL = sign(W^HL) ⊙ ∂|W^HL|
-    (B1) δv = δz^L ⊙ 1[W_x x_t > 0];  δx_t += W_xᵀ δv;  ∂W_x += δv x_tᵀ
+    (DB2) δz^L = |W^HL|ᵀ δe + W_injᵀ δι;  ∂|W^HL| += δe z^Lᵀ, ∂W^HL = sign(W^HL) ⊙ ∂|W^HL|
+    (DB1) δv = δz^L ⊙ 1[W_x x_t > 0];  δx_t += W_xᵀ δv;  ∂W_x += δv x_tᵀ
 
 Initialisation as the authors' code (scale 20, halved on the side the feedback does not target):
 |W^HL| = |N(1, 0.5²)|·20/N_H, W^IL = |N(1, 0.5²)|/N_I, W^HI = |N(1, 1)|·20/N_H, W_inh = W^HI W^IL (fixed).
@@ -84,7 +84,7 @@ def dale_forward(
     x, WxT, WcatT, Wro, KT, inv_tau, target, W, W_out, b_out, in_mode, frozen, h0, c0, m0, p0, fast,
     y, R, gates, C, TC, U, ZL, EI, ZH, Mm, P, hT, uT,
 ):
-    """(F1)–(F7) over x (T, B, I). WcatT (N_L, 2N_H) = [|W^HL|; W_inh]ᵀ, so EI[t] = [e_t, ι_t] is one product.
+    """(DF1)–(DF7) over x (T, B, I). WcatT (N_L, 2N_H) = [|W^HL|; W_inh]ᵀ, so EI[t] = [e_t, ι_t] is one product.
 
     Writes y, the LSTM arrays, U, ZL (T, B, N_L), EI (T, B, 2N_H), ZH (T, B, N_H), Mm (T+1, B, U) with m_{t−1}
     in row t, and P (T+1, B, N_H) with p_{t−1} in row t.
@@ -107,13 +107,13 @@ def dale_forward(
                 for l in range(NL):
                     zl[l] += WxT[j, l] * xj
             for l in range(NL):
-                zl[l] = max(zl[l], 0.0)  # (F1)
-        np.dot(ZL[t], WcatT, EI[t])  # (F2) (B, N_L)·(N_L, 2N_H)
+                zl[l] = max(zl[l], 0.0)  # (DF1)
+        np.dot(ZL[t], WcatT, EI[t])  # (DF2) (B, N_L)·(N_L, 2N_H)
         for b in range(B):
             ei = EI[t, b]
             p = P[t, b]
             zh = ZH[t, b]
-            if target == 0:  # (F3)
+            if target == 0:  # (DF3)
                 for n in range(NH):
                     zh[n] = p[n] * max(ei[n] - ei[NH + n], 0.0)
             elif target == 1:
@@ -126,7 +126,7 @@ def dale_forward(
                 acc = 0.0
                 for n in range(NH):
                     acc += Wro[k, n] * zh[n]
-                y[t, b, k] = acc  # (F4)
+                y[t, b, k] = acc  # (DF4)
             r = R[t, b]
             if in_mode == 0:
                 for j in range(I):
@@ -139,12 +139,12 @@ def dale_forward(
             else:
                 for k in range(n_out):
                     r[H + k] = y[t, b, k]
-        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (F5)
+        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (DF5)
         for b in range(B):
             m_prev = Mm[t, b]
             m_new = Mm[t + 1, b]
             for j in range(n_u):
-                m_new[j] = m_prev[j] + (U[t, b, j] - m_prev[j]) * inv_tau  # (F6)
+                m_new[j] = m_prev[j] + (U[t, b, j] - m_prev[j]) * inv_tau  # (DF6)
             p_new = P[t + 1, b]
             if frozen[t]:
                 p_new[:] = P[t, b]
@@ -156,7 +156,7 @@ def dale_forward(
                     p_new[n] += KT[j, n] * mj
             if fast:
                 for n in range(NH):
-                    p_new[n] = 0.5 - 0.5 * fast_tanh(0.5 * p_new[n])  # (F7) 1 − σ(a) = ½ − ½ tanh(a/2)
+                    p_new[n] = 0.5 - 0.5 * fast_tanh(0.5 * p_new[n])  # (DF7) 1 − σ(a) = ½ − ½ tanh(a/2)
             else:
                 for n in range(NH):
                     p_new[n] = 0.5 - 0.5 * math.tanh(0.5 * p_new[n])
@@ -167,7 +167,7 @@ def dale_backward(
     x, WxT, Wcat, Wro, KT, inv_tau, target, WT, W_out, in_mode, frozen, R, gates, C, TC, ZL, EI, ZH, P,
     dy, du_ext, dh_T, dc_T, dm_T, dp_T, dA, dU, dRT, dc, daT, duT, DEI, dZL,
 ):
-    """(B7)–(B1) from t = T−1 down to 0, then (CLW). DEI (T, B, 2N_H) keeps [δe, δι]; dZL (B, N_L) is scratch.
+    """(DB7)–(DB1) from t = T−1 down to 0, then (CLW). DEI (T, B, 2N_H) keeps [δe, δι]; dZL (B, N_L) is scratch.
 
     Returns δx, δh_{−1}, δc_{−1}, δm_{−1}, δp_{−1}, ∂W (bias in the last column), ∂W_out, ∂b_out, ∂W_xᵀ,
     ∂|W^HL|, ∂W_ro.
@@ -195,7 +195,7 @@ def dale_backward(
                 p_new = P[t + 1, b]
                 for n in range(NH):
                     s = 1.0 - p_new[n]
-                    dzh[n] = -dpb[n] * s * (1.0 - s)  # (B7) δ(K m_t), held in dzh for now
+                    dzh[n] = -dpb[n] * s * (1.0 - s)  # (DB7) δ(K m_t), held in dzh for now
                 for j in range(n_u):
                     acc = 0.0
                     for n in range(NH):
@@ -203,9 +203,9 @@ def dale_backward(
                     dmb[j] += acc
                 dpb[:] = 0.0
             for j in range(n_u):
-                dU[t, b, j] = du_ext[t, b, j] + dmb[j] * inv_tau  # (B6)
+                dU[t, b, j] = du_ext[t, b, j] + dmb[j] * inv_tau  # (DB6)
                 dmb[j] *= 1.0 - inv_tau
-        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (B5)
+        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (DB5)
         for b in range(B):
             for k in range(n_out):
                 dyt[k] = dy[t, b, k]
@@ -225,13 +225,13 @@ def dale_backward(
             for k in range(n_out):
                 dyk = dyt[k]
                 for n in range(NH):
-                    dzh[n] += Wro[k, n] * dyk  # (B4)
+                    dzh[n] += Wro[k, n] * dyk  # (DB4)
                     dWro[k, n] += dyk * zh[n]
             ei = EI[t, b]
             p = P[t, b]
             dpb = dp[b]
             dei = DEI[t, b]
-            if target == 0:  # (B3)
+            if target == 0:  # (DB3)
                 for n in range(NH):
                     q = ei[n] - ei[NH + n]
                     on = 1.0 if q > 0.0 else 0.0
@@ -253,13 +253,13 @@ def dale_backward(
                     dpb[n] -= dq * ei[NH + n]
                     dei[n] = dq
                     dei[NH + n] = -dq * p[n]
-        np.dot(DEI[t], Wcat, dZL)  # (B2) (B, 2N_H)·(2N_H, N_L)
+        np.dot(DEI[t], Wcat, dZL)  # (DB2) (B, 2N_H)·(2N_H, N_L)
         for b in range(B):
             zl = ZL[t, b]
             dzl = dZL[b]
             for l in range(NL):
                 if zl[l] <= 0.0:
-                    dzl[l] = 0.0  # (B1) the rectifier passes no gradient where it is off
+                    dzl[l] = 0.0  # (DB1) the rectifier passes no gradient where it is off
             for j in range(I):
                 acc = 0.0
                 xj = x[t, b, j]
@@ -268,7 +268,7 @@ def dale_backward(
                     dWxT[j, l] += dzl[l] * xj
                 dx[t, b, j] += acc
     dW, dW_out, db_out = lstm_weight_grads(R, dA, dU)
-    dWcat = np.dot(DEI.reshape(T * B, 2 * NH).T, ZL.reshape(T * B, NL))  # (B2) ∂[|W^HL|; W_inh]
+    dWcat = np.dot(DEI.reshape(T * B, 2 * NH).T, ZL.reshape(T * B, NL))  # (DB2) ∂[|W^HL|; W_inh]
     dh0, dc0 = np.ascontiguousarray(dRT[:H].T), np.ascontiguousarray(dc.T)
     return dx, dh0, dc0, dm, dp, dW, dW_out, db_out, dWxT, dWcat[:NH].copy(), dWro
 

@@ -3,26 +3,26 @@
 One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1)); σ is the logistic.
 The reset gate multiplies the *whole* recurrent term of n, bias included (PyTorch's form)::
 
-    (F1)  p(t) = W_ih x(t) + b_ih                     blocks p_r, p_z, p_n        (B, 3H)
-    (F2)  q(t) = W_hh h(t−1) + b_hh                   blocks q_r, q_z, q_n        (B, 3H)
-    (F3)  r(t) = σ(p_r + q_r)                                                     reset gate
-    (F4)  z(t) = σ(p_z + q_z)                                                     update gate
-    (F5)  n(t) = tanh(p_n + r(t) ⊙ q_n)                                           candidate
-    (F6)  h(t) = (1 − z(t)) ⊙ n(t) + z(t) ⊙ h(t−1)                               hidden state = output
+    (GF1)  p(t) = W_ih x(t) + b_ih                     blocks p_r, p_z, p_n        (B, 3H)
+    (GF2)  q(t) = W_hh h(t−1) + b_hh                   blocks q_r, q_z, q_n        (B, 3H)
+    (GF3)  r(t) = σ(p_r + q_r)                                                     reset gate
+    (GF4)  z(t) = σ(p_z + q_z)                                                     update gate
+    (GF5)  n(t) = tanh(p_n + r(t) ⊙ q_n)                                           candidate
+    (GF6)  h(t) = (1 − z(t)) ⊙ n(t) + z(t) ⊙ h(t−1)                               hidden state = output
 
 Backward, t = T−1…0, with δh(T−1) = δh_n arriving from the final state; u = p_n + r ⊙ q_n::
 
-    (B1)  δh(t) += δoutputs(t)
-    (B2)  δu = δh(t) ⊙ (1 − z) ⊙ (1 − n²)                                     from (F6), (F5)
-    (B3)  δ(p_z + q_z) = δh(t) ⊙ (h(t−1) − n) ⊙ z(1 − z)                       from (F6), (F4)
-    (B4)  δ(p_r + q_r) = δu ⊙ q_n ⊙ r(1 − r)                                   from (F5), (F3)
-    (B5)  δp = (δ(p_r + q_r), δ(p_z + q_z), δu);  δq = (δ(p_r + q_r), δ(p_z + q_z), δu ⊙ r)
-    (B6)  δh(t−1) = δh(t) ⊙ z + W_hhᵀ δq(t)                                    from (F6), (F2)
-    (B7)  δW_ih = Σ_t δp(t) x(t)ᵀ,  δW_hh = Σ_t δq(t) h(t−1)ᵀ,  δb_ih = Σ_t δp(t),  δb_hh = Σ_t δq(t)
-    (B8)  δx(t) = W_ihᵀ δp(t)
+    (GB1)  δh(t) += δoutputs(t)
+    (GB2)  δu = δh(t) ⊙ (1 − z) ⊙ (1 − n²)                                     from (GF6), (GF5)
+    (GB3)  δ(p_z + q_z) = δh(t) ⊙ (h(t−1) − n) ⊙ z(1 − z)                       from (GF6), (GF4)
+    (GB4)  δ(p_r + q_r) = δu ⊙ q_n ⊙ r(1 − r)                                   from (GF5), (GF3)
+    (GB5)  δp = (δ(p_r + q_r), δ(p_z + q_z), δu);  δq = (δ(p_r + q_r), δ(p_z + q_z), δu ⊙ r)
+    (GB6)  δh(t−1) = δh(t) ⊙ z + W_hhᵀ δq(t)                                    from (GF6), (GF2)
+    (GB7)  δW_ih = Σ_t δp(t) x(t)ᵀ,  δW_hh = Σ_t δq(t) h(t−1)ᵀ,  δb_ih = Σ_t δp(t),  δb_hh = Σ_t δq(t)
+    (GB8)  δx(t) = W_ihᵀ δp(t)
 
 The initial-state gradient is δh(−1) after the last step of the sweep. Layers and the reverse
-direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
+direction are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7).
 """
 
 from __future__ import annotations
@@ -50,22 +50,22 @@ def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, reverse, fast, h, gates, q_n):
     T, B, I = x.shape
     H = h0.shape[1]
     q = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (F1) W_ih x(t), all T·B rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (GF1) W_ih x(t), all T·B rows at once
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
-        gemm_nt(h[prev], w_hh, q, False)  # (F2) W_hh h(t−1)
+        gemm_nt(h[prev], w_hh, q, False)  # (GF2) W_hh h(t−1)
         for n in range(B):
             p = gates[t, n]  # (3H,) W_ih x(t); becomes r, z, n
             qb = q[n]
             for k in range(2 * H):
-                p[k] = squash.logistic(p[k] + b_ih[k] + qb[k] + b_hh[k], fast)  # (F1)–(F4)
+                p[k] = squash.logistic(p[k] + b_ih[k] + qb[k] + b_hh[k], fast)  # (GF1)–(GF4)
             h_prev = h[prev, n]
             h_cur = h[cur, n]
             qn = q_n[t, n]
             for j in range(H):
-                qn[j] = qb[2 * H + j] + b_hh[2 * H + j]  # (F2)
-                p[2 * H + j] = squash.tanh(p[2 * H + j] + b_ih[2 * H + j] + p[j] * qn[j], fast)  # (F5)
-                h_cur[j] = (1.0 - p[H + j]) * p[2 * H + j] + p[H + j] * h_prev[j]  # (F6)
+                qn[j] = qb[2 * H + j] + b_hh[2 * H + j]  # (GF2)
+                p[2 * H + j] = squash.tanh(p[2 * H + j] + b_ih[2 * H + j] + p[j] * qn[j], fast)  # (GF5)
+                h_cur[j] = (1.0 - p[H + j]) * p[2 * H + j] + p[H + j] * h_prev[j]  # (GF6)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -89,24 +89,24 @@ def gru_backward(x, w_ih, w_hh, h, gates, q_n, d_out, dh_n, reverse, dp, dq, dx)
             dy = d_out[t, n]
             dhn = dh[n]
             for j in range(H):
-                dhj = dhn[j] + dy[j]  # (B1)
+                dhj = dhn[j] + dy[j]  # (GB1)
                 r = g3[j]
                 z = g3[H + j]
                 nj = g3[2 * H + j]
-                du = dhj * (1.0 - z) * (1.0 - nj * nj)  # (B2)
-                dz = dhj * (h_prev[j] - nj) * z * (1.0 - z)  # (B3)
-                dr = du * qn[j] * r * (1.0 - r)  # (B4)
-                dp3[j] = dr  # (B5)
+                du = dhj * (1.0 - z) * (1.0 - nj * nj)  # (GB2)
+                dz = dhj * (h_prev[j] - nj) * z * (1.0 - z)  # (GB3)
+                dr = du * qn[j] * r * (1.0 - r)  # (GB4)
+                dp3[j] = dr  # (GB5)
                 dp3[H + j] = dz
                 dp3[2 * H + j] = du
                 dq3[j] = dr
                 dq3[H + j] = dz
                 dq3[2 * H + j] = du * r
-                dhn[j] = dhj * z  # (B6) the direct path through (F6)
-        gemm_nn(dq[t], w_hh, dh, True)  # (B6) + W_hhᵀ δq(t), as rows: δq (B, 3H) · W_hh (3H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, dp, dq, reverse, dx)  # (B7), (B8) as (SW2), (SW3)
-    db_ih = column_sums(dp.reshape(T * B, 3 * H))  # (B7)
-    db_hh = column_sums(dq.reshape(T * B, 3 * H))  # (B7)
+                dhn[j] = dhj * z  # (GB6) the direct path through (GF6)
+        gemm_nn(dq[t], w_hh, dh, True)  # (GB6) + W_hhᵀ δq(t), as rows: δq (B, 3H) · W_hh (3H, H)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, dp, dq, reverse, dx)  # (GB7), (GB8) as (SW2), (SW3)
+    db_ih = column_sums(dp.reshape(T * B, 3 * H))  # (GB7)
+    db_hh = column_sums(dq.reshape(T * B, 3 * H))  # (GB7)
     return dw_ih, dw_hh, db_ih, db_hh, dh
 
 

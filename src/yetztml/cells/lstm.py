@@ -3,35 +3,35 @@
 One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1)); σ is the logistic,
 ⊙ the elementwise product, a = (a_i, a_f, a_g, a_o) the four H-row blocks of the preactivation::
 
-    (F1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, 4H)
-    (F2)  i(t) = σ(a_i(t))                                                    input gate
-    (F3)  f(t) = σ(a_f(t))                                                    forget gate
-    (F4)  g(t) = tanh(a_g(t))                                                 cell input
-    (F5)  o(t) = σ(a_o(t))                                                    output gate
-    (F6)  c(t) = f(t) ⊙ c(t−1) + i(t) ⊙ g(t)                                  cell state
-    (F7)  h(t) = o(t) ⊙ tanh(c(t))                                            hidden state = output
+    (LSF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, 4H)
+    (LSF2)  i(t) = σ(a_i(t))                                                    input gate
+    (LSF3)  f(t) = σ(a_f(t))                                                    forget gate
+    (LSF4)  g(t) = tanh(a_g(t))                                                 cell input
+    (LSF5)  o(t) = σ(a_o(t))                                                    output gate
+    (LSF6)  c(t) = f(t) ⊙ c(t−1) + i(t) ⊙ g(t)                                  cell state
+    (LSF7)  h(t) = o(t) ⊙ tanh(c(t))                                            hidden state = output
 
 Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n arriving from the final state::
 
-    (B1)  δh(t) += δoutputs(t)
-    (B2)  δc(t) += δh(t) ⊙ o(t) ⊙ (1 − tanh²c(t))                            from (F7)
-    (B3)  δa_o = δh(t) ⊙ tanh c(t) ⊙ o(1 − o)                                from (F7), (F5)
-    (B4)  δa_i = δc(t) ⊙ g(t) ⊙ i(1 − i)                                     from (F6), (F2)
-    (B5)  δa_f = δc(t) ⊙ c(t−1) ⊙ f(1 − f)                                   from (F6), (F3)
-    (B6)  δa_g = δc(t) ⊙ i(t) ⊙ (1 − g²)                                     from (F6), (F4)
-    (B7)  δh(t−1) = W_hhᵀ δa(t);  δc(t−1) = δc(t) ⊙ f(t)                     from (F1), (F6)
-    (B8)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
-    (B9)  δx(t) = W_ihᵀ δa(t)
+    (LSB1)  δh(t) += δoutputs(t)
+    (LSB2)  δc(t) += δh(t) ⊙ o(t) ⊙ (1 − tanh²c(t))                            from (LSF7)
+    (LSB3)  δa_o = δh(t) ⊙ tanh c(t) ⊙ o(1 − o)                                from (LSF7), (LSF5)
+    (LSB4)  δa_i = δc(t) ⊙ g(t) ⊙ i(1 − i)                                     from (LSF6), (LSF2)
+    (LSB5)  δa_f = δc(t) ⊙ c(t−1) ⊙ f(1 − f)                                   from (LSF6), (LSF3)
+    (LSB6)  δa_g = δc(t) ⊙ i(t) ⊙ (1 − g²)                                     from (LSF6), (LSF4)
+    (LSB7)  δh(t−1) = W_hhᵀ δa(t);  δc(t−1) = δc(t) ⊙ f(t)                     from (LSF1), (LSF6)
+    (LSB8)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
+    (LSB9)  δx(t) = W_ihᵀ δa(t)
 
 The initial-state gradients are δh(−1) and δc(−1) after the last step of the sweep. Layers and the
-reverse direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
+reverse direction are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7).
 
 Single-matrix form. With X(t) = [x(t) | h(t−1)] (B, I + H) and W = [W_ih | W_hh] (4H, I + H)::
 
-    (E1)  W X(t) = W_ih x(t) + W_hh h(t−1),   so (F1) reads  a(t) = W X(t) + (b_ih + b_hh)
+    (LSE1)  W X(t) = W_ih x(t) + W_hh h(t−1),   so (LSF1) reads  a(t) = W X(t) + (b_ih + b_hh)
 
 :func:`stacked_weights` builds W and b = b_ih + b_hh; :func:`stacked_forward` is a plain NumPy forward
-written with them, used by the tests to prove (E1) against the kernel.
+written with them, used by the tests to prove (LSE1) against the kernel.
 """
 
 from __future__ import annotations
@@ -62,27 +62,27 @@ def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     b = b_ih + b_hh  # (4H,)
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
     c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (F1) W_ih x(t), all T·B rows at once
+    start_sweep(x, w_ih, h0, h, gates, reverse)  # (LSF1) W_ih x(t), all T·B rows at once
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
-        gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
+        gemm_nt(h[prev], w_hh, rec, False)  # (LSF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]  # (4H,) W_ih x(t); becomes i, f, g, o
             r = rec[n]
             for k in range(2 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (F1), (F2), (F3)
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF2), (LSF3)
             for k in range(2 * H, 3 * H):
-                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (F1), (F4)
+                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF4)
             for k in range(3 * H, 4 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (F1), (F5)
+                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF5)
             c_prev = c[prev, n]
             c_cur = c[cur, n]
             tc = tanh_c[t, n]
             h_cur = h[cur, n]
             for j in range(H):
-                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (F6)
+                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (LSF6)
                 tc[j] = squash.tanh(c_cur[j], fast)
-                h_cur[j] = a[3 * H + j] * tc[j]  # (F7)
+                h_cur[j] = a[3 * H + j] * tc[j]  # (LSF7)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -107,20 +107,20 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
             dhn = dh[n]
             dcn = dc[n]
             for j in range(H):
-                dhj = dhn[j] + dy[j]  # (B1)
+                dhj = dhn[j] + dy[j]  # (LSB1)
                 i = g4[j]
                 f = g4[H + j]
                 g = g4[2 * H + j]
                 o = g4[3 * H + j]
-                dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (B2)
-                d4[3 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (B3)
-                d4[j] = dcj * g * i * (1.0 - i)  # (B4)
-                d4[H + j] = dcj * c_prev[j] * f * (1.0 - f)  # (B5)
-                d4[2 * H + j] = dcj * i * (1.0 - g * g)  # (B6)
-                dcn[j] = dcj * f  # (B7)
-        gemm_nn(da[t], w_hh, dh, False)  # (B7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (B8), (B9) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, 4 * H))  # (B8)
+                dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (LSB2)
+                d4[3 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (LSB3)
+                d4[j] = dcj * g * i * (1.0 - i)  # (LSB4)
+                d4[H + j] = dcj * c_prev[j] * f * (1.0 - f)  # (LSB5)
+                d4[2 * H + j] = dcj * i * (1.0 - g * g)  # (LSB6)
+                dcn[j] = dcj * f  # (LSB7)
+        gemm_nn(da[t], w_hh, dh, False)  # (LSB7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (LSB8), (LSB9) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, 4 * H))  # (LSB8)
     return dw_ih, dw_hh, db, dh, dc
 
 
@@ -158,7 +158,7 @@ class LSTM(Stacked):
 
 
 def stacked_weights(cell: LSTM, layer: int = 0, reverse: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(E1): W = [W_ih | W_hh] ``(4H, I_l + H)`` and b = b_ih + b_hh ``(4H,)`` of one layer and direction."""
+    """(LSE1): W = [W_ih | W_hh] ``(4H, I_l + H)`` and b = b_ih + b_hh ``(4H,)`` of one layer and direction."""
     layer = check_int("stacked_weights(layer=...)", layer, minimum=0, maximum=cell.num_layers - 1)
     if reverse and not cell.bidirectional:
         raise OptionError(message("stacked_weights(reverse=...)", "False for a one-directional LSTM", reverse))
@@ -169,7 +169,7 @@ def stacked_weights(cell: LSTM, layer: int = 0, reverse: bool = False) -> tuple[
 def stacked_forward(
     w: np.ndarray, b: np.ndarray, x: np.ndarray, h0: np.ndarray, c0: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reference forward of one layer in plain NumPy with the single-matrix form (E1).
+    """Reference forward of one layer in plain NumPy with the single-matrix form (LSE1).
 
     ``w`` (4H, I + H), ``b`` (4H,), ``x`` (T, B, I) read from t = 0 on (reverse it for ←),
     ``h0``, ``c0`` (B, H). Returns h and c, each ``(T, B, H)``.
@@ -179,12 +179,12 @@ def stacked_forward(
     hs, cs = [], []
     for t in range(x.shape[0]):
         big_x = np.concatenate([x[t], h], axis=1)  # X(t) = [x(t) | h(t−1)]  (B, I + H)
-        a = big_x @ w.T + b  # (E1) = (F1)
+        a = big_x @ w.T + b  # (LSE1) = (LSF1)
         sig = 0.5 * (1.0 + np.tanh(0.5 * a))
         i, f, o = sig[:, :H], sig[:, H : 2 * H], sig[:, 3 * H :]
         g = np.tanh(a[:, 2 * H : 3 * H])
-        c = f * c + i * g  # (F6)
-        h = o * np.tanh(c)  # (F7)
+        c = f * c + i * g  # (LSF6)
+        h = o * np.tanh(c)  # (LSF7)
         hs.append(h)
         cs.append(c)
     return np.stack(hs), np.stack(cs)

@@ -2,32 +2,32 @@
 
 Forward, step t, block j, cell c = c_j^v (σ logistic; u(t) and v(t) are the source vectors)::
 
-    (F1) u(t)       = [x(t); y^c(t−1); y^in(t−1); y^out(t−1)]         recurrent="full" (1997 connectivity "F")
-    (F2) net_c(t)   = W_c u(t) + b_c;          g_c(t) = g(net_c(t))                   [1997 eq. 9]
-    (F3) net_in(t)  = W_in u(t) + b_in;        y^in(t) = σ(net_in(t))                 [1997 eq. 7]
-    (F5) s(t)       = s(t−1) + y^in(t) g_c(t),  s(−1) = 0                              [1997 eq. 9]
-    (F6) net_out(t) = W_out u(t) + b_out;      y^out(t) = σ(net_out(t))               [1997 eq. 8]
-    (F7) y^c(t)     = y^out(t) h(s(t))                                                [1997 eq. 9]
-    (F8) v(t)       = [x(t) (shortcut only); y^c(t)]
-    (F9) net_k(t)   = W_k v(t) + b_k;          y^k(t) = f_k(net_k(t))   same step t   [1997 §5 intro]
+    (HF1) u(t)       = [x(t); y^c(t−1); y^in(t−1); y^out(t−1)]         recurrent="full" (1997 connectivity "F")
+    (HF2) net_c(t)   = W_c u(t) + b_c;          g_c(t) = g(net_c(t))                   [1997 eq. 9]
+    (HF3) net_in(t)  = W_in u(t) + b_in;        y^in(t) = σ(net_in(t))                 [1997 eq. 7]
+    (HF5) s(t)       = s(t−1) + y^in(t) g_c(t),  s(−1) = 0                              [1997 eq. 9]
+    (HF6) net_out(t) = W_out u(t) + b_out;      y^out(t) = σ(net_out(t))               [1997 eq. 8]
+    (HF7) y^c(t)     = y^out(t) h(s(t))                                                [1997 eq. 9]
+    (HF8) v(t)       = [x(t) (shortcut only); y^c(t)]
+    (HF9) net_k(t)   = W_k v(t) + b_k;          y^k(t) = f_k(net_k(t))   same step t   [1997 §5 intro]
 
 g(x) = 4σ(x) − 2 ∈ [−2, 2] [1997 eq. 5], h(x) = 2σ(x) − 1 ∈ [−1, 1] [1997 eq. 4]: the text's ranges, not the
-swapped Table 10 caption. (F4), the forget gate, is absent: the CEC's self-weight is fixed at 1.0.
+swapped Table 10 caption. (HF4), the forget gate, is absent: the CEC's self-weight is fixed at 1.0.
 
 Backward (full BPTT; δ = ∂L/∂net, ε = error arriving through u(t+1) or the final state)::
 
-    (B1) δ_k(t)    = ∂L/∂y^k(t) f_k'(net_k(t))
-    (B2) ∂L/∂y^c(t) = [W_kᵀ δ_k(t)]_c + ε_c(t)
-    (B3) δ_out(t)  = σ'(net_out(t)) (Σ_v ∂L/∂y^c(t) h(s(t)) + ε_out(t))            [1997 eq. 21]
-    (B4) ∂L/∂s(t)  = ∂L/∂y^c(t) y^out(t) h'(s(t)) + ε_s(t)                          [1997 eq. 23]
-    (B5) δ_in(t)   = σ'(net_in(t)) (Σ_v ∂L/∂s(t) g_c(t) + ε_in(t))                  [1997 eqs. 25–26]
-    (B6) δ_c(t)    = ∂L/∂s(t) y^in(t) g'(net_c(t))                                  [1997 eqs. 27–28]
-    (B8) ε_s(t−1)  = ∂L/∂s(t)                       the CEC: ∂s(t)/∂s(t−1) = 1     [1997 eq. 30]
-    (B9) ∂L/∂u(t)  = W_hᵀ δ_h(t) → ∂L/∂x(t), ε(t−1)
-    (B10) ∂L/∂W = Σ_t δ(t) u(t)ᵀ, ∂L/∂b = Σ_t δ(t); ∂L/∂W_k = Σ_t δ_k(t) v(t)ᵀ, ∂L/∂b_k = Σ_t δ_k(t)
+    (HB1) δ_k(t)    = ∂L/∂y^k(t) f_k'(net_k(t))
+    (HB2) ∂L/∂y^c(t) = [W_kᵀ δ_k(t)]_c + ε_c(t)
+    (HB3) δ_out(t)  = σ'(net_out(t)) (Σ_v ∂L/∂y^c(t) h(s(t)) + ε_out(t))            [1997 eq. 21]
+    (HB4) ∂L/∂s(t)  = ∂L/∂y^c(t) y^out(t) h'(s(t)) + ε_s(t)                          [1997 eq. 23]
+    (HB5) δ_in(t)   = σ'(net_in(t)) (Σ_v ∂L/∂s(t) g_c(t) + ε_in(t))                  [1997 eqs. 25–26]
+    (HB6) δ_c(t)    = ∂L/∂s(t) y^in(t) g'(net_c(t))                                  [1997 eqs. 27–28]
+    (HB8) ε_s(t−1)  = ∂L/∂s(t)                       the CEC: ∂s(t)/∂s(t−1) = 1     [1997 eq. 30]
+    (HB9) ∂L/∂u(t)  = W_hᵀ δ_h(t) → ∂L/∂x(t), ε(t−1)
+    (HB10) ∂L/∂W = Σ_t δ(t) u(t)ᵀ, ∂L/∂b = Σ_t δ(t); ∂L/∂W_k = Σ_t δ_k(t) v(t)ᵀ, ∂L/∂b_k = Σ_t δ_k(t)
 
-``truncate=True`` sets ε(t−1) = 0 in (B9): no error flows back through y^u(t−1) into net_c, net_in, net_out
-[1997 App. A.1, eqs. 12–15]; inside the cell it flows back through the CEC (B8) unscaled.
+``truncate=True`` sets ε(t−1) = 0 in (HB9): no error flows back through y^u(t−1) into net_c, net_in, net_out
+[1997 App. A.1, eqs. 12–15]; inside the cell it flows back through the CEC (HB8) unscaled.
 
 Options: ``recurrent`` "full" / "cells" (only y^c(t−1) in u) / "none" (u = x, the "B" net of Exp 2a);
 ``shortcut`` (x feeds the outputs); ``bias`` "none" / "gates" ("ga") / "hidden" ("b1") / "all" or a set of

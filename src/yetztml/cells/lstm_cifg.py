@@ -25,7 +25,7 @@ Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n arriving
 
 Compared with :mod:`yetztml.cells.lstm` the cell has 3H instead of 4H gate rows (a quarter fewer
 weights) and the input gate's error collects both of its roles, (CB4). Layers and the reverse direction
-are stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations/lstm_cifg.md.
+are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7). Equations: docs/equations/lstm_cifg.md.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ block, LN'(δŷ) = r (δŷ − mean(δŷ) − ŷ mean(δŷ ⊙ ŷ)) is the error
 
 Parameters per layer and direction: ``nn.LSTM``'s four plus ``ln_ih_weight``, ``ln_ih_bias``,
 ``ln_hh_weight``, ``ln_hh_bias`` (4H) and ``ln_c_weight``, ``ln_c_bias`` (H); gains start at 1, LN biases
-at 0. Layers and the reverse direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7).
+at 0. Layers and the reverse direction are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7).
 Equations: docs/equations/lstm_layernorm.md.
 """
 

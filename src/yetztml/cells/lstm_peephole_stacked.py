@@ -26,7 +26,7 @@ Backward, t = T−1…0, with δh(T−1) = δh_n and δc(T−1) = δc_n from the
 
 Parameters per layer and direction: ``nn.LSTM``'s four and ``weight_peephole`` (3H,), rows i, f, o
 (U(−1/√H, 1/√H) like the others). With zero peepholes the cell is the LSTM. Layers and directions are
-stacked by :mod:`yetztml.cells.stack` (S1)–(S7). Equations: docs/equations/lstm_peephole_stacked.md.
+stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7). Equations: docs/equations/lstm_peephole_stacked.md.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ the cell input g (never the carried state, so the error flow through c is not cu
 mode the masks are their expectations, d_h = p_h, d_c = p_c, m_g = 1 [Krueger et al. 2016, §3: "as in
 dropout, we use the expectation of the random noise at test time"]. One layer, → direction::
 
-    (ZF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh;  i, f, g, o as (F2)–(F5) of the LSTM
+    (ZF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh;  i, f, g, o as (LSF2)–(LSF5) of the LSTM
     (ZF2)  c̃(t) = f ⊙ c(t−1) + i ⊙ m_g ⊙ g                                    recurrent dropout on g
     (ZF3)  h̃(t) = o ⊙ tanh(c̃(t))
     (ZF4)  c(t) = d_c ⊙ c(t−1) + (1 − d_c) ⊙ c̃(t)                             zoneout of the cell state

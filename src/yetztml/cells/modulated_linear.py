@@ -5,20 +5,20 @@ LSTM of ``closed_loop.py`` listens to stimulus and output and drives the gains t
 leaky integrator of time constant τ [Naumann et al. 2022, Eq. 7–10]. Per trial, step t = 0 … T−1:
 
 Forward
-    (F1) v_t = W_x x_t                                   (B, Z)   W_x (Z, I)
-    (F2) z_t = M_{t−1} ⊙ v_t                             (B, Z)
-    (F3) y_t = W_ro z_t                                  (B, K)   W_ro (K, Z), the output
-    (F4) in_t = [x_t, y_t] | x_t | y_t                   (B, I_l) the LSTM input ('xy' | 'x' | 'y')
-    (F5) u_t = LSTM(in_t; h_{t−1}, c_{t−1})              (B, U)   (CL1)–(CL5) of closed_loop_lstm.py
-    (F6) M_t = M_{t−1} + (K u_t + k_0 − M_{t−1}) / τ     (B, Z)   K (Z, U); M_t = M_{t−1} where frozen
+    (MLF1) v_t = W_x x_t                                   (B, Z)   W_x (Z, I)
+    (MLF2) z_t = M_{t−1} ⊙ v_t                             (B, Z)
+    (MLF3) y_t = W_ro z_t                                  (B, K)   W_ro (K, Z), the output
+    (MLF4) in_t = [x_t, y_t] | x_t | y_t                   (B, I_l) the LSTM input ('xy' | 'x' | 'y')
+    (MLF5) u_t = LSTM(in_t; h_{t−1}, c_{t−1})              (B, U)   (CL1)–(CL5) of closed_loop_lstm.py
+    (MLF6) M_t = M_{t−1} + (K u_t + k_0 − M_{t−1}) / τ     (B, Z)   K (Z, U); M_t = M_{t−1} where frozen
 
 Backward (δM_t, δh_t, δc_t arrive from step t+1; δy_t from the loss)
-    (B6) δu_t = Kᵀ δM_t / τ + δu_t^ext;  δM_{t−1} = (1 − 1/τ) δM_t   (frozen: δu_t = δu_t^ext, δM_{t−1} = δM_t)
-    (B5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1} and δin_t
-    (B4) δx_t += δin_t^x;  δy_t += δin_t^y
-    (B3) δz_t = W_roᵀ δy_t;   ∂W_ro += δy_t z_tᵀ
-    (B2) δM_{t−1} += δz_t ⊙ v_t;  δv_t = δz_t ⊙ M_{t−1}
-    (B1) δx_t += W_xᵀ δv_t;   ∂W_x += δv_t x_tᵀ
+    (MLB6) δu_t = Kᵀ δM_t / τ + δu_t^ext;  δM_{t−1} = (1 − 1/τ) δM_t   (frozen: δu_t = δu_t^ext, δM_{t−1} = δM_t)
+    (MLB5) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1} and δin_t
+    (MLB4) δx_t += δin_t^x;  δy_t += δin_t^y
+    (MLB3) δz_t = W_roᵀ δy_t;   ∂W_ro += δy_t z_tᵀ
+    (MLB2) δM_{t−1} += δz_t ⊙ v_t;  δv_t = δz_t ⊙ M_{t−1}
+    (MLB1) δx_t += W_xᵀ δv_t;   ∂W_x += δv_t x_tᵀ
 
 ModulationNet is this kernel with Z = n², W_x and W_ro the fixed 0/1 matrices that make y = W x for the
 row-major W = M (``modulation.py``); SpatialNet uses it as is (``spatial.py``).
@@ -51,7 +51,7 @@ def gain_loop_forward(
     x, WxT, Wro, KT, k0, inv_tau, W, W_out, b_out, in_mode, frozen, h0, c0, M0, fast,
     y, R, gates, C, TC, U, V, Ms, hT, uT,
 ):
-    """(F1)–(F6) over x (T, B, I), writing y (T, B, K), the LSTM arrays (closed_loop.py), U (T, B, U),
+    """(MLF1)–(MLF6) over x (T, B, I), writing y (T, B, K), the LSTM arrays (closed_loop.py), U (T, B, U),
     V (T, B, Z) = v_t and Ms (T+1, B, Z) = M_{t−1} in row t. hT, uT are scratch (closed_loop.py).
 
     W_x and K come transposed, WxT (I, Z) and KT (U, Z), so that every loop over the Z units is contiguous.
@@ -73,13 +73,13 @@ def gain_loop_forward(
             for j in range(I):
                 xj = x[t, b, j]
                 for z in range(Z):
-                    V[t, b, z] += WxT[j, z] * xj  # (F1)
+                    V[t, b, z] += WxT[j, z] * xj  # (MLF1)
             for k in range(n_out):
                 acc = zero
                 for z in range(Z):
-                    acc += Wro[k, z] * (Ms[t, b, z] * V[t, b, z])  # (F2)
-                y[t, b, k] = acc  # (F3)
-            if in_mode == 0:  # (F4)
+                    acc += Wro[k, z] * (Ms[t, b, z] * V[t, b, z])  # (MLF2)
+                y[t, b, k] = acc  # (MLF3)
+            if in_mode == 0:  # (MLF4)
                 for j in range(I):
                     R[t, b, H + j] = x[t, b, j]
                 for k in range(n_out):
@@ -90,7 +90,7 @@ def gain_loop_forward(
             else:
                 for k in range(n_out):
                     R[t, b, H + k] = y[t, b, k]
-        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (F5)
+        lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (MLF5)
         for b in range(B):
             if frozen[t]:
                 for z in range(Z):
@@ -104,7 +104,7 @@ def gain_loop_forward(
                     Ms[t + 1, b, z] += KT[j, z] * uj
             for z in range(Z):
                 m_prev = Ms[t, b, z]
-                Ms[t + 1, b, z] = m_prev + (Ms[t + 1, b, z] - m_prev) * rate  # (F6)
+                Ms[t + 1, b, z] = m_prev + (Ms[t + 1, b, z] - m_prev) * rate  # (MLF6)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -112,7 +112,7 @@ def gain_loop_backward(
     x, WxT, Wro, KT, inv_tau, WT, W_out, in_mode, frozen, R, gates, C, TC, V, Ms, dy, du_ext, dh_T, dc_T, dM_T,
     dA, dU, dRT, dc, daT, duT,
 ):
-    """(B6)–(B1) from t = T−1 down to 0, then (CLW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
+    """(MLB6)–(MLB1) from t = T−1 down to 0, then (CLW); dA (T, B, 4H), dU (T, B, U) and the rest are scratch.
 
     Returns δx, δh_{−1}, δc_{−1}, δM_{−1}, ∂W (bias in the last column), ∂W_out, ∂b_out, ∂W_xᵀ (I, Z), ∂W_ro.
     """
@@ -139,16 +139,16 @@ def gain_loop_backward(
                 acc = du_ext[t, b, j]
                 if not frozen[t]:
                     for z in range(Z):
-                        acc += KT[j, z] * dM[b, z] * rate  # (B6)
+                        acc += KT[j, z] * dM[b, z] * rate  # (MLB6)
                 dU[t, b, j] = acc
             if not frozen[t]:
                 for z in range(Z):
                     dM[b, z] *= keep
-        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (B5)
+        lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (MLB5)
         for b in range(B):
             for k in range(n_out):
                 dyt[k] = dy[t, b, k]
-            if in_mode == 0:  # (B4)
+            if in_mode == 0:  # (MLB4)
                 for j in range(I):
                     dx[t, b, j] += dRT[H + j, b]
                 for k in range(n_out):
@@ -164,16 +164,16 @@ def gain_loop_backward(
             for k in range(n_out):
                 dyk = dyt[k]
                 for z in range(Z):
-                    dv[z] += Wro[k, z] * dyk  # (B3) δz_t, held in dv for now
+                    dv[z] += Wro[k, z] * dyk  # (MLB3) δz_t, held in dv for now
                     dWro[k, z] += dyk * (Ms[t, b, z] * V[t, b, z])
             for z in range(Z):
-                dM[b, z] += dv[z] * V[t, b, z]  # (B2)
+                dM[b, z] += dv[z] * V[t, b, z]  # (MLB2)
                 dv[z] *= Ms[t, b, z]
             for j in range(I):
                 acc = zero
                 xj = x[t, b, j]
                 for z in range(Z):
-                    acc += WxT[j, z] * dv[z]  # (B1)
+                    acc += WxT[j, z] * dv[z]  # (MLB1)
                     dWxT[j, z] += dv[z] * xj
                 dx[t, b, j] += acc
     dW, dW_out, db_out = lstm_weight_grads(R, dA, dU)
@@ -262,5 +262,5 @@ class GainLoopModel(ClosedLoopModel):
         return Grads(grads, inputs=dx, initial_state=LoopState(dh0, dc0, self._from_kernel_mod(dM0)))
 
     def z(self, trace: Trace) -> np.ndarray:
-        """The modulated units z_t = M_{t−1} ⊙ W_x x_t, (T, B, Z) (F2)."""
+        """The modulated units z_t = M_{t−1} ⊙ W_x x_t, (T, B, Z) (MLF2)."""
         return trace.extras["M"][:-1] * trace.extras["v"]

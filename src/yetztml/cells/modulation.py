@@ -5,22 +5,22 @@ the weights, multiplicatively around a fixed W_0 ≈ 1 or additively around W_0 
 [Eq. 4–6; the authors' ``ModulationNet.get_new_w``]. Per trial, step t:
 
 Forward
-    (F1) y_t = W_{t−1} x_t                                     (B, n)   the output; W_{−1} = 0
-    (F2) in_t = [x_t, y_t] | x_t | y_t                         (B, I_l)
-    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}),  U_t = u_t as (n, n), row-major   (CL1)–(CL5) of closed_loop_lstm.py
-    (F4) multiplicative: W_t = W_{t−1} + (W_0 ⊙ U_t − W_{t−1}) / τ
+    (MOF1) y_t = W_{t−1} x_t                                     (B, n)   the output; W_{−1} = 0
+    (MOF2) in_t = [x_t, y_t] | x_t | y_t                         (B, I_l)
+    (MOF3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}),  U_t = u_t as (n, n), row-major   (CL1)–(CL5) of closed_loop_lstm.py
+    (MOF4) multiplicative: W_t = W_{t−1} + (W_0 ⊙ U_t − W_{t−1}) / τ
          additive:       W_t = W_{t−1} + (W_0 + U_t − W_{t−1}) / τ
 
 Backward (δW_t, δh_t, δc_t from step t+1; δy_t from the loss)
-    (B4) δU_t = W_0 ⊙ δW_t / τ (multiplicative) or δW_t / τ (additive);  δW_{t−1} = (1 − 1/τ) δW_t
-    (B3) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t
-    (B2) δx_t += δin_t^x;  δy_t += δin_t^y
-    (B1) δW_{t−1} += δy_t x_tᵀ;  δx_t += W_{t−1}ᵀ δy_t
+    (MOB4) δU_t = W_0 ⊙ δW_t / τ (multiplicative) or δW_t / τ (additive);  δW_{t−1} = (1 − 1/τ) δW_t
+    (MOB3) (CLB5)–(CLB1) of closed_loop_lstm.py give δh_{t−1}, δc_{t−1}, δin_t
+    (MOB2) δx_t += δin_t^x;  δy_t += δin_t^y
+    (MOB1) δW_{t−1} += δy_t x_tᵀ;  δx_t += W_{t−1}ᵀ δy_t
 
 The code runs the kernel of ``modulated_linear.py`` with Z = n² units z_(ij) = W_ij x_j: W_x and W_ro are
 the fixed 0/1 matrices that pick x_j and sum over j, the modulation state M is W itself, K = diag(W_0)
-and k_0 = 0 (multiplicative) or K = I and k_0 = W_0 (additive). Then (F1) = (F1)–(F3), (F4) = (F6), and the
-backward equations above are (B6)–(B1) of that kernel written for this case.
+and k_0 = 0 (multiplicative) or K = I and k_0 = W_0 (additive). Then (MOF1) = (MLF1)–(MLF3), (MOF4) = (MLF6), and the
+backward equations above are (MLB6)–(MLB1) of that kernel written for this case.
 
 W_0 ~ N(1, 0.001) (multiplicative) or N(0, 0.001) (additive), 0.001 being a standard deviation; the
 paper's Fig. 1 model has τ = 1 (W_t = W_0 ⊙ U_t) and LSTM input 'xy'.

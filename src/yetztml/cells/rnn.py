@@ -2,19 +2,19 @@
 
 One layer, → direction (← reads t = T−1…0 and its "previous" state is h(t+1))::
 
-    (F1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, H)
-    (F2)  h(t) = φ(a(t))                                                      hidden state = output
+    (RNF1)  a(t) = W_ih x(t) + b_ih + W_hh h(t−1) + b_hh                        (B, H)
+    (RNF2)  h(t) = φ(a(t))                                                      hidden state = output
 
 Backward, t = T−1…0, with δh(T−1) = δh_n arriving from the final state::
 
-    (B1)  δh(t) += δoutputs(t)
-    (B2)  δa(t) = δh(t) ⊙ φ'(a(t))       φ' from h(t): 1 − h² (tanh), [h > 0] (relu), h(1 − h) (logistic)
-    (B3)  δh(t−1) = W_hhᵀ δa(t)                                               from (F1)
-    (B4)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
-    (B5)  δx(t) = W_ihᵀ δa(t)
+    (RNB1)  δh(t) += δoutputs(t)
+    (RNB2)  δa(t) = δh(t) ⊙ φ'(a(t))       φ' from h(t): 1 − h² (tanh), [h > 0] (relu), h(1 − h) (logistic)
+    (RNB3)  δh(t−1) = W_hhᵀ δa(t)                                               from (RNF1)
+    (RNB4)  δW_ih = Σ_t δa(t) x(t)ᵀ,  δW_hh = Σ_t δa(t) h(t−1)ᵀ,  δb_ih = δb_hh = Σ_t δa(t)
+    (RNB5)  δx(t) = W_ihᵀ δa(t)
 
 The initial-state gradient is δh(−1) after the last step of the sweep. Layers and the reverse
-direction are stacked by :mod:`yetztml.cells.stack` (S1)–(S7). relu's derivative at 0 is 0 (PyTorch's).
+direction are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7). relu's derivative at 0 is 0 (PyTorch's).
 """
 
 from __future__ import annotations
@@ -44,22 +44,22 @@ def rnn_forward(x, w_ih, w_hh, b_ih, b_hh, h0, kind, reverse, fast, h):
     b = b_ih + b_hh  # (H,)
     rec = np.empty((B, H), dtype=x.dtype)  # W_hh h(t−1), one step
     outputs = h[1 - reverse : T + 1 - reverse]  # (T, B, H) hold W_ih x(t) until each step overwrites them
-    start_sweep(x, w_ih, h0, h, outputs, reverse)  # (F1) W_ih x(t), all T·B rows at once
+    start_sweep(x, w_ih, h0, h, outputs, reverse)  # (RNF1) W_ih x(t), all T·B rows at once
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
-        gemm_nt(h[prev], w_hh, rec, False)  # (F1) W_hh h(t−1)
+        gemm_nt(h[prev], w_hh, rec, False)  # (RNF1) W_hh h(t−1)
         for n in range(B):
             a = h[cur, n]  # (H,) W_ih x(t); becomes h(t)
             r = rec[n]
             if kind == activations.TANH:
                 for j in range(H):
-                    a[j] = squash.tanh(a[j] + r[j] + b[j], fast)  # (F1), (F2)
+                    a[j] = squash.tanh(a[j] + r[j] + b[j], fast)  # (RNF1), (RNF2)
             elif kind == activations.LOGISTIC:
                 for j in range(H):
-                    a[j] = squash.logistic(a[j] + r[j] + b[j], fast)  # (F1), (F2)
+                    a[j] = squash.logistic(a[j] + r[j] + b[j], fast)  # (RNF1), (RNF2)
             else:
                 for j in range(H):
-                    a[j] = activations.apply(kind, a[j] + r[j] + b[j])  # (F1), (F2)
+                    a[j] = activations.apply(kind, a[j] + r[j] + b[j])  # (RNF1), (RNF2)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -81,10 +81,10 @@ def rnn_backward(x, w_ih, w_hh, h, d_out, dh_n, kind, reverse, da, dx):
             d1 = da[t, n]
             for j in range(H):
                 # φ'(a) from y = φ(a); relu's test a > 0 is the same as y > 0
-                d1[j] = (dhn[j] + dy[j]) * activations.derivative(kind, y[j], y[j])  # (B1), (B2)
-        gemm_nn(da[t], w_hh, dh, False)  # (B3) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, H) · W_hh (H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (B4), (B5) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, H))  # (B4)
+                d1[j] = (dhn[j] + dy[j]) * activations.derivative(kind, y[j], y[j])  # (RNB1), (RNB2)
+        gemm_nn(da[t], w_hh, dh, False)  # (RNB3) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, H) · W_hh (H, H)
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (RNB4), (RNB5) as (SW2), (SW3)
+    db = column_sums(da.reshape(T * B, H))  # (RNB4)
     return dw_ih, dw_hh, db, dh
 
 

@@ -6,12 +6,12 @@ of its position on the ring, set by U ≪ Z feedback signals through a kernel K;
 units into the output [Eq. 7–10; the authors' ``SpatialNet``]. Per trial, step t:
 
 Forward
-    (F1) z_t = M_{t−1} ⊙ (W_x x_t)                             (B, Z)   W_x (Z, n) ~ N(0, 0.5²); M_{−1} = 0
-    (F2) y_t = W_ro z_t                                        (B, n)   W_ro (n, Z) ~ N(0, 0.5²), the output
-    (F3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t     (CL1)–(CL5) of closed_loop_lstm.py
-    (F4) M_t = M_{t−1} + (K u_t − M_{t−1}) / τ                 (B, Z)   M_t = M_{t−1} while frozen
+    (SPF1) z_t = M_{t−1} ⊙ (W_x x_t)                             (B, Z)   W_x (Z, n) ~ N(0, 0.5²); M_{−1} = 0
+    (SPF2) y_t = W_ro z_t                                        (B, n)   W_ro (n, Z) ~ N(0, 0.5²), the output
+    (SPF3) u_t = LSTM(in_t; h_{t−1}, c_{t−1}), in_t = [x_t, y_t] | x_t | y_t     (CL1)–(CL5) of closed_loop_lstm.py
+    (SPF4) M_t = M_{t−1} + (K u_t − M_{t−1}) / τ                 (B, Z)   M_t = M_{t−1} while frozen
 
-Backward: (B6)–(B1) of ``modulated_linear.py`` with k_0 = 0 (this model is that kernel as it stands).
+Backward: (MLB6)–(MLB1) of ``modulated_linear.py`` with k_0 = 0 (this model is that kernel as it stands).
 
 Kernels K (Z, U), unit positions ζ_i = 2πi/Z, feedback positions λ_j = 2πj/U:
     von Mises  K_ij = exp(cos(ζ_i − λ_j)/σ²) / max_i exp(cos(ζ_i − λ_j)/σ²)   (each column peaks at 1)

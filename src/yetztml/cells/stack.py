@@ -7,17 +7,17 @@ a single direction over the whole sequence. This module stacks the layers and ru
 
 Forward, for layer l = 0…L−1 and direction d (→ runs t = 0…T−1, ← runs t = T−1…0)::
 
-    (S1)  x⁽⁰⁾(t) = x(t)                                                     (T, B, I)
-    (S2)  h⁽ˡᵈ⁾ = sweep(x⁽ˡ⁾, state₀[l·D + d])    the cell's own equations   (T, B, H)
-    (S3)  x⁽ˡ⁺¹⁾(t) = [h⁽ˡ→⁾(t) | h⁽ˡ←⁾(t)]       (only h⁽ˡ→⁾(t) when D = 1)   (T, B, D·H)
-    (S4)  outputs = x⁽ᴸ⁾;  final_state[l·D + d] = state of sweep (l, d) after its last step
+    (ST1)  x⁽⁰⁾(t) = x(t)                                                     (T, B, I)
+    (ST2)  h⁽ˡᵈ⁾ = sweep(x⁽ˡ⁾, state₀[l·D + d])    the cell's own equations   (T, B, H)
+    (ST3)  x⁽ˡ⁺¹⁾(t) = [h⁽ˡ→⁾(t) | h⁽ˡ←⁾(t)]       (only h⁽ˡ→⁾(t) when D = 1)   (T, B, D·H)
+    (ST4)  outputs = x⁽ᴸ⁾;  final_state[l·D + d] = state of sweep (l, d) after its last step
 
 Backward (δ· = ∂L/∂·, L = Σ δoutputs·outputs + Σ δfinal·final_state)::
 
-    (S5)  δx⁽ᴸ⁾ = δoutputs;  sweep (l, d) receives columns d·H…(d+1)·H of δx⁽ˡ⁺¹⁾ and, at its last
+    (ST5)  δx⁽ᴸ⁾ = δoutputs;  sweep (l, d) receives columns d·H…(d+1)·H of δx⁽ˡ⁺¹⁾ and, at its last
           step, δfinal_state[l·D + d]
-    (S6)  δx⁽ˡ⁾ = Σ_d δx⁽ˡᵈ⁾                      both directions read the same input
-    (S7)  δx = δx⁽⁰⁾;  δstate₀[l·D + d] = what sweep (l, d) passes back from its first step
+    (ST6)  δx⁽ˡ⁾ = Σ_d δx⁽ˡᵈ⁾                      both directions read the same input
+    (ST7)  δx = δx⁽⁰⁾;  δstate₀[l·D + d] = what sweep (l, d) passes back from its first step
 
 Storage of one sweep: ``h`` is ``(T+1, B, H)`` in time order with one extra slot for the initial state,
 ``h[t + 1] = h(t)`` for → (initial state in ``h[0]``) and ``h[t] = h(t)`` for ← (initial state in
@@ -304,7 +304,7 @@ class Stacked(Cell):
 
     # -- one layer and direction ------------------------------------------------------------------
     def _sweep(self, x: np.ndarray, keys: tuple, init: tuple[np.ndarray, ...], reverse: int) -> Any:
-        """(S2) with ``_forward_kernel`` (see the class docstring)."""
+        """(ST2) with ``_forward_kernel`` (see the class docstring)."""
         arrays = self._allocate(x)
         self._forward_kernel(x, *self._weights(keys), *self._extras(keys), *init, reverse, self._fast,
                              *arrays.values())
@@ -347,13 +347,13 @@ class Stacked(Cell):
             sweeps = []
             for d in range(D):
                 k = layer * D + d
-                sweep = self._sweep(inp, self._keys[k], tuple(s[k] for s in init), d)  # (S2)
+                sweep = self._sweep(inp, self._keys[k], tuple(s[k] for s in init), d)  # (ST2)
                 for final, value in zip(finals, sweep.finals(), strict=True):
-                    final[k] = value  # (S4)
+                    final[k] = value  # (ST4)
                 sweeps.append(sweep)
             layers.append(tuple(sweeps))
-            inp = sweeps[0].outputs if D == 1 else np.concatenate([s.outputs for s in sweeps], axis=2)  # (S3)
-        outputs = inp.transpose(1, 0, 2) if self.batch_first else inp[:]  # (S4)
+            inp = sweeps[0].outputs if D == 1 else np.concatenate([s.outputs for s in sweeps], axis=2)  # (ST3)
+        outputs = inp.transpose(1, 0, 2) if self.batch_first else inp[:]  # (ST4)
         outputs.flags.writeable = False
         return StackTrace(
             x=x, outputs=outputs, initial_state=self._pack(init), final_state=self._pack(finals), layers=layers
@@ -376,12 +376,12 @@ class Stacked(Cell):
             d_x = None
             for d, sweep in enumerate(trace.layers[layer]):
                 k = layer * D + d
-                d_out = np.ascontiguousarray(delta if D == 1 else delta[:, :, d * H : (d + 1) * H])  # (S5)
+                d_out = np.ascontiguousarray(delta if D == 1 else delta[:, :, d * H : (d + 1) * H])  # (ST5)
                 dx, g, d0 = self._sweep_back(sweep, self._keys[k], d_out, tuple(f[k] for f in d_final))
                 grads.update(g)
                 for part, value in zip(d_init, d0, strict=True):
-                    part[k] = value  # (S7)
-                d_x = dx if d_x is None else d_x + dx  # (S6)
+                    part[k] = value  # (ST7)
+                d_x = dx if d_x is None else d_x + dx  # (ST6)
             delta = d_x
-        inputs = delta.transpose(1, 0, 2) if self.batch_first else delta  # (S7)
+        inputs = delta.transpose(1, 0, 2) if self.batch_first else delta  # (ST7)
         return Grads({key: grads[key] for key in self._shapes}, inputs=inputs, initial_state=self._pack(d_init))

@@ -13,7 +13,7 @@ name                               what
 :func:`read_parallel`              two aligned sentence files (plain or .gz) → :class:`ParallelTexts`
 :func:`check_classes`              count per class; refuses fewer than two classes
 :class:`LabelIndex`                labels (int or str) ↔ class ids, JSON
-:class:`Tokeniser`                 rules (K1)–(K4): NFC, apostrophes, lowercase, words/punctuation
+:class:`Tokeniser`                 rules (TK1)–(TK4): NFC, apostrophes, lowercase, words/punctuation
 :class:`Vocab`                     rules (V1)–(V4): ``<pad>`` = 0, ``<unk>`` = 1, frequency order, JSON
 :func:`stratified_split`           rules (SP1)–(SP3): seeded stratified 80/10/10 → :class:`Split`
 :class:`Batches`                   rules (BA1)–(BA4): bucketed, padded, time-major :class:`Batch`

@@ -2,11 +2,11 @@
 
 Rules, applied in this order:
 
-    (K1)  Unicode NFC normalisation: a letter followed by a combining accent becomes the composed letter
+    (TK1)  Unicode NFC normalisation: a letter followed by a combining accent becomes the composed letter
           ("e" + U+0301 → "é"), so that the two spellings give one token.
-    (K2)  The typographic apostrophes ’ (U+2019) and ʼ (U+02BC) become ' (U+0027).
-    (K3)  ``lowercase=True`` (default): ``str.lower()``.
-    (K4)  mode ``"words"`` (default): tokens are, left to right,
+    (TK2)  The typographic apostrophes ’ (U+2019) and ʼ (U+02BC) become ' (U+0027).
+    (TK3)  ``lowercase=True`` (default): ``str.lower()``.
+    (TK4)  mode ``"words"`` (default): tokens are, left to right,
             - a word: a maximal run of word characters (letters, digits, underscore: Python's Unicode
               ``\\w``), where single apostrophes *between* word characters stay inside the word
               ("son's", "rock'n'roll", "o'brien", "don't");
@@ -36,12 +36,12 @@ from ..core.errors import CheckpointError, DTypeError, message
 from ..core.validation import check_choice
 
 MODES = ("words", "whitespace")
-WORD_OR_SYMBOL = re.compile(r"\w+(?:'\w+)*|[^\w\s]")  # (K4)
-APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # (K2)
+WORD_OR_SYMBOL = re.compile(r"\w+(?:'\w+)*|[^\w\s]")  # (TK4)
+APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # (TK2)
 
 
 class Tokeniser:
-    """Split texts into tokens by rules (K1)–(K4) of this module; see its docstring for the examples."""
+    """Split texts into tokens by rules (TK1)–(TK4) of this module; see its docstring for the examples."""
 
     def __init__(self, lowercase: bool = True, mode: str = "words") -> None:
         if not isinstance(lowercase, bool):
@@ -51,12 +51,12 @@ class Tokeniser:
 
     def __call__(self, text: str) -> list[str]:
         """The tokens of one text."""
-        text = unicodedata.normalize("NFC", text).translate(APOSTROPHES)  # (K1) (K2)
+        text = unicodedata.normalize("NFC", text).translate(APOSTROPHES)  # (TK1) (TK2)
         if self.lowercase:
-            text = text.lower()  # (K3)
+            text = text.lower()  # (TK3)
         if self.mode == "words":
-            return WORD_OR_SYMBOL.findall(text)  # (K4)
-        return text.split()  # (K4) whitespace
+            return WORD_OR_SYMBOL.findall(text)  # (TK4)
+        return text.split()  # (TK4) whitespace
 
     def tokenise(self, texts: Iterable[str]) -> list[list[str]]:
         """The tokens of each text, in order."""

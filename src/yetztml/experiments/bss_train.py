@@ -2,12 +2,12 @@
 
 Per batch k (the authors' ``Runner.train``):
 
-    (T1) x, s, A ← task.train_batch(B)                          B trials, one fresh context each
-    (T2) y, u ← model.forward(x, state_k)                       closed loop over n_steps samples
-    (T3) L = Σ_t (1/(B·n)) Σ_{b,i} SmoothL1(y − s) + λ_out Σ_{t,b,j} |u|     (λ_out > 0: Dale only)
-    (T4) g ← model.backward(δy = ∂L/∂y, δu = λ_out sign(u))     hand-derived BPTT through the loop
-    (T5) g ← clip(g, ±1) by value;  Adam step (lr 1e-3)
-    (T6) state_{k+1} ← final state of (T2), detached            the next batch starts in a new context
+    (BT1) x, s, A ← task.train_batch(B)                          B trials, one fresh context each
+    (BT2) y, u ← model.forward(x, state_k)                       closed loop over n_steps samples
+    (BT3) L = Σ_t (1/(B·n)) Σ_{b,i} SmoothL1(y − s) + λ_out Σ_{t,b,j} |u|     (λ_out > 0: Dale only)
+    (BT4) g ← model.backward(δy = ∂L/∂y, δu = λ_out sign(u))     hand-derived BPTT through the loop
+    (BT5) g ← clip(g, ±1) by value;  Adam step (lr 1e-3)
+    (BT6) state_{k+1} ← final state of (BT2), detached            the next batch starts in a new context
 
 Every ``eval_every`` batches the output clarity on a fixed set of monitoring contexts (batch size 1, as
 the test) is recorded, so the learning curve is comparable across batches. Every ``checkpoint_every``
@@ -61,7 +61,7 @@ def initial_state(net, batch: int, rng: np.random.Generator, testing: bool):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def smooth_l1_sum(y, s, scale, dy):
-    """(T3) without the penalty in one pass over the flat arrays y, s (N,): returns scale·Σ SmoothL1(y − s)
+    """(BT3) without the penalty in one pass over the flat arrays y, s (N,): returns scale·Σ SmoothL1(y − s)
     (β = 1, accumulated in float64) and writes δy = scale·∂/∂y into dy (N,) in y's dtype.
 
     The same numbers as ``learning.losses.smooth_l1(y, s, reduction="sum")`` followed by the scaling (the
@@ -74,17 +74,17 @@ def smooth_l1_sum(y, s, scale, dy):
     for k in range(y.shape[0]):
         d = np.float64(y[k]) - np.float64(s[k])
         if abs(d) < 1.0:
-            total += 0.5 * d * d  # (T3) quadratic part
+            total += 0.5 * d * d  # (BT3) quadratic part
             g = d
         else:
-            total += abs(d) - 0.5  # (T3) linear part
+            total += abs(d) - 0.5  # (BT3) linear part
             g = np.sign(d)
         dy[k] = typ(g) * scale_t
     return total * scale
 
 
 def batch_loss(net, trace, s: np.ndarray, lambda_out: float):
-    """(T3): the loss value, δy and δu (None without the penalty)."""
+    """(BT3): the loss value, δy and δu (None without the penalty)."""
     T, B, n = s.shape
     if trace.outputs.shape != s.shape:
         raise ShapeError(
@@ -192,7 +192,7 @@ def _load(path: Path, net, opt: Adam, config) -> tuple[Any, list[float], dict[st
 
 
 def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: bool, progress: bool) -> dict:
-    """(T1)–(T6) for ``config.batches`` batches in total; returns the training record (JSON-able)."""
+    """(BT1)–(BT6) for ``config.batches`` batches in total; returns the training record (JSON-able)."""
     opt = Adam(net.params, lr=config.lr)
     monitor = Monitor(config, child["monitor"], net.dtype)
     path = out / "checkpoint.npz"
@@ -215,16 +215,16 @@ def train(net, task: BSSTask, config, child: dict[str, int], out: Path, resume: 
     with bar, HeldSignals() as held:
         for k in range(done, config.batches):
             t0, c0 = time.perf_counter(), time.process_time()
-            batch = task.train_batch(config.batch_size)  # (T1)
-            trace = net.forward(batch.x, state, workspace=workspace, threads=config.threads)  # (T2)
-            value, dy, d_u = batch_loss(net, trace, batch.s, config.lambda_out)  # (T3)
+            batch = task.train_batch(config.batch_size)  # (BT1)
+            trace = net.forward(batch.x, state, workspace=workspace, threads=config.threads)  # (BT2)
+            value, dy, d_u = batch_loss(net, trace, batch.s, config.lambda_out)  # (BT3)
             if not np.isfinite(value):
                 raise NonFiniteError(message(f"bss training, batch {k}", "a finite loss", value,
                                              "Lower --lr or use --dtype float64."))
-            grads = net.backward(trace, dy, d_u=d_u)  # (T4)
-            clip_by_value(grads, config.clip)  # (T5)
+            grads = net.backward(trace, dy, d_u=d_u)  # (BT4)
+            clip_by_value(grads, config.clip)  # (BT5)
             opt.step(grads)
-            state = trace.final_state  # (T6)
+            state = trace.final_state  # (BT6)
             times.append(time.perf_counter() - t0)
             cpu_times.append(time.process_time() - c0)
             history.append(value)

@@ -3,12 +3,15 @@
 The tour's counterpart to LSTM1997 on the same task: same generator, same criterion (|error| < 0.04 at
 the sequence end), same test-set size (2560 fresh sequences). The net::
 
-    (F1) h(t) = tanh(W_ih x(t) + b_ih + W_hh h(t−1) + b_hh)      (the RNN cell, PyTorch layout)
-    (F2) y(t) = w_o · h(t) + b_o                                  (linear read-out, every step)
-    (L1) L = mean over the batch of (y(t_end) − target)²          (error at the sequence end only)
+    (RAF1) h(t) = tanh(W_ih x(t) + b_ih + W_hh h(t−1) + b_hh)      (the RNN cell, PyTorch layout)
+    (RAF2) y(t) = w_o · h(t) + b_o                                  (linear read-out, every step)
+    (RAL1) L = mean over the batch of (y(t_end) − target)²          (error at the sequence end only)
 
-Backward: (B1) ∂L/∂y(t) = 2 (y − target) / B at the masked step, 0 elsewhere; (B2) ∂L/∂h(t) = ∂L/∂y(t) w_o
-goes into the cell's hand-derived BPTT; (B3) ∂L/∂w_o = Σ_t ∂L/∂y(t) h(t), ∂L/∂b_o = Σ_t ∂L/∂y(t).
+Backward::
+
+    (RAB1) ∂L/∂y(t) = 2 (y − target) / B at the masked step, 0 elsewhere
+    (RAB2) ∂L/∂h(t) = ∂L/∂y(t) w_o                                 (into the cell's hand-derived BPTT)
+    (RAB3) ∂L/∂w_o = Σ_t ∂L/∂y(t) h(t),  ∂L/∂b_o = Σ_t ∂L/∂y(t)
 
 Full BPTT is the method an Elman net gets at its best; it is given the modern Adam optimiser rather than
 the paper's SGD, so a failure is not for want of a good optimiser. The trivial baseline (best constant
@@ -32,7 +35,7 @@ TOLERANCE = 0.04
 
 
 def _readout(h: np.ndarray, w_o: np.ndarray, b_o: np.ndarray) -> np.ndarray:
-    return h @ w_o + b_o  # (F2): (T, B, H)·(H, 1) -> (T, B, 1)
+    return h @ w_o + b_o  # (RAF2): (T, B, H)·(H, 1) -> (T, B, 1)
 
 
 def _evaluate(cell: RNN, w_o, b_o, task: Adding, size: int, batch: int) -> dict[str, Any]:
@@ -71,9 +74,9 @@ def train_rnn_on_adding(
         trace = cell.forward(b.x)
         y = _readout(trace.outputs, w_o, b_o)  # (T, B, 1)
         diff = np.where(b.mask[..., None], y - b.targets, 0.0)
-        d_y = 2.0 * diff / batch  # (B1)
-        grads = dict(cell.backward(trace, d_y * w_o[:, 0]))  # (B2)
-        grads["w_o"] = np.einsum("tbh,tbk->hk", trace.outputs, d_y)  # (B3)
+        d_y = 2.0 * diff / batch  # (RAB1)
+        grads = dict(cell.backward(trace, d_y * w_o[:, 0]))  # (RAB2)
+        grads["w_o"] = np.einsum("tbh,tbk->hk", trace.outputs, d_y)  # (RAB3)
         grads["b_o"] = d_y.sum(axis=(0, 1))
         optimiser.step(grads)
         seen += batch

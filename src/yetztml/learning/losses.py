@@ -3,15 +3,15 @@
 With outputs y, targets t, a selection mask m over the leading (T, B) axes (m = 1 where a step or an
 example carries error) and n = the number of selected elements (selected positions × K):
 
-    (F1)  squared_error  E = Σ m (t − y)²                                  [1997 eq. 16], no ½
-    (F2)  mse            E = (1/n) Σ m (t − y)²
-    (F3)  cross entropy  E = −Σ m log softmax(z)[label]      (÷ number of selected positions for "mean")
-    (F4)  smooth L1      E = Σ m ℓ(y − t),  ℓ(d) = ½ d²/β if |d| < β else |d| − ½β   (÷ n for "mean")
+    (LOF1)  squared_error  E = Σ m (t − y)²                                  [1997 eq. 16], no ½
+    (LOF2)  mse            E = (1/n) Σ m (t − y)²
+    (LOF3)  cross entropy  E = −Σ m log softmax(z)[label]      (÷ number of selected positions for "mean")
+    (LOF4)  smooth L1      E = Σ m ℓ(y − t),  ℓ(d) = ½ d²/β if |d| < β else |d| − ½β   (÷ n for "mean")
 
-    (B1)  ∂E/∂y = 2 m (y − t)
-    (B2)  ∂E/∂y = 2 m (y − t) / n
-    (B3)  ∂E/∂z = m (softmax(z) − onehot(label))             (÷ number of selected positions for "mean")
-    (B4)  ∂E/∂y = m ℓ'(y − t),  ℓ'(d) = d/β if |d| < β else sign(d)               (÷ n for "mean")
+    (LOB1)  ∂E/∂y = 2 m (y − t)
+    (LOB2)  ∂E/∂y = 2 m (y − t) / n
+    (LOB3)  ∂E/∂z = m (softmax(z) − onehot(label))             (÷ number of selected positions for "mean")
+    (LOB4)  ∂E/∂y = m ℓ'(y − t),  ℓ'(d) = d/β if |d| < β else sign(d)               (÷ n for "mean")
 
 The 1997 paper's error has no ½, so its error signal e_k = f'_k (t^k − y^k) [1997 eq. 19] is −½ ∂E/∂net_k;
 see docs/learning.md for what that means for the learning rate α.
@@ -100,8 +100,8 @@ def squared_error(outputs: np.ndarray, targets: np.ndarray, mask: object = None)
     y, t, m, dtype = _regression_inputs("squared_error", outputs, targets, mask)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is _finish's NonFiniteError, not a warning
         d = np.where(m, y - t, 0.0)  # (…, K)
-        value = np.sum(d * d)  # (F1) [1997 eq. 16]
-        grad = 2.0 * d  # (B1)
+        value = np.sum(d * d)  # (LOF1) [1997 eq. 16]
+        grad = 2.0 * d  # (LOB1)
     return _finish("squared_error", value, grad, dtype)
 
 
@@ -112,8 +112,8 @@ def mse(outputs: np.ndarray, targets: np.ndarray, mask: object = None) -> tuple[
     scale = 1.0 / n if n else 0.0
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is _finish's NonFiniteError, not a warning
         d = np.where(m, y - t, 0.0)
-        value = np.sum(d * d) * scale  # (F2)
-        grad = 2.0 * d * scale  # (B2)
+        value = np.sum(d * d) * scale  # (LOF2)
+        grad = 2.0 * d * scale  # (LOB2)
     return _finish("mse", value, grad, dtype)
 
 
@@ -132,8 +132,8 @@ def smooth_l1(
         d = np.where(m, y - t, 0.0)
         a = np.abs(d)
         quadratic = a < beta
-        elem = np.where(quadratic, 0.5 * d * d / safe_beta, a - 0.5 * beta)  # (F4)
-        grad = np.where(quadratic, d / safe_beta, np.sign(d))  # (B4)
+        elem = np.where(quadratic, 0.5 * d * d / safe_beta, a - 0.5 * beta)  # (LOF4)
+        grad = np.where(quadratic, d / safe_beta, np.sign(d))  # (LOB4)
         value = np.sum(elem)
     if reduction == "mean":
         n = int(np.count_nonzero(np.broadcast_to(m, y.shape)))
@@ -187,10 +187,10 @@ def softmax_cross_entropy(
     log_p = shifted - log_norm
     safe = np.where(m, labels, 0)[..., None]
     picked = np.take_along_axis(log_p, safe, axis=-1)[..., 0]
-    value = -np.sum(np.where(m, picked, 0.0))  # (F3)
+    value = -np.sum(np.where(m, picked, 0.0))  # (LOF3)
     grad = np.exp(log_p)
     np.put_along_axis(grad, safe, np.take_along_axis(grad, safe, axis=-1) - 1.0, axis=-1)
-    grad = np.where(m[..., None], grad, 0.0)  # (B3)
+    grad = np.where(m[..., None], grad, 0.0)  # (LOB3)
     if reduction == "mean":
         n = int(np.count_nonzero(m))
         scale = 1.0 / n if n else 0.0

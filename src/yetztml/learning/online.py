@@ -251,7 +251,7 @@ def online_sgd(
     """(T5) without a trainer: the 1997 algorithm with plain SGD after every step, in one compiled kernel.
 
     The sequences of x (T, B, I) run in order, each from the zero state; after step t the weights change
-    by −α g(t) with g(t) = (U1)–(U5) of the squared error ℓ_t = Σ_k m (y^k(t) − target^k(t))² and
+    by −α g(t) with g(t) = (TU1)–(TU5) of the squared error ℓ_t = Σ_k m (y^k(t) − target^k(t))² and
     α = lr · decayᵘ, u = ``count`` + updates made so far (restarting at 0 with each sequence when
     ``reset_per_sequence``). Updates ``cell.params`` in place. Returns (Σ ℓ_t, final u).
     """

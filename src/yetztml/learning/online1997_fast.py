@@ -7,7 +7,7 @@ step with error. Per step t of a sequence, with u(t) = [x(t); y^c(t−1); y^in(t
 (the recurrent part set by the cell's ``recurrent`` option, the trailing 1 is the bias source) and
 v(t) = [x(t) (shortcut only); y^c(t); 1]::
 
-    (OF1) forward (F1)–(F9) of the cell and the partials (TP1)–(TP3) [1997 eqs. 7–9, 25, 27; Gers 2000]
+    (OF1) forward (BF1)–(BF9) of the cell and the partials (TP1)–(TP3) [1997 eqs. 7–9, 25, 27; Gers 2000]
     (OF2) at a step with error: d_k = ε (y^k(t) − t^k(t))          ε = ``error_scale`` (1: eqs. 19–28)
     (OF3) e_k = −f'_k(net_k(t)) d_k   (−d_k with ``output_derivative=False``)        [1997 eq. 19]
     (OF4) e_out, e_s from e_k through the output weights as (TE2)–(TE4)        [1997 eqs. 21, 23]

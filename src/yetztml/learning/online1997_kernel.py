@@ -62,7 +62,7 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     m0 = 0  # first source the sums visit
     ix = 0
     if dense:
-        for m in range(I):  # (F1)
+        for m in range(I):  # (BF1)
             u[m] = x[t, m]
     else:
         if first:
@@ -71,7 +71,7 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
         else:
             u[xi[t - 1]] = 0.0
         ix = xi[t]
-        u[ix] = 1.0  # (F1), one-hot input
+        u[ix] = 1.0  # (BF1), one-hot input
         m0 = I
     for r in range(H):
         a = 0.0 if dense else W[r, ix]
@@ -80,32 +80,32 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
         net[r] = a
     sparse = (not dense) and Cf == 0
     for j in range(C):
-        yi = gate(net[N + j], True)  # (F3) [1997 eq. 7]
+        yi = gate(net[N + j], True)  # (BF3) [1997 eq. 7]
         st[5, j] = yi
         fi = yi * (1.0 - yi)
         st[6, j] = fi
         yf = 1.0
         ff = 0.0
         if Cf > 0:
-            yf = gate(net[N + C + j], True)  # (F4) [Gers 2000]
+            yf = gate(net[N + C + j], True)  # (BF4) [Gers 2000]
             st[7, j] = yf
             ff = yf * (1.0 - yf)
         yo = 1.0
         if Co > 0:
-            yo = gate(net[N + C + Cf + j], True)  # (F6) [1997 eq. 8]
+            yo = gate(net[N + C + Cf + j], True)  # (BF6) [1997 eq. 8]
             st[9, j] = yo * (1.0 - yo)
         st[8, j] = yo
         for q in range(S):
             c = j * S + q
             sp = st[1, c]
-            gc, sn = cec(yf, sp, yi, net[c], g_kind, True)  # (F2), (F5) [1997 eq. 9; Gers 2000]
+            gc, sn = cec(yf, sp, yi, net[c], g_kind, True)  # (BF2), (BF5) [1997 eq. 9; Gers 2000]
             st[0, c] = gc
             st[1, c] = sn
             if partials:
-                kc = derivative(g_kind, net[c], gc) * yi  # (D1)
-                ki = gc * fi  # (D2)
+                kc = derivative(g_kind, net[c], gc) * yi  # (BD1)
+                ki = gc * fi  # (BD2)
                 if Cf > 0:
-                    kf = sp * ff  # (D3)
+                    kf = sp * ff  # (BD3)
                     for m in range(U1):
                         um = u[m]
                         dS[0, c, m] = yf * dS[0, c, m] + kc * um  # (TP1) [1997 eq. 27]
@@ -119,12 +119,12 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
                         um = u[m]
                         dS[0, c, m] += kc * um  # (TP1) [1997 eq. 27]
                         dS[1, c, m] += ki * um  # (TP2) [1997 eq. 25]
-            h, yc = cell_output(yo, sn, h_kind, True)  # (F7) [1997 eq. 9]
+            h, yc = cell_output(yo, sn, h_kind, True)  # (BF7) [1997 eq. 9]
             st[2, c] = h
             st[3, c] = derivative(h_kind, sn, h)
             st[4, c] = yc
     o = 0
-    if shortcut:  # (F8)
+    if shortcut:  # (BF8)
         o = I
         if dense:
             for m in range(I):
@@ -145,7 +145,7 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
             a = Wk[k, ix] if n0 > 0 else 0.0
             for m in range(n0, V1):
                 a += Wk[k, m] * v[m]
-            y[k] = apply_exp(k_kind, a)  # (F9) same step [1997 §5 intro]
+            y[k] = apply_exp(k_kind, a)  # (BF9) same step [1997 §5 intro]
 
 
 @numba.njit(cache=True, inline="always")

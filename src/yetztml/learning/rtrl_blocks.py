@@ -3,15 +3,15 @@
 The state z of one sequence is the cell's state tuple laid end to end: [y^c (N); y^in (C); y^φ (C, forget
 gate only); y^out (C, output gate only); s (N)]. u(t) holds x(t) and (by ``recurrent``) entries of z(t−1),
 so du is a constant selection (zero rows for x). Block j(n) is the block of cell n. With
-d· = ∂·/∂[z(t−1); θ] (B, ·, D) and the cells' equations (F1)–(F9)::
+d· = ∂·/∂[z(t−1); θ] (B, ·, D) and the cells' equations (BF1)–(BF9)::
 
-    (RB1)  dnet_c   = W_c du + ∂(W_c u + b_c)/∂θ;                 dg_c = g'(net_c) dnet_c          (F2)
-    (RB2)  dnet_in  = W_in du + P_in ds(t−1) + ∂(W_in u + b_in + P_in s(t−1))/∂θ;  dy^in = σ' dnet_in  (F3)
-    (RB3)  dnet_φ   = W_φ du + P_φ ds(t−1) + ∂(W_φ u + b_φ + P_φ s(t−1))/∂θ;     dy^φ = σ' dnet_φ     (F4)
-    (RB4)  ds       = y^φ ds(t−1) + s(t−1) dy^φ + y^in dg_c + g_c dy^in      (y^φ ≡ 1 without forget gate)  (F5)
-    (RB5)  dnet_out = W_out du + P_out ds + ∂(W_out u + b_out + P_out s(t))/∂θ;  dy^out = σ' dnet_out    (F6)
-    (RB6)  dy^c     = y^out h'(s) ds + h(s) dy^out                         (y^out ≡ 1 without output gate)  (F7)
-    (RB7)  dnet_k   = W_k dv + ∂(W_k v + b_k)/∂θ,  dv = [0 (shortcut x); dy^c];  dy^k = f_k'(net_k) dnet_k  (F8), (F9)
+    (RB1)  dnet_c   = W_c du + ∂(W_c u + b_c)/∂θ;                 dg_c = g'(net_c) dnet_c          (BF2)
+    (RB2)  dnet_in  = W_in du + P_in ds(t−1) + ∂(W_in u + b_in + P_in s(t−1))/∂θ;  dy^in = σ' dnet_in  (BF3)
+    (RB3)  dnet_φ   = W_φ du + P_φ ds(t−1) + ∂(W_φ u + b_φ + P_φ s(t−1))/∂θ;     dy^φ = σ' dnet_φ     (BF4)
+    (RB4)  ds       = y^φ ds(t−1) + s(t−1) dy^φ + y^in dg_c + g_c dy^in      (y^φ ≡ 1 without forget gate)  (BF5)
+    (RB5)  dnet_out = W_out du + P_out ds + ∂(W_out u + b_out + P_out s(t))/∂θ;  dy^out = σ' dnet_out    (BF6)
+    (RB6)  dy^c     = y^out h'(s) ds + h(s) dy^out                         (y^out ≡ 1 without output gate)  (BF7)
+    (RB7)  dnet_k   = W_k dv + ∂(W_k v + b_k)/∂θ,  dv = [0 (shortcut x); dy^c];  dy^k = f_k'(net_k) dnet_k  (BF8), (BF9)
 
 Gate and state values come from the recorded trace. This is the full gradient: nothing is truncated.
 """

@@ -5,14 +5,14 @@ by layer: RNN/GRU z = [h_l0 … h_l(L−1)], LSTM z = [h_l0 … h_l(L−1), c_l0
 layer l reads h^(l−1)(t) of the same step, so its input derivative d x^(l)(t) is the d h^(l−1)(t) just
 computed (0 for l = 0). With d· = ∂·/∂[z(t−1); θ] (B, ·, D) and the cells' equations::
 
-    (RS1)  da   = W_ih dx + W_hh dh(t−1) + ∂(W_ih x + b_ih + W_hh h(t−1) + b_hh)/∂θ        RNN, LSTM (F1)
-    (RS2)  dh   = φ'(a) ⊙ da                                                             RNN (F2)
-    (RS3)  di = i(1−i) da_i,  df = f(1−f) da_f,  dg = (1−g²) da_g,  do = o(1−o) da_o       LSTM (F2)–(F5)
-    (RS4)  dc   = f dc(t−1) + c(t−1) df + i dg + g di                                     LSTM (F6)
-    (RS5)  dh   = o (1 − tanh²c) dc + tanh c do                                           LSTM (F7)
-    (RS6)  dp   = W_ih dx + ∂(W_ih x + b_ih)/∂θ;   dq = W_hh dh(t−1) + ∂(W_hh h(t−1) + b_hh)/∂θ   GRU (F1), (F2)
+    (RS1)  da   = W_ih dx + W_hh dh(t−1) + ∂(W_ih x + b_ih + W_hh h(t−1) + b_hh)/∂θ  RNN (RNF1), LSTM (LSF1)
+    (RS2)  dh   = φ'(a) ⊙ da                                                             RNN (RNF2)
+    (RS3)  di = i(1−i) da_i,  df = f(1−f) da_f,  dg = (1−g²) da_g,  do = o(1−o) da_o       LSTM (LSF2)–(LSF5)
+    (RS4)  dc   = f dc(t−1) + c(t−1) df + i dg + g di                                     LSTM (LSF6)
+    (RS5)  dh   = o (1 − tanh²c) dc + tanh c do                                           LSTM (LSF7)
+    (RS6)  dp   = W_ih dx + ∂(W_ih x + b_ih)/∂θ;   dq = W_hh dh(t−1) + ∂(W_hh h(t−1) + b_hh)/∂θ   GRU (GF1), (GF2)
     (RS7)  dr = r(1−r)(dp_r + dq_r),  dz = z(1−z)(dp_z + dq_z),  dn = (1−n²)(dp_n + r dq_n + q_n dr)
-    (RS8)  dh   = (1−z) dn + (h(t−1) − n) dz + z dh(t−1)                                  GRU (F6)
+    (RS8)  dh   = (1−z) dn + (h(t−1) − n) dz + z dh(t−1)                                  GRU (GF6)
 
 dh(t−1), dc(t−1) are unit rows (the state's own columns); y(t) = h^(L−1)(t), so J_y, I_y are the last
 layer's dh. Gate values come from the recorded trace.

@@ -5,8 +5,8 @@ cells and gates are not propagated to earlier steps [1997 App. A.1, eqs. 12–15
 flows back through the CEC, and that flow is carried forward as the partials of s with respect to the
 weights feeding the cell and its gates. Block j(n) is the block of cell n, u_m(t) an entry of u(t) (1 for
 a bias, s_{c_j^v}(t−1) for a peephole weight of the input or forget gate), y^φ ≡ 1 without forget gate
-and y^out ≡ 1 without output gate. Step t, after the forward pass (F1)–(F9) of the cells
-(:mod:`yetztml.cells.block_step`, whose local derivatives (D1)–(D4) are the partials' sources):
+and y^out ≡ 1 without output gate. Step t, after the forward pass (BF1)–(BF9) of the cells
+(:mod:`yetztml.cells.block_step`, whose local derivatives (BD1)–(BD3) are the partials' sources):
 
 Partials, updated during the forward pass (the only quantities kept between steps besides the state)::
 
@@ -184,7 +184,7 @@ def truncated1997(problem: Problem) -> tuple[float, Grads]:
 class Stepper:
     """The 1997 algorithm one step at a time, for the trainer's per-step update mode.
 
-    ``start(state)`` begins a sequence (batch 1, None = zero state); ``forward(x_t)`` runs (F1)–(F9) and
+    ``start(state)`` begins a sequence (batch 1, None = zero state); ``forward(x_t)`` runs (BF1)–(BF9) and
     (TP1)–(TP4) for x_t (1, 1, I) with the cell's current weights and returns y(t) (1, 1, K);
     ``backward(d_y)`` returns (TU1)–(TU5) for d_y = ∂L_t/∂y(t) (1, 1, K), keyed like ``cell.params``.
     Each is one call of :func:`run` with the matching ``phases``.

@@ -2,8 +2,8 @@
 
 The equations (TP1)–(TP4), (TE1)–(TE4), (TU1)–(TU6) and the two uses (per sequence, online) are in the
 docstring of :mod:`yetztml.learning.truncated1997`, the Python side (packing, validation, the gradient
-method, the per-step interface). Here: :func:`forward_step` runs (F1)–(F9) through the memory-block step
-:func:`~yetztml.cells.block_step.gate`, ``cec`` and ``cell_output`` (the local derivatives (D1)–(D3) feed
+method, the per-step interface). Here: :func:`forward_step` runs (BF1)–(BF9) through the memory-block step
+:func:`~yetztml.cells.block_step.gate`, ``cec`` and ``cell_output`` (the local derivatives (BD1)–(BD3) feed
 the partials),
 :func:`error_step` the errors and weight changes, :func:`run` the sequences; ``run`` is the only compiled
 entry point (the step functions are inlined into it).
@@ -25,7 +25,7 @@ BIAS_OUTPUTS = 4
 
 @numba.njit(cache=True, inline="always")
 def forward_step(x_t, prm, car, buf, fl):
-    """(F1)–(F9) for one sequence and one step, and the partials (TP1)–(TP4). x_t (I,).
+    """(BF1)–(BF9) for one sequence and one step, and the partials (TP1)–(TP4). x_t (I,).
 
     ``car`` (carried between steps): y^c, y^in, y^φ, y^out, s of step t−1 and the partials;
     ``buf`` (this step's values, read by :func:`error_step`). Ends by moving this step's state into ``car``.
@@ -40,7 +40,7 @@ def forward_step(x_t, prm, car, buf, fl):
     Co = y_out.shape[0]
     U = u.shape[0] - 1  # u[U] = 1: the bias "source", so bias partials are column U
     u[U] = 1.0
-    for i in range(I):  # (F1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
+    for i in range(I):  # (BF1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
         u[i] = x_t[i]
     if recurrent >= REC_CELLS:
         for n in range(N):
@@ -63,7 +63,7 @@ def forward_step(x_t, prm, car, buf, fl):
         if has_peep:
             for q in range(S):
                 a += P_in[j, q] * s_p[j * S + q]
-        yi = gate(a, False)  # (F3) [1997 eq. 7]
+        yi = gate(a, False)  # (BF3) [1997 eq. 7]
         y_in[j] = yi
         fi = yi * (1.0 - yi)  # f'_in
         yf = 1.0
@@ -76,7 +76,7 @@ def forward_step(x_t, prm, car, buf, fl):
             if has_peep:
                 for q in range(S):
                     a += P_phi[j, q] * s_p[j * S + q]
-            yf = gate(a, False)  # (F4) [Gers 2000]
+            yf = gate(a, False)  # (BF4) [Gers 2000]
             y_phi[j] = yf
             ff = yf * (1.0 - yf)  # f'_φ
         for q in range(S):
@@ -86,12 +86,12 @@ def forward_step(x_t, prm, car, buf, fl):
                 acc += W_c[n, m] * u[m]
             a = acc + b_c[n]
             sp = s_p[n]
-            gc, sn = cec(yf, sp, yi, a, g_kind, False)  # (F2), (F5) [1997 eq. 9; Gers 2000]
+            gc, sn = cec(yf, sp, yi, a, g_kind, False)  # (BF2), (BF5) [1997 eq. 9; Gers 2000]
             g_c[n] = gc
             s[n] = sn
-            kc = derivative(g_kind, a, gc) * yi  # (D1)
-            ki = gc * fi  # (D2)
-            kf = sp * ff  # (D3)
+            kc = derivative(g_kind, a, gc) * yi  # (BD1)
+            ki = gc * fi  # (BD2)
+            kf = sp * ff  # (BD3)
             for m in range(U + 1):
                 um = u[m]
                 dS_c[n, m] = yf * dS_c[n, m] + kc * um  # (TP1) [1997 eq. 27]
@@ -113,18 +113,18 @@ def forward_step(x_t, prm, car, buf, fl):
             if has_peep:
                 for q in range(S):
                     a += P_out[j, q] * s[j * S + q]
-            yo = gate(a, False)  # (F6) [1997 eq. 8], peephole sees s(t) [Gers 2002 §3]
+            yo = gate(a, False)  # (BF6) [1997 eq. 8], peephole sees s(t) [Gers 2002 §3]
             y_out[j] = yo
             dy_out[j] = yo * (1.0 - yo)
         for q in range(S):
             n = j * S + q
             sn = s[n]  # as stored
-            hs, yc = cell_output(yo, sn, h_kind, False)  # (F7) [1997 eq. 9]
+            hs, yc = cell_output(yo, sn, h_kind, False)  # (BF7) [1997 eq. 9]
             h_s[n] = hs
             dh_s[n] = derivative(h_kind, sn, hs)
             y_c[n] = yc
     o = 0
-    if shortcut:  # (F8) v(t) = [x(t); y^c(t)]
+    if shortcut:  # (BF8) v(t) = [x(t); y^c(t)]
         for i in range(I):
             v[i] = x_t[i]
         o = I
@@ -136,7 +136,7 @@ def forward_step(x_t, prm, car, buf, fl):
         for m in range(V):
             acc += W_k[k, m] * v[m]
         a_k = acc + b_k[k]
-        net_k[k] = a_k  # (F9) same-step output [1997 §5 intro]
+        net_k[k] = a_k  # (BF9) same-step output [1997 §5 intro]
         y_k[k] = apply(k_kind, a_k)
     for n in range(N):  # step t's state is step t+1's "t−1"
         yc_p[n] = y_c[n]

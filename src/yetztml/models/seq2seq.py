@@ -26,8 +26,8 @@ Backward, t = T−1…0, with δh̃_in(T−1) = 0 and δs(T−1) = 0::
             δu = δh(−1) ⊙ (1 − h(−1)²);  δk_last reaches k→(len−1) and k←(0)
     (S2S12) δk = the attention's (AT6)–(AT10) + (S2S11); the encoder's backward takes δk
 
-The decoder's recurrence runs one step at a time: an LSTM decoder with the cell's equations (F1)–(F7),
-(B1)–(B9) written with NumPy per step (two BLAS products per step forward and backward, its weight
+The decoder's recurrence runs one step at a time: an LSTM decoder with the cell's equations (LSF1)–(LSF7),
+(LSB1)–(LSB9) written with NumPy per step (two BLAS products per step forward and backward, its weight
 gradients as one product over all steps; the compiled kernel's cost per call dominated at T = 1), a GRU
 decoder through the GRU's compiled kernels with T = 1. The readout and the embeddings run over all steps
 at once.
@@ -76,28 +76,28 @@ def split_pairs(thing: str, x: np.ndarray, lengths: object):
 
 
 def _lstm_step(params: dict[str, np.ndarray], x: np.ndarray, state: Any) -> tuple[np.ndarray, Any, dict]:
-    """One step of :mod:`yetztml.cells.lstm` (F1)–(F7) with NumPy (two BLAS products and the gates), for
+    """One step of :mod:`yetztml.cells.lstm` (LSF1)–(LSF7) with NumPy (two BLAS products and the gates), for
     the decoder: the compiled kernel's per-call cost dominates at T = 1. Returns h, the state, the cache."""
     from ..cells.lstm import LSTMState
 
     h_prev, c_prev = state.h[0], state.c[0]
     H = h_prev.shape[1]
-    a = x @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T  # (F1)
-    a += params["bias_ih_l0"] + params["bias_hh_l0"]  # (F1)
+    a = x @ params["weight_ih_l0"].T + h_prev @ params["weight_hh_l0"].T  # (LSF1)
+    a += params["bias_ih_l0"] + params["bias_hh_l0"]  # (LSF1)
     gates = np.empty_like(a)
     for lo, hi in ((0, 2 * H), (3 * H, 4 * H)):
-        gates[:, lo:hi] = 0.5 * (1.0 + np.tanh(0.5 * a[:, lo:hi]))  # (F2), (F3), (F5) σ(a) = ½(1 + tanh(a/2))
-    gates[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # (F4)
-    c = gates[:, H : 2 * H] * c_prev + gates[:, :H] * gates[:, 2 * H : 3 * H]  # (F6)
+        gates[:, lo:hi] = 0.5 * (1.0 + np.tanh(0.5 * a[:, lo:hi]))  # (LSF2), (LSF3), (LSF5) σ(a) = ½(1 + tanh(a/2))
+    gates[:, 2 * H : 3 * H] = np.tanh(a[:, 2 * H : 3 * H])  # (LSF4)
+    c = gates[:, H : 2 * H] * c_prev + gates[:, :H] * gates[:, 2 * H : 3 * H]  # (LSF6)
     tanh_c = np.tanh(c)
-    h = gates[:, 3 * H :] * tanh_c  # (F7)
+    h = gates[:, 3 * H :] * tanh_c  # (LSF7)
     cache = {"gates": gates, "tanh_c": tanh_c, "c_prev": c_prev, "x": x, "h_prev": h_prev}
     return h, LSTMState(h[None], c[None]), cache
 
 
 class _LSTMSteps:
-    """(S2S10) for an LSTM decoder: the one-step backward of :mod:`yetztml.cells.lstm` (B1)–(B7), (B9)
-    written with NumPy per step, and its weight gradients (B8) as one product over all T·B rows at the end
+    """(S2S10) for an LSTM decoder: the one-step backward of :mod:`yetztml.cells.lstm` (LSB1)–(LSB7), (LSB9)
+    written with NumPy per step, and its weight gradients (LSB8) as one product over all T·B rows at the end
     (the T = 1 kernel would make three small products per step)."""
 
     def __init__(self, model: Seq2Seq) -> None:
@@ -113,25 +113,25 @@ class _LSTMSteps:
         H = self.w_hh.shape[1]
         g4, tc, c_prev = cache["gates"], cache["tanh_c"], cache["c_prev"]
         i, f, g, o = g4[:, :H], g4[:, H : 2 * H], g4[:, 2 * H : 3 * H], g4[:, 3 * H :]
-        dh = d_out if self.dh is None else d_out + self.dh  # (B1)
-        dc = dh * o * (1.0 - tc * tc)  # (B2)
+        dh = d_out if self.dh is None else d_out + self.dh  # (LSB1)
+        dc = dh * o * (1.0 - tc * tc)  # (LSB2)
         if self.dc is not None:
             dc += self.dc
         da = np.concatenate([dc * g * i * (1.0 - i), dc * c_prev * f * (1.0 - f), dc * i * (1.0 - g * g),
-                             dh * tc * o * (1.0 - o)], axis=1)  # (B4), (B5), (B6), (B3)
-        self.dc = dc * f  # (B7)
-        self.dh = da @ self.w_hh  # (B7)
+                             dh * tc * o * (1.0 - o)], axis=1)  # (LSB4), (LSB5), (LSB6), (LSB3)
+        self.dc = dc * f  # (LSB7)
+        self.dh = da @ self.w_hh  # (LSB7)
         self.da.append(da)
         self.inputs.append(cache["x"])
         self.previous.append(cache["h_prev"])
-        return da @ self.w_ih  # (B9)
+        return da @ self.w_ih  # (LSB9)
 
     def finish(self, grads: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(B8) over every step at once; returns (δh(−1), δc(−1)) shaped like the cell's state."""
+        """(LSB8) over every step at once; returns (δh(−1), δc(−1)) shaped like the cell's state."""
         da = np.concatenate(self.da[::-1])  # (T·B, 4H) in time order
-        grads["decoder.weight_ih_l0"] += da.T @ np.concatenate(self.inputs[::-1])  # (B8)
-        grads["decoder.weight_hh_l0"] += da.T @ np.concatenate(self.previous[::-1])  # (B8)
-        db = da.sum(axis=0)  # (B8)
+        grads["decoder.weight_ih_l0"] += da.T @ np.concatenate(self.inputs[::-1])  # (LSB8)
+        grads["decoder.weight_hh_l0"] += da.T @ np.concatenate(self.previous[::-1])  # (LSB8)
+        db = da.sum(axis=0)  # (LSB8)
         grads["decoder.bias_ih_l0"] += db
         grads["decoder.bias_hh_l0"] += db
         return self.dh[None], self.dc[None]

@@ -194,7 +194,7 @@ class BlockKind(Kind):
             input_size, hidden_size // S, S, hidden_size, g=self.options["g"], h=self.options["h"],
             output="identity", recurrent="cells", bias="hidden" if bias else "none", seed=0, dtype=dtype,
         )
-        cell.params["W_k"] = np.eye(hidden_size, dtype=dtype)  # (F9) with f_k = identity: y^k = y^c
+        cell.params["W_k"] = np.eye(hidden_size, dtype=dtype)  # (BF9) with f_k = identity: y^k = y^c
         return cell
 
     def states(self, arrays: list, T: int, H: int, reverse: bool) -> dict:

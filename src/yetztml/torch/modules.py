@@ -8,19 +8,19 @@ Shapes (T time, B batch, I input_size, H hidden_size, L num_layers, D = 2 if bid
     h_n     (L·D, B, H) — for LSTMs (h_n, c_n)
 
 Each layer and direction is one call of the custom operator ``yetztml::sweep`` (:mod:`._ops`). Layers
-are stacked and directions joined here, as in :mod:`yetztml.cells.stack` (S1)–(S4); dropout between
+are stacked and directions joined here, as in :mod:`yetztml.cells.stack` (ST1)–(ST4); dropout between
 layers is ``torch.nn.functional.dropout`` on the whole layer output, as ``nn.LSTM`` applies it.
 
 Packed sequences are sorted by length (longest first), so at time t the running sequences are the first
 ``batch_sizes[t]`` ones. Time splits into *runs* where that count is constant, and each direction steps
 through them with the state carried in torch (autograd carries the errors back):
 
-    (P1)  run k covers t ∈ [t_k, t_{k+1}) with the first n_k sequences; its input is a view of the packed
+    (PK1)  run k covers t ∈ [t_k, t_{k+1}) with the first n_k sequences; its input is a view of the packed
           data, rows off_k … off_k + (t_{k+1} − t_k)·n_k, shaped (t_{k+1} − t_k, n_k, I)
-    (P2)  → runs k = 0, 1, …; run k starts from state[:n_k] and writes its final state back to state[:n_k]
-    (P3)  ← runs k = K−1, …, 0 reading time backwards; sequences not yet started keep their h_0, so each
+    (PK2)  → runs k = 0, 1, …; run k starts from state[:n_k] and writes its final state back to state[:n_k]
+    (PK3)  ← runs k = K−1, …, 0 reading time backwards; sequences not yet started keep their h_0, so each
           starts from h_0 at its own last element
-    (P4)  h_n = state after the last run: → each sequence's state at its own last step, ← after t = 0
+    (PK4)  h_n = state after the last run: → each sequence's state at its own last step, ← after t = 0
 
 An unpacked input is a single run with all B sequences.
 
@@ -163,7 +163,7 @@ class Recurrent(nn.Module):
             _checks.tensor(f"{cls}.forward(input.data)", data, dtype)
             sizes = batch_sizes.tolist()
             runs, start = [], 0
-            for t, n in enumerate(sizes):  # (P1) runs of equal batch size
+            for t, n in enumerate(sizes):  # (PK1) runs of equal batch size
                 if t == 0 or n != sizes[t - 1]:
                     runs.append([t, t + 1, n])
                 else:
@@ -201,12 +201,12 @@ class Recurrent(nn.Module):
                 trajectories.append(traj)
                 for part, f in zip(finals, fin, strict=True):
                     part.append(f)
-            segs = outs[0] if D == 1 else [torch.cat(pair, dim=2) for pair in zip(*outs, strict=True)]  # (S3)
+            segs = outs[0] if D == 1 else [torch.cat(pair, dim=2) for pair in zip(*outs, strict=True)]  # (ST3)
             if self.return_states:
                 layer_states.append(self._join_states(trajectories, packed, unbatched))
             if self.dropout and self.training and layer < self.num_layers - 1:
                 segs = self._dropout(segs, runs)
-        h_n = [torch.stack(f) for f in finals]  # (S4)
+        h_n = [torch.stack(f) for f in finals]  # (ST4)
         if packed:
             out_data = torch.cat([s.reshape(-1, s.shape[-1]) for s in segs])
             output: Any = PackedSequence(out_data, batch_sizes, sorted_idx, unsorted_idx)
@@ -236,7 +236,7 @@ class Recurrent(nn.Module):
         return out
 
     def _direction(self, segs, runs, init, weights, reverse: bool):
-        """(P2)–(P4): one layer in one direction over the runs; returns the run outputs, h_n parts and (with
+        """(PK2)–(PK4): one layer in one direction over the runs; returns the run outputs, h_n parts and (with
         ``return_states``) each run's gate and state trajectories, detached."""
         state = list(init)
         traj: list[Any] = [None] * len(segs)

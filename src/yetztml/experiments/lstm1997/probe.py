@@ -9,7 +9,7 @@ criterion) and, at each checkpoint, scores ``sample`` fresh sequences with froze
   and 1 whatever the sequence, has stopped carrying information to them;
 * at every sequence's last step, the cell states s_c, h'(s_c) and the gate activations y^in, y^out — the
   symptoms of the 1997 paper's internal state drift [1997 §4]: |s_c| large, h'(s_c) ≈ 0, so that the
-  error reaching the cell through (E4) e_s = y^out h'(s) e_{y^c} vanishes;
+  error reaching the cell through (HB4) of :mod:`yetztml.cells.lstm1997`, e_s = y^out h'(s) e_{y^c} vanishes;
 * the largest output weight from the cells, max |W_k|.
 
 >>> from yetztml.experiments.lstm1997 import resolve_row
