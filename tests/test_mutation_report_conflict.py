@@ -167,3 +167,15 @@ def test_training_figure_without_losses_draws_only_the_standstill(tmp_path, save
     conflict.plot_training(result, tmp_path / "t.png")
     labels = [line.get_label() for line in saved[0][0].axes[0].lines]
     assert labels == ["naive CEC unit (not solved, 30 updates)", "naive standstill (WC6/7): 0.125"]
+
+
+def test_run_errorflow_passes_its_options_and_writes_the_result(tmp_path, monkeypatch):
+    asked = []
+    monkeypatch.setattr(conflict, "run_scenario",
+                        lambda scenario, lags, seed: asked.append((scenario, lags, seed)) or RESULT)
+    path = tmp_path / "r.json"
+    assert conflict.run_errorflow("output-conflict", json_path=path, lags=7, seed=3) == {"result": RESULT,
+                                                                                       "files": [path]}
+    assert asked == [("output-conflict", 7, 3)] and path.is_file()
+    assert conflict.run_errorflow("input-conflict") == {"result": RESULT, "files": []}
+    assert asked[-1] == ("input-conflict", None, 0)
