@@ -150,6 +150,10 @@ def test_conflict_training_seeded_values():
     assert set(gated["end"]["weights"]) == {"W_c[value]", "W_in[value]", "W_in[marker]", "W_in[bias]"}
     assert gated["end"]["weights"]["W_in[marker]"]["per_step"][1:] == [0.0] * 10  # the marker is only at t = 0
     assert gated["max_error"] < wc.TOLERANCE <= naive["max_error"]
+    # Adam steps through BLAS products: pinned to 1e-6 relative (room for another BLAS's summation order)
+    assert (naive["max_error"], gated["max_error"]) == pytest.approx((1.7911905695425, 0.2216528483364706), rel=1e-6)
+    assert naive["final_loss"] == pytest.approx(0.7554776406115464, rel=1e-6)
+    assert naive["opposing_fraction"] == pytest.approx(0.38891983226265914, rel=1e-6)
 
 
 def test_bad_options_are_refused():

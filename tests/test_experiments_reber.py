@@ -98,3 +98,7 @@ def test_trial_record_carries_the_diagnostic():
         assert strings_wrong <= sum(counts.values())
         assert (strings_wrong == 0) == (sum(counts.values()) == 0)
     assert record["test"]["wrong"] == record["test"]["size"] - record["test_correct"]
+    # seed 0 after 300 sequences: no string right yet; the second symbol is already predicted everywhere
+    assert (record["train_correct"], record["test_correct"], record["test"]["wrong"]) == (0, 0, 256)
+    assert record["wrong_steps"] == {"train": {"second": 0, "inner": 2057, "long_lag": 113, "final": 7},
+                                     "test": {"second": 0, "inner": 2605, "long_lag": 123, "final": 0}}
