@@ -41,3 +41,29 @@ def test_delimiter_overrides_the_extension(tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "model"), "--delimiter", ";"]) == 0
     result = json.loads((tmp_path / "model" / "result.json").read_text())
     assert result["data"]["examples"] == {"train": 192, "validation": 24, "test": 24}
+
+
+def test_files_columns_sizes_and_vectors(tmp_path, capsys):
+    """--val/--test files instead of a split, --text-column, --layers, --max-length, --max-vocab, --vectors.
+
+    Two bidirectional LSTM layers of 8 over 8-wide embeddings: 2·(4·8·16 + 64) + 2·(4·8·24 + 64) = 2,816
+    recurrent weights, 10 × 8 embedding, 2 × 16 + 2 read-out: 2,930. Three tokens a text cut every text."""
+    files = {}
+    for name, n, seed in (("train", 240, 0), ("val", 30, 1), ("test", 20, 2)):
+        path = write_data(tmp_path / f"{name}.csv", n=n, seed=seed)
+        path.write_text(path.read_text().replace("text,label", "review,label", 1))
+        files[name] = str(path)
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("film " + " ".join(["-0.25"] * 8) + "\nnowhere " + " ".join(["0.5"] * 8) + "\n")
+    out = tmp_path / "model"
+    argv = ["text", "train", "--data", files["train"], "--val", files["val"], "--test", files["test"],
+            "--text-column", "review", "--out", str(out), *TINY, "--layers", "2", "--max-length", "3",
+            "--max-vocab", "10", "--vectors", str(vectors)]
+    assert main(argv) == 0
+    assert f"word vectors: 1 of 10 words found in {vectors}" in capsys.readouterr().out
+    result = json.loads((out / "result.json").read_text())
+    assert result["data"]["examples"] == {"train": 240, "validation": 30, "test": 20}
+    assert (result["data"]["split"], result["data"]["truncated_train"], result["data"]["max_length"]) == (
+        "files given", 240, 3)
+    assert (result["vocabulary"], result["weights"], result["config"]["layers"]) == (10, 2930, 2)
+    assert len(json.loads((out / "vocab.json").read_text())["tokens"]) == 10
