@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
 
 from ..cells.lstm1997 import LSTM1997
@@ -37,7 +36,7 @@ from ..core.errors import NonFiniteError, OptionError, message
 from ..core.results import versions, write_json
 from ..core.validation import check_int, check_seed
 from ..learning.online1997_fast import CRITERION, ERROR, FastNet, Packed, evaluate, train_online
-from ..tasks.reber import EMBEDDED_REBER, INDEX
+from ..tasks import reber
 from . import progress
 from .runner import TrialPlan, available_cores, run_trials
 
@@ -51,56 +50,9 @@ TEST_STREAMS = 10
 GOOD_LENGTH = 1000
 
 
-def _automaton() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """The embedded Reber automaton as arrays: edges per state, their symbols and next states."""
-    names = list(EMBEDDED_REBER.edges)
-    pos = {s: i for i, s in enumerate(names)}
-    n_edges = np.zeros(len(names), np.int64)
-    sym = np.zeros((len(names), 2), np.int64)
-    nxt = np.zeros((len(names), 2), np.int64)
-    for s, edges in EMBEDDED_REBER.edges.items():
-        n_edges[pos[s]] = len(edges)
-        for e, (symbol, target) in enumerate(edges):
-            sym[pos[s], e] = INDEX[symbol]
-            nxt[pos[s], e] = pos[target]
-    return n_edges, sym, nxt, pos[EMBEDDED_REBER.start]
-
-
-_EDGES = _automaton()
-
-
-@numba.njit(cache=True)
-def _strings(rng, n_strings, n_edges, sym, nxt, start):
-    """``n_strings`` embedded Reber strings as in :meth:`yetztml.tasks.Grammar.generate`: input symbols
-    (S,), legal next symbols (S, 7) (after a string's final E the next string's B), string starts."""
-    cap = 64 * n_strings
-    index = np.zeros(cap, np.int64)
-    legal = np.zeros((cap, 7))
-    starts = np.zeros(n_strings + 1, np.int64)
-    pos = 0
-    for i in range(n_strings):
-        state = start
-        while n_edges[state] > 0:
-            e = 0
-            if n_edges[state] > 1:
-                e = rng.integers(0, n_edges[state])
-            if pos >= index.shape[0]:
-                index = np.concatenate((index, np.zeros(cap, np.int64)))
-                legal = np.concatenate((legal, np.zeros((cap, 7))))
-            index[pos] = sym[state, e]
-            state = nxt[state, e]
-            if n_edges[state] == 0:
-                legal[pos, 0] = 1.0  # B follows the final E
-            for f in range(n_edges[state]):
-                legal[pos, sym[state, f]] = 1.0
-            pos += 1
-        starts[i + 1] = pos
-    return index[:pos], legal[:pos], starts
-
-
 def stream_chunk(rng: np.random.Generator, n_strings: int, reset: bool) -> Packed:
     """The next ``n_strings`` strings of a stream, one sequence (no reset) or one per string (reset)."""
-    index, legal, starts = _strings(rng, n_strings, *_EDGES)
+    index, legal, starts = reber.packed(rng, n_strings)
     if not reset:
         starts = np.array([0, index.shape[0]], np.int64)
     flags = np.full(index.shape[0], ERROR | CRITERION, np.uint8)

@@ -26,6 +26,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.errors import CheckpointError, OptionError, message
@@ -96,6 +97,23 @@ def end_mask(length: int) -> np.ndarray:
     mask = np.zeros(length, dtype=bool)
     mask[-1] = True
     return mask
+
+
+#: Step marks of the compiled generators (each task's ``packed``), bits of one uint8 per step: the step has
+#: a target (``mask[t]``), and the success criterion reads it (``criterion_steps``). The same bits as the
+#: online kernel's ``ERROR`` and ``CRITERION`` (:mod:`yetztml.learning.online1997_kernel`).
+TARGET_STEP = 1
+CRITERION_STEP = 2
+
+
+@numba.njit(cache=True)
+def draw_order(rng, size, n):
+    """n draws of ``rng.integers(size)``, compiled: the order in which a task that picks one of ``size``
+    fixed strings per sample (Exp 1's training set, Exp 2a's two sequences) presents them."""
+    order = np.zeros(n, np.int64)
+    for i in range(n):
+        order[i] = rng.integers(0, size)
+    return order
 
 
 def binary_unit_baseline(freq: np.ndarray, formula: str, fraction_correct: float = 0.0) -> Baseline:

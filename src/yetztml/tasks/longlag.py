@@ -57,11 +57,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.errors import OptionError, message
 from ..core.validation import check_choice
-from .base import Baseline, Sample, Task, binary_unit_baseline, check_size, end_mask, one_hot
+from .base import (
+    CRITERION_STEP,
+    TARGET_STEP,
+    Baseline,
+    Sample,
+    Task,
+    binary_unit_baseline,
+    check_size,
+    end_mask,
+    one_hot,
+)
 
 #: Probability of appending one more distractor in 2c (the paper's 9/10; spec §8 erratum 3).
 CONTINUE = 0.9
@@ -178,3 +189,65 @@ class LongLag(Task):
         return binary_unit_baseline(
             freq, "pooled over the p steps: a_i is the target w.p. 1/p, x and y w.p. 1/(2p) each"
         )
+
+
+@numba.njit(cache=True)
+def packed_2c(rng, p, q, n, pcont):
+    """n samples of Exp 2c, compiled, end to end: the draws of :meth:`LongLag.sample` (a_1…a_p = 0…p−1,
+    e = p, b = p+1, x, y). Returns input indices (S,), targets (S, 2), step marks (S,), starts (n + 1,).
+    """
+    cap = n * (q + 40) + 64
+    index = np.zeros(cap, np.int64)
+    tgt = np.zeros((cap, 2))
+    flags = np.zeros(cap, np.uint8)
+    starts = np.zeros(n + 1, np.int64)
+    pos = 0
+    for i in range(n):
+        label = rng.integers(0, 2)
+        extra = rng.geometric(1.0 - pcont) - 1
+        L = q + extra + 3  # b, x|y, q + extra distractors, e
+        if pos + L > index.shape[0]:
+            grow = max(index.shape[0], pos + L)
+            index = np.concatenate((index, np.zeros(grow, np.int64)))
+            tgt = np.concatenate((tgt, np.zeros((grow, 2))))
+            flags = np.concatenate((flags, np.zeros(grow, np.uint8)))
+        index[pos] = p + 1
+        index[pos + 1] = p + 2 + label
+        for t in range(q + extra):
+            index[pos + 2 + t] = rng.integers(0, p)
+        index[pos + L - 1] = p
+        tgt[pos + L - 1, label] = 1.0
+        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        pos += L
+        starts[i + 1] = pos
+    return index[:pos], tgt[:pos], flags[:pos], starts
+
+
+@numba.njit(cache=True)
+def packed_2b(rng, p, n, end_only):
+    """n samples of Exp 2b, compiled, end to end: the draws of :meth:`LongLag.sample`; a target at every
+    step (at the last only if ``end_only``), the criterion at the last. Returns input indices (S,),
+    targets (S, p + 1), step marks (S,), starts (n + 1,).
+    """
+    cap = n * p
+    index = np.zeros(cap, np.int64)
+    tgt = np.zeros((cap, p + 1))
+    flags = np.zeros(cap, np.uint8)
+    starts = np.zeros(n + 1, np.int64)
+    symbols = np.zeros(p + 1, np.int64)
+    pos = 0
+    for i in range(n):
+        label = rng.integers(0, 2)
+        first = p - 1 + label
+        symbols[0] = first
+        symbols[p] = first
+        for t in range(p - 1):
+            symbols[1 + t] = rng.integers(0, p - 1)
+        for t in range(p):
+            index[pos + t] = symbols[t]
+            tgt[pos + t, symbols[t + 1]] = 1.0
+            flags[pos + t] = 0 if end_only else TARGET_STEP
+        flags[pos + p - 1] = TARGET_STEP | CRITERION_STEP
+        pos += p
+        starts[i + 1] = pos
+    return index, tgt, flags, starts

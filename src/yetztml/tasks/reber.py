@@ -34,6 +34,9 @@ between them), and :meth:`~ContinualEmbeddedReber.stream` gives one stream of ex
 anywhere. A step is correct when every output is within 0.49 of the legal multi-hot target
 (Gers 2000, as reported in notes; the exact wording is unverified). With one-hot next-symbol targets a
 two-way branch could never meet 0.49, hence the legal-set default.
+:func:`packed` draws the same stream in compiled code, many strings per call, for the online kernel
+(the Gers 2000 reproduction); the tests compare the two. The grammar, its sampler and that compiled copy
+stay in this one module, which is why it runs over 400 lines.
 
 **Trivial baselines.** A constant output is never correct: after the first B the legal set is {T, P},
 before the last E it is {E}, and no fixed ranking (or fixed 0.49 band) fits both. Its errors: every
@@ -64,6 +67,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.errors import CheckpointError, OptionError, message
@@ -395,3 +399,57 @@ class ContinualEmbeddedReber(Task):
             self.target_frequencies(),
             "per-unit target frequencies E[#steps with target k]/E[#steps] from the automaton's visits",
         )
+
+
+def _automaton() -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The embedded Reber automaton as arrays: edges per state, their symbols and next states."""
+    names = list(EMBEDDED_REBER.edges)
+    pos = {s: i for i, s in enumerate(names)}
+    n_edges = np.zeros(len(names), np.int64)
+    sym = np.zeros((len(names), 2), np.int64)
+    nxt = np.zeros((len(names), 2), np.int64)
+    for s, edges in EMBEDDED_REBER.edges.items():
+        n_edges[pos[s]] = len(edges)
+        for e, (symbol, target) in enumerate(edges):
+            sym[pos[s], e] = INDEX[symbol]
+            nxt[pos[s], e] = pos[target]
+    return n_edges, sym, nxt, pos[EMBEDDED_REBER.start]
+
+
+_EDGES = _automaton()
+
+
+@numba.njit(cache=True)
+def _packed_strings(rng, n_strings, n_edges, sym, nxt, start):
+    """``n_strings`` embedded Reber strings, compiled, drawn as :meth:`Grammar.generate` draws them."""
+    cap = 64 * n_strings
+    index = np.zeros(cap, np.int64)
+    legal = np.zeros((cap, 7))
+    starts = np.zeros(n_strings + 1, np.int64)
+    pos = 0
+    for i in range(n_strings):
+        state = start
+        while n_edges[state] > 0:
+            e = 0
+            if n_edges[state] > 1:
+                e = rng.integers(0, n_edges[state])
+            if pos >= index.shape[0]:
+                index = np.concatenate((index, np.zeros(cap, np.int64)))
+                legal = np.concatenate((legal, np.zeros((cap, 7))))
+            index[pos] = sym[state, e]
+            state = nxt[state, e]
+            if n_edges[state] == 0:
+                legal[pos, 0] = 1.0  # B follows the final E
+            for f in range(n_edges[state]):
+                legal[pos, sym[state, f]] = 1.0
+            pos += 1
+        starts[i + 1] = pos
+    return index[:pos], legal[:pos], starts
+
+
+def packed(rng: np.random.Generator, n_strings: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The next ``n_strings`` strings of a CERG stream, compiled, end to end: the draws of
+    :meth:`ContinualEmbeddedReber.stream` on the same generator. Returns input symbols (S,) (indices into
+    :data:`SYMBOLS`), the legal next symbols (S, 7) multi-hot (after a string's final E the next string's
+    B) and the string starts (n_strings + 1,)."""
+    return _packed_strings(rng, n_strings, *_EDGES)

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.validation import check_choice
-from .base import Baseline, Sample, Task, binary_unit_baseline, end_mask, one_hot
+from .base import CRITERION_STEP, TARGET_STEP, Baseline, Sample, Task, binary_unit_baseline, end_mask, one_hot
 
 SYMBOLS = "EBabcdXY"
 #: Sequence lengths, inclusive.
@@ -95,3 +96,39 @@ class TemporalOrder(Task):
     def baseline(self) -> Baseline:
         c = self.output_size
         return binary_unit_baseline(np.full(c, 1.0 / c), f"each output is 1 w.p. 1/{c} at the end")
+
+
+@numba.njit(cache=True)
+def packed(rng, n, windows, lo, hi):
+    """n samples of Exp 6a / 6b, compiled, end to end: the draws of :meth:`TemporalOrder.sample`
+    (symbols E B a b c d X Y = 0 … 7). Returns input indices (S,), targets (S, 2^k), step marks, starts.
+    """
+    k = windows.shape[0]
+    K = 1 << k
+    cap = n * hi
+    index = np.zeros(cap, np.int64)
+    tgt = np.zeros((cap, K))
+    flags = np.zeros(cap, np.uint8)
+    starts = np.zeros(n + 1, np.int64)
+    positions = np.zeros(k, np.int64)
+    bits = np.zeros(k, np.int64)
+    pos = 0
+    for i in range(n):
+        L = rng.integers(lo, hi + 1)
+        for w in range(k):
+            positions[w] = rng.integers(windows[w, 0], windows[w, 1] + 1)
+        for w in range(k):
+            bits[w] = rng.integers(0, 2)
+        for t in range(L):
+            index[pos + t] = rng.integers(2, 6)  # a, b, c, d
+        index[pos] = 0  # E
+        index[pos + L - 1] = 1  # B
+        label = 0
+        for w in range(k):
+            index[pos + positions[w] - 1] = 6 + bits[w]  # X or Y
+            label = 2 * label + bits[w]
+        tgt[pos + L - 1, label] = 1.0
+        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        pos += L
+        starts[i + 1] = pos
+    return index[:pos], tgt[:pos], flags[:pos], starts

@@ -42,11 +42,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..core.errors import OptionError, message
 from ..core.validation import check_choice
-from .base import Baseline, Sample, Task, binary_unit_baseline, check_size, end_mask
+from .base import (
+    CRITERION_STEP,
+    TARGET_STEP,
+    Baseline,
+    Sample,
+    Task,
+    binary_unit_baseline,
+    check_size,
+    end_mask,
+)
 
 #: Variance of the noise elements (and of the information-element noise in 3b).
 NOISE_VARIANCE = 0.2
@@ -122,3 +132,35 @@ class TwoSequence(Task):
             fraction_correct=0.0,
             formula="d = 0.5 -/+ 0.3 + N(0, 0.1): MAE = E|N(0.3, 0.1)| (folded normal), MSE = 0.3^2 + 0.1",
         )
+
+
+@numba.njit(cache=True)
+def packed(rng, T, N, n, variant, sd, target_sd, t1, t2):
+    """n samples of Exp 3a (variant 0), 3b (1), 3c (2), compiled, end to end: the draws of
+    :meth:`TwoSequence.sample`. Returns x, targets, clean targets (S, 1), step marks (S,), starts (n + 1,).
+    """
+    cap = n * (T + T // 10)
+    x = np.zeros((cap, 1))
+    tgt = np.zeros((cap, 1))
+    ctgt = np.zeros((cap, 1))
+    flags = np.zeros(cap, np.uint8)
+    starts = np.zeros(n + 1, np.int64)
+    pos = 0
+    for i in range(n):
+        L = rng.integers(T, T + T // 10 + 1)
+        label = rng.integers(0, 2)
+        for t in range(L):
+            x[pos + t, 0] = rng.normal(0.0, sd)
+        sign = 1.0 if label == 0 else -1.0
+        for t in range(N):
+            x[pos + t, 0] = sign + x[pos + t, 0] if variant == 1 else sign
+        clean = t1 if label == 0 else t2
+        target = clean
+        if variant == 2:
+            target = clean + rng.normal(0.0, target_sd)
+        tgt[pos + L - 1, 0] = target
+        ctgt[pos + L - 1, 0] = clean
+        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        pos += L
+        starts[i + 1] = pos
+    return x[:pos], tgt[:pos], ctgt[:pos], flags[:pos], starts

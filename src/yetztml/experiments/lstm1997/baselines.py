@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ...learning.tiny_rnn import TinyRNN, rtrl_sequence, train_presentations
+from ...tasks.base import draw_order
 from .. import progress
 from .rows import Row
-from .sources import _draw_order
 from .trial import CURVE_POINTS, Curve
 
 
@@ -58,7 +58,7 @@ def run_baseline_trial(row: Row, trial: int, seed: int, max_sequences: int | Non
     seen, success, curve, worst = 0, False, Curve(), None
     while seen < cap:
         n = min(every, cap - seen)
-        order = _draw_order(train, 2, n)
+        order = draw_order(train, 2, n)
         sse = train_presentations(net.w_h, net.w_hh, net.W_o, xi, tgt, order, row.alpha, row.method == "bptt")
         seen += n
         records = np.zeros((n, 4))

@@ -1,15 +1,15 @@
-"""Compiled data sources: the 1997 tasks' generators, draw for draw, packed for the online kernel.
+"""Data sources of the 1997 reproductions: the tasks' compiled generators, packed for the online kernel.
 
 Online learning presents hundreds of thousands of fresh sequences per trial (Table 11 "t3"); drawing
-them one :class:`~yetztml.tasks.Sample` at a time would cost more than training on them. Each source
-here repeats its task's ``sample()`` inside compiled code — the same calls on the same
+them one :class:`~yetztml.tasks.Sample` at a time would cost more than training on them. Each task's
+module has a compiled ``packed`` generator that repeats its ``sample()`` — the same calls on the same
 ``numpy.random.Generator`` in the same order, so a source and its task, seeded alike, give identical
-sequences (tests compare them for every task) — and writes them end to end as a
+sequences (tests compare them for every task). A source here calls it and wraps the arrays as a
 :class:`~yetztml.learning.online1997_fast.Packed` set: inputs (dense, or one-hot as the index of the
 active unit), targets, criterion targets, step flags (error / criterion), offsets.
 
 Tasks with a fixed set of strings (Exp 1's 256 training strings; Exp 2a's two sequences) are packed
-once; their sources draw the order in which the strings are presented.
+once; their sources draw the order in which the strings are presented (:func:`yetztml.tasks.base.draw_order`).
 """
 
 from __future__ import annotations
@@ -18,180 +18,14 @@ import abc
 import math
 from typing import Any
 
-import numba
 import numpy as np
 
-from ...learning.online1997_fast import CRITERION, ERROR, Packed, pack
-from ...tasks import Task, make_task
-from ...tasks.adding import FIRST_MARK_RANGE
+from ...learning.online1997_fast import Packed, pack
+from ...tasks import Task, adding, longlag, make_task, temporal_order, two_sequence
+from ...tasks.base import draw_order
 from ...tasks.longlag import CONTINUE
 from ...tasks.temporal_order import LENGTHS, WINDOWS
 from ...tasks.two_sequence import NOISE_VARIANCE, TARGET_NOISE_VARIANCE, TARGETS
-
-_BOTH = np.uint8(ERROR | CRITERION)
-
-
-@numba.njit(cache=True)
-def _marked(rng, T, n, multiply):
-    """Exp 4 (adding) or 5 (multiplication), as :meth:`yetztml.tasks.Adding.sample`."""
-    half = T // 2
-    cap = n * (T + T // 10)
-    x = np.zeros((cap, 2))
-    tgt = np.zeros((cap, 1))
-    flags = np.zeros(cap, np.uint8)
-    starts = np.zeros(n + 1, np.int64)
-    pos = 0
-    for i in range(n):
-        L = rng.integers(T, T + T // 10 + 1)  # L ∈ {T, …, T + ⌊T/10⌋}
-        for t in range(L):
-            x[pos + t, 0] = rng.uniform(0.0, 1.0) if multiply else rng.uniform(-1.0, 1.0)
-        p1 = rng.integers(0, FIRST_MARK_RANGE)
-        k = rng.integers(0, half - 1)
-        p2 = k + (1 if k >= p1 else 0)
-        x[pos, 1] = -1.0
-        x[pos + L - 1, 1] = -1.0
-        x[pos + p1, 1] = 1.0
-        x[pos + p2, 1] = 1.0
-        if p1 == 0:
-            x[pos, 0] = 1.0 if multiply else 0.0
-        a = x[pos + p1, 0]
-        b = x[pos + p2, 0]
-        tgt[pos + L - 1, 0] = a * b if multiply else 0.5 + (a + b) / 4.0
-        flags[pos + L - 1] = ERROR | CRITERION
-        pos += L
-        starts[i + 1] = pos
-    return x[:pos], tgt[:pos], flags[:pos], starts
-
-
-@numba.njit(cache=True)
-def _two_sequence(rng, T, N, n, variant, sd, target_sd, t1, t2):
-    """Exp 3a (variant 0), 3b (1), 3c (2), as :meth:`yetztml.tasks.TwoSequence.sample`."""
-    cap = n * (T + T // 10)
-    x = np.zeros((cap, 1))
-    tgt = np.zeros((cap, 1))
-    ctgt = np.zeros((cap, 1))
-    flags = np.zeros(cap, np.uint8)
-    starts = np.zeros(n + 1, np.int64)
-    pos = 0
-    for i in range(n):
-        L = rng.integers(T, T + T // 10 + 1)
-        label = rng.integers(0, 2)
-        for t in range(L):
-            x[pos + t, 0] = rng.normal(0.0, sd)
-        sign = 1.0 if label == 0 else -1.0
-        for t in range(N):
-            x[pos + t, 0] = sign + x[pos + t, 0] if variant == 1 else sign
-        clean = t1 if label == 0 else t2
-        target = clean
-        if variant == 2:
-            target = clean + rng.normal(0.0, target_sd)
-        tgt[pos + L - 1, 0] = target
-        ctgt[pos + L - 1, 0] = clean
-        flags[pos + L - 1] = ERROR | CRITERION
-        pos += L
-        starts[i + 1] = pos
-    return x[:pos], tgt[:pos], ctgt[:pos], flags[:pos], starts
-
-
-@numba.njit(cache=True)
-def _temporal_order(rng, n, windows, lo, hi):
-    """Exp 6a / 6b, as :meth:`yetztml.tasks.TemporalOrder.sample` (symbols E B a b c d X Y = 0 … 7)."""
-    k = windows.shape[0]
-    K = 1 << k
-    cap = n * hi
-    index = np.zeros(cap, np.int64)
-    tgt = np.zeros((cap, K))
-    flags = np.zeros(cap, np.uint8)
-    starts = np.zeros(n + 1, np.int64)
-    positions = np.zeros(k, np.int64)
-    bits = np.zeros(k, np.int64)
-    pos = 0
-    for i in range(n):
-        L = rng.integers(lo, hi + 1)
-        for w in range(k):
-            positions[w] = rng.integers(windows[w, 0], windows[w, 1] + 1)
-        for w in range(k):
-            bits[w] = rng.integers(0, 2)
-        for t in range(L):
-            index[pos + t] = rng.integers(2, 6)  # a, b, c, d
-        index[pos] = 0  # E
-        index[pos + L - 1] = 1  # B
-        label = 0
-        for w in range(k):
-            index[pos + positions[w] - 1] = 6 + bits[w]  # X or Y
-            label = 2 * label + bits[w]
-        tgt[pos + L - 1, label] = 1.0
-        flags[pos + L - 1] = ERROR | CRITERION
-        pos += L
-        starts[i + 1] = pos
-    return index[:pos], tgt[:pos], flags[:pos], starts
-
-
-@numba.njit(cache=True)
-def _long_lag_2c(rng, p, q, n, pcont):
-    """Exp 2c, as :meth:`yetztml.tasks.LongLag.sample` (a_1…a_p = 0…p−1, e = p, b = p+1, x, y)."""
-    cap = n * (q + 40) + 64
-    index = np.zeros(cap, np.int64)
-    tgt = np.zeros((cap, 2))
-    flags = np.zeros(cap, np.uint8)
-    starts = np.zeros(n + 1, np.int64)
-    pos = 0
-    for i in range(n):
-        label = rng.integers(0, 2)
-        extra = rng.geometric(1.0 - pcont) - 1
-        L = q + extra + 3  # b, x|y, q + extra distractors, e
-        if pos + L > index.shape[0]:
-            grow = max(index.shape[0], pos + L)
-            index = np.concatenate((index, np.zeros(grow, np.int64)))
-            tgt = np.concatenate((tgt, np.zeros((grow, 2))))
-            flags = np.concatenate((flags, np.zeros(grow, np.uint8)))
-        index[pos] = p + 1
-        index[pos + 1] = p + 2 + label
-        for t in range(q + extra):
-            index[pos + 2 + t] = rng.integers(0, p)
-        index[pos + L - 1] = p
-        tgt[pos + L - 1, label] = 1.0
-        flags[pos + L - 1] = ERROR | CRITERION
-        pos += L
-        starts[i + 1] = pos
-    return index[:pos], tgt[:pos], flags[:pos], starts
-
-
-@numba.njit(cache=True)
-def _long_lag_2b(rng, p, n, end_only):
-    """Exp 2b, as :meth:`yetztml.tasks.LongLag.sample`: error at every step (at the last only if
-    ``end_only``), criterion at the last."""
-    cap = n * p
-    index = np.zeros(cap, np.int64)
-    tgt = np.zeros((cap, p + 1))
-    flags = np.zeros(cap, np.uint8)
-    starts = np.zeros(n + 1, np.int64)
-    symbols = np.zeros(p + 1, np.int64)
-    pos = 0
-    for i in range(n):
-        label = rng.integers(0, 2)
-        first = p - 1 + label
-        symbols[0] = first
-        symbols[p] = first
-        for t in range(p - 1):
-            symbols[1 + t] = rng.integers(0, p - 1)
-        for t in range(p):
-            index[pos + t] = symbols[t]
-            tgt[pos + t, symbols[t + 1]] = 1.0
-            flags[pos + t] = 0 if end_only else ERROR
-        flags[pos + p - 1] = ERROR | CRITERION
-        pos += p
-        starts[i + 1] = pos
-    return index, tgt, flags, starts
-
-
-@numba.njit(cache=True)
-def _draw_order(rng, size, n):
-    """n draws of rng.integers(size), as a task that picks one of ``size`` fixed strings per sample."""
-    order = np.zeros(n, np.int64)
-    for i in range(n):
-        order[i] = rng.integers(0, size)
-    return order
 
 
 class Source(abc.ABC):
@@ -229,7 +63,7 @@ class MarkedSource(Source):
     """Exp 4 and 5."""
 
     def chunk(self, rng, n):
-        x, tgt, flags, starts = _marked(rng, int(self.options.get("T", 100)), n, self.name == "5")
+        x, tgt, flags, starts = adding.packed(rng, int(self.options.get("T", 100)), n, self.name == "5")
         return _packed(x, np.zeros(0, np.int64), tgt, tgt, flags, starts), None
 
 
@@ -239,7 +73,7 @@ class TwoSequenceSource(Source):
     def chunk(self, rng, n):
         variant = {"3a": 0, "3b": 1, "3c": 2}[self.name]
         t1, t2 = TARGETS[self.name]
-        x, tgt, ctgt, flags, starts = _two_sequence(
+        x, tgt, ctgt, flags, starts = two_sequence.packed(
             rng, int(self.options.get("T", 100)), int(self.options.get("N", 3)), n, variant,
             math.sqrt(NOISE_VARIANCE), math.sqrt(TARGET_NOISE_VARIANCE), t1, t2,
         )
@@ -253,7 +87,7 @@ class TemporalOrderSource(Source):
 
     def chunk(self, rng, n):
         windows = np.array(WINDOWS[self.name], dtype=np.int64)
-        index, tgt, flags, starts = _temporal_order(rng, n, windows, LENGTHS[0], LENGTHS[1])
+        index, tgt, flags, starts = temporal_order.packed(rng, n, windows, LENGTHS[0], LENGTHS[1])
         return _packed(np.zeros((0, self.input_size)), index, tgt, tgt, flags, starts), None
 
 
@@ -265,9 +99,9 @@ class LongLagSource(Source):
     def chunk(self, rng, n):
         p = int(self.options["p"])
         if self.name == "2c":
-            index, tgt, flags, starts = _long_lag_2c(rng, p, int(self.options["q"]), n, CONTINUE)
+            index, tgt, flags, starts = longlag.packed_2c(rng, p, int(self.options["q"]), n, CONTINUE)
         else:
-            index, tgt, flags, starts = _long_lag_2b(rng, p, n, bool(self.options.get("end_error_only", False)))
+            index, tgt, flags, starts = longlag.packed_2b(rng, p, n, bool(self.options.get("end_error_only", False)))
         return _packed(np.zeros((0, self.input_size)), index, tgt, tgt, flags, starts), None
 
 
@@ -306,7 +140,7 @@ class PoolSource(Source):
                       mask=np.ones(p, dtype=bool), info={"class": label})
 
     def chunk(self, rng, n):
-        return self.pool, _draw_order(rng, self.pool.count, n)
+        return self.pool, draw_order(rng, self.pool.count, n)
 
 
 SOURCES = {
