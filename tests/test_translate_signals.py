@@ -18,8 +18,8 @@ from test_translate_app import _write_task
 from yetztml.apps.translate import train as translate_train
 from yetztml.cli.main import main
 
-ARGS = ["--hidden", "8", "--embed-dim", "4", "--epochs", "60", "--batch-size", "16", "--min-freq", "1",
-        "--no-lowercase", "--dropout", "0.1", "--beam", "2", "--max-output", "8", "--patience", "60", "--no-figures"]
+ARGS = ["--hidden", "8", "--embed-dim", "4", "--epochs", "30", "--batch-size", "16", "--min-freq", "1",
+        "--no-lowercase", "--dropout", "0.1", "--beam", "2", "--max-output", "8", "--patience", "30", "--no-figures"]
 
 
 def arguments(files, out, *extra) -> list[str]:
@@ -64,27 +64,27 @@ def test_a_signal_mid_training_keeps_the_work_and_the_rerun_finishes_identically
     out = tmp_path / "cut"
     command = [sys.executable, "-m", "yetztml", *arguments(files, out)]
     process = start(command)
-    signal_when(process, lambda: len(checks(out)) >= 2, signum)  # in epoch 3 of 60
+    signal_when(process, lambda: len(checks(out)) >= 2, signum)  # in epoch 3 of 30
     status, _, err = finish(process)
     assert status == code, err
     assert "Traceback" not in err and "Error" not in err
     assert err.strip().splitlines()[-1] == f"yetztml text: {word}"
     kept = checks(out)
-    assert 2 <= len(kept) < 60 and kept == straight["checks"][: len(kept)]
+    assert 2 <= len(kept) < 30 and kept == straight["checks"][: len(kept)]
     assert (out / "checkpoint.npz").is_file() and not (out / "result.json").exists()
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert finished(out) == straight
 
 
-@pytest.mark.parametrize("patience, at", [(60, 3), (1, 2)])
+@pytest.mark.parametrize("patience, at", [(30, 3), (1, 2)])
 def test_an_interrupt_during_a_validation_waits_for_its_end(tmp_path, whole, monkeypatch, capsys, patience, at):
     """Ctrl-C while validation ``at`` runs: it is finished and recorded (with the learning rate it sets)
     before the command stops, so that the rerun does not skip it; when it is the validation that stops the
     run (patience 1: the second validation is no better), the rerun trains no further."""
     files, straight = whole
     extra = ["--patience", str(patience)]
-    if patience != 60:
+    if patience != 30:
         assert main(arguments(files, tmp_path / "whole", *extra)) == 0
         straight = finished(tmp_path / "whole")
         assert straight["stopped_early"] and len(straight["checks"]) == at

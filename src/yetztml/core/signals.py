@@ -14,8 +14,9 @@ from typing import Any
 
 
 class HeldSignals:
-    """Hold SIGINT and SIGTERM inside the ``with`` block until :meth:`deliver` (main thread only; elsewhere
-    a no-op). ``pending`` lists the signals received; a repeated signal is delivered at once."""
+    """Hold SIGINT and SIGTERM inside the ``with`` block until :meth:`deliver` or the end of the block
+    (main thread only; elsewhere a no-op). ``pending`` lists the signals received; a repeated signal is
+    delivered at once."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -42,22 +43,35 @@ class HeldSignals:
         """Pass the first held signal to the handler that was installed before (it usually raises)."""
         if not self.pending:
             return
+        previous = dict(self.previous)
+        self._restore()
+        self._pass_on(previous)
+        self._install()
+
+    def _pass_on(self, previous: dict[int, Any]) -> None:
+        if not self.pending:
+            return
         signum = self.pending[0]
         self.pending.clear()
-        handler = self.previous.get(signum, signal.SIG_DFL)
-        self._restore()
+        handler = previous.get(signum, signal.SIG_DFL)
         if callable(handler):
             handler(signum, None)
         elif handler == signal.SIG_DFL:
             signal.raise_signal(signum)
-        self._install()
 
     def __enter__(self) -> HeldSignals:
-        self._install()
+        try:
+            self._install()
+        except BaseException:  # a signal passed on while the handlers were being swapped
+            self._restore()
+            raise
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        previous = dict(self.previous)
         self._restore()
+        if exc_type is None:  # a signal that came after the last deliver(), or while leaving: not lost
+            self._pass_on(previous)
 
 
 __all__ = ["HeldSignals"]

@@ -163,10 +163,8 @@ def train_translator(
         return stale >= config.patience or out_of_time
 
     def check(step: int, loss: float, net: Any) -> bool:
-        with HeldSignals() as held:  # a validation cut short would be skipped by the rerun: Ctrl-C waits for it
-            stop = validate(step, loss, net)
-            held.deliver()
-        return stop
+        with HeldSignals():  # a validation cut short would be skipped by the rerun: Ctrl-C waits for its end
+            return validate(step, loss, net)
 
     def validate(step: int, loss: float, net: Any) -> bool:
         out_of_time = config.max_minutes is not None and minutes() >= config.max_minutes
