@@ -128,3 +128,14 @@ def test_other_modules_are_refused_naming_them(module):
         from_torch(module)
     assert str(caught.value) == ("from_torch(module): expected nn.RNN/LSTM/GRU, nn.Linear, nn.Embedding or a module "
                                  f"made by to_torch, got {type(module).__name__}")
+
+
+def test_export_draws_nothing_from_torchs_random_generator():
+    """The modules are made on the meta device and filled with the weights: no random initialisation."""
+    model = Sequential(Embedding(9, 4, seed=1), Linear(4, 2, seed=2), Linear(2, 1, steps="last", seed=3))
+    torch.manual_seed(11)
+    before = torch.random.get_rng_state()
+    module = to_torch(model)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    np.testing.assert_array_equal(module.parts[0].weight.detach().numpy(), model.parts[0].params["weight"])
+    np.testing.assert_array_equal(module.parts[1].weight.detach().numpy(), model.parts[1].params["weight"])
