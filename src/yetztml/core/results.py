@@ -7,8 +7,9 @@ import json
 import os
 import platform
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -54,17 +55,14 @@ def create_beside(path: str | os.PathLike) -> tuple[int, str]:
             continue
 
 
-def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
-    """Write ``data`` as indented JSON atomically: the text is made first (a value that is not JSON fails
-    before any file is touched), written to a temporary file beside ``path``, synced to disk and renamed over
-    ``path``. Whatever fails, the temporary file is removed and an earlier ``path`` is left as it was."""
-    path = Path(path)
-    text = json.dumps(data, indent=2, default=_default) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_atomic(path: str | os.PathLike, write: Callable[[IO[Any]], object], binary: bool = False) -> None:
+    """Replace ``path`` atomically by what ``write(handle)`` writes: into a temporary file beside ``path``
+    (:func:`create_beside`), synced to disk, then renamed over ``path``. Whatever fails, the temporary file
+    is removed and an earlier ``path`` is left as it was."""
     fd, tmp = create_beside(path)
     try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb" if binary else "w") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -72,6 +70,15 @@ def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> Path:
+    """Write ``data`` as indented JSON atomically (:func:`write_atomic`): the text is made first (a value that
+    is not JSON fails before any file is touched)."""
+    path = Path(path)
+    text = json.dumps(data, indent=2, default=_default) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, lambda fh: fh.write(text))
     return path
 
 

@@ -15,11 +15,12 @@ writes every finished record to ``trials.jsonl`` as it arrives.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue as queue_module
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,8 +112,7 @@ class LocalBackend(Backend):
         ctx = multiprocessing.get_context(method)
         reports = ctx.Queue() if on_progress is not None else None
         init = {"initializer": progress.queue_sink, "initargs": (reports,)} if reports is not None else {}
-        pool = ctx.Pool(processes=min(self.jobs, len(tasks)), **init)
-        try:
+        with ended(ctx.Pool(processes=min(self.jobs, len(tasks)), **init)) as pool:
             results = pool.imap_unordered(_call, list(enumerate(tasks)))
             while True:
                 try:
@@ -124,13 +124,21 @@ class LocalBackend(Backend):
                     break
                 _drain(reports, on_progress)
                 on_result(tasks[index], record)
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
-        finally:
-            pool.join()
         _drain(reports, on_progress)  # what the workers sent before exiting (their queues flush at exit)
+
+
+@contextlib.contextmanager
+def ended(pool: Any) -> Iterator[Any]:
+    """Run the body with a ``multiprocessing`` pool, then close it and wait for its workers; when the body
+    raises (an interrupt, an error), end the workers at once instead of waiting for them."""
+    try:
+        yield pool
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
 def _call(job: tuple[int, Task]) -> tuple[int, Record]:

@@ -35,6 +35,7 @@ from ..analysis.scenarios import run_scenario
 from ..cells.catalogue import CATALOGUE, gradient_check
 from ..core.results import versions, write_json
 from ..core.validation import check_int, check_seed
+from .backends import ended
 from .lstm1997 import quick_trial, resolve_row
 from .rnn_adding import train_rnn_on_adding
 
@@ -144,15 +145,9 @@ def run_jobs(jobs: list[tuple[Any, Callable, tuple]], workers: int, keep: Callab
     context = multiprocessing.get_context("spawn")
     pool = context.Pool(processes=max(1, min(workers, len(jobs))), initializer=signal.signal,
                         initargs=(signal.SIGINT, signal.SIG_IGN))
-    try:
+    with ended(pool):
         for name, value in pool.imap_unordered(_call, jobs):
             keep(name, value)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
 
 
 def run_tour(

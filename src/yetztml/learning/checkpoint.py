@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import CheckpointError, message
-from ..core.results import create_beside
+from ..core.results import write_atomic
 
 FORMAT = "yetztml-checkpoint"
 VERSION = 1
@@ -98,18 +98,7 @@ def save(
     }
     arrays["meta"] = np.array(json.dumps(_encode(full_meta)))
     arrays["history"] = np.asarray(history, dtype=np.float64)
-    path = os.fspath(path)
-    fd, tmp = create_beside(path)  # the permissions of any new file (umask), not mkstemp's 0600
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(os.fspath(path), lambda handle: np.savez(handle, **arrays), binary=True)
 
 
 def _unreadable(path: str, got: str) -> CheckpointError:

@@ -26,7 +26,7 @@ import numpy as np
 from .. import cells, layers
 from ..cells.base import Cell
 from ..core.errors import CheckpointError, UnsupportedError, message
-from ..core.results import create_beside
+from ..core.results import write_atomic
 from .bidirectional import Bidirectional
 from .seq2seq import Seq2Seq
 from .sequential import Sequential
@@ -93,23 +93,9 @@ def save(model: Cell, path: str | os.PathLike, metadata: dict[str, Any] | None =
     }
     text = json.dumps(doc, indent=2)  # fails here, before writing, if metadata is not JSON
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic(folder / "weights.npz", lambda fh: np.savez(fh, **model.params), binary=True)
-    _atomic(folder / "model.json", lambda fh: fh.write(text + "\n"), binary=False)
+    write_atomic(folder / "weights.npz", lambda fh: np.savez(fh, **model.params), binary=True)
+    write_atomic(folder / "model.json", lambda fh: fh.write(text + "\n"))
     return folder
-
-
-def _atomic(path: Path, write, binary: bool) -> None:
-    fd, tmp = create_beside(path)  # the permissions of any new file (umask), not mkstemp's 0600
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def read_spec(path: str | os.PathLike) -> dict[str, Any]:

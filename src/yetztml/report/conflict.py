@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis.scenarios import run_scenario
-from ..core.results import versions, write_json
+from .errorflow import write_figures
 
 SCENARIOS = ("input-conflict", "output-conflict")
 NETS = {"naive": "naive CEC unit", "gated": "LSTM1997 memory cell"}
@@ -96,18 +96,7 @@ def plot_training(result: dict[str, Any], path: Path) -> Path:
 def write_conflict(result: dict[str, Any], out: str | Path | None = None,
                    json_path: str | Path | None = None) -> list[Path]:
     """Write the figures into ``out`` (if given) and the JSON to ``json_path`` (default ``out/<name>.json``)."""
-    name = result["scenario"]
-    files = []
-    if out is not None:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        files.append(plot_per_step(result, out / f"{name}-per-step.png"))
-        files.append(plot_training(result, out / f"{name}-training.png"))
-        if json_path is None:
-            json_path = out / f"{name}.json"
-    if json_path is not None:
-        files.append(write_json(json_path, {**result, "versions": versions()}))
-    return files
+    return write_figures(result, out, json_path, [("per-step", plot_per_step), ("training", plot_training)])
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

@@ -115,26 +115,34 @@ def plot_coth(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def write_scenario(result: dict[str, Any], out: str | Path | None = None,
-                   json_path: str | Path | None = None) -> list[Path]:
-    """Write the figures into ``out`` (if given) and the JSON to ``json_path`` (default ``out/<name>.json``)."""
+def write_figures(result: dict[str, Any], out: str | Path | None, json_path: str | Path | None,
+                  plots: list[tuple[str, Any]]) -> list[Path]:
+    """Draw ``plots`` ((suffix, plot function) pairs) into ``out/<name>-<suffix>.png`` (if ``out`` is given)
+    and write the result with the versions to ``json_path`` (default ``out/<name>.json``); the paths written."""
     name = result["scenario"]
     files = []
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        files.append(plot_flow(result, out / f"{name}-flow.png"))
-        if result["pairs"]:
-            files.append(plot_pairs(result, out / f"{name}-pairs.png"))
-        if result["gates"]:
-            files.append(plot_gates(result, out / f"{name}-gates.png"))
-        if "coth" in result:
-            files.append(plot_coth(result, out / f"{name}-coth.png"))
+        files.extend(plot(result, out / f"{name}-{suffix}.png") for suffix, plot in plots)
         if json_path is None:
             json_path = out / f"{name}.json"
     if json_path is not None:
         files.append(write_json(json_path, {**result, "versions": versions()}))
     return files
+
+
+def write_scenario(result: dict[str, Any], out: str | Path | None = None,
+                   json_path: str | Path | None = None) -> list[Path]:
+    """Write the figures into ``out`` (if given) and the JSON to ``json_path`` (default ``out/<name>.json``)."""
+    plots = [("flow", plot_flow)]
+    if result["pairs"]:
+        plots.append(("pairs", plot_pairs))
+    if result["gates"]:
+        plots.append(("gates", plot_gates))
+    if "coth" in result:
+        plots.append(("coth", plot_coth))
+    return write_figures(result, out, json_path, plots)
 
 
 def summary_lines(result: dict[str, Any]) -> list[str]:

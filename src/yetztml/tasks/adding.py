@@ -54,7 +54,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from .base import CRITERION_STEP, TARGET_STEP, Baseline, Sample, Task, check_size, end_mask
+from . import base
+from .base import Baseline, Sample, Task, check_size, end_mask
 
 #: X1's pair is uniform among the first this many pairs.
 FIRST_MARK_RANGE = 10
@@ -158,7 +159,7 @@ def packed(rng, T, n, multiply):
         a = x[pos + p1, 0]
         b = x[pos + p2, 0]
         tgt[pos + L - 1, 0] = a * b if multiply else 0.5 + (a + b) / 4.0
-        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        flags[pos + L - 1] = base.TARGET_STEP | base.CRITERION_STEP
         pos += L
         starts[i + 1] = pos
     return x[:pos], tgt[:pos], flags[:pos], starts

@@ -62,17 +62,8 @@ import numpy as np
 
 from ..core.errors import OptionError, message
 from ..core.validation import check_choice
-from .base import (
-    CRITERION_STEP,
-    TARGET_STEP,
-    Baseline,
-    Sample,
-    Task,
-    binary_unit_baseline,
-    check_size,
-    end_mask,
-    one_hot,
-)
+from . import base
+from .base import Baseline, Sample, Task, binary_unit_baseline, check_size, end_mask, one_hot
 
 #: Probability of appending one more distractor in 2c (the paper's 9/10; spec §8 erratum 3).
 CONTINUE = 0.9
@@ -217,7 +208,7 @@ def packed_2c(rng, p, q, n, pcont):
             index[pos + 2 + t] = rng.integers(0, p)
         index[pos + L - 1] = p
         tgt[pos + L - 1, label] = 1.0
-        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        flags[pos + L - 1] = base.TARGET_STEP | base.CRITERION_STEP
         pos += L
         starts[i + 1] = pos
     return index[:pos], tgt[:pos], flags[:pos], starts
@@ -246,8 +237,8 @@ def packed_2b(rng, p, n, end_only):
         for t in range(p):
             index[pos + t] = symbols[t]
             tgt[pos + t, symbols[t + 1]] = 1.0
-            flags[pos + t] = 0 if end_only else TARGET_STEP
-        flags[pos + p - 1] = TARGET_STEP | CRITERION_STEP
+            flags[pos + t] = 0 if end_only else base.TARGET_STEP
+        flags[pos + p - 1] = base.TARGET_STEP | base.CRITERION_STEP
         pos += p
         starts[i + 1] = pos
     return index, tgt, flags, starts

@@ -40,7 +40,8 @@ import numba
 import numpy as np
 
 from ..core.validation import check_choice
-from .base import CRITERION_STEP, TARGET_STEP, Baseline, Sample, Task, binary_unit_baseline, end_mask, one_hot
+from . import base
+from .base import Baseline, Sample, Task, binary_unit_baseline, end_mask, one_hot
 
 SYMBOLS = "EBabcdXY"
 #: Sequence lengths, inclusive.
@@ -128,7 +129,7 @@ def packed(rng, n, windows, lo, hi):
             index[pos + positions[w] - 1] = 6 + bits[w]  # X or Y
             label = 2 * label + bits[w]
         tgt[pos + L - 1, label] = 1.0
-        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        flags[pos + L - 1] = base.TARGET_STEP | base.CRITERION_STEP
         pos += L
         starts[i + 1] = pos
     return index[:pos], tgt[:pos], flags[:pos], starts

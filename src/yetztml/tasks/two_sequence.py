@@ -47,16 +47,8 @@ import numpy as np
 
 from ..core.errors import OptionError, message
 from ..core.validation import check_choice
-from .base import (
-    CRITERION_STEP,
-    TARGET_STEP,
-    Baseline,
-    Sample,
-    Task,
-    binary_unit_baseline,
-    check_size,
-    end_mask,
-)
+from . import base
+from .base import Baseline, Sample, Task, binary_unit_baseline, check_size, end_mask
 
 #: Variance of the noise elements (and of the information-element noise in 3b).
 NOISE_VARIANCE = 0.2
@@ -160,7 +152,7 @@ def packed(rng, T, N, n, variant, sd, target_sd, t1, t2):
             target = clean + rng.normal(0.0, target_sd)
         tgt[pos + L - 1, 0] = target
         ctgt[pos + L - 1, 0] = clean
-        flags[pos + L - 1] = TARGET_STEP | CRITERION_STEP
+        flags[pos + L - 1] = base.TARGET_STEP | base.CRITERION_STEP
         pos += L
         starts[i + 1] = pos
     return x[:pos], tgt[:pos], ctgt[:pos], flags[:pos], starts
