@@ -27,6 +27,13 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: Path) -> None:
+    """Lay out, write at 110 dpi and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _violin(ax, data: list[np.ndarray], labels: list[str], ylabel: str) -> None:
     data = [np.asarray(d, dtype=np.float64) for d in data]
     data = [d[np.isfinite(d)] for d in data]
@@ -107,9 +114,7 @@ def figure_unmixing(path: Path, result: dict[str, Any], arrays: dict[str, Any]) 
         ax2.set(ylabel="output clarity (monitor)", ylim=(0, 1.05))
     fig.suptitle(f"{result['model_class']}: clarity x {ev['clarity_stimulus']:.3f}, y {ev['clarity_output']:.3f} "
                  f"after {result['batches']} batches")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def figure_spatial(path: Path, result: dict[str, Any], arrays: dict[str, Any]) -> None:
@@ -126,9 +131,7 @@ def figure_spatial(path: Path, result: dict[str, Any], arrays: dict[str, Any]) -
                         vmin=-np.abs(mod).max(), vmax=np.abs(mod).max())
     axes[1].set(title="b  modulation of each unit, three contexts", xlabel="time (samples)", ylabel="unit")
     fig.colorbar(im, ax=axes[1])
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def figure_populations(path: Path, result: dict[str, Any]) -> None:
@@ -141,9 +144,7 @@ def figure_populations(path: Path, result: dict[str, Any]) -> None:
     axes[0].set(title="a  single units", ylim=(0, 1.05))
     _violin(axes[1], [ev["decoding_r2"][k]["values"] for k in names], names, "linear decoding R²")
     axes[1].set(title="b  population (decoder from other contexts)", ylim=(min(0.0, axes[1].get_ylim()[0]), 1.05))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def figure_freeze(path: Path, result: dict[str, Any], arrays: dict[str, Any]) -> None:
@@ -184,9 +185,7 @@ def figure_freeze(path: Path, result: dict[str, Any], arrays: dict[str, Any]) ->
     ax.boxplot([fr["angle_context_change"]["values"], fr["angle_feedback"]["values"]])
     ax.set_xticks([1, 2], ["ctx change", "FB mod"])
     ax.set(ylabel="angle to context-1 plane (°)", title=f"d  {fr['repetitions']} repetitions", ylim=(0, 90))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def figure_variants(path: Path, results: list[dict[str, Any]]) -> None:
@@ -207,9 +206,7 @@ def figure_variants(path: Path, results: list[dict[str, Any]]) -> None:
     ax.set(xscale="log", xlabel="modulation time constant τ (samples)", ylabel="output clarity", ylim=(0, 1.05),
            title="timescale and input of the feedback")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(plt, fig, path)
 
 
 def write_figures(out: Path, result: dict[str, Any], arrays: dict[str, Any]) -> list[str]:
