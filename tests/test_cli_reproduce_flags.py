@@ -21,13 +21,16 @@ def _run(argv, out, capsys):
 
 @pytest.mark.parametrize(
     ("argv", "row_id"),
-    [
-        (["--exp", "1", "--blocks", "4", "--block-size", "1", "--alpha", "0.1"], "1-1"),
-        (["--exp", "1", "--alpha", "0.2"], "1-3"),
-        (["--exp", "2a", "--method", "rtrl", "--p", "4", "--alpha", "10"], "2a-rtrl-3"),
-        (["--exp", "2c", "--p", "200", "--q", "200"], "2c-3"),
-        (["--exp", "3b", "--T", "100", "--N", "1"], "3b-2"),
-        (["--exp", "5", "--n-seq", "13"], "5-2"),
+    [  # each option decides: without it the same command selects another row (in the comment)
+        (["--exp", "1", "--blocks", "3", "--alpha", "0.5"], "1-5"),  # 1-4
+        (["--exp", "1", "--block-size", "2", "--alpha", "0.5"], "1-5"),  # 1-4
+        (["--exp", "1", "--alpha", "0.2"], "1-3"),  # 1-5
+        (["--exp", "2a", "--method", "rtrl", "--p", "10"], "2a-rtrl-4"),  # 2a-rtrl-1
+        (["--exp", "2a", "--method", "rtrl", "--alpha", "10"], "2a-rtrl-3"),  # 2a-rtrl-1
+        (["--exp", "2a", "--method", "bptt"], "2a-bptt-1"),  # 2a
+        (["--exp", "2c", "--p", "200", "--q", "200"], "2c-3"),  # 2c-1
+        (["--exp", "3b", "--T", "100", "--N", "1"], "3b-2"),  # 3b-1
+        (["--exp", "5", "--n-seq", "13"], "5-2"),  # 5-1
         (["--exp", "4-2"], "4-2"),
     ],
 )
@@ -39,9 +42,11 @@ def test_the_parameters_select_the_paper_row(argv, row_id, tmp_path, capsys):
 
 
 def test_a_free_parameter_outside_the_tables_builds_a_custom_row(tmp_path, capsys):
-    result, printed = _run(["--exp", "4", "--T", "30"], tmp_path, capsys)
+    result, printed = _run(["--exp", "4", "--T", "30"], tmp_path / "4", capsys)
     assert result["row"] == "4-custom" and result["paper_values"] == {} and "row 4-custom " in printed
     assert result["config"]["row"]["task"] == {"T": 30}
+    result, _ = _run(["--exp", "2c", "--p", "50", "--q", "60"], tmp_path / "2c", capsys)
+    assert (result["row"], result["config"]["row"]["task"]) == ("2c-custom", {"p": 50, "q": 60})
 
 
 def test_seed_trials_and_max_sequences_reach_the_trials(tmp_path, capsys):
