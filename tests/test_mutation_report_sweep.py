@@ -94,3 +94,13 @@ def test_figure_grows_with_the_points(tmp_path, saved):
     (fig, _, _), = saved
     assert tuple(fig.get_size_inches()) == pytest.approx((0.6 * 10 + 2.5, 2.6))
     assert [b.get_height() for b in fig.axes[0].patches] == [float(i) for i in range(10)]
+
+
+def test_bars_are_blue_whatever_the_style(tmp_path, saved):
+    from cycler import cycler
+
+    with matplotlib.rc_context({"axes.prop_cycle": cycler(color=["red"])}):
+        sweep.plot_sweep(TABLE, tmp_path / "f.png")
+    (fig, _, _), = saved
+    assert {matplotlib.colors.to_hex(b.get_facecolor()) for ax in fig.axes for b in ax.patches} == {
+        matplotlib.colors.to_hex("tab:blue")}
