@@ -26,6 +26,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import DataError, message
 from .files import decode, read_text, where
@@ -58,6 +59,30 @@ class LabelledTexts:
     def classes(self) -> list[int] | list[str]:
         """The distinct labels, sorted (numbers numerically, strings by code point)."""
         return sorted(set(self.labels))
+
+
+class _Kept:
+    """The texts a reader keeps, with their labels and lines, and the lines it skips as empty."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.labels: list[Any] = []
+        self.lines: list[int] = []
+        self.skipped: list[int] = []
+
+    def add(self, line: int, body: str, label: object = None) -> None:
+        """Keep ``body`` (already stripped) from ``line`` with ``label`` (None: unlabelled); skip it if empty."""
+        if not body:
+            self.skipped.append(line)
+            return
+        self.texts.append(body)
+        if label is not None:
+            self.labels.append(label)
+        self.lines.append(line)
+
+    def result(self, path: str | os.PathLike, labels: list[Any] | None = None) -> LabelledTexts:
+        labels = self.labels if labels is None else labels
+        return LabelledTexts(self.texts, labels, os.fspath(path), self.lines, len(self.skipped), self.skipped)
 
 
 def _suffix(path: str | os.PathLike) -> str:
@@ -118,10 +143,7 @@ def parse_csv(
     _require_content(text, path, "a header line and at least one row")
     delimiter = delimiter or _delimiter(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    texts: list[str] = []
-    labels: list[str] = []
-    lines: list[int] = []
-    skipped: list[int] = []
+    kept = _Kept()
     header: list[str] | None = None
     rows = 0
     start = 1
@@ -150,21 +172,14 @@ def parse_csv(
                 raise DataError(
                     message(where(path, line), f"a label in column {label_column!r}", "an empty field")
                 )
-            body = row[ti].strip()
-            if not body:
-                skipped.append(line)
-                continue
-            texts.append(body)
-            if label is not None:
-                labels.append(label)
-            lines.append(line)
+            kept.add(line, row[ti].strip(), label)
     except csv.Error as err:
         raise DataError(message(where(path, reader.line_num), "well-formed CSV", str(err))) from err
     if rows == 0:
         raise DataError(message(where(path), "at least one row after the header", "only the header"))
-    if not texts:
+    if not kept.texts:
         raise DataError(message(where(path), "at least one non-empty text", f"{rows} rows, all texts empty"))
-    return LabelledTexts(texts, _int_labels(labels), os.fspath(path), lines, len(skipped), skipped)
+    return kept.result(path, _int_labels(kept.labels))
 
 
 def read_csv(
@@ -215,10 +230,7 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
                 "Write one object a line.",
             )
         )
-    texts: list[str] = []
-    labels: list[int | str] = []
-    lines: list[int] = []
-    skipped: list[int] = []
+    kept = _Kept()
     first_type: tuple[type, int] | None = None
     for line, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
@@ -253,17 +265,10 @@ def parse_jsonl(text: str, path: str | os.PathLike, text_key: str, label_key: st
         body = obj[text_key]
         if body is not None and not isinstance(body, str):
             raise DataError(message(where(path, line), f"a string under {text_key!r}", type(body).__name__))
-        body = (body or "").strip()
-        if not body:
-            skipped.append(line)
-            continue
-        texts.append(body)
-        if label is not None:
-            labels.append(label)
-        lines.append(line)
-    if not texts:
-        raise DataError(message(where(path), "at least one non-empty text", f"{len(skipped)} empty texts"))
-    return LabelledTexts(texts, labels, os.fspath(path), lines, len(skipped), skipped)  # type: ignore[arg-type]
+        kept.add(line, (body or "").strip(), label)
+    if not kept.texts:
+        raise DataError(message(where(path), "at least one non-empty text", f"{len(kept.skipped)} empty texts"))
+    return kept.result(path)
 
 
 def read_jsonl(
@@ -329,14 +334,10 @@ def read_texts(
         text = read_text(path, encoding)
     if text_column is None:
         _require_content(text, path, "one text per line")
-        texts, lines, skipped = [], [], []
+        kept = _Kept()
         for line, raw in enumerate(text.splitlines(), start=1):
-            if raw.strip():
-                texts.append(raw.strip())
-                lines.append(line)
-            else:
-                skipped.append(line)
-        return LabelledTexts(texts, [], os.fspath(path), lines, len(skipped), skipped)
+            kept.add(line, raw.strip())
+        return kept.result(path)
     suffix = _suffix(path)
     if suffix in JSONL_SUFFIXES or (suffix not in CSV_SUFFIXES and text.lstrip()[:1] == "{"):
         return parse_jsonl(text, path, text_column, None)
