@@ -3,19 +3,19 @@
 A reference for ``bench_truncated1997.py``, written independently of yetztml's kernels from the equations
 (C blocks of S cells, N = C·S, U = I + N + 2C sources; σ logistic; states kept as (C, S))::
 
-    (F1) u(t)       = [x(t); y^c(t−1); y^in(t−1); y^out(t−1)]        all three detached (the truncation)
-    (F2) g(t)       = 4σ(W_c u(t) + b_c) − 2                                        [1997 eqs. 5, 9]
-    (F3) y^in(t)    = σ(W_in u(t) + b_in)                                           [1997 eq. 7]
-    (F5) s(t)       = s(t−1) + y^in(t) g(t),  s(−1) = 0     differentiable: the CEC [1997 eq. 9]
-    (F6) y^out(t)   = σ(W_out u(t) + b_out)                                         [1997 eq. 8]
-    (F7) y^c(t)     = y^out(t) (2σ(s(t)) − 1)                                       [1997 eqs. 4, 9]
-    (F9) y^k(t)     = σ(W_k y^c(t) + b_k)       same step t, only where an error arrives [1997 §5 intro]
+    (HF1) u(t)       = [x(t); y^c(t−1); y^in(t−1); y^out(t−1)]        all three detached (the truncation)
+    (HF2) g(t)       = 4σ(W_c u(t) + b_c) − 2                                        [1997 eqs. 5, 9]
+    (HF3) y^in(t)    = σ(W_in u(t) + b_in)                                           [1997 eq. 7]
+    (HF5) s(t)       = s(t−1) + y^in(t) g(t),  s(−1) = 0     differentiable: the CEC [1997 eq. 9]
+    (HF6) y^out(t)   = σ(W_out u(t) + b_out)                                         [1997 eq. 8]
+    (HF7) y^c(t)     = y^out(t) (2σ(s(t)) − 1)                                       [1997 eqs. 4, 9]
+    (HF9) y^k(t)     = σ(W_k y^c(t) + b_k)       same step t, only where an error arrives [1997 §5 intro]
     (L)  E          = Σ_k (y^k(T−1) − target_k)²                the squared error at the sequence end
     (O)  w          ← w − α ∂E/∂w                                once per sequence
 
-Detaching every recurrent activation that enters (F1) while keeping s(t−1) → s(t) differentiable gives
+Detaching every recurrent activation that enters (HF1) while keeping s(t−1) → s(t) differentiable gives
 exactly the 1997 truncated gradient with the weights held fixed over the sequence [1997 App. A.1,
-eqs. 12–15]; ``truncate=False`` keeps (F1) differentiable (full BPTT). Weights and biases are the leaf
+eqs. 12–15]; ``truncate=False`` keeps (HF1) differentiable (full BPTT). Weights and biases are the leaf
 tensors named like ``LSTM1997.params``; the three hidden weight matrices are stacked once per sequence so
 that each step costs one matrix-vector product and one logistic. The output unit is evaluated only at
 the step with an error (the adding task's last step): outputs elsewhere do not change the gradient, and
@@ -68,7 +68,7 @@ class TorchLSTM1997:
         return cls(cell.params, cell.num_blocks, cell.block_size, dtype=dtype, truncate=truncate)
 
     def sequence_loss(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """(F1)–(F9) over x (L, I) from the zero state and (L): the squared error of the last step."""
+        """(HF1)–(HF9) over x (L, I) from the zero state and (L): the squared error of the last step."""
         p, C, S = self.params, self.C, self.S
         N = C * S
         W_h = torch.cat((p["W_c"], p["W_in"], p["W_out"]))  # (N + 2C, U)
@@ -79,16 +79,16 @@ class TorchLSTM1997:
         s = x.new_zeros(C, S)
         for x_t in x.unbind(0):
             if self.truncate:
-                u = torch.cat((x_t, y_c.detach().reshape(N), y_in.detach(), y_out.detach()))  # (F1), truncated
+                u = torch.cat((x_t, y_c.detach().reshape(N), y_in.detach(), y_out.detach()))  # (HF1), truncated
             else:
-                u = torch.cat((x_t, y_c.reshape(N), y_in, y_out))  # (F1)
+                u = torch.cat((x_t, y_c.reshape(N), y_in, y_out))  # (HF1)
             act = torch.sigmoid(torch.addmv(b_h, W_h, u))  # σ of every net input, (N + 2C,)
-            g = 4.0 * act[:N].view(C, S) - 2.0  # (F2)
-            y_in = act[N : N + C]  # (F3)
-            y_out = act[N + C :]  # (F6)
-            s = s + y_in.unsqueeze(1) * g  # (F5)
-            y_c = y_out.unsqueeze(1) * (2.0 * torch.sigmoid(s) - 1.0)  # (F7)
-        y_k = torch.sigmoid(torch.addmv(p["b_k"], p["W_k"], y_c.reshape(N)))  # (F9)
+            g = 4.0 * act[:N].view(C, S) - 2.0  # (HF2)
+            y_in = act[N : N + C]  # (HF3)
+            y_out = act[N + C :]  # (HF6)
+            s = s + y_in.unsqueeze(1) * g  # (HF5)
+            y_c = y_out.unsqueeze(1) * (2.0 * torch.sigmoid(s) - 1.0)  # (HF7)
+        y_k = torch.sigmoid(torch.addmv(p["b_k"], p["W_k"], y_c.reshape(N)))  # (HF9)
         return ((y_k - target) ** 2).sum()  # (L)
 
     def gradients(self, x: torch.Tensor, target: torch.Tensor) -> tuple[float, dict[str, np.ndarray]]:
