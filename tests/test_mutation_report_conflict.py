@@ -91,6 +91,7 @@ def test_per_step_figure(tmp_path, saved):
     assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     assert (fig._suptitle.get_text(), fig._suptitle.get_fontsize()) == ("output-conflict: the gate resolves it", 9)
     axes = np.array(fig.axes).reshape(2, 2)
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(2, 2, k, k) for k in range(4)]
     titles = [[ax.get_title() for ax in row] for row in axes]
     assert titles == [["naive CEC unit, before training (E = 0.25)", "naive CEC unit, after 30 updates (E = 0.0123)"],
                       ["LSTM1997 memory cell, before training (E = 0.25)",
@@ -127,6 +128,7 @@ def test_training_figure(tmp_path, saved):
     assert (fig._suptitle.get_text(), fig._suptitle.get_fontsize()) == (
         "output-conflict: training through yetztml.learning.Trainer", 9)
     loss_ax, rho_ax = fig.axes
+    assert [ax.get_subplotspec().get_geometry() for ax in (loss_ax, rho_ax)] == [(1, 2, 0, 0), (1, 2, 1, 1)]
     naive_loss, gated_loss, standstill = loss_ax.lines
     naive = np.linspace(1.0, 0.5, 30)
     np.testing.assert_array_equal(naive_loss.get_xdata(), np.arange(25, 31))

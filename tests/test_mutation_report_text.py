@@ -104,6 +104,7 @@ def test_learning_curves_draw_losses_accuracy_and_the_best_epoch(tmp_path, saved
     assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 3.8))
     assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     left, right = fig.axes
+    assert [ax.get_subplotspec().get_geometry() for ax in (left, right)] == [(1, 2, 0, 0), (1, 2, 1, 1)]
     assert [(list(line.get_xdata()), list(line.get_ydata()), line.get_marker(), line.get_linestyle())
             for line in left.lines] == [([1, 2, 3], [0.6, 0.4, 0.3], "o", "-"), ([1, 2, 3], [0.5, 0.45, 0.5], "s", "-")]
     assert [t.get_text() for t in left.get_legend().get_texts()] == ["training (mean over the epoch)", "validation"]

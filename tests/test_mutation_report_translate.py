@@ -88,6 +88,7 @@ def test_learning_curves_against_minutes(tmp_path, saved):
     assert tuple(fig.get_size_inches()) == pytest.approx((8.0, 3.6))
     assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     left, right = fig.axes
+    assert [ax.get_subplotspec().get_geometry() for ax in (left, right)] == [(1, 2, 0, 0), (1, 2, 1, 1)]
     (loss,), (bleu,) = left.lines, right.lines
     assert (list(loss.get_xdata()), list(loss.get_ydata()), loss.get_marker(), loss.get_linestyle()) == (
         [1.25, 2.5], [4.56789, 3.5], "o", "-")
