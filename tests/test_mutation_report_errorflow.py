@@ -112,6 +112,7 @@ def test_pairs_figure(tmp_path, saved):
     assert (path, dpi) == (tmp_path / "p.png", 120)
     assert tuple(fig.get_size_inches()) == pytest.approx((10.4, 3.4))
     small, sixteen, wide = fig.axes[:3]
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes[:3]] == [(1, 3, k, k) for k in range(3)]
     colorbars = fig.axes[3:]
     image = small.images[0]
     values = np.ma.filled(image.get_array().astype(float), np.nan)  # None drawn as NaN: masked, left blank
@@ -131,6 +132,7 @@ def test_gates_figure(tmp_path, saved):
     assert (path, dpi) == (tmp_path / "g.png", 120)
     assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 4.2))
     gate, cell = fig.axes
+    assert [ax.get_subplotspec().get_geometry() for ax in (gate, cell)] == [(2, 1, 0, 0), (2, 1, 1, 1)]
     assert [_data(line) for line in gate.lines] == [([0, 1, 2], [0.1, 0.3, 0.5]), ([0, 1, 2], [0.2, 0.4, 0.6])]
     assert [_data(line) for line in cell.lines] == [([0, 1, 2], [1.0, 2.0, 3.0])]
     assert {line.get_linewidth() for line in gate.lines + cell.lines} == {0.9}
