@@ -4,6 +4,10 @@ what its figures draw (read back from the matplotlib figures as they are saved).
 from __future__ import annotations
 
 import copy
+import json
+import os
+import subprocess
+import sys
 
 import matplotlib.colors
 import matplotlib.figure
@@ -106,7 +110,7 @@ def test_attention_maps_show_at_most_three_examples_with_their_words(tmp_path, s
     write_translate_report(result, tmp_path)
     fig = saved[1][0]
     assert tuple(fig.get_size_inches()) == pytest.approx((12.6, 4.2))
-    assert len(fig.axes) == 3
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(1, 3, k, k) for k in range(3)]
     ax = fig.axes[0]
     image = ax.images[0]
     np.testing.assert_array_equal(image.get_array(), ATTENTION)
@@ -128,3 +132,25 @@ def test_one_attention_map_is_drawn_alone_with_a_row_per_weighted_target_word(tm
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "dog"]
     assert list(ax.get_yticks()) == [0, 1]
+
+
+def test_report_without_examples_has_no_examples_and_no_attention(tmp_path, saved):
+    result = {k: v for k, v in RESULT.items() if k != "examples"}
+    text = write_translate_report(result, tmp_path).read_text(encoding="utf-8")
+    assert text.endswith("## Example translations (validation, greedy)\n\n\n![learning curves](learning-curves.png)\n")
+    assert [p.name for _, p, _ in saved] == ["learning-curves.png"]
+
+
+def test_report_is_utf8_under_an_ascii_locale(tmp_path):
+    """A server with the C locale and no UTF-8 mode writes text files as ASCII by default; the report (an en
+    dash in "encoder–decoder") is written as UTF-8 all the same."""
+    (tmp_path / "here").mkdir()
+    expected = write_translate_report(RESULT, tmp_path / "here", figures=False).read_bytes()
+    code = ("import json, sys; from yetztml.report.translate import write_translate_report; "
+            "write_translate_report(json.loads(sys.argv[1]), sys.argv[2], figures=False)")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    (tmp_path / "c").mkdir()
+    done = subprocess.run([sys.executable, "-c", code, json.dumps(RESULT), str(tmp_path / "c")], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "c" / "report.md").read_bytes() == expected
