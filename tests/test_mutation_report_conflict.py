@@ -181,3 +181,31 @@ def test_run_errorflow_passes_its_options_and_writes_the_result(tmp_path, monkey
     assert asked == [("output-conflict", 7, 3)] and path.is_file()
     assert conflict.run_errorflow("input-conflict") == {"result": RESULT, "files": []}
     assert asked[-1] == ("input-conflict", None, 0)
+
+
+def test_run_errorflow_draws_into_out(tmp_path, monkeypatch, saved):
+    monkeypatch.setattr(conflict, "run_scenario", lambda scenario, lags, seed: RESULT)
+    files = conflict.run_errorflow("output-conflict", out=tmp_path)["files"]
+    assert files == [tmp_path / "output-conflict-per-step.png", tmp_path / "output-conflict-training.png",
+                     tmp_path / "output-conflict.json"]
+
+
+def test_legends_sit_where_they_hide_least_whatever_the_style(tmp_path, saved):
+    with matplotlib.rc_context({"legend.loc": "upper right"}):
+        conflict.plot_per_step(RESULT, tmp_path / "p.png")
+    assert {ax.get_legend()._get_loc() for ax in saved[0][0].axes} == {0}  # 0: "best"
+
+
+def test_each_reported_weight_has_its_own_marker(tmp_path, saved):
+    def net(solved):
+        data = _net(solved, 4, [0.5, 0.25])
+        for moment in ("start", "end"):
+            data[moment]["weights"]["w_in"] = {"per_step": [0.0, 0.0, 0.0], "opposing_fraction": 0.0, "gradient": 0.0}
+        data["trajectory"]["w_in"] = [0.2, 0.2, 0.2]
+        return data
+
+    result = {**RESULT, "naive": {**net(False), "balance": RESULT["naive"]["balance"]}, "gated": net(True)}
+    conflict.plot_training(result, tmp_path / "t.png")
+    rho_ax = saved[0][0].axes[1]
+    assert [(ln.get_label(), ln.get_marker()) for ln in rho_ax.lines[:3]] == [
+        ("naive: w_out", "o"), ("naive: w_gate", "s"), ("naive: w_in", "D")]
