@@ -183,3 +183,16 @@ def test_run_errorflow_passes_its_options_and_writes_the_result(tmp_path, monkey
     assert asked == [("vanishing", 7, 3)] and path.is_file()
     assert ef.run_errorflow("exploding") == {"result": RESULT, "files": []}
     assert asked[-1] == ("exploding", None, 0)
+
+
+def test_flow_legend_sits_where_it_hides_least_whatever_the_style(tmp_path, saved):
+    with matplotlib.rc_context({"legend.loc": "upper right"}):
+        ef.plot_flow(RESULT, tmp_path / "f.png")
+    assert saved[0][0].axes[0].get_legend()._get_loc() == 0  # 0: "best"
+
+
+def test_run_errorflow_draws_into_out(tmp_path, monkeypatch, saved):
+    monkeypatch.setattr(ef, "run_scenario", lambda scenario, lags, seed: RESULT)
+    files = ef.run_errorflow("vanishing", out=tmp_path)["files"]
+    assert [f.name for f in files] == ["vanishing-flow.png", "vanishing-pairs.png", "vanishing-gates.png",
+                                       "vanishing-coth.png", "vanishing.json"]
