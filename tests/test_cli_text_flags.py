@@ -1,9 +1,12 @@
 """``yetztml text train`` options no other test passes, through :func:`yetztml.cli.main.main`, each read back
-from the model directory: the cell, the pooling, one direction, the clipping, the CSV delimiter."""
+from the model directory: the cell, the pooling, one direction, the clipping, the CSV delimiter; and
+``demo sarcasm``'s --cell, --epochs and --seed."""
 
 from __future__ import annotations
 
 import json
+
+import numpy as np
 
 from test_text_app import write_data
 from yetztml.cli.main import main
@@ -67,3 +70,29 @@ def test_files_columns_sizes_and_vectors(tmp_path, capsys):
         "files given", 240, 3)
     assert (result["vocabulary"], result["weights"], result["config"]["layers"]) == (10, 2930, 2)
     assert len(json.loads((out / "vocab.json").read_text())["tokens"]) == 10
+
+
+def test_demo_sarcasm_trains_the_measured_configuration_with_the_cell_seed_and_epochs_given(tmp_path, capsys):
+    """``demo sarcasm``: columns is_sarcastic and text, the measured configuration (bidirectional, 128 units,
+    128-wide embeddings) with --cell gru, --epochs 1 and --seed 3: 200,194 weights over a 12-word vocabulary."""
+    words = ["man", "city", "local", "news", "report", "says", "finally", "area", "nation", "study"]
+    rng = np.random.default_rng(0)
+    rows = ["is_sarcastic,text"]
+    for i in range(80):
+        picked = list(rng.choice(words, 5))
+        rows.append(f'{i % 2},"{" ".join((["area"] if i % 2 else []) + picked)}"')
+    data = tmp_path / "headlines.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "model"
+    argv = ["demo", "sarcasm", "--data", str(data), "--out", str(out), "--cell", "gru", "--epochs", "1", "--seed", "3",
+            "--no-figures"]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert {k: config[k] for k in ("cell", "epochs", "seed", "hidden", "embed_dim", "bidirectional")} == {
+        "cell": "gru", "epochs": 1, "seed": 3, "hidden": 128, "embed_dim": 128, "bidirectional": True}
+    result = json.loads((out / "result.json").read_text())
+    assert result["data"]["examples"] == {"train": 64, "validation": 8, "test": 8}
+    assert (result["weights"], result["vocabulary"], [e["epoch"] for e in result["epochs"]]) == (200_194, 12, [1])
+    capsys.readouterr()
+    assert main(argv) == 2  # a finished run is refused (--force, as for text train, starts over)
+    assert "--force" in capsys.readouterr().err
