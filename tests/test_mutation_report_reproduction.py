@@ -63,6 +63,16 @@ def test_side_by_side_rows_are_the_papers_quantities_and_success_always():
     assert rep.side_by_side(no_paper) == SIDE[:2] + ["| % success | – | 50.0 |"]
     only_paper = {"paper_values": {"st1": 1}, "summary": {}}
     assert rep.side_by_side(only_paper) == SIDE[:2] + ["| ST1 sequences | 1 | – |"]
+    skipped_first = {"paper_values": {"st2": 5}, "summary": {"sequences_mean": 1.0, "st2_mean": 3.0}}
+    assert rep.side_by_side(skipped_first) == SIDE[:2] + ["| ST2 sequences | 5 | 3 |"]
+
+
+def test_trial_table_adds_the_columns_some_trial_has():
+    trials = [{"trial": 0, "success": True, "sequences": 5, "st2": 1, "phase1_sequences": 2, "streams": 3,
+               "class": "a"}]
+    assert rep._trial_table({"trials": trials})[0] == (
+        "| trial | success | sequences | reason | st2 | phase1_sequences | streams | class | test wrong | test MAE "
+        "| wall s | µs/step |")
 
 
 def test_report_word_for_word_from_the_result_file(tmp_path):
@@ -89,7 +99,9 @@ def test_report_without_table_number_or_conventions(tmp_path):
 
 def test_report_with_figures_links_them(tmp_path, saved):
     text = rep.write_report(tmp_path, RESULT).read_text()
-    assert "\n## Figures\n\n![curves.png](curves.png)\n![sequences.png](sequences.png)\n\nVersions:" in text
+    (tmp_path / "plain").mkdir()
+    head, tail = rep.write_report(tmp_path / "plain", RESULT, figures=False).read_text().split("\nVersions:")
+    assert text == head + "\n## Figures\n\n![curves.png](curves.png)\n![sequences.png](sequences.png)\n\nVersions:" + tail
     assert [(p, dpi) for _, p, dpi in saved] == [(tmp_path / "curves.png", 110), (tmp_path / "sequences.png", 110)]
 
 
@@ -118,6 +130,12 @@ def test_figures_draw_curves_and_sequences_per_trial(tmp_path, saved):
     assert [t.get_fontsize() for t in ax.get_legend().get_texts()] == [8]
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
         "trial (red: no success within the cap)", "sequences", "4a (as written): sequences per trial")
+
+
+def test_figures_of_ten_trials_still_have_a_legend(tmp_path, saved):
+    trials = [_trial(k, True, 100 * k, curve={"sequences": [1], "mae": [0.1]}) for k in range(10)]
+    rep._figures(tmp_path, {**RESULT, "trials": trials})
+    assert [t.get_text() for t in saved[0][0].axes[0].get_legend().get_texts()] == [f"trial {k}" for k in range(10)]
 
 
 def test_figures_of_many_trials_have_no_legend_and_named_axes(tmp_path, saved):
