@@ -101,7 +101,8 @@ def test_report_with_figures_links_them(tmp_path, saved):
     text = rep.write_report(tmp_path, RESULT).read_text()
     (tmp_path / "plain").mkdir()
     head, tail = rep.write_report(tmp_path / "plain", RESULT, figures=False).read_text().split("\nVersions:")
-    assert text == head + "\n## Figures\n\n![curves.png](curves.png)\n![sequences.png](sequences.png)\n\nVersions:" + tail
+    figures = "\n## Figures\n\n![curves.png](curves.png)\n![sequences.png](sequences.png)\n"
+    assert text == head + figures + "\nVersions:" + tail
     assert [(p, dpi) for _, p, dpi in saved] == [(tmp_path / "curves.png", 110), (tmp_path / "sequences.png", 110)]
 
 
