@@ -93,3 +93,34 @@ def test_an_interrupt_surfacing_from_compiled_code_still_says_where_the_trials_a
         "to resume",
         "yetztml sweep: interrupted",
     ]
+
+
+def test_ending_a_pool_does_not_wait_for_a_lock_no_worker_will_release(monkeypatch):
+    """A worker killed while it held the lock of the pool's result queue (what a signal handler that ends
+    the workers can do) made Pool.terminate() wait forever; the command now waits a bounded time."""
+    import multiprocessing
+    import threading
+
+    from yetztml.experiments import backends
+
+    monkeypatch.setattr(backends, "TERMINATE_WAIT", 0.5, raising=False)
+    pool = multiprocessing.get_context("fork").Pool(1)
+    lock = pool._outqueue._wlock  # held as by a worker killed mid-send
+    lock.acquire()
+    raised = []
+
+    def interrupted():
+        try:
+            with backends.ended(pool):
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raised.append(True)
+
+    ending = threading.Thread(target=interrupted, daemon=True)
+    ending.start()
+    ending.join(10)
+    try:
+        assert not ending.is_alive() and raised == [True]
+        assert not multiprocessing.active_children()  # the worker is ended all the same
+    finally:
+        lock.release()  # lets the abandoned terminate() finish

@@ -19,6 +19,7 @@ import contextlib
 import multiprocessing
 import os
 import queue as queue_module
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,14 +132,41 @@ class LocalBackend(Backend):
 def ended(pool: Any) -> Iterator[Any]:
     """Run the body with a ``multiprocessing`` pool, then close it and wait for its workers; when the body
     raises (an interrupt, an error), end the workers at once instead of waiting for them."""
+    joinable = True
     try:
         yield pool
         pool.close()
     except BaseException:
-        pool.terminate()
+        joinable = _terminate(pool)
         raise
     finally:
-        pool.join()
+        if joinable:
+            pool.join()
+
+
+#: Seconds :func:`ended` waits for ``Pool.terminate()`` before ending the workers itself.
+TERMINATE_WAIT = 3.0
+
+
+def _terminate(pool: Any) -> bool:
+    """``pool.terminate()``, waited for at most :data:`TERMINATE_WAIT` seconds; whether it finished.
+
+    It takes the locks of the pool's queues, and a worker killed while it held one (sending its result when
+    the command's signal handler ended the workers, :mod:`yetztml.cli.main`) never releases it: the wait
+    would be forever (1 in 17 tries of SIGTERM to `sweep --jobs 2`). Then the workers still running are
+    ended here and the pool is left to the end of the process.
+    """
+    thread = threading.Thread(target=pool.terminate, name="pool-terminate", daemon=True)
+    thread.start()
+    thread.join(TERMINATE_WAIT)
+    if not thread.is_alive():
+        return True
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(TERMINATE_WAIT)
+    return False
 
 
 def _call(job: tuple[int, Task]) -> tuple[int, Record]:
