@@ -15,12 +15,13 @@ from yetztml.report import errorflow as ef
 
 RESULT = {
     "scenario": "vanishing", "summary": "the flow vanishes", "definition": "|∂v(t−q)/∂u(t)|",
-    "lags": list(range(12)), "log10_flow": [-0.5 * q for q in range(11)] + [None],
+    "lags": [2 * q for q in range(12)], "log10_flow": [-0.5 * q for q in range(11)] + [None],
     "log10_bound": [-0.25 * q for q in range(12)], "curves": {"mean": [-0.1, -0.2, None]},
     "pairs": [{"lag": 1, "source": "u", "target": "v", "log10_abs": [[0.0, -1.0], [None, -2.0]]},
               {"lag": 5, "source": "u", "target": "v", "log10_abs": [[-3.0] * 16]},
               {"lag": 9, "source": "u", "target": "v", "log10_abs": [[-4.0] * 17]}],
-    "gates": {"series": {"input gate": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], "cell": [[1.0], [2.0], [3.0]]}},
+    "gates": {"series": {"input gate": [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]], "cell": [[1.0], [2.0], [3.0]],
+                         "output gate": [[0.5], [0.25], [0.125]]}},
     "coth": {"w": [-5.0, 0.0, 5.0], "envelope": [1.25, 0.0, 1.25], "curves": {"y = 1": [0.1, 0.0, 0.1]},
              "stationary": {"y = 1": {"w": [2.4], "phi": [0.45]}},
              "measured": {"w": [1.0, -2.0], "scaling": [0.2, 0.4]}},
@@ -55,15 +56,16 @@ def test_summary_lines_word_for_word():
         "vanishing: the flow vanishes",
         "  flow = |∂v(t−q)/∂u(t)|",
         "  q =     0: log10 flow     -0.000   log10 bound     -0.000",
-        "  q =     6: log10 flow     -3.000   log10 bound     -1.500",
-        "  q =     9: log10 flow     -4.500   log10 bound     -2.250",
-        "  q =    11: log10 flow -inf   log10 bound     -2.750",
+        "  q =    12: log10 flow     -3.000   log10 bound     -1.500",
+        "  q =    18: log10 flow     -4.500   log10 bound     -2.250",
+        "  q =    22: log10 flow -inf   log10 bound     -2.750",
         "  ratio: 0.123457",
         "  passed: True",
     ]
-    short = {**RESULT, "lags": [0, 1, 2], "log10_flow": [0.0, -1.0, -2.0], "log10_bound": None, "checks": {}}
-    assert ef.summary_lines(short)[2:] == ["  q =     0: log10 flow      0.000", "  q =     1: log10 flow     -1.000",
-                                          "  q =     2: log10 flow     -2.000"]
+    short = {**RESULT, "lags": [1, 2, 3, 4, 5], "log10_flow": [0.0, -1.0, -2.0, -3.0, -4.0], "log10_bound": None,
+             "checks": {}}
+    assert ef.summary_lines(short)[2:] == ["  q =     1: log10 flow      0.000", "  q =     3: log10 flow     -2.000",
+                                          "  q =     5: log10 flow     -4.000"]
 
 
 def test_files_written_where_asked(tmp_path, saved):
@@ -88,11 +90,12 @@ def test_flow_figure(tmp_path, saved):
     assert fig.get_layout_engine().__class__.__name__ == "ConstrainedLayoutEngine"
     (ax,) = fig.axes
     mean, flow, bound = ax.lines
-    assert _data(mean)[0] == [0, 1, 2] and np.isnan(_data(mean)[1][2]) and _data(mean)[1][:2] == [-0.1, -0.2]
+    assert _data(mean)[0] == [0, 2, 4] and np.isnan(_data(mean)[1][2]) and _data(mean)[1][:2] == [-0.1, -0.2]
     assert (mean.get_linewidth(), mean.get_alpha(), mean.get_label()) == (1.0, 0.8, "mean")
     assert _data(flow)[1][:11] == [-0.5 * q for q in range(11)] and np.isnan(_data(flow)[1][11])
     assert (_hex(flow.get_color()), flow.get_linewidth(), flow.get_label()) == ("#000000", 2.0, "flow")
-    assert _data(bound) == (list(range(12)), [-0.25 * q for q in range(12)])
+    assert _data(flow)[0] == [2 * q for q in range(12)]
+    assert _data(bound) == ([2 * q for q in range(12)], [-0.25 * q for q in range(12)])
     assert (_hex(bound.get_color()), bound.get_linestyle(), bound.get_linewidth(), bound.get_label()) == (
         "#000000", "--", 1.5, "bound")
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("lag q (steps back from t)", "log10 scaling factor")
@@ -130,15 +133,15 @@ def test_gates_figure(tmp_path, saved):
     ef.plot_gates(RESULT, tmp_path / "g.png")
     (fig, path, dpi), = saved
     assert (path, dpi) == (tmp_path / "g.png", 120)
-    assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 4.2))
-    gate, cell = fig.axes
-    assert [ax.get_subplotspec().get_geometry() for ax in (gate, cell)] == [(2, 1, 0, 0), (2, 1, 1, 1)]
+    assert tuple(fig.get_size_inches()) == pytest.approx((7.0, 6.0))
+    gate, cell, out = fig.axes
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(3, 1, k, k) for k in range(3)]
     assert [_data(line) for line in gate.lines] == [([0, 1, 2], [0.1, 0.3, 0.5]), ([0, 1, 2], [0.2, 0.4, 0.6])]
     assert [_data(line) for line in cell.lines] == [([0, 1, 2], [1.0, 2.0, 3.0])]
     assert {line.get_linewidth() for line in gate.lines + cell.lines} == {0.9}
     assert [(ax.get_ylabel(), ax.yaxis.label.get_fontsize(), _grid(ax)) for ax in (gate, cell)] == [
         ("input gate", 8, (True, 0.3)), ("cell", 8, (True, 0.3))]
-    assert (gate.get_xlabel(), cell.get_xlabel()) == ("", "time step t")
+    assert (gate.get_xlabel(), cell.get_xlabel(), out.get_xlabel()) == ("", "", "time step t")
     assert gate.get_shared_x_axes().joined(gate, cell)
     assert (fig._suptitle.get_text(), fig._suptitle.get_fontsize()) == (
         "vanishing: activations over time (one line per unit)", 9)
@@ -196,3 +199,21 @@ def test_run_errorflow_draws_into_out(tmp_path, monkeypatch, saved):
     files = ef.run_errorflow("vanishing", out=tmp_path)["files"]
     assert [f.name for f in files] == ["vanishing-flow.png", "vanishing-pairs.png", "vanishing-gates.png",
                                        "vanishing-coth.png", "vanishing.json"]
+
+
+def test_line_widths_and_colour_map_hold_whatever_the_style(tmp_path, saved):
+    with matplotlib.rc_context({"lines.linewidth": 3.0, "image.cmap": "gray"}):
+        ef.plot_flow(RESULT, tmp_path / "f.png")
+        ef.plot_pairs(RESULT, tmp_path / "p.png")
+        ef.plot_coth(RESULT, tmp_path / "c.png")
+    flow, pairs, coth = (fig for fig, _, _ in saved)
+    assert [line.get_linewidth() for line in flow.axes[0].lines] == [1.0, 2.0, 1.5]
+    assert {ax.images[0].get_cmap().name for ax in pairs.axes[:3]} == {"viridis"}
+    assert coth.axes[0].lines[0].get_linewidth() == 1.5
+
+
+def test_each_colour_bar_is_its_own_maps(tmp_path, saved):
+    ef.plot_pairs(RESULT, tmp_path / "p.png")
+    fig = saved[0][0]
+    maps = [ax.images[0] for ax in fig.axes[:3]]
+    assert [cax._colorbar.mappable for cax in fig.axes[3:]] == maps
