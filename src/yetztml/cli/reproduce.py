@@ -8,7 +8,7 @@ import sys
 import time
 import warnings
 
-from ..core.errors import OptionError, message
+from ..core.errors import OptionError, interrupt_behind, message
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -215,10 +215,13 @@ class _Display:
 
 @contextlib.contextmanager
 def _resumable(out: str):
-    """On Ctrl-C, say where the finished trials are and how to resume, then let the interrupt through."""
+    """On Ctrl-C, say where the finished trials are and how to resume, then let the interrupt through (also
+    when it surfaced from compiled code as another error, a trial run in this process with --jobs 1)."""
     try:
         yield
-    except KeyboardInterrupt:
+    except BaseException as err:
+        if interrupt_behind(err) is None:
+            raise
         print(f"interrupted: finished trials are kept in {out}/trials.jsonl; rerun the same command to resume",
               file=sys.stderr)
         raise
