@@ -5,6 +5,7 @@ ends, epoch losses equal bit for bit."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -50,3 +51,49 @@ def test_a_signal_mid_training_keeps_the_work_and_the_rerun_finishes_identically
     theirs = json.loads((tmp_path / "whole" / "result.json").read_text())
     assert [e["train_loss"] for e in ours["epochs"]] == [e["train_loss"] for e in theirs["epochs"]]
     assert ours["test"]["confusion"] == theirs["test"]["confusion"]
+
+
+def _untimed(epochs):
+    return [{k: v for k, v in e.items() if k != "seconds"} for e in epochs]
+
+
+@pytest.mark.parametrize("patience, at", [(30, 3), (1, 2)])
+def test_an_interrupt_during_a_validation_waits_for_its_end(tmp_path, monkeypatch, capsys, patience, at):
+    """Ctrl-C while the validation of epoch ``at`` runs: it is finished and recorded before the command
+    stops, so that the rerun does not skip it; when it is the validation that stops the run (patience 1:
+    epoch 2 is no better than epoch 1 here), the rerun trains no further. Both reruns end as the
+    uninterrupted run does."""
+    from yetztml.apps.text import classifier as text_classifier
+    from yetztml.cli.main import main
+
+    data = write_data(tmp_path / "reviews.csv", n=80)
+    args = ["--hidden", "6", "--embed-dim", "6", "--epochs", "6", "--batch-size", "8", "--lr", "0.002",
+            "--dropout", "0", "--patience", str(patience), "--no-figures"]
+
+    def run(out):
+        return main(["text", "train", "--data", str(data), "--out", str(out), *args])
+
+    assert run(tmp_path / "whole") == 0
+    straight = json.loads((tmp_path / "whole" / "result.json").read_text())
+    assert (straight["stopped_early"], len(straight["epochs"])) == ((True, 2) if patience == 1 else (False, 6))
+    calls = []
+    probabilities = text_classifier.Classifier.probabilities_of
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == at:
+            os.kill(os.getpid(), signal.SIGINT)  # lands inside the validation of epoch ``at``
+        return probabilities(self, *args, **kwargs)
+
+    monkeypatch.setattr(text_classifier.Classifier, "probabilities_of", interrupted)
+    capsys.readouterr()
+    assert run(tmp_path / "cut") == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "yetztml text: interrupted"
+    recorded = json.loads((tmp_path / "cut" / "history.json").read_text())["epochs"]
+    assert _untimed(recorded) == _untimed(straight["epochs"][:at])
+    monkeypatch.setattr(text_classifier.Classifier, "probabilities_of", probabilities)
+    assert run(tmp_path / "cut") == 0
+    resumed = json.loads((tmp_path / "cut" / "result.json").read_text())
+    assert _untimed(resumed["epochs"]) == _untimed(straight["epochs"])
+    assert (resumed["best_epoch"], resumed["stopped_early"]) == (straight["best_epoch"], straight["stopped_early"])
+    assert resumed["test"]["confusion"] == straight["test"]["confusion"]

@@ -18,7 +18,9 @@ The run, with its choices written down (``docs/text.md``):
 
 Run directories follow the library's one habit (``docs/guarantees.md``): rerunning the same command into a
 directory with an interrupted run resumes it bit-identically; a finished run, or a run of another
-configuration, is refused; ``force=True`` (``--force``) starts over.
+configuration, is refused; ``force=True`` (``--force``) starts over. Ctrl-C and SIGTERM wait for an
+end-of-epoch validation that runs to end (it is recorded whole); a run interrupted after the epoch that
+stopped it trains no further when resumed.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 
 from ...core.errors import CheckpointError, OptionError, message
 from ...core.results import versions, write_json
+from ...core.signals import HeldSignals
 from ...data import Batches, LabelIndex, LabelledTexts, Tokeniser, Vocab, check_classes, stratified_split
 from ...learning import Adam, Trainer
 from ...learning import Batch as TrainBatch
@@ -183,7 +186,11 @@ def train_classifier(
         clock["steps"] += 1
         if (step + 1) % steps_per_epoch:
             return False
-        epoch = (step + 1) // steps_per_epoch
+        with HeldSignals():  # a validation cut short would be skipped by the rerun: Ctrl-C waits for its end
+            return validate((step + 1) // steps_per_epoch, net)
+
+    def validate(epoch: int, net: Any) -> bool:
+        """Record one epoch's validation; whether the run stops (``patience`` epochs without a better one)."""
         losses = trainer.history[-steps_per_epoch:]
         probs = classifier.probabilities_of(val_ids)
         predicted = probs.argmax(axis=1)
