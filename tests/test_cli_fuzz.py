@@ -37,17 +37,20 @@ COMMANDS = {
     "demo sarcasm": ["demo", "sarcasm", "--data", "t.csv", "--out", "o", "--epochs", "1", "--no-figures"],
     "data fetch": ["data", "fetch", "sarcasm", "--base-url", "http://127.0.0.1:9"],
     "data list": ["data", "list"],
+    "describe": ["describe", "lstm", "--input-size", "3", "--hidden-size", "2"],
+    "demo translate": ["demo", "translate", "--data", "mt", "--out", "o", "--max-minutes", "0.001"],
 }
 #: A sweep file for `sweep` (made in the scratch folder).
 SWEEP = 'command = "reproduce lstm1997"\n[base]\nexp = "4"\nT = 100\ntrials = 1\n'
 
 SEEDED = [name for name in COMMANDS if name not in ("sweep", "text evaluate", "text predict", "text translate",
-                                                    "data fetch", "data list")]
+                                                    "data fetch", "data list", "describe")]
 #: Options taking a folder / a file, per subcommand.
 FOLDERS = {"errorflow": "--out", "run": "--out", "reproduce lstm1997": "--out", "reproduce gers2000": "--out",
            "demo bss": "--out", "sweep": "--out", "text train": "--out", "demo sarcasm": "--out", "data fetch": "--dir",
-           "data list": "--dir"}
-FILES = {"gradcheck": "--json", "errorflow": "--json", "text evaluate": "--json", "text translate": "--output"}
+           "data list": "--dir", "demo translate": "--out"}
+FILES = {"gradcheck": "--json", "errorflow": "--json", "text evaluate": "--json", "text translate": "--output",
+         "describe": "--figure"}
 #: Options naming a file to read (a data file; --model a model folder), per subcommand.
 INPUTS = {"text train": ["--data", "--val", "--test", "--vectors"], "text evaluate": ["--data", "--model"],
           "text predict": ["--input", "--model"], "text translate": ["--input", "--model"], "demo sarcasm": ["--data"]}
@@ -63,6 +66,7 @@ COUNTS = {
     "text train": [("--hidden", 1), ("--layers", 1), ("--embed-dim", 1), ("--epochs", 1), ("--batch-size", 1),
                    ("--patience", 1), ("--max-length", 1), ("--min-freq", 1), ("--max-vocab", 3)],
     "demo sarcasm": [("--epochs", 1)],
+    "describe": [("--input-size", 1), ("--hidden-size", 1), ("--num-layers", 1)],
 }
 NAME = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=8).filter(
     lambda s: not s.startswith("-"))
@@ -122,6 +126,10 @@ def test_every_subcommand_refuses_bad_arguments_in_one_line(case):
         (root / "t.txt").write_text("a day\n")
         (root / "empty.csv").write_text("")
         (root / "m").mkdir()  # a folder where a model would be; checks come before it is read
+        (root / "mt" / "tok").mkdir(parents=True)  # a Multi30k folder of two sentence pairs per split
+        for split in ("train", "val", "test_2016_flickr"):
+            for lang in ("de", "en"):
+                (root / "mt" / "tok" / f"{split}.lc.norm.tok.{lang}").write_text("ein hund\nzwei katzen\n")
         before = tree(root)
         err, out = io.StringIO(), io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
