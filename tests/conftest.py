@@ -37,3 +37,14 @@ def pytest_configure(config: pytest.Config) -> None:
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test (randomness is always passed in)."""
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def saved(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The figures as the report modules save them: (figure, path, dpi), drawn but not written."""
+    import matplotlib.figure
+
+    figures: list = []
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
+                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
+    return figures

@@ -11,6 +11,7 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
+from figures import grid_of, hex_of
 from yetztml.core.results import versions
 from yetztml.report import conflict
 
@@ -31,24 +32,6 @@ RESULT = {"scenario": "output-conflict", "summary": "the gate resolves it", "def
           "naive": {**_net(False, 30, [float(v) for v in np.linspace(1.0, 0.5, 30)]),
                     "balance": {"a_star": 0.70711, "loss_at_balance": 0.125, "a": 0.7}},
           "gated": _net(True, 4, [0.8, 0.4, 0.2, 0.1])}
-
-
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
-def _hex(color) -> str:
-    return matplotlib.colors.to_hex(color)
-
-
-def _grid(ax) -> tuple[bool, float]:
-    line = ax.xaxis.get_gridlines()[0]
-    return line.get_visible(), line.get_alpha()
 
 
 def test_summary_lines_word_for_word():
@@ -103,17 +86,17 @@ def test_per_step_figure(tmp_path, saved):
             assert (ax.get_ylabel(), ax.yaxis.label.get_fontsize()) == ("p_t = mean step-t term of ∂E/∂w", 8)
             assert ax.get_xlabel() == ("" if row == 0 else
                                        "time step t (the relevant input at t = 0, the target at t = T−1)")
-            assert _grid(ax) == (True, 0.3)
+            assert grid_of(ax) == (True, 0.3)
             assert ax.get_shared_x_axes().joined(ax, axes[0, 0])
             main, gate, zero = ax.lines
             sign = 1.0 if col == 0 else -1.0
             assert (list(main.get_xdata()), list(main.get_ydata())) == ([0, 1, 2], [0.5 * sign, -0.25, 0.125])
-            assert (main.get_linewidth(), _hex(main.get_color()), main.get_marker(), main.get_markersize()) == (
+            assert (main.get_linewidth(), hex_of(main.get_color()), main.get_marker(), main.get_markersize()) == (
                 2.0, "#000000", "o", 3)
             assert (gate.get_linewidth(), gate.get_marker(), gate.get_markersize()) == (1.2, "o", 3)
             assert list(gate.get_ydata()) == [-1e-3, 2e-3, 3e-3]
-            assert (list(zero.get_ydata()), _hex(zero.get_color()), zero.get_linewidth()) == (
-                [0.0, 0.0], _hex("grey"), 0.8)
+            assert (list(zero.get_ydata()), hex_of(zero.get_color()), zero.get_linewidth()) == (
+                [0.0, 0.0], hex_of("grey"), 0.8)
             legend = ax.get_legend()
             rho = ("0.50", "0.12") if col == 0 else ("0.46", "0.03")
             assert [t.get_text() for t in legend.get_texts()] == [f"w_out: ρ = {rho[0]}", f"w_gate: ρ = {rho[1]}"]
@@ -137,31 +120,31 @@ def test_training_figure(tmp_path, saved):
     assert naive_loss.get_ydata()[0] == pytest.approx(np.mean(naive[:25]), rel=1e-14)
     np.testing.assert_array_equal(gated_loss.get_xdata(), [4])
     assert gated_loss.get_ydata()[0] == pytest.approx(0.375, rel=1e-14)
-    assert (_hex(naive_loss.get_color()), _hex(gated_loss.get_color())) == (_hex("tab:red"), _hex("tab:blue"))
-    assert (list(standstill.get_ydata()), _hex(standstill.get_color()), standstill.get_linestyle(),
-            standstill.get_linewidth()) == ([0.125, 0.125], _hex("tab:red"), "--", 1.0)
+    assert (hex_of(naive_loss.get_color()), hex_of(gated_loss.get_color())) == (hex_of("tab:red"), hex_of("tab:blue"))
+    assert (list(standstill.get_ydata()), hex_of(standstill.get_color()), standstill.get_linestyle(),
+            standstill.get_linewidth()) == ([0.125, 0.125], hex_of("tab:red"), "--", 1.0)
     legend = loss_ax.get_legend()
     assert [t.get_text() for t in legend.get_texts()] == [
         "naive CEC unit (not solved, 30 updates)", "LSTM1997 memory cell (solved, 4 updates)",
         "naive standstill (WC6/7): 0.125"]
     assert legend.get_texts()[0].get_fontsize() == 7
-    assert loss_ax.get_yscale() == "log" and _grid(loss_ax) == (True, 0.3)
+    assert loss_ax.get_yscale() == "log" and grid_of(loss_ax) == (True, 0.3)
     assert (loss_ax.get_xlabel(), loss_ax.get_ylabel()) == ("updates (Adam, batch 16)",
                                                             "E per sequence (mean of 25 updates)")
     *curves, half = rho_ax.lines
-    assert [(ln.get_label(), ln.get_linestyle(), _hex(ln.get_color()), ln.get_marker(), ln.get_markersize(),
+    assert [(ln.get_label(), ln.get_linestyle(), hex_of(ln.get_color()), ln.get_marker(), ln.get_markersize(),
              ln.get_markerfacecolor(), list(ln.get_xdata()), list(ln.get_ydata())) for ln in curves] == [
-        ("naive: w_out", "-", _hex("tab:red"), "o", 4, "none", [0, 10, 20], [0.5, 0.45, 0.4]),
-        ("naive: w_gate", ":", _hex("tab:red"), "s", 4, "none", [0, 10, 20], [0.1, 0.05, 0.0]),
-        ("gated: w_out", "-", _hex("tab:blue"), "o", 4, "none", [0, 10, 20], [0.5, 0.45, 0.4]),
-        ("gated: w_gate", ":", _hex("tab:blue"), "s", 4, "none", [0, 10, 20], [0.1, 0.05, 0.0])]
-    assert (list(half.get_ydata()), _hex(half.get_color()), half.get_linewidth(), half.get_linestyle()) == (
-        [0.5, 0.5], _hex("grey"), 0.8, "--")
+        ("naive: w_out", "-", hex_of("tab:red"), "o", 4, "none", [0, 10, 20], [0.5, 0.45, 0.4]),
+        ("naive: w_gate", ":", hex_of("tab:red"), "s", 4, "none", [0, 10, 20], [0.1, 0.05, 0.0]),
+        ("gated: w_out", "-", hex_of("tab:blue"), "o", 4, "none", [0, 10, 20], [0.5, 0.45, 0.4]),
+        ("gated: w_gate", ":", hex_of("tab:blue"), "s", 4, "none", [0, 10, 20], [0.1, 0.05, 0.0])]
+    assert (list(half.get_ydata()), hex_of(half.get_color()), half.get_linewidth(), half.get_linestyle()) == (
+        [0.5, 0.5], hex_of("grey"), 0.8, "--")
     assert rho_ax.get_ylim() == (-0.02, 0.6)
     assert (rho_ax.get_xlabel(), rho_ax.get_ylabel()) == ("updates", "opposing fraction ρ (WC5)")
     rho_legend = rho_ax.get_legend()
     assert (rho_legend.get_texts()[0].get_fontsize(), rho_legend._ncols) == (6, 2)
-    assert _grid(rho_ax) == (True, 0.3)
+    assert grid_of(rho_ax) == (True, 0.3)
 
 
 def test_training_figure_without_losses_draws_only_the_standstill(tmp_path, saved):

@@ -10,6 +10,7 @@ import matplotlib.figure
 import numpy as np
 import pytest
 
+from figures import grid_of, hex_of
 from yetztml.core.results import versions
 from yetztml.report import errorflow as ef
 
@@ -27,24 +28,6 @@ RESULT = {
              "measured": {"w": [1.0, -2.0], "scaling": [0.2, 0.4]}},
     "checks": {"ratio": 0.123456789, "passed": True},
 }
-
-
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
-def _hex(color) -> str:
-    return matplotlib.colors.to_hex(color)
-
-
-def _grid(ax) -> tuple[bool, float]:
-    line = ax.xaxis.get_gridlines()[0]
-    return line.get_visible(), line.get_alpha()
 
 
 def _data(line) -> tuple[list, list]:
@@ -93,14 +76,14 @@ def test_flow_figure(tmp_path, saved):
     assert _data(mean)[0] == [0, 2, 4] and np.isnan(_data(mean)[1][2]) and _data(mean)[1][:2] == [-0.1, -0.2]
     assert (mean.get_linewidth(), mean.get_alpha(), mean.get_label()) == (1.0, 0.8, "mean")
     assert _data(flow)[1][:11] == [-0.5 * q for q in range(11)] and np.isnan(_data(flow)[1][11])
-    assert (_hex(flow.get_color()), flow.get_linewidth(), flow.get_label()) == ("#000000", 2.0, "flow")
+    assert (hex_of(flow.get_color()), flow.get_linewidth(), flow.get_label()) == ("#000000", 2.0, "flow")
     assert _data(flow)[0] == [2 * q for q in range(12)]
     assert _data(bound) == ([2 * q for q in range(12)], [-0.25 * q for q in range(12)])
-    assert (_hex(bound.get_color()), bound.get_linestyle(), bound.get_linewidth(), bound.get_label()) == (
+    assert (hex_of(bound.get_color()), bound.get_linestyle(), bound.get_linewidth(), bound.get_label()) == (
         "#000000", "--", 1.5, "bound")
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("lag q (steps back from t)", "log10 scaling factor")
     assert (ax.get_title(), ax.title.get_fontsize()) == ("vanishing: the flow vanishes", 9)
-    assert _grid(ax) == (True, 0.3)
+    assert grid_of(ax) == (True, 0.3)
     assert [t.get_fontsize() for t in ax.get_legend().get_texts()] == [7, 7, 7]
 
 
@@ -139,7 +122,7 @@ def test_gates_figure(tmp_path, saved):
     assert [_data(line) for line in gate.lines] == [([0, 1, 2], [0.1, 0.3, 0.5]), ([0, 1, 2], [0.2, 0.4, 0.6])]
     assert [_data(line) for line in cell.lines] == [([0, 1, 2], [1.0, 2.0, 3.0])]
     assert {line.get_linewidth() for line in gate.lines + cell.lines} == {0.9}
-    assert [(ax.get_ylabel(), ax.yaxis.label.get_fontsize(), _grid(ax)) for ax in (gate, cell)] == [
+    assert [(ax.get_ylabel(), ax.yaxis.label.get_fontsize(), grid_of(ax)) for ax in (gate, cell)] == [
         ("input gate", 8, (True, 0.3)), ("cell", 8, (True, 0.3))]
     assert (gate.get_xlabel(), cell.get_xlabel(), out.get_xlabel()) == ("", "", "time step t")
     assert gate.get_shared_x_axes().joined(gate, cell)
@@ -155,7 +138,7 @@ def test_coth_figure(tmp_path, saved):
     (ax,) = fig.axes
     envelope, curve, stationary, measured, one = ax.lines
     assert _data(envelope) == ([-5.0, 0.0, 5.0], [1.25, 0.0, 1.25])
-    assert (_hex(envelope.get_color()), envelope.get_linewidth(), envelope.get_label()) == (
+    assert (hex_of(envelope.get_color()), envelope.get_linewidth(), envelope.get_label()) == (
         "#000000", 1.5, "max over net: |w|/4")
     assert _data(curve) == ([-5.0, 0.0, 5.0], [0.1, 0.0, 0.1])
     assert (curve.get_linewidth(), curve.get_label()) == (1.0, "|σ'(w y) w|, y = 1")
@@ -163,19 +146,19 @@ def test_coth_figure(tmp_path, saved):
     assert (stationary.get_marker(), stationary.get_linestyle(), stationary.get_markersize()) == ("o", "None", 4)
     assert stationary.get_color() == curve.get_color()
     assert _data(measured) == ([1.0, -2.0], [0.2, 0.4])
-    assert (measured.get_marker(), _hex(measured.get_color()), measured.get_markersize(), measured.get_label()) == (
+    assert (measured.get_marker(), hex_of(measured.get_color()), measured.get_markersize(), measured.get_label()) == (
         ".", "#000000", 3, "measured (max over t)")
-    assert (_data(one)[1], _hex(one.get_color()), one.get_linestyle(), one.get_linewidth(), one.get_label()) == (
-        [1.0, 1.0], _hex("red"), "--", 1.0, "1.0")
+    assert (_data(one)[1], hex_of(one.get_color()), one.get_linestyle(), one.get_linewidth(), one.get_label()) == (
+        [1.0, 1.0], hex_of("red"), "--", 1.0, "1.0")
     (span,) = ax.patches
     assert (span.get_x(), span.get_x() + span.get_width()) == (-4.0, 4.0)
-    assert (_hex(span.get_facecolor()), span.get_alpha(), span.get_label()) == (_hex("grey"), 0.1, "|w| < 4.0")
+    assert (hex_of(span.get_facecolor()), span.get_alpha(), span.get_label()) == (hex_of("grey"), 0.1, "|w| < 4.0")
     assert ax.get_ylim() == (0.0, 2.6)
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("weight w", "one-step scaling |f'(net) w|")
     assert (ax.get_title(), ax.title.get_fontsize()) == (
         "logistic units: |f'(net) w| < 1 whenever |w| < 4.0 (dots: coth stationary points)", 9)
     assert [t.get_fontsize() for t in ax.get_legend().get_texts()] == [7] * 5
-    assert _grid(ax) == (True, 0.3)
+    assert grid_of(ax) == (True, 0.3)
 
 
 def test_run_errorflow_passes_its_options_and_writes_the_result(tmp_path, monkeypatch):

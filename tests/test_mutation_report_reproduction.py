@@ -40,15 +40,6 @@ TRIALS = ["| trial | success | sequences | reason | st1 | test wrong | test MAE 
           "| 1 | no | 9,000 | cap | – | – | – | 2.5 | 12.2 |"]
 
 
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
 @pytest.mark.parametrize("value, shown", [
     (None, "–"), (True, "yes"), (False, "no"), (1234567, "1,234,567"), (-5, "-5"), (math.nan, "–"),
     (math.inf, "∞"), (1000.0, "1,000"), (-2500.4, "-2,500"), (999.94, "999.9"), (10.0, "10.0"), (-10.0, "-10.0"),

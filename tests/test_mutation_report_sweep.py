@@ -23,15 +23,6 @@ TABLE_LINES = ["| point | seed | lr | success_pct | sequences_mean |",
                "| seed=1,lr=0.1 | 1 | 0.1 | 0 | – |"]
 
 
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
 def test_table_lines_put_point_options_then_columns():
     assert sweep.table_lines(TABLE) == TABLE_LINES
 

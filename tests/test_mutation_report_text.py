@@ -72,15 +72,6 @@ def _expected(split: str, test_row: bool, stopped: str, figures: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
 def test_report_with_a_test_split_word_for_word(tmp_path, saved):
     path = write_text_report(RESULT, tmp_path)
     assert path == tmp_path / "report.md"

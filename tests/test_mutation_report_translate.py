@@ -58,15 +58,6 @@ def _expected(test: bool, figures: bool, attention: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture
-def saved(monkeypatch):
-    """The figures as they are saved: (figure, path, dpi), drawn but not written."""
-    figures = []
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
-                        lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
-    return figures
-
-
 def test_report_with_test_scores_and_both_figures_word_for_word(tmp_path, saved):
     path = write_translate_report(RESULT, tmp_path)
     assert path == tmp_path / "report.md"
