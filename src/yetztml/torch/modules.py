@@ -62,6 +62,8 @@ class Recurrent(nn.Module):
 
     #: number of state parts: 2 for LSTMs (h, c), 1 otherwise.
     _parts: ClassVar[int] = 2
+    #: the cell kind of :mod:`yetztml.torch._kinds` the module runs (:meth:`_spec` may choose by options).
+    _kind_name: ClassVar[str] = "lstm"
 
     def __init__(
         self,
@@ -106,7 +108,8 @@ class Recurrent(nn.Module):
         self.reset_parameters(generator)
 
     def _spec(self) -> str:
-        raise NotImplementedError
+        """The kind's name; modules whose kind depends on their options override this."""
+        return self._kind_name
 
     @property
     def num_directions(self) -> int:
@@ -313,8 +316,7 @@ class GRU(Recurrent):
 
     _parts = 1
 
-    def _spec(self) -> str:
-        return "gru"
+    _kind_name: ClassVar[str] = "gru"
 
 
 class RNN(Recurrent):
@@ -344,8 +346,7 @@ class PeepholeLSTM(Recurrent):
     ``load_state_dict(lstm.state_dict(), strict=False)`` starts it from a trained ``nn.LSTM``.
     """
 
-    def _spec(self) -> str:
-        return "peephole"
+    _kind_name: ClassVar[str] = "peephole"
 
 
 class CIFGLSTM(Recurrent):
@@ -354,8 +355,7 @@ class CIFGLSTM(Recurrent):
     ``nn.LSTM``'s parameters with three gate blocks, rows (i, g, o): ``weight_ih_l{k}`` ``(3H, I)``.
     """
 
-    def _spec(self) -> str:
-        return "cifg"
+    _kind_name: ClassVar[str] = "cifg"
 
 
 class LayerNormLSTM(Recurrent):
@@ -367,8 +367,7 @@ class LayerNormLSTM(Recurrent):
     biases at 0): ``load_state_dict(lstm.state_dict(), strict=False)`` takes an ``nn.LSTM``'s weights.
     """
 
-    def _spec(self) -> str:
-        return "layernorm"
+    _kind_name: ClassVar[str] = "layernorm"
 
 
 class LSTM1997(Recurrent):
