@@ -163,7 +163,7 @@ def append_record(path: str | os.PathLike, record: dict[str, Any]) -> None:
 
 
 def _default(obj: Any) -> Any:
-    if hasattr(obj, "item"):
+    if hasattr(obj, "item") and getattr(obj, "size", 1) == 1:  # a NumPy scalar (an array of several: tolist)
         return obj.item()
     if hasattr(obj, "tolist"):
         return obj.tolist()
