@@ -46,7 +46,7 @@ def torch_seq2seq(model: Seq2Seq, dropout: float | None = None) -> Any:
             self.layers = nn.ModuleList()
             size = E
             for layer in range(cfg["encoder_layers"]):
-                part = 2 + 2 * layer if layer else 2
+                part = 2 + 2 * layer  # encoder parts: embedding, dropout, then layer, dropout, layer, …
                 r = rnn(size, H, bidirectional=bi, dtype=dt)
                 for w in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
                     if bi:
