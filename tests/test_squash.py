@@ -94,3 +94,35 @@ def test_fine_rational_tanh_error_is_within_its_stated_bounds():
     w = x.astype(np.float32)
     squash.squash_inplace(w, True, False)  # exact σ = ½ + ½ tanh(x/2) in float32
     assert np.abs(w.astype(np.float64) - 0.5 * (1.0 + np.tanh(0.5 * x.astype(np.float32)))).max() <= 1.2e-7
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gates(a, r, b, blocks, tanh_block, fast):
+    H = a.shape[1] // blocks
+    scale, shift = squash.gate_scales(H, blocks, tanh_block, a)
+    out = a.copy()
+    for n in range(a.shape[0]):
+        squash.squash_gates(out[n], r[n], b, scale, shift, fast)
+    return out, scale, shift
+
+
+@pytest.mark.parametrize("dtype, fast", [(np.float32, True), (np.float64, False), (np.float32, False)])
+@pytest.mark.parametrize("blocks, tanh_block", [(4, 2), (3, 1), (2, -1)])
+def test_squash_gates_equals_logistic_and_tanh_bit_for_bit(dtype, fast, blocks, tanh_block):
+    """One loop over all gate rows (shift + scale·tanh(scale·x)) rounds exactly as σ and tanh do one by one."""
+    rng = np.random.default_rng(7)
+    H = 33
+    a = (rng.standard_normal((5, blocks * H)) * 6).astype(dtype)
+    a[0, :4] = [0.0, 40.0, -40.0, 1e-30]
+    r = (rng.standard_normal((5, blocks * H)) * 3).astype(dtype)
+    b = rng.standard_normal(blocks * H).astype(dtype)
+    out, scale, shift = _gates(a, r, b, blocks, tanh_block, fast)
+    assert scale.dtype == dtype and shift.dtype == dtype
+    v = (a + r) + b
+    want = _apply_logistic(v.ravel(), fast).reshape(v.shape)
+    if tanh_block >= 0:
+        rows = slice(tanh_block * H, (tanh_block + 1) * H)
+        want[:, rows] = _apply(np.ascontiguousarray(v[:, rows]).ravel(), fast).reshape(5, H)
+        assert np.array_equal(scale[rows], np.ones(H)) and np.array_equal(shift[rows], np.zeros(H))
+    assert np.count_nonzero(scale == 0.5) == (blocks - (tanh_block >= 0)) * H
+    assert out.tobytes() == want.tobytes()

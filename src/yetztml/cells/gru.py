@@ -59,13 +59,16 @@ def gru_forward(x, w_ih, w_hh, b_ih, b_hh, h0, reverse, fast, h, gates, q_n):
             qb = q[n]
             for k in range(2 * H):
                 p[k] = squash.logistic(p[k] + b_ih[k] + qb[k] + b_hh[k], fast)  # (GF1)–(GF4)
+            # one slice per gate row block (not offsets into one row): the loop then vectorises
+            pr, pz, pn = p[:H], p[H : 2 * H], p[2 * H :]
+            qbn, bhn, bin_ = qb[2 * H :], b_hh[2 * H :], b_ih[2 * H :]
             h_prev = h[prev, n]
             h_cur = h[cur, n]
             qn = q_n[t, n]
             for j in range(H):
-                qn[j] = qb[2 * H + j] + b_hh[2 * H + j]  # (GF2)
-                p[2 * H + j] = squash.tanh(p[2 * H + j] + b_ih[2 * H + j] + p[j] * qn[j], fast)  # (GF5)
-                h_cur[j] = (1.0 - p[H + j]) * p[2 * H + j] + p[H + j] * h_prev[j]  # (GF6)
+                qn[j] = qbn[j] + bhn[j]  # (GF2)
+                pn[j] = squash.tanh(pn[j] + bin_[j] + pr[j] * qn[j], fast)  # (GF5)
+                h_cur[j] = (1.0 - pz[j]) * pn[j] + pz[j] * h_prev[j]  # (GF6)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -81,27 +84,28 @@ def gru_backward(x, w_ih, w_hh, h, gates, q_n, d_out, dh_n, reverse, dp, dq, dx)
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g3 = gates[t, n]  # (3H,) r, z, n
-            dp3 = dp[t, n]
-            dq3 = dq[t, n]
+            # one slice per gate row block (not offsets into one row): the loop then vectorises
+            gr, gz, gn = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H :]
+            dpr, dpz, dpn = dp[t, n, :H], dp[t, n, H : 2 * H], dp[t, n, 2 * H :]
+            dqr, dqz, dqn = dq[t, n, :H], dq[t, n, H : 2 * H], dq[t, n, 2 * H :]
             qn = q_n[t, n]
             h_prev = h[prev, n]
             dy = d_out[t, n]
             dhn = dh[n]
             for j in range(H):
                 dhj = dhn[j] + dy[j]  # (GB1)
-                r = g3[j]
-                z = g3[H + j]
-                nj = g3[2 * H + j]
+                r = gr[j]
+                z = gz[j]
+                nj = gn[j]
                 du = dhj * (1.0 - z) * (1.0 - nj * nj)  # (GB2)
                 dz = dhj * (h_prev[j] - nj) * z * (1.0 - z)  # (GB3)
                 dr = du * qn[j] * r * (1.0 - r)  # (GB4)
-                dp3[j] = dr  # (GB5)
-                dp3[H + j] = dz
-                dp3[2 * H + j] = du
-                dq3[j] = dr
-                dq3[H + j] = dz
-                dq3[2 * H + j] = du * r
+                dpr[j] = dr  # (GB5)
+                dpz[j] = dz
+                dpn[j] = du
+                dqr[j] = dr
+                dqz[j] = dz
+                dqn[j] = du * r
                 dhn[j] = dhj * z  # (GB6) the direct path through (GF6)
         gemm_nn(dq[t], w_hh, dh, True)  # (GB6) + W_hhᵀ δq(t), as rows: δq (B, 3H) · W_hh (3H, H)
     dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, dp, dq, reverse, dx)  # (GB7), (GB8) as (SW2), (SW3)

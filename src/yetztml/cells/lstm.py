@@ -60,6 +60,7 @@ def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     T, B, I = x.shape
     H = h0.shape[1]
     b = b_ih + b_hh  # (4H,)
+    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
     c[T * reverse] = c0
     start_sweep(x, w_ih, h0, h, gates, reverse)  # (LSF1) W_ih x(t), all T·B rows at once
@@ -68,21 +69,16 @@ def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
         gemm_nt(h[prev], w_hh, rec, False)  # (LSF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]  # (4H,) W_ih x(t); becomes i, f, g, o
-            r = rec[n]
-            for k in range(2 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF2), (LSF3)
-            for k in range(2 * H, 3 * H):
-                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF4)
-            for k in range(3 * H, 4 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (LSF1), (LSF5)
+            squash.squash_gates(a, rec[n], b, scale, shift, fast)  # (LSF1)–(LSF5)
+            ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
             c_prev = c[prev, n]
             c_cur = c[cur, n]
             tc = tanh_c[t, n]
             h_cur = h[cur, n]
             for j in range(H):
-                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (LSF6)
+                c_cur[j] = af[j] * c_prev[j] + ai[j] * ag[j]  # (LSF6)
                 tc[j] = squash.tanh(c_cur[j], fast)
-                h_cur[j] = a[3 * H + j] * tc[j]  # (LSF7)
+                h_cur[j] = ao[j] * tc[j]  # (LSF7)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -99,8 +95,9 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g4 = gates[t, n]  # (4H,) i, f, g, o
-            d4 = da[t, n]  # (4H,) δa
+            # one slice per gate row block (not offsets into one row): the loop then vectorises
+            gi, gf, gg, go = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
+            di, df, dg, do = da[t, n, :H], da[t, n, H : 2 * H], da[t, n, 2 * H : 3 * H], da[t, n, 3 * H :]
             tc = tanh_c[t, n]
             c_prev = c[prev, n]
             dy = d_out[t, n]
@@ -108,15 +105,15 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
             dcn = dc[n]
             for j in range(H):
                 dhj = dhn[j] + dy[j]  # (LSB1)
-                i = g4[j]
-                f = g4[H + j]
-                g = g4[2 * H + j]
-                o = g4[3 * H + j]
+                i = gi[j]
+                f = gf[j]
+                g = gg[j]
+                o = go[j]
                 dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (LSB2)
-                d4[3 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (LSB3)
-                d4[j] = dcj * g * i * (1.0 - i)  # (LSB4)
-                d4[H + j] = dcj * c_prev[j] * f * (1.0 - f)  # (LSB5)
-                d4[2 * H + j] = dcj * i * (1.0 - g * g)  # (LSB6)
+                do[j] = dhj * tc[j] * o * (1.0 - o)  # (LSB3)
+                di[j] = dcj * g * i * (1.0 - i)  # (LSB4)
+                df[j] = dcj * c_prev[j] * f * (1.0 - f)  # (LSB5)
+                dg[j] = dcj * i * (1.0 - g * g)  # (LSB6)
                 dcn[j] = dcj * f  # (LSB7)
         gemm_nn(da[t], w_hh, dh, False)  # (LSB7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
     dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (LSB8), (LSB9) as (SW2), (SW3)

@@ -52,6 +52,7 @@ def cifg_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     T, B, I = x.shape
     H = h0.shape[1]
     b = b_ih + b_hh  # (3H,)
+    scale, shift = squash.gate_scales(H, 3, 1, x)  # rows i, o logistic; g (block 1) tanh
     rec = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
     c[T * reverse] = c0
     start_sweep(x, w_ih, h0, h, gates, reverse)  # (CF1) W_ih x(t), all T·B rows at once
@@ -59,22 +60,16 @@ def cifg_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (CF1) W_hh h(t−1)
         for n in range(B):
-            a = gates[t, n]  # (3H,) W_ih x(t); becomes i, g, o
-            r = rec[n]
-            for k in range(H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (CF1), (CF2)
-            for k in range(H, 2 * H):
-                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (CF1), (CF3)
-            for k in range(2 * H, 3 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (CF1), (CF4)
+            squash.squash_gates(gates[t, n], rec[n], b, scale, shift, fast)  # (CF1)–(CF4): i, g, o
+            ai, ag, ao = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H :]
             c_prev = c[prev, n]
             c_cur = c[cur, n]
             tc = tanh_c[t, n]
             h_cur = h[cur, n]
             for j in range(H):
-                c_cur[j] = (1.0 - a[j]) * c_prev[j] + a[j] * a[H + j]  # (CF5), (CF6)
+                c_cur[j] = (1.0 - ai[j]) * c_prev[j] + ai[j] * ag[j]  # (CF5), (CF6)
                 tc[j] = squash.tanh(c_cur[j], fast)
-                h_cur[j] = a[2 * H + j] * tc[j]  # (CF7)
+                h_cur[j] = ao[j] * tc[j]  # (CF7)
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -91,8 +86,9 @@ def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g3 = gates[t, n]  # (3H,) i, g, o
-            d3 = da[t, n]  # (3H,) δa
+            # one slice per gate row block (not offsets into one row): the loop then vectorises
+            gi, gg, go = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H :]
+            di, dg, do = da[t, n, :H], da[t, n, H : 2 * H], da[t, n, 2 * H :]
             tc = tanh_c[t, n]
             c_prev = c[prev, n]
             dy = d_out[t, n]
@@ -100,13 +96,13 @@ def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
             dcn = dc[n]
             for j in range(H):
                 dhj = dhn[j] + dy[j]  # (CB1)
-                i = g3[j]
-                g = g3[H + j]
-                o = g3[2 * H + j]
+                i = gi[j]
+                g = gg[j]
+                o = go[j]
                 dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j])  # (CB2)
-                d3[2 * H + j] = dhj * tc[j] * o * (1.0 - o)  # (CB3)
-                d3[j] = dcj * (g - c_prev[j]) * i * (1.0 - i)  # (CB4)
-                d3[H + j] = dcj * i * (1.0 - g * g)  # (CB5)
+                do[j] = dhj * tc[j] * o * (1.0 - o)  # (CB3)
+                di[j] = dcj * (g - c_prev[j]) * i * (1.0 - i)  # (CB4)
+                dg[j] = dcj * i * (1.0 - g * g)  # (CB5)
                 dcn[j] = dcj * (1.0 - i)  # (CB6)
         gemm_nn(da[t], w_hh, dh, False)  # (CB6) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 3H) · W_hh (3H, H)
     dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (CB7), (CB8) as (SW2), (SW3)

@@ -98,6 +98,7 @@ def ln_forward(x, w_ih, w_hh, b, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, re
     """
     T, B, I = x.shape
     H = h0.shape[1]
+    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
     rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
     c[T * reverse] = c0
     start_sweep(x, w_ih, h0, h, gates, reverse)  # (LN1) W_ih x(t), all T·B rows at once
@@ -114,23 +115,19 @@ def ln_forward(x, w_ih, w_hh, b, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, re
             qh = q_hat[t, n]
             for k in range(4 * H):
                 a[k] = g_ih[k] * ph[k] + be_ih[k] + g_hh[k] * qh[k] + be_hh[k] + b[k]  # (LN3)
-            for k in range(2 * H):
-                a[k] = squash.logistic(a[k], fast)  # (LN4) i, f
-            for k in range(2 * H, 3 * H):
-                a[k] = squash.tanh(a[k], fast)  # (LN4) g
-            for k in range(3 * H, 4 * H):
-                a[k] = squash.logistic(a[k], fast)  # (LN4) o
+            squash.squash_rows(a, scale, shift, fast)  # (LN4) i, f, g, o
+            ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
             c_prev = c[prev, n]
             c_cur = c[cur, n]
             for j in range(H):
-                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (LN5)
+                c_cur[j] = af[j] * c_prev[j] + ai[j] * ag[j]  # (LN5)
             _normalise(c_cur, c_hat[t, n], r_c[t, n], 1, eps)  # (LN6)
             ch = c_hat[t, n]
             tn = tanh_n[t, n]
             h_cur = h[cur, n]
             for j in range(H):
                 tn[j] = squash.tanh(g_c[j] * ch[j] + be_c[j], fast)  # (LN7)
-                h_cur[j] = a[3 * H + j] * tn[j]  # (LN8)
+                h_cur[j] = ao[j] * tn[j]  # (LN8)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -153,17 +150,19 @@ def ln_backward(x, w_ih, w_hh, g_ih, g_hh, g_c, h, c, gates, p_hat, r_p, q_hat, 
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g4 = gates[t, n]
+            # one slice per gate row block (not offsets into one row): the loops then vectorise
+            gi, gf, gg, go = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
             d4 = da[t, n]
+            di, df, dg, do = d4[:H], d4[H : 2 * H], d4[2 * H : 3 * H], d4[3 * H :]
             tn = tanh_n[t, n]
             ch = c_hat[t, n]
             dy = d_out[t, n]
             dhn = dh[n]
             for j in range(H):
                 dhj = dhn[j] + dy[j]  # (LB1)
-                o = g4[3 * H + j]
+                o = go[j]
                 dnj = dhj * o * (1.0 - tn[j] * tn[j])  # (LB2)
-                d4[3 * H + j] = dhj * tn[j] * o * (1.0 - o)  # (LB2)
+                do[j] = dhj * tn[j] * o * (1.0 - o)  # (LB2)
                 dg_c[j] += dnj * ch[j]  # (LB3)
                 db_c[j] += dnj
                 dn[j] = dnj * g_c[j]
@@ -172,12 +171,12 @@ def ln_backward(x, w_ih, w_hh, g_ih, g_hh, g_c, h, c, gates, p_hat, r_p, q_hat, 
             dcn = dc[n]
             for j in range(H):
                 dcj = dcn[j] + dcl[j]  # (LB4)
-                i = g4[j]
-                f = g4[H + j]
-                g = g4[2 * H + j]
-                d4[j] = dcj * g * i * (1.0 - i)  # (LB5)
-                d4[H + j] = dcj * c_prev[j] * f * (1.0 - f)
-                d4[2 * H + j] = dcj * i * (1.0 - g * g)
+                i = gi[j]
+                f = gf[j]
+                g = gg[j]
+                di[j] = dcj * g * i * (1.0 - i)  # (LB5)
+                df[j] = dcj * c_prev[j] * f * (1.0 - f)
+                dg[j] = dcj * i * (1.0 - g * g)
                 dcn[j] = dcj * f  # (LB6)
             for k in range(4 * H):
                 tmp[k] = d4[k] * g_hh[k]

@@ -59,24 +59,24 @@ def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, 
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (PF1) W_hh h(t−1)
         for n in range(B):
-            a = gates[t, n]
-            r = rec[n]
+            # one slice per gate row block (not offsets into one row): the loops then vectorise
+            ai, af, ag, ao = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
+            ri, rf, rg, ro = rec[n, :H], rec[n, H : 2 * H], rec[n, 2 * H : 3 * H], rec[n, 3 * H :]
+            bi, bf, bg, bo = b[:H], b[H : 2 * H], b[2 * H : 3 * H], b[3 * H :]
+            pi, pf, po = p[:H], p[H : 2 * H], p[2 * H :]
             c_prev = c[prev, n]
             for j in range(H):
-                a[j] = squash.logistic(a[j] + r[j] + b[j] + p[j] * c_prev[j], fast)  # (PF2) i
-                k = H + j
-                a[k] = squash.logistic(a[k] + r[k] + b[k] + p[H + j] * c_prev[j], fast)  # (PF2) f
-            for k in range(2 * H, 3 * H):
-                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (PF3)
+                ai[j] = squash.logistic(ai[j] + ri[j] + bi[j] + pi[j] * c_prev[j], fast)  # (PF2) i
+                af[j] = squash.logistic(af[j] + rf[j] + bf[j] + pf[j] * c_prev[j], fast)  # (PF2) f
+                ag[j] = squash.tanh(ag[j] + rg[j] + bg[j], fast)  # (PF3)
             c_cur = c[cur, n]
             tc = tanh_c[t, n]
             h_cur = h[cur, n]
             for j in range(H):
-                c_cur[j] = a[H + j] * c_prev[j] + a[j] * a[2 * H + j]  # (PF4)
-                k = 3 * H + j
-                a[k] = squash.logistic(a[k] + r[k] + b[k] + p[2 * H + j] * c_cur[j], fast)  # (PF5)
+                c_cur[j] = af[j] * c_prev[j] + ai[j] * ag[j]  # (PF4)
+                ao[j] = squash.logistic(ao[j] + ro[j] + bo[j] + po[j] * c_cur[j], fast)  # (PF5)
                 tc[j] = squash.tanh(c_cur[j], fast)
-                h_cur[j] = a[k] * tc[j]  # (PF6)
+                h_cur[j] = ao[j] * tc[j]  # (PF6)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -89,37 +89,45 @@ def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, 
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g4 = gates[t, n]
-            d4 = da[t, n]
+            gi, gf, gg, go = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
+            di, df, dg, do = da[t, n, :H], da[t, n, H : 2 * H], da[t, n, 2 * H : 3 * H], da[t, n, 3 * H :]
+            pi, pf, po = p[:H], p[H : 2 * H], p[2 * H :]
             tc = tanh_c[t, n]
             c_prev = c[prev, n]
+            dhn = dh[n]
+            dcn = dc[n]
+            dy = d_out[t, n]
             for j in range(H):
-                dhj = dh[n, j] + d_out[t, n, j]  # (PB1)
-                i = g4[j]
-                f = g4[H + j]
-                g = g4[2 * H + j]
-                o = g4[3 * H + j]
+                dhj = dhn[j] + dy[j]  # (PB1)
+                i = gi[j]
+                f = gf[j]
+                g = gg[j]
+                o = go[j]
                 dao = dhj * tc[j] * o * (1.0 - o)  # (PB2)
-                d4[3 * H + j] = dao
-                dcj = dc[n, j] + dhj * o * (1.0 - tc[j] * tc[j]) + p[2 * H + j] * dao  # (PB3)
+                do[j] = dao
+                dcj = dcn[j] + dhj * o * (1.0 - tc[j] * tc[j]) + po[j] * dao  # (PB3)
                 dai = dcj * g * i * (1.0 - i)  # (PB4)
                 daf = dcj * c_prev[j] * f * (1.0 - f)
-                d4[j] = dai
-                d4[H + j] = daf
-                d4[2 * H + j] = dcj * i * (1.0 - g * g)
-                dc[n, j] = dcj * f + p[j] * dai + p[H + j] * daf  # (PB5)
+                di[j] = dai
+                df[j] = daf
+                dg[j] = dcj * i * (1.0 - g * g)
+                dcn[j] = dcj * f + pi[j] * dai + pf[j] * daf  # (PB5)
         gemm_nn(da[t], w_hh, dh, False)  # (PB6) δh(t−1) = W_hhᵀ δa(t), as rows
     dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (PB7), (PB6) as (SW2), (SW3)
     db = column_sums(da.reshape(T * B, 4 * H))  # (PB7)
     dp = np.zeros(3 * H, x.dtype)
+    dpi, dpf, dpo = dp[:H], dp[H : 2 * H], dp[2 * H :]
     for t in range(T):
         prev = t + reverse
         cur = t + 1 - reverse
         for n in range(B):
+            di, df, do = da[t, n, :H], da[t, n, H : 2 * H], da[t, n, 3 * H :]
+            c_prev = c[prev, n]
+            c_cur = c[cur, n]
             for j in range(H):
-                dp[j] += da[t, n, j] * c[prev, n, j]  # (PB8)
-                dp[H + j] += da[t, n, H + j] * c[prev, n, j]
-                dp[2 * H + j] += da[t, n, 3 * H + j] * c[cur, n, j]
+                dpi[j] += di[j] * c_prev[j]  # (PB8)
+                dpf[j] += df[j] * c_prev[j]
+                dpo[j] += do[j] * c_cur[j]
     return dw_ih, dw_hh, db, dp, dh, dc
 
 

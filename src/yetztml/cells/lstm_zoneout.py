@@ -54,6 +54,7 @@ def zoneout_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, d_h, d_c, m_g, reverse, f
     T, B, I = x.shape
     H = h0.shape[1]
     b = b_ih + b_hh
+    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
     rec = np.empty((B, 4 * H), dtype=x.dtype)
     c[T * reverse] = c0
     start_sweep(x, w_ih, h0, h, gates, reverse)  # (ZF1) W_ih x(t), all T·B rows at once
@@ -62,19 +63,17 @@ def zoneout_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, d_h, d_c, m_g, reverse, f
         gemm_nt(h[prev], w_hh, rec, False)  # (ZF1) W_hh h(t−1)
         for n in range(B):
             a = gates[t, n]
-            r = rec[n]
-            for k in range(2 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (ZF1) i, f
-            for k in range(2 * H, 3 * H):
-                a[k] = squash.tanh(a[k] + r[k] + b[k], fast)  # (ZF1) g
-            for k in range(3 * H, 4 * H):
-                a[k] = squash.logistic(a[k] + r[k] + b[k], fast)  # (ZF1) o
+            squash.squash_gates(a, rec[n], b, scale, shift, fast)  # (ZF1) i, f, g, o
+            # one 1-D view per gate block and per array row: the loop then vectorises
+            ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+            c_prev, c_cur, h_prev, h_cur = c[prev, n], c[cur, n], h[prev, n], h[cur, n]
+            mg, dcm, dhm, tct = m_g[t, n], d_c[t, n], d_h[t, n], tanh_ct[t, n]
             for j in range(H):
-                ct = a[H + j] * c[prev, n, j] + a[j] * m_g[t, n, j] * a[2 * H + j]  # (ZF2)
+                ct = af[j] * c_prev[j] + ai[j] * mg[j] * ag[j]  # (ZF2)
                 tc = squash.tanh(ct, fast)
-                tanh_ct[t, n, j] = tc
-                c[cur, n, j] = d_c[t, n, j] * c[prev, n, j] + (1.0 - d_c[t, n, j]) * ct  # (ZF4)
-                h[cur, n, j] = d_h[t, n, j] * h[prev, n, j] + (1.0 - d_h[t, n, j]) * a[3 * H + j] * tc  # (ZF3), (ZF5)
+                tct[j] = tc
+                c_cur[j] = dcm[j] * c_prev[j] + (1.0 - dcm[j]) * ct  # (ZF4)
+                h_cur[j] = dhm[j] * h_prev[j] + (1.0 - dhm[j]) * ao[j] * tc  # (ZF3), (ZF5)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -88,23 +87,26 @@ def zoneout_backward(x, w_ih, w_hh, h, c, gates, tanh_ct, d_h, d_c, m_g, d_out, 
     for s in range(T):
         t, prev, _ = slots(T, T - 1 - s, reverse)
         for n in range(B):
-            g4 = gates[t, n]
-            d4 = da[t, n]
+            # one 1-D view per gate block and per array row: the loop then vectorises
+            gi, gf, gg, go = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
+            di, df, dg, do = da[t, n, :H], da[t, n, H : 2 * H], da[t, n, 2 * H : 3 * H], da[t, n, 3 * H :]
+            dhn, dcn, keepn, dy, c_prev = dh[n], dc[n], keep[n], d_out[t, n], c[prev, n]
+            mg, dcm, dhm, tct = m_g[t, n], d_c[t, n], d_h[t, n], tanh_ct[t, n]
             for j in range(H):
-                dhj = dh[n, j] + d_out[t, n, j]  # (ZB1)
-                dht = (1.0 - d_h[t, n, j]) * dhj
-                keep[n, j] = d_h[t, n, j] * dhj
-                i = g4[j]
-                f = g4[H + j]
-                g = g4[2 * H + j]
-                o = g4[3 * H + j]
-                tc = tanh_ct[t, n, j]
-                dct = (1.0 - d_c[t, n, j]) * dc[n, j] + dht * o * (1.0 - tc * tc)  # (ZB2)
-                d4[3 * H + j] = dht * tc * o * (1.0 - o)  # (ZB3)
-                d4[j] = dct * m_g[t, n, j] * g * i * (1.0 - i)
-                d4[H + j] = dct * c[prev, n, j] * f * (1.0 - f)
-                d4[2 * H + j] = dct * i * m_g[t, n, j] * (1.0 - g * g)
-                dc[n, j] = d_c[t, n, j] * dc[n, j] + f * dct  # (ZB4)
+                dhj = dhn[j] + dy[j]  # (ZB1)
+                dht = (1.0 - dhm[j]) * dhj
+                keepn[j] = dhm[j] * dhj
+                i = gi[j]
+                f = gf[j]
+                g = gg[j]
+                o = go[j]
+                tc = tct[j]
+                dct = (1.0 - dcm[j]) * dcn[j] + dht * o * (1.0 - tc * tc)  # (ZB2)
+                do[j] = dht * tc * o * (1.0 - o)  # (ZB3)
+                di[j] = dct * mg[j] * g * i * (1.0 - i)
+                df[j] = dct * c_prev[j] * f * (1.0 - f)
+                dg[j] = dct * i * mg[j] * (1.0 - g * g)
+                dcn[j] = dcm[j] * dcn[j] + f * dct  # (ZB4)
         gemm_nn(da[t], w_hh, dh, False)  # (ZB4) W_hhᵀ δa(t), as rows
         dh += keep  # (ZB4) + d_h ⊙ δh(t)
     dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (ZB5) as (SW2), (SW3)

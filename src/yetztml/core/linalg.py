@@ -25,11 +25,10 @@ def gemm_nt(a, b, out, accumulate):
     m, k = a.shape
     n = b.shape[0]
     if m * n * k >= BLAS_THRESHOLD:
-        prod = np.dot(a, b.T)
         if accumulate:
-            out += prod
+            out += np.dot(a, b.T)
         else:
-            out[:, :] = prod
+            np.dot(a, b.T, out)  # straight into ``out``: no temporary, the same BLAS call
         return
     if not accumulate:
         out[:, :] = 0.0  # never read what ``out`` held: it may be uninitialised (np.empty) memory
@@ -47,11 +46,10 @@ def gemm_nn(a, b, out, accumulate):
     m, k = a.shape
     n = b.shape[1]
     if m * n * k >= BLAS_THRESHOLD:
-        prod = np.dot(a, b)
         if accumulate:
-            out += prod
+            out += np.dot(a, b)
         else:
-            out[:, :] = prod
+            np.dot(a, b, out)
         return
     if not accumulate:
         out[:, :] = 0.0
@@ -68,11 +66,10 @@ def gemm_tn(a, b, out, accumulate):
     k, m = a.shape
     n = b.shape[1]
     if m * n * k >= BLAS_THRESHOLD:
-        prod = np.dot(a.T, b)
         if accumulate:
-            out += prod
+            out += np.dot(a.T, b)
         else:
-            out[:, :] = prod
+            np.dot(a.T, b, out)
         return
     if not accumulate:
         out[:, :] = 0.0

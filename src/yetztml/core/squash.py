@@ -92,6 +92,47 @@ def logistic(x, fast):
     return 0.5 * (1.0 + math.tanh(0.5 * x))
 
 
+@numba.njit(cache=True)
+def gate_scales(H, blocks, tanh_block, like):
+    """Per-row scale and shift for :func:`squash_gates`: ``blocks`` blocks of H rows, all logistic except
+    block ``tanh_block`` (−1: none), in ``like``'s dtype. σ(x) = ½ + ½ tanh(x/2) (A2) is scale ½, shift ½;
+    tanh is scale 1, shift 0."""
+    scale = np.full(blocks * H, 0.5, dtype=like.dtype)
+    shift = np.full(blocks * H, 0.5, dtype=like.dtype)
+    if tanh_block >= 0:
+        scale[tanh_block * H : (tanh_block + 1) * H] = 1.0
+        shift[tanh_block * H : (tanh_block + 1) * H] = 0.0
+    return scale, shift
+
+
+@numba.njit(cache=True, inline="always")
+def gate(v, scale, shift, fast):
+    """One gate row's squashing function of :func:`gate_scales`: σ(v) or tanh(v).
+
+    Fast: shift + scale·tanh(scale·v) with (A1) — equal bit for bit to :func:`logistic` and :func:`tanh`
+    (½ + ½t and ½(1 + t) round alike: halving is exact) and the same arithmetic for every row, so one
+    loop over all gate rows vectorises where one loop per gate block does not. Exact: libm, as
+    :func:`logistic` (``fast`` false) and ``math.tanh``.
+    """
+    if fast:
+        return shift + scale * tanh_fast(scale * v)  # (A1), (A2)
+    return math.tanh(v) if scale == 1.0 else logistic(v, False)  # (A2)
+
+
+@numba.njit(cache=True, inline="always")
+def squash_gates(a, r, b, scale, shift, fast):
+    """In place on one row of gate preactivations: a[k] ← f_k(a[k] + r[k] + b[k]) (:func:`gate`)."""
+    for k in range(a.shape[0]):
+        a[k] = gate(a[k] + r[k] + b[k], scale[k], shift[k], fast)
+
+
+@numba.njit(cache=True, inline="always")
+def squash_rows(a, scale, shift, fast):
+    """In place on one row of gate preactivations: a[k] ← f_k(a[k]) (:func:`gate`)."""
+    for k in range(a.shape[0]):
+        a[k] = gate(a[k], scale[k], shift[k], fast)
+
+
 @numba.njit(cache=True, inline="always")
 def logistic_exp(x):
     """(A3) σ(x) = 1/(1 + e^−x) through one ``exp`` (0 for x < −709: exp overflows to inf)."""
