@@ -182,6 +182,17 @@ def test_set_aside_torn_moves_several_lines_and_appends_to_what_was_set_aside_be
     assert (tmp_path / TORN_FILE).read_bytes() == b'old\n{"tri\n{"trial": 2, \n{"cut\n'
 
 
+def test_set_aside_torn_with_two_cut_lines_says_lines_and_keeps_their_text(tmp_path):
+    path = tmp_path / TRIALS_FILE
+    path.write_bytes(b'{"trial": 0, "vXX\n{"trial": 1}\n{"trial": 2, "v": "X\n')
+    with pytest.warns(TornRecordWarning) as caught:
+        assert set_aside_torn(path) == [1, 3]
+    assert [str(w.message) for w in caught] == [
+        f"{path}: lines 1, 3 cut by an interruption, moved to {tmp_path / TORN_FILE}; their trials run again"]
+    assert (tmp_path / TORN_FILE).read_bytes() == b'{"trial": 0, "vXX\n{"trial": 2, "v": "X\n'
+    assert path.read_bytes() == b'{"trial": 1}\n'
+
+
 # --- appending --------------------------------------------------------------------------------------------
 
 def test_append_record_writes_one_line_each_and_never_glues_onto_a_cut_one(tmp_path):
