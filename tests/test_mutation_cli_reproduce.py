@@ -250,11 +250,37 @@ def test_lstm1997_defaults_the_row_gives(tmp_path, capsys, entries, monkeypatch)
                      "reproduce-2a-rtrl-4-as-written, backend local, 3 processes")
 
 
+def test_the_default_folder_names_the_variant(tmp_path, entries, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["reproduce", "lstm1997", "--exp", "4", "--variant", "linear-output", "--jobs", "1"]) == 0
+    assert entries[0][2]["out"] == "reproduce-4-1-linear-output"
+
+
+@pytest.mark.parametrize("paper", [["lstm1997", "--exp", "4"], ["gers2000", "--row", "forget"]])
+def test_warnings_of_a_run_are_one_line_each(paper, tmp_path, capsys, monkeypatch):
+    from yetztml.experiments.runner import TornRecordWarning
+
+    def warning_entry(row, **kwargs):
+        warnings.warn("trials.jsonl: line 2 cut", TornRecordWarning, stacklevel=1)
+        warnings.warn("trials.jsonl: line 2 cut", TornRecordWarning, stacklevel=1)
+        return {"paper": "x"}
+
+    monkeypatch.setattr(lstm1997, "reproduce", warning_entry)
+    monkeypatch.setattr(gers2000, "reproduce", warning_entry)
+    monkeypatch.setattr(reproduction, "write_report", lambda out, result, figures=True: "r.md")
+    monkeypatch.setattr(reproduction, "side_by_side", lambda result: [])
+    assert main(["reproduce", *paper, "--jobs", "1", "--out", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == "yetztml reproduce: warning: trials.jsonl: line 2 cut\n" * 2
+
+
 @pytest.mark.parametrize(("argv", "row_id"), [
     (["--exp", "1", "--blocks", "3", "--alpha", "0.5"], "1-5"),
     (["--exp", "1", "--block-size", "2", "--alpha", "0.5"], "1-5"),
     (["--exp", "2c", "--p", "200", "--q", "200"], "2c-3"),
     (["--exp", "3b", "--T", "100", "--N", "1"], "3b-2"),
+    (["--exp", "3b", "--T", "1000", "--N", "1"], "3b-3"),
+    (["--exp", "2c", "--p", "100", "--q", "1000"], "2c-8"),
+    (["--exp", "4", "--T", "500"], "4-2"),
     (["--exp", "5", "--n-seq", "13"], "5-2"),
     (["--exp", "2a", "--method", "bptt"], "2a-bptt-1"),
     (["--exp", "2a", "--method", "lstm"], "2a"),
@@ -389,12 +415,18 @@ def test_plain_display_prints_a_running_trial_at_most_once_a_minute(capsys, monk
 def test_live_display_shows_a_bar_per_running_trial(capsys, monkeypatch):
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     with reproduce._Display() as display:
-        assert display.live is True and display.bars.live.is_started
+        assert display.live is True and display.bars.live.is_started and display.bars.live.transient is True
+        columns = display.bars.columns
+        assert [type(c).__name__ for c in columns] == ["TextColumn", "BarColumn", "MofNCompleteColumn", "TextColumn",
+                                                       "TimeElapsedColumn"]
+        assert (columns[0].text_format, columns[3].text_format) == ("  trial {task.fields[trial]:>3}",
+                                                                    "{task.fields[unit]}  {task.fields[detail]}")
         display.progress({"trial": 1, "done": 3, "total": 10, "unit": "streams", "detail": "a"})
         display.progress({"trial": 1, "done": 4, "total": 12, "unit": "streams", "detail": "b"})
         display.progress({"trial": 2, "done": 1, "total": 5, "unit": "sequences", "detail": "c"})
         tasks = {t.fields["trial"]: t for t in display.bars.tasks}
         assert sorted(tasks) == [1, 2] and display.tasks == {1: tasks[1].id, 2: tasks[2].id}
+        assert tasks[1].description == ""
         assert (tasks[1].completed, tasks[1].total, tasks[1].fields) == (4, 12, {"trial": 1, "unit": "streams",
                                                                                  "detail": "b"})
         assert (tasks[2].completed, tasks[2].total, tasks[2].fields["detail"]) == (1, 5, "c")
@@ -405,7 +437,9 @@ def test_live_display_shows_a_bar_per_running_trial(capsys, monkeypatch):
         display.record({**RECORD_1997, "trial": 7}, 2, 2)  # a trial that never reported
         bars = display.bars
     assert not bars.live.is_started
-    assert "trial   1: success after 12,345 sequences" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "  trial   1: success after 12,345 sequences, test wrong 2, 1.2 s  [1/2]\n" in out  # not highlighted
+    assert "  trial   7: success after 12,345 sequences, test wrong 2, 1.2 s  [2/2]\n" in out
 
 
 def test_warnings_inside_are_one_line_each(capsys):
@@ -431,11 +465,13 @@ def test_an_interrupt_says_where_the_finished_trials_are(capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_an_interrupt_in_the_entry_reaches_main_with_the_message(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("paper", [["lstm1997", "--exp", "4"], ["gers2000", "--row", "forget"]])
+def test_an_interrupt_in_the_entry_reaches_main_with_the_message(paper, tmp_path, capsys, monkeypatch):
     def interrupted(row, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(lstm1997, "reproduce", interrupted)
-    assert main(["reproduce", "lstm1997", "--exp", "4", "--jobs", "1", "--out", str(tmp_path)]) == 130
+    monkeypatch.setattr(gers2000, "reproduce", interrupted)
+    assert main(["reproduce", *paper, "--jobs", "1", "--out", str(tmp_path)]) == 130
     assert capsys.readouterr().err == (f"interrupted: finished trials are kept in {tmp_path}/trials.jsonl; rerun "
                                        "the same command to resume\nyetztml reproduce: interrupted\n")
