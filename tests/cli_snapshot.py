@@ -45,3 +45,18 @@ def command(*names: str) -> argparse.ArgumentParser:
         group = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         parser = group.choices[name]
     return parser
+
+
+def flushed_lines(monkeypatch, module) -> list[tuple[str, bool]]:
+    """``print`` in ``module`` recorded as (text, flushed at once) and still printed: the lines a command
+    flushes are the ones a pipe or a log shows while the work runs."""
+    import builtins
+
+    lines: list[tuple[str, bool]] = []
+
+    def recording(*objects, sep=" ", end="\n", file=None, flush=False):
+        lines.append((sep.join(str(o) for o in objects), flush))
+        builtins.print(*objects, sep=sep, end=end, file=file, flush=flush)
+
+    monkeypatch.setattr(module, "print", recording, raising=False)
+    return lines

@@ -19,7 +19,7 @@ import pytest
 
 import yetztml.apps.text as text_app
 import yetztml.report.text as text_report
-from cli_snapshot import command, snapshot
+from cli_snapshot import command, flushed_lines, snapshot
 from yetztml.apps.text.config import TextConfig
 from yetztml.cli import text, translate
 from yetztml.cli.main import build_parser, main
@@ -321,7 +321,8 @@ def test_read_uses_the_columns_and_the_delimiter(tmp_path):
         ["fine film", "bad one"], ["pos", "neg"], 1, str(path))
 
 
-def test_vectors_loader_fills_the_found_words_and_draws_the_rest(tmp_path, capsys):
+def test_vectors_loader_fills_the_found_words_and_draws_the_rest(tmp_path, capsys, monkeypatch):
+    lines = flushed_lines(monkeypatch, text)
     assert text.vectors_loader(None, TextConfig()) is None
     path = tmp_path / "v.txt"
     path.write_text("film 0.5 -0.25 1\nnowhere 2 2 2\nbad 1 2 3\n", encoding="utf-8")
@@ -333,6 +334,7 @@ def test_vectors_loader_fills_the_found_words_and_draws_the_rest(tmp_path, capsy
     assert table.dtype == np.float64
     np.testing.assert_array_equal(table, np.vstack([drawn[:2], [1, 2, 3], [0.5, -0.25, 1], drawn[4:]]))
     assert capsys.readouterr().out == f"word vectors: 2 of 5 words found in {path}\n"
+    assert lines == [(f"word vectors: 2 of 5 words found in {path}", True)]
     single = text.vectors_loader(str(path), TextConfig(embed_dim=3, seed=7))(vocab)
     assert single.dtype == np.float32
     np.testing.assert_array_equal(single, table.astype(np.float32))
@@ -366,7 +368,8 @@ def recorder(monkeypatch) -> Recorder:
     return rec
 
 
-def test_train_reads_the_split_files_and_passes_every_choice_on(folder, recorder, capsys):
+def test_train_reads_the_split_files_and_passes_every_choice_on(folder, recorder, capsys, monkeypatch):
+    lines = flushed_lines(monkeypatch, text)
     (folder / "v.csv").write_text("txt|lab\nfine|pos\n", encoding="utf-8")
     (folder / "t.csv").write_text("txt|lab\npoor|neg\n|pos\n", encoding="utf-8")
     (folder / "vec.txt").write_text("film 1 2\n", encoding="utf-8")
@@ -390,6 +393,8 @@ def test_train_reads_the_split_files_and_passes_every_choice_on(folder, recorder
         "model: run; report: run/report.md",
         "word vectors: 1 of 3 words found in vec.txt",
     ]
+    # the lines shown while the work runs are flushed at once; the summary at the end is not
+    assert [flushed for _, flushed in lines] == [True, True, True, True, False, False, True]
 
 
 def test_train_without_split_files_splits_data_and_draws_its_figures(folder, recorder, capsys):
