@@ -19,7 +19,7 @@ import pytest
 
 import yetztml.experiments.sweep as sweep_exp
 import yetztml.report.sweep as sweep_report
-from cli_snapshot import command, snapshot
+from cli_snapshot import command, flushed_lines, snapshot
 from yetztml.apps.text.config import TextConfig
 from yetztml.apps.text.sweep import REQUIRED, train_trial
 from yetztml.cli import sweep, sweep_text
@@ -116,6 +116,7 @@ def fake(monkeypatch) -> Sweep:
 
 def test_a_sweep_prints_its_plan_each_trial_and_the_table(folder, fake, capsys, monkeypatch):
     monkeypatch.delitem(sweep_exp.COMMANDS, "text train", raising=False)
+    lines = flushed_lines(monkeypatch, sweep)
     assert main(["sweep", "s.toml", "--jobs", "1"]) == 0
     assert fake.calls == [("run", "text train", "sweep-s", "local, 1 process"), ("report", "sweep-s", True, True)]
     out, err = capsys.readouterr()
@@ -131,6 +132,8 @@ def test_a_sweep_prints_its_plan_each_trial_and_the_table(folder, fake, capsys, 
         "report: sweep-s/report.md",
     ]
     assert err == "yetztml sweep: warning: a cut line set aside\n"
+    # the plan and each finished trial are flushed at once (a pipe shows them while the sweep runs)
+    assert [flushed for _, flushed in lines] == [True, True, True, False, False, False, False, False]
     assert sweep_exp.COMMANDS["text train"] is sweep_text.TEXT_TRAIN
 
 

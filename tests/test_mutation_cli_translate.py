@@ -20,7 +20,7 @@ import pytest
 
 import yetztml.apps.translate as translate_app
 import yetztml.report.translate as translate_report
-from cli_snapshot import command, snapshot
+from cli_snapshot import command, flushed_lines, snapshot
 from yetztml.apps.translate.config import TranslateConfig
 from yetztml.cli import translate
 from yetztml.cli.main import build_parser, main
@@ -152,7 +152,8 @@ def rec(monkeypatch) -> Recorder:
     return r
 
 
-def test_train_passes_the_files_the_configuration_and_force(folder, rec, capsys):
+def test_train_passes_the_files_the_configuration_and_force(folder, rec, capsys, monkeypatch):
+    lines = flushed_lines(monkeypatch, translate)
     assert main(["text", "train", "--task", "translate", *FILES, "--out", "run", "--beam", "3", "--force",
                  "--no-figures"]) == 0
     config = TranslateConfig(beam=3)
@@ -166,6 +167,8 @@ def test_train_passes_the_files_the_configuration_and_force(folder, rec, capsys)
         "validation BLEU 12.35 greedy, 23.46 beam 3",
         "model: run; report: run/report.md",
     ]
+    # the lines shown while the work runs are flushed at once; the summary at the end is not
+    assert [flushed for _, flushed in lines] == [True, True, True, False, False]
 
 
 def test_train_draws_figures_unless_told_and_starts_over_only_with_force(folder, rec):
