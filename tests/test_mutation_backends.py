@@ -36,6 +36,28 @@ def acknowledged_trial(trial: int, flag: str) -> dict:
     return {"trial": trial, "acknowledged": True}
 
 
+def late_reporting_trial(trial: int) -> dict:
+    """Returns at once; its report is sent as its worker process exits (a finaliser that runs before the
+    progress queue's own)."""
+    from multiprocessing import util
+
+    sink = progress._sink
+    util.Finalize(None, sink, args=({"trial": trial, "done": 1, "total": 1, "detail": "late", "unit": "sequences"},),
+                  exitpriority=100)
+    return {"trial": trial}
+
+
+def second_reporting_trial(trial: int, flag: str) -> dict:
+    """Trial 1 waits until the parent handles trial 0's record, then reports and (0.5 s later) returns."""
+    if trial == 1:
+        start = time.monotonic()
+        while not os.path.exists(flag) and time.monotonic() - start < 20.0:
+            time.sleep(0.01)
+        progress.report(trial, 1, 1, "before my record")
+        time.sleep(0.5)
+    return {"trial": trial}
+
+
 def failing_trial(trial: int) -> dict:
     raise ValueError(f"trial {trial} failed")
 
@@ -200,6 +222,35 @@ def test_reports_are_passed_on_while_the_trials_still_run(tmp_path, monkeypatch)
     assert sorted(e for e in events if e[0] == "report") == [("report", 0, "waiting"), ("report", 1, "waiting")]
 
 
+def test_reports_sent_as_the_workers_exit_are_passed_on(monkeypatch):
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    events: list = []
+    LocalBackend(2).run([Task(i, late_reporting_trial, i, {}) for i in range(2)],
+                        lambda task, record: events.append(("record", task.key)),
+                        on_progress=lambda r: events.append(("report", r["trial"], r["detail"])))
+    assert events[:2] in ([("record", 0), ("record", 1)], [("record", 1), ("record", 0)])
+    assert sorted(events[2:]) == [("report", 0, "late"), ("report", 1, "late")]
+
+
+def test_reports_waiting_when_a_record_arrives_are_passed_on_first(tmp_path, monkeypatch):
+    """While the parent is busy with trial 0's record, trial 1 reports and finishes: its report comes before
+    its record."""
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    flag = str(tmp_path / "flag")
+    events: list = []
+
+    def on_result(task, record) -> None:
+        events.append(("record", task.key))
+        if task.key == 0:
+            with open(flag, "w"):
+                pass
+            time.sleep(3.0)  # trial 1 reports and returns meanwhile
+
+    LocalBackend(2).run([Task(i, second_reporting_trial, i, {"flag": flag}) for i in range(2)], on_result,
+                        on_progress=lambda r: events.append(("report", r["trial"], r["detail"])))
+    assert events == [("record", 0), ("report", 1, "before my record"), ("record", 1)]
+
+
 def test_a_failing_trial_in_a_pool_ends_the_pool_and_propagates():
     tasks = [Task(i, failing_trial, i, {}) for i in range(2)]
     with pytest.raises(ValueError, match=r"trial \d failed"):
@@ -294,6 +345,8 @@ def test_terminate_says_whether_it_finished(monkeypatch):
     pool = FakePool(hang=True)
     try:
         assert backends._terminate(pool) is False
+        (waiting,) = [t for t in threading.enumerate() if t.name == "pool-terminate"]
+        assert waiting.daemon is True  # a terminate that never returns does not keep the process alive
     finally:
         pool.release.set()
 
