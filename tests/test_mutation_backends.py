@@ -343,9 +343,11 @@ def test_terminate_says_whether_it_finished(monkeypatch):
     monkeypatch.setattr(backends.multiprocessing, "active_children", lambda: [])
     assert backends._terminate(FakePool()) is True
     pool = FakePool(hang=True)
+    before = set(threading.enumerate())
     try:
         assert backends._terminate(pool) is False
-        (waiting,) = [t for t in threading.enumerate() if t.name == "pool-terminate"]
+        (waiting,) = [t for t in threading.enumerate() if t not in before]
+        assert waiting.name == "pool-terminate"
         assert waiting.daemon is True  # a terminate that never returns does not keep the process alive
     finally:
         pool.release.set()
