@@ -15,6 +15,11 @@ kernels compile there). A sample is k back-to-back calls (k chosen so a sample l
 seconds), reported per call; the implementations of a row are sampled in turn (interleaved) and the table
 gives medians over the repeats; "ratio" is theirs / ours (> 1: ours faster).
 
+A second table times the LSTM's matrix products alone: one time step's two products with the BLAS our
+kernels call (``np.dot`` in compiled code: the OpenBLAS that NumPy and SciPy ship) against the same two with
+PyTorch's BLAS (``torch.mm``), and every product of one forward + backward with ours — the floor under
+our ``LSTM`` row whatever its gate arithmetic costs.
+
 Run from the repository root::
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_torch_bridge.py
@@ -31,6 +36,8 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import yetztml.torch as yt  # noqa: E402
@@ -153,6 +160,57 @@ def _sample(fn, min_sample: float) -> float:
         calls *= 2
 
 
+@numba.njit(cache=True)
+def _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh):
+    """The matrix products of one LSTM layer's forward and backward, as our kernels make them (``np.dot``
+    in compiled code: the BLAS NumPy and SciPy ship), with no gate arithmetic between them."""
+    T, B, I = x.shape
+    H = h.shape[2]
+    rows = gates.reshape(T * B, 4 * H)
+    np.dot(x.reshape(T * B, I), w_ih.T, rows)  # W_ih x(t), all steps
+    for t in range(T):
+        np.dot(h[t], w_hh.T, rec)  # W_hh h(t−1), one step
+    for t in range(T):
+        np.dot(gates[t], w_hh, dh)  # W_hhᵀ δa(t), one step
+    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # δW_ih
+    np.dot(rows.T, h[:T].reshape(T * B, H), dw_hh)  # δW_hh
+    np.dot(rows, w_ih, dx.reshape(T * B, I))  # δx
+
+
+@numba.njit(cache=True)
+def _step_products(h, w_hh, rec, da, dh, calls):
+    for _ in range(calls):
+        np.dot(h, w_hh.T, rec)
+        np.dot(da, w_hh, dh)
+
+
+def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float) -> None:
+    """The per-step products in both BLAS libraries, and all products of one forward + backward in ours."""
+    rng = np.random.default_rng(0)
+    f = np.float32
+    x, w_ih, w_hh = (rng.standard_normal(s).astype(f) for s in ((T, B, I), (4 * H, I), (4 * H, H)))
+    h, gates = rng.standard_normal((T + 1, B, H)).astype(f), rng.standard_normal((T, B, 4 * H)).astype(f)
+    rec, dh, dx = np.empty((B, 4 * H), f), np.empty((B, H), f), np.empty((T, B, I), f)
+    dw_ih, dw_hh = np.empty_like(w_ih), np.empty_like(w_hh)
+    t_h, t_w, t_rec = torch.from_numpy(h[0]), torch.from_numpy(w_hh), torch.from_numpy(rec)
+    t_da, t_dh = torch.from_numpy(gates[0]), torch.from_numpy(dh)
+
+    def theirs() -> None:
+        torch.mm(t_h, t_w.T, out=t_rec)
+        torch.mm(t_da, t_w, out=t_dh)
+
+    times: dict[str, list[float]] = {"ours": [], "theirs": [], "all": []}
+    _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
+    _step_products(h[0], w_hh, rec, gates[0], dh, 1)
+    for _ in range(repeats):
+        times["ours"].append(_sample(lambda: _step_products(h[0], w_hh, rec, gates[0], dh, 1), min_sample))
+        times["theirs"].append(_sample(theirs, min_sample))
+        times["all"].append(_sample(lambda: _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh),
+                                    min_sample))
+    o, t, a = (statistics.median(times[k]) for k in ("ours", "theirs", "all"))
+    print(f"| {I}, {H}, {B}, {T} | {1e6 * o:.1f} | {1e6 * t:.1f} | {o / t:.2f}x | {1e3 * a:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="samples per implementation (default 5)")
@@ -180,6 +238,14 @@ def main() -> None:
             o, t = statistics.median(times["ours"]), statistics.median(times["theirs"])
             print(f"| {I}, {H}, {B}, {T} | {name} | {1e3 * o:.1f} | {label} | {1e3 * t:.1f} | {t / o:.2f}x "
                   f"| {err:.1e} |", flush=True)
+    print("\nThe LSTM's matrix products alone: one step's two products (B×H·H×4H forward, B×4H·4H×H backward) "
+          "with the BLAS our kernels call (NumPy/SciPy's, through Numba) and with PyTorch's (torch.mm), and "
+          "every product of one forward + backward with ours")
+    print("| I, H, B, T | step products, ours (µs) | step products, PyTorch's BLAS (µs) | ours / PyTorch's "
+          "| all products of fwd + bwd, ours (ms) |")
+    print("|---|---|---|---|---|")
+    for I, H, B, T in SIZES:
+        _products(I, H, B, T, args.repeats, args.min_sample)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

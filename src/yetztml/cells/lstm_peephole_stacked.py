@@ -52,6 +52,7 @@ def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, 
     T, B, I = x.shape
     H = h0.shape[1]
     b = b_ih + b_hh
+    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
     rec = np.empty((B, 4 * H), dtype=x.dtype)
     c[T * reverse] = c0
     start_sweep(x, w_ih, h0, h, gates, reverse)  # (PF1) W_ih x(t), all T·B rows at once
@@ -59,22 +60,26 @@ def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, 
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (PF1) W_hh h(t−1)
         for n in range(B):
-            # one slice per gate row block (not offsets into one row): the loops then vectorise
+            # one slice per gate row block, preactivations first and each squashing in a loop of its own:
+            # the loops then vectorise
             ai, af, ag, ao = gates[t, n, :H], gates[t, n, H : 2 * H], gates[t, n, 2 * H : 3 * H], gates[t, n, 3 * H :]
             ri, rf, rg, ro = rec[n, :H], rec[n, H : 2 * H], rec[n, 2 * H : 3 * H], rec[n, 3 * H :]
             bi, bf, bg, bo = b[:H], b[H : 2 * H], b[2 * H : 3 * H], b[3 * H :]
             pi, pf, po = p[:H], p[H : 2 * H], p[2 * H :]
             c_prev = c[prev, n]
             for j in range(H):
-                ai[j] = squash.logistic(ai[j] + ri[j] + bi[j] + pi[j] * c_prev[j], fast)  # (PF2) i
-                af[j] = squash.logistic(af[j] + rf[j] + bf[j] + pf[j] * c_prev[j], fast)  # (PF2) f
-                ag[j] = squash.tanh(ag[j] + rg[j] + bg[j], fast)  # (PF3)
+                ai[j] = ai[j] + ri[j] + bi[j] + pi[j] * c_prev[j]  # (PF2) i, before σ
+                af[j] = af[j] + rf[j] + bf[j] + pf[j] * c_prev[j]  # (PF2) f, before σ
+                ag[j] = ag[j] + rg[j] + bg[j]  # (PF3) before tanh
+            squash.squash_rows(gates[t, n, : 3 * H], scale[: 3 * H], shift[: 3 * H], fast)  # (PF2), (PF3)
             c_cur = c[cur, n]
             tc = tanh_c[t, n]
             h_cur = h[cur, n]
             for j in range(H):
                 c_cur[j] = af[j] * c_prev[j] + ai[j] * ag[j]  # (PF4)
-                ao[j] = squash.logistic(ao[j] + ro[j] + bo[j] + po[j] * c_cur[j], fast)  # (PF5)
+                ao[j] = ao[j] + ro[j] + bo[j] + po[j] * c_cur[j]  # (PF5) before σ
+            squash.squash_rows(ao, scale[3 * H :], shift[3 * H :], fast)  # (PF5)
+            for j in range(H):
                 tc[j] = squash.tanh(c_cur[j], fast)
                 h_cur[j] = ao[j] * tc[j]  # (PF6)
 
