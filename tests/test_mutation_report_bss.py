@@ -145,3 +145,10 @@ def test_write_report_writes_the_text_and_returns_the_path(tmp_path):
     target = tmp_path / "report.md"
     assert bss.write_report(str(target), RESULT) == target
     assert target.read_text(encoding="utf-8") == SPATIAL
+
+
+def test_population_name_is_everything_after_the_prefix():
+    ev = {"unit_clarity": {"z_h": {"mean": 0.25, "max": 0.5}, "h": {"mean": 0.75, "max": 1.0}},
+          "decoding_r2": {"z_h": {"mean": 0.125}, "h": {"mean": 0.875}}}
+    assert bss._ours("unit_clarity_z_h", ev) == "0.250 (max 0.500)"
+    assert bss._ours("decoding_z_h", ev) == "0.125"

@@ -394,6 +394,32 @@ UNFOLDED_LSTM1997_FRAME = ((-1.5, 4.6), (-0.5, 2.5),
 
 
 
+INSIDE_GATE_ONLY = (  # LSTM1997 without its output gate: the input gate is its only gate
+    ('box', 0, 'u(t) = [x(t); y$^c$(t−1);\ngate outputs (t−1)]\nU = 9', (0.0, 1.2), '#f3e6c8'),
+    ('box', 1, 'net$_c$ = W$_c$u, g(net$_c$)\ncell inputs: 2', (2.9, 2.7), '#eeeeee'),
+    ('arrow', 0, 1, '-', '#333', 'arc3,rad=0.0'),
+    ('label', 'W_c 2×9', (1.75, 2.07), '#333'),
+    ('box', 4, 'y$^{in}$ = σ(W$_{in}$u)\ninput gates: 2', (2.9, -0.5), '#fde0dd'),
+    ('arrow', 0, 4, '-', '#333', 'arc3,rad=0.0'),
+    ('label', 'W_in 2×9', (1.75, 0.47), '#333'),
+    ('box', 7, 'y$^{in}$ ⊙ g\neach gate shared by\nits S = 1 cells: 2 → 2', (5.3, 2.2), '#ffffff'),
+    ('arrow', 1, 7, '-', '#333', 'arc3,rad=0.0'),
+    ('arrow', 4, 7, '-', '#333', 'arc3,rad=0.0'),
+    ('box', 10, 's(t) = s(t−1) + y$^{in}$g\nCEC, N = 2', (7.7, 2.2), '#d9f0d3'),
+    ('arrow', 7, 10, '-', '#333', 'arc3,rad=0.0'),
+    ('curve', (7.15, 2.45), (8.25, 2.45), '-|>', 1.2, '#171', 'arc3,rad=-1.2', 1),
+    ('text', 'self-weight 1.0 (no forget gate)', (7.7, 3.35), 7.0, 'center', 'baseline', 'normal', '#171'),
+    ('box', 14, 'y$^c$ = h(s)\nN = 2', (7.7, -0.3), '#d9f0d3'),
+    ('arrow', 10, 14, '-', '#333', 'arc3,rad=0.0'),
+    ('label', 'h', (7.9, 0.95), '#333'),
+    ('box', 17, 'y$^k$ = f$_k$(W$_k$v + b$_k$)\nK = 1', (10.0, -0.3), '#f3e6c8'),
+    ('arrow', 14, 17, '-', '#333', 'arc3,rad=0.0'),
+    ('label', 'W_k 1×2, v: V = 2', (8.85, 0.0), '#333'),
+)
+INSIDE_GATE_ONLY_FRAME = ((-1.4, 11.4), (-1.5, 3.6),
+    'inside LSTM1997: 2 blocks × 1 cells, gates: input (no forget gate)')
+
+
 @pytest.mark.parametrize(("expected", "frame", "function", "name", "options", "kwargs", "off"), [
     (INSIDE_RNN, INSIDE_RNN_FRAME, "draw_inside", "rnn", {}, {}, None),
     (INSIDE_LSTM, INSIDE_LSTM_FRAME, "draw_inside", "lstm", {}, {}, None),
@@ -402,12 +428,14 @@ UNFOLDED_LSTM1997_FRAME = ((-1.5, 4.6), (-0.5, 2.5),
     (INSIDE_PEEPHOLE, INSIDE_PEEPHOLE_FRAME, "draw_inside", "lstm-peephole", {"block_size": 3, "output_size": 2}, {},
      None),
     (INSIDE_NO_OUTPUT_GATE, INSIDE_NO_OUTPUT_GATE_FRAME, "draw_inside", "lstm-forget", {}, {}, "output_gate"),
+    (INSIDE_GATE_ONLY, INSIDE_GATE_ONLY_FRAME, "draw_inside", "lstm1997", {}, {}, "output_gate"),
     (UNFOLDED_RNN, UNFOLDED_RNN_FRAME, "draw_unfolded", "rnn", {"num_layers": 2}, {}, None),
     (UNFOLDED_LSTM_BI, UNFOLDED_LSTM_BI_FRAME, "draw_unfolded", "lstm", {"bidirectional": True}, {"steps": 2}, None),
     (UNFOLDED_GRU, UNFOLDED_GRU_FRAME, "draw_unfolded", "gru", {}, {"steps": 4}, None),
     (UNFOLDED_LSTM1997, UNFOLDED_LSTM1997_FRAME, "draw_unfolded", "lstm1997", {}, {"steps": 2}, None),
 ], ids=["inside-rnn", "inside-lstm", "inside-gru", "inside-lstm1997", "inside-peephole", "inside-no-output-gate",
-        "unfolded-rnn-2-layers", "unfolded-lstm-bidirectional", "unfolded-gru-4-steps", "unfolded-lstm1997"])
+        "inside-gate-only", "unfolded-rnn-2-layers", "unfolded-lstm-bidirectional", "unfolded-gru-4-steps",
+        "unfolded-lstm1997"])
 def test_drawing_element_by_element(expected, frame, function, name, options, kwargs, off):
     a = _a(name, **options)
     if off:
