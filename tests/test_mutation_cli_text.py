@@ -283,6 +283,9 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
 
 def test_the_text_parser_is_the_one_documented():
     assert snapshot(command("text")) == TEXT_PARSER
+    parent = next(a for a in command()._actions if a.dest == "command")
+    assert next(c.help for c in parent._choices_actions if c.dest == "text") == (
+        "text classification: train on a labelled CSV/TSV/JSON-lines file, evaluate, predict")
     train, evaluate, predict = (command("text", name) for name in ("train", "evaluate", "predict"))
     assert (train._defaults, evaluate._defaults, predict._defaults) == (
         {"handler": text.handle_train}, {"handler": text.handle_evaluate}, {"handler": text.handle_predict})
@@ -325,14 +328,14 @@ def test_vectors_loader_fills_the_found_words_and_draws_the_rest(tmp_path, capsy
     lines = flushed_lines(monkeypatch, text)
     assert text.vectors_loader(None, TextConfig()) is None
     path = tmp_path / "v.txt"
-    path.write_text("film 0.5 -0.25 1\nnowhere 2 2 2\nbad 1 2 3\n", encoding="utf-8")
+    path.write_text("film 0.5 -0.25 1\nnowhere 2 2 2\nbad 0.1 2 3\n", encoding="utf-8")
     config = TextConfig(embed_dim=3, dtype="float64", seed=7)
     vocab = Vocab.build([["film", "bad", "good"]])
     table = text.vectors_loader(str(path), config)(vocab)
     drawn = np.random.default_rng([7, 2]).standard_normal((5, 3))
     assert vocab.tokens == ["<pad>", "<unk>", "bad", "film", "good"]
     assert table.dtype == np.float64
-    np.testing.assert_array_equal(table, np.vstack([drawn[:2], [1, 2, 3], [0.5, -0.25, 1], drawn[4:]]))
+    np.testing.assert_array_equal(table, np.vstack([drawn[:2], [0.1, 2, 3], [0.5, -0.25, 1], drawn[4:]]))
     assert capsys.readouterr().out == f"word vectors: 2 of 5 words found in {path}\n"
     assert lines == [(f"word vectors: 2 of 5 words found in {path}", True)]
     single = text.vectors_loader(str(path), TextConfig(embed_dim=3, seed=7))(vocab)
@@ -529,7 +532,7 @@ def test_evaluate_without_data_is_refused(folder, loaded, capsys):
 def test_predict_prints_a_header_and_one_line_per_text(folder, loaded, capsys):
     (folder / "in.txt").write_text('café "ok"\tnow\nplain\n', encoding="utf-8")
     assert main(["text", "predict", "--model", "m", "--input", "in.txt"]) == 0
-    assert loaded[0].calls == [['café "ok"\tnow', "plain"]]
+    assert (loaded[0].path, loaded[0].calls) == ("m", [['café "ok"\tnow', "plain"]])
     assert capsys.readouterr().out == ('label\tp(0)\tp(b)\ttext\n'
                                        'b\t0.1250\t0.8750\tcafé \\"ok\\"\\tnow\n'
                                        '0\t0.2500\t0.7500\tplain\n')

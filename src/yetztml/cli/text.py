@@ -142,15 +142,15 @@ def run_training(args: argparse.Namespace, config: TextConfig, data_path: str) -
 
     paths.in_file("--data", data_path)
     for option in ("val", "test", "vectors"):
-        if getattr(args, option, None) is not None:
+        if getattr(args, option) is not None:
             paths.in_file(f"--{option}", getattr(args, option))
     out = paths.out_folder("--out", args.out)
     print("text train: " + " ".join(f"{k}={v}" for k, v in config.to_json().items()), flush=True)
     train = read(data_path, args)
-    val = read(args.val, args) if getattr(args, "val", None) is not None else None
-    test = read(args.test, args) if getattr(args, "test", None) is not None else None
+    val = read(args.val, args) if args.val is not None else None
+    test = read(args.test, args) if args.test is not None else None
     for part in (train, val, test):
-        if part is not None and (part.skipped_empty or part.skipped_lines):
+        if part is not None and part.skipped_empty:
             print(f"{part.path}: {part.skipped_empty} empty texts skipped", flush=True)
     result = train_classifier(config, train, out, val=val, test=test, vectors=vectors_loader(args.vectors, config),
                               force=args.force, log=lambda line: print(line, flush=True))
