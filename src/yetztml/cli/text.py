@@ -73,7 +73,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_data_arguments(p: argparse.ArgumentParser, labels: bool) -> None:
-    p.add_argument("--data", required=True, help="a labelled file: .csv, .tsv or .jsonl (optionally .gz)")
+    # optional on the parser (translation has none); classification refuses its absence in the handlers
+    p.add_argument("--data", help="a labelled file: .csv, .tsv or .jsonl (optionally .gz)")
     p.add_argument("--text-column", default="text", help="column (or JSON key) holding the text")
     if labels:
         p.add_argument("--label-column", default="label", help="column (or JSON key) holding the label")

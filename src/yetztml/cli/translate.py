@@ -51,7 +51,8 @@ def _recording(cls: type) -> type:
 
 
 def add_train_arguments(train: argparse.ArgumentParser) -> None:
-    """``--task`` and the translation options on ``text train``; --data becomes required for classify only."""
+    """``--task`` and the translation options on ``text train`` (--data, optional on the parser, is required
+    for classify by :func:`refuse_data_less_classify`)."""
     train.add_argument("--task", choices=("classify", "translate"), default="classify",
                        help="classify labelled texts (--data) or translate (--src/--tgt/--val-src/--val-tgt)")
     for dest, flag, kind, text in _OWN:
@@ -63,8 +64,6 @@ def add_train_arguments(train: argparse.ArgumentParser) -> None:
     for action in train._actions:
         if action.option_strings and action.dest != "help":
             action.__class__ = _recording(type(action))
-            if action.dest == "data":
-                action.required = False
 
 
 def add_evaluate_arguments(evaluate: argparse.ArgumentParser) -> None:
@@ -72,9 +71,6 @@ def add_evaluate_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--src", help="translation: source sentences, one a line")
     evaluate.add_argument("--ref", help="translation: reference translations, line i of --src's line i")
     evaluate.add_argument("--beam", type=int, default=None, help="translation: beam size (default: the model's)")
-    for action in evaluate._actions:
-        if action.dest == "data":
-            action.required = False
 
 
 def add_translate_command(commands: Any) -> None:
