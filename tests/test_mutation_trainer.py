@@ -319,6 +319,7 @@ def test_a_non_finite_loss_names_the_step_and_the_last_loss(tmp_path):
         "Training step 2 (counting from 0): loss: expected a finite value, got inf. Last finite loss: 0.25. The "
         "cell keeps the weights from before this step and the last checkpoint is left as it was.")
     assert trainer.history == [0.125, 0.25]
+    assert not (tmp_path / "run.npz").exists()  # an error that is not an interrupt writes no checkpoint
 
 
 def test_a_step_that_fails_after_some_updates_is_rolled_back_whole():
@@ -644,14 +645,16 @@ def test_every_callback_runs_and_only_true_stops():
     seen = []
     cbs = [
         lambda step, loss, cell: seen.append(("a", step)) or step == 1,
-        lambda step, loss, cell: seen.append(("b", step, loss)) or 1,
+        lambda step, loss, cell: seen.append(("b", step, loss, cell)) or 1,
     ]
     trainer = build(callbacks=cbs)
     history = trainer.run(5)
     assert history.stopped_by_callback and not history.data_exhausted
     assert [s for s in seen if s[0] == "a"] == [("a", 0), ("a", 1)]
     assert [s[2] for s in seen if s[0] == "b"] == history.losses and len(history.losses) == 2
-    assert trainer.run(3).stopped_by_callback is False  # a fresh run(): only step 2, callback a says False
+    assert all(s[3] is trainer.cell for s in seen if s[0] == "b")
+    again = trainer.run(3)  # a fresh run(): only step 2, callback a says False
+    assert again.stopped_by_callback is False and again.data_exhausted is False
 
 
 def test_run_returns_copies_and_checks_its_arguments():
@@ -780,3 +783,211 @@ def test_the_trainers_bar_follows_the_run(on_terminal, monkeypatch):
     trainer = build(progress=True, status=lambda: "ok")
     history = trainer.run(2)
     assert shown == [f"loss {history.losses[0]:.4g}  ok", f"loss {np.mean(history.losses):.4g}  ok"]
+
+
+# -- random and data states that live on: what a roll-back and a checkpoint must copy -----------------------------
+class Logged:
+    """A source whose get_state() returns its live, nested record (a copy must be deep to keep it)."""
+
+    def __init__(self, nan_at=None):
+        self.record = {"drawn": []}
+        self.nan_at = nan_at
+
+    def __call__(self, rng):
+        n = len(self.record["drawn"])
+        self.record["drawn"].append(n)
+        x, targets = item(n)
+        if n == self.nan_at:
+            x[0, 0, 0] = np.nan
+        return x, targets
+
+    def get_state(self):
+        return self.record
+
+    def set_state(self, state):
+        self.record = {"drawn": list(state["drawn"])}
+
+
+def test_the_sources_are_copied_deeply_before_each_step(tmp_path):
+    path = tmp_path / "run.npz"
+    source = Logged(nan_at=2)
+    trainer = build(source, checkpoint=path)
+    with pytest.raises(NonFiniteError):
+        trainer.run(4)
+    assert source.record["drawn"] == [0, 1, 2]
+    trainer.save()  # the sources from before the failed step's item was drawn
+    assert meta_of(path)["sources"]["data"] == {"drawn": [0, 1]}
+
+
+class Counting(RNN):
+    """A cell with its own 'random' state: a live record of its forward calls (a user's Cell may return such)."""
+
+    def __init__(self):
+        super().__init__(I, H, seed=1)
+        self.calls = {"n": [0]}
+
+    def forward(self, *args, **kwargs):
+        self.calls["n"][0] += 1
+        return super().forward(*args, **kwargs)
+
+    def rng_state(self):
+        return self.calls
+
+    def set_rng_state(self, state):
+        self.calls = {"n": list(state["n"])}
+
+
+def test_a_model_state_is_copied_deeply_and_rolled_back(tmp_path):
+    calls = {"n": 0}
+
+    def loss(outputs, targets, mask=None):
+        calls["n"] += 1
+        d = outputs - targets
+        if calls["n"] == 2 * B + 2:  # step 2, second sequence
+            d[0, 0, 0] = np.nan
+        return float(np.sum(d**2)), d
+
+    cell = Counting()
+    trainer = Trainer(cell, Stateful(), optimiser=SGD(cell.params, lr=0.1), loss=loss, update="sequence",
+                      progress=False, checkpoint=tmp_path / "run.npz")
+    with pytest.raises(NonFiniteError):
+        trainer.run(4)
+    assert cell.calls == {"n": [2 * B]}  # the failed step's forward passes are undone
+    trainer.save()
+    assert meta_of(tmp_path / "run.npz")["sources"]["model_rng"] == {"n": [2 * B]}
+
+
+def test_a_failed_step_draws_the_same_dropout_masks_again():
+    calls = {"n": 0, "fail": 3}
+
+    def loss(outputs, targets, mask=None):
+        calls["n"] += 1
+        d = outputs - targets
+        if calls["n"] == calls["fail"]:
+            d[...] = np.nan
+        return float(np.sum(d**2)), d
+
+    def make():
+        model = Sequential(Dropout(I, 0.5, seed=4), Linear(I, H, seed=5))
+        return Trainer(model, Stateful(), optimiser=SGD(model.params, lr=0.1), loss=loss, progress=False)
+
+    failing = make()
+    with pytest.raises(NonFiniteError):
+        failing.run(5)
+    calls["fail"] = -1
+    resumed = failing.run(5)
+    straight = make().run(5)
+    assert resumed.losses == straight.losses
+
+
+def test_an_iterator_with_a_state_is_restored_not_fast_forwarded(tmp_path):
+    path = tmp_path / "run.npz"
+
+    class Stream:
+        def __init__(self):
+            self.n = 0
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            self.n += 1
+            return item(self.n)
+
+        def get_state(self):
+            return self.n
+
+        def set_state(self, n):
+            self.n = n
+
+    build(Stream(), checkpoint=path).run(3)
+    stream = Stream()
+    resumed = build(stream, checkpoint=path)
+    resumed.restore()
+    assert resumed._kind == "iterator" and stream.n == 3
+    assert resumed.run(5).losses == build(Stream()).run(5).losses
+
+
+def test_a_step_that_fails_twice_keeps_the_sources_from_before_its_item(tmp_path):
+    path = tmp_path / "run.npz"
+    calls = {"n": 0}
+
+    def mode(trainer, x, targets, mask):
+        calls["n"] += 1
+        if calls["n"] in (2, 3):
+            raise KeyboardInterrupt
+        return trainer_module.UPDATE_MODES["batch"](trainer, x, targets, mask)
+
+    trainer_module.UPDATE_MODES["flaky"] = mode
+    try:
+        trainer = build(checkpoint=path, update="flaky")
+        for _ in range(2):
+            with pytest.raises(KeyboardInterrupt):
+                trainer.run(4)
+            assert meta_of(path)["sources"]["data"] == {"calls": 1} and trainer.data.calls == 2
+        assert trainer.run(4).losses == build().run(4).losses
+    finally:
+        del trainer_module.UPDATE_MODES["flaky"]
+
+
+# -- padded batches: the mask and the lengths reach the gradient --------------------------------------------------
+def pooled(seed=0):
+    from yetztml.cells import LSTM
+    from yetztml.layers import Embedding, Pool
+
+    return Sequential(Embedding(9, 3, padding_idx=0, seed=seed), LSTM(3, 4, seed=seed + 1), Pool(4, "mean"),
+                      Linear(4, 2, seed=seed + 2))
+
+
+def padded(rng):
+    lengths = np.array([2, 5, 3])
+    ids = np.zeros((5, 3), dtype=np.int64)
+    for b, n in enumerate(lengths):
+        ids[:n, b] = rng.integers(1, 9, n)
+    labels = np.array([[0, 1, 1]])
+    mask = np.array([[True, False, True]])
+    return Batch(ids, labels, mask, lengths)
+
+
+@pytest.mark.parametrize("update", ["batch", "sequence"])
+def test_a_padded_batch_gives_its_mask_and_each_sequence_its_length(update):
+    model = pooled()
+    history = Trainer(model, padded, optimiser=SGD(model.params, lr=0.5), loss="cross_entropy", update=update,
+                      progress=False, seed=2).run(2)
+    ref = pooled()
+    opt = SGD(ref.params, lr=0.5)
+    rng, losses = np.random.default_rng(2), []
+    for _ in range(2):
+        ids, labels, mask, lengths = padded(rng)
+        pieces = [(ids, labels, mask, lengths)] if update == "batch" else [
+            (ids[:, b:b + 1], labels[:, b:b + 1], mask[:, b:b + 1], lengths[b:b + 1]) for b in range(3)]
+        total = 0.0
+        for piece in pieces:
+            value, grads = gradients(ref, piece[0], piece[1], loss="cross_entropy", mask=piece[2], lengths=piece[3])
+            opt.step(grads)
+            total += value
+        losses.append(total)
+    assert history.losses == losses
+    same(model.params, ref.params)
+    assert history.clock.sequences == 6 and history.clock.updates == (2 if update == "batch" else 6)
+
+
+# -- the bar the loop draws ---------------------------------------------------------------------------------------
+def test_the_loop_draws_its_bar_from_the_steps_done(on_terminal, monkeypatch):
+    made = []
+
+    class Recording(_ProgressBar):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(trainer_module, "_ProgressBar", Recording)
+    trainer = build(progress=True, status=lambda: "ok")
+    first = trainer.run(2)
+    second = trainer.run(3)
+    task = made[1].bar.progress.tasks[0]
+    assert (made[1].bar.total, made[1].bar.first, task.completed) == (3, 2, 3)
+    assert task.fields["info"] == f"loss {np.mean(second.losses):.4g}  ok" and first.losses == second.losses[:2]
+    assert made[0].bar.progress.tasks[0].fields["info"] == f"loss {np.mean(first.losses):.4g}  ok"
+    build(progress=False).run(1)
+    assert made[2].bar.progress is None

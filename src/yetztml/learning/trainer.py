@@ -465,7 +465,7 @@ class Trainer:
             raise DTypeError(message("Trainer.run(resume)", "True or False", repr(resume)))
         if resume:
             self.restore()
-        result = History(self.history, self.clock)
+        stopped = exhausted = False
         with _ProgressBar(self.progress, steps, self.clock.step, self.history, self.status) as bar:
             while self.clock.step < steps:
                 index = self.clock.step
@@ -484,7 +484,7 @@ class Trainer:
                         self.save()
                 except StopIteration:
                     self._roll_back()
-                    result.data_exhausted = True
+                    exhausted = True
                     break
                 except BaseException as err:
                     self._roll_back()
@@ -502,12 +502,11 @@ class Trainer:
                         ) from err
                     raise
                 if stop:
-                    result.stopped_by_callback = True
+                    stopped = True
                     break
-        if result.data_exhausted and self.checkpoint is not None:
+        if exhausted and self.checkpoint is not None:
             self.save()
-        result.losses, result.clock = list(self.history), copy.copy(self.clock)
-        return result
+        return History(list(self.history), copy.copy(self.clock), stopped, exhausted)
 
 
 #: Fingerprint fields that checkpoints written before them lack: such a checkpoint is not checked on them.
