@@ -338,3 +338,23 @@ def test_describe_command_spells_each_option_as_a_flag():
     assert tour._describe_command("lstm", {"input_size": 3, "num_layers": 2}, "a/b/lstm.svg") == (
         "yetztml describe lstm --input-size 3 --num-layers 2 --figure lstm.svg")
     assert tour._describe_command("gru", {}, Path("x.png")) == "yetztml describe gru  --figure x.png"
+
+
+def test_adding_figure_keeps_its_widths_and_title_size_whatever_the_style(tmp_path, saved):
+    with matplotlib.rc_context({"lines.linewidth": 3.0, "font.size": 14.0, "axes.titlesize": 14.0}):
+        tour.plot_adding(RESULT["adding"], tmp_path / "a.png")
+    (fig, _, _), = saved
+    (ax,) = fig.axes
+    assert [line.get_linewidth() for line in ax.get_lines()] == [1.5, 1.5, 1.5, 1.0, 1.0]
+    assert ax.title.get_fontsize() == 10.0
+
+
+def test_lstm_picture_is_titled_lstm(tmp_path, calls):
+    a = anatomy(build("lstm", 2, 3, bidirectional=True))
+    a.update(figure="pictures/lstm.png", options={"bidirectional": True})
+    lines = tour._pictures_section(tmp_path, {"lstm": a})
+    assert lines[4] == f"### LSTM, input size 2, hidden size 3, num_layers = 1 ({a['total']} weights)"
+    assert lines[-2] == (f"Parameters: weight_ih_l0 12×2, weight_hh_l0 12×3, bias_ih_l0 12, bias_hh_l0 12, "
+                         f"weight_ih_l0_reverse 12×2, weight_hh_l0_reverse 12×3, bias_ih_l0_reverse 12, "
+                         f"bias_hh_l0_reverse 12; total {a['total']} = `num_weights`. Redraw with "
+                         "`yetztml describe lstm --bidirectional True --figure lstm.png`.")
