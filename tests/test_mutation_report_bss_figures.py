@@ -27,11 +27,13 @@ def laid_out(monkeypatch) -> list:
     return figures
 
 
-def _arrays(kind: str) -> dict:
+def _arrays(kind: str, units: int = 30) -> dict:
+    """Four contexts of N samples (the figures show the first three), two sources."""
     rng = np.random.default_rng(0)
-    T = 3 * N
+    T = 4 * N
     arrays = {"s": rng.standard_normal((T, 2)), "y": rng.standard_normal((T, 2)), "x": rng.standard_normal((T, 2)),
-              "A": np.array([[[2.0, 0.0], [0.0, 4.0]], [[1.0, 1.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 0.5]]]),
+              "A": np.array([[[2.0, 0.0], [0.0, 4.0]], [[1.0, 1.0], [0.0, 1.0]], [[1.0, 0.0], [0.0, 0.5]],
+                             [[3.0, 0.0], [1.0, 1.0]]]),
               "output_error": np.arange(2 * N, dtype=float) + 1.0}
     if kind == "W":
         arrays["W"] = rng.standard_normal((T, 2, 2))
@@ -39,7 +41,7 @@ def _arrays(kind: str) -> dict:
     elif kind == "W_eff":
         arrays["W_eff"] = rng.standard_normal((T, 2, 2))
     elif kind == "mod":
-        arrays["mod"] = rng.standard_normal((T, 25))
+        arrays["mod"] = rng.standard_normal((T, units))
         arrays["K"] = np.array([0.1, 0.5, 1.0, 0.5, 0.1])
     return arrays
 
@@ -93,10 +95,10 @@ def test_unmixing_figure_with_weights(tmp_path, saved, laid_out):
     assert axes[0, 0].get_xlabel() == "time (samples)"
     # b: the four weights against the inverse of each context's mixing
     b = axes[0, 1].get_lines()
-    target = np.linalg.inv(np.repeat(arrays["A"], N, axis=0)).reshape(-1, 4)
+    target = np.linalg.inv(np.repeat(arrays["A"], N, axis=0))[: 3 * N].reshape(-1, 4)
     assert len(b) == 8
     for k in range(4):
-        np.testing.assert_array_equal(b[k].get_ydata(), arrays["W"].reshape(-1, 4)[:, k])
+        np.testing.assert_array_equal(b[k].get_ydata(), arrays["W"][: 3 * N].reshape(-1, 4)[:, k])
         np.testing.assert_array_equal(b[4 + k].get_ydata(), target[:, k])
         assert (b[k].get_linewidth(), b[4 + k].get_linestyle(), b[4 + k].get_color()) == (0.8, "--", "k")
     assert axes[0, 1].get_title() == "b  weights W(t) and A⁻¹ (dashed)"
@@ -105,6 +107,7 @@ def test_unmixing_figure_with_weights(tmp_path, saved, laid_out):
     c = axes[0, 2]
     bodies = [p for p in c.collections if isinstance(p, PolyCollection)]
     assert len(bodies) == 2
+    assert len(c.collections) == 2 + 4  # the violins, their extremes, bars and means
     assert [round(float(v.get_paths()[0].vertices[:, 1].max()), 6) for v in bodies] == [0.6, 0.95]
     assert [round(float(v.get_paths()[0].vertices[:, 1].min()), 6) for v in bodies] == [0.5, 0.9]
     assert [tick.get_text() for tick in c.get_xticklabels()] == ["stimulus x", "output y"]
@@ -144,7 +147,12 @@ def test_unmixing_figure_with_effective_weights_and_without_sweep_or_curve(tmp_p
     (fig, _, _), = saved
     assert len(fig.axes) == 6  # no twin axis without a monitoring curve
     b = fig.axes[1]
-    np.testing.assert_array_equal(b.get_lines()[2].get_ydata(), arrays["W_eff"].reshape(-1, 4)[:, 2])
+    target = np.linalg.inv(np.repeat(arrays["A"], N, axis=0))[: 3 * N].reshape(-1, 4)
+    np.testing.assert_array_equal(b.get_lines()[2].get_ydata(), arrays["W_eff"][: 3 * N].reshape(-1, 4)[:, 2])
+    np.testing.assert_array_equal(b.get_lines()[7].get_ydata(), target[:, 3])
+    assert [(line.get_linewidth(), line.get_linestyle()) for line in b.get_lines()] == [(0.8, "-")] * 4 + [
+        (0.8, "--")] * 4
+    assert {line.get_color() for line in b.get_lines()[4:]} == {"k"}
     assert b.get_title() == "b  W_ro diag(M) W_x and A⁻¹ (dashed)"
     assert (b.get_xlabel(), b.get_ylim(), len(b.get_lines())) == ("time (samples)", (-6.0, 6.0), 8)
     assert [line.get_label() for line in fig.axes[3].get_lines()] == ["‖s − y‖"]
@@ -157,8 +165,8 @@ def test_unmixing_figure_with_release_probabilities(tmp_path, saved):
     (fig, _, _), = saved
     b = fig.axes[1]
     lines = b.get_lines()
-    assert len(lines) == 13  # every second of 25 units
-    np.testing.assert_array_equal(lines[1].get_ydata(), arrays["mod"][:, 2])
+    assert len(lines) == 10  # every third of 30 units
+    np.testing.assert_array_equal(lines[1].get_ydata(), arrays["mod"][: 3 * N, 3])
     assert lines[0].get_linewidth() == 0.8
     assert (b.get_title(), b.get_xlabel()) == ("b  release probabilities p (every 10th unit)", "time (samples)")
 
@@ -354,3 +362,42 @@ def test_figures_are_written_as_png(tmp_path, monkeypatch):
            "evaluation": {"clarity_output_per_context": {"mean": 0.5, "std": 0.1}}}
     bf.figure_variants(tmp_path / "v.png", [run])
     assert (tmp_path / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unmixing_figure_with_few_units_draws_each(tmp_path, saved):
+    arrays = _arrays("mod", units=5)
+    bf.figure_unmixing(tmp_path / "f.png", _result(), arrays)
+    (fig, _, _), = saved
+    assert len(fig.axes[1].get_lines()) == 5
+
+
+def test_sources_cycle_through_the_three_colours(tmp_path, saved):
+    rng = np.random.default_rng(3)
+    T = 3 * N
+    arrays = {"s": rng.standard_normal((T, 4)), "y": rng.standard_normal((T, 4)), "x": rng.standard_normal((T, 4)),
+              "output_error": np.ones(N)}
+    bf.figure_unmixing(tmp_path / "f.png", _result(), arrays)
+    result, freeze = _freeze()
+    freeze["freeze_example"].update(s=np.ones((800, 4)), y=np.ones((800, 4)))
+    bf.figure_freeze(tmp_path / "z.png", result, freeze)
+    (unmixing, _, _), (frozen, _, _) = saved
+    colours = ["#2c6e85", "#5fb89a", "#a63a50", "#2c6e85"]
+    drawn = [matplotlib.colors.to_hex(line.get_color()) for line in unmixing.axes[0].get_lines()[4:12:2]]
+    assert drawn == colours
+    drawn = [matplotlib.colors.to_hex(line.get_color()) for line in frozen.axes[0].get_lines()[::2]]
+    assert drawn == colours
+
+
+def test_freeze_paths_start_at_most_200_samples_into_each_stretch(tmp_path, saved):
+    result, arrays = _freeze()
+    result["config"]["n_steps"] = 1000
+    rng = np.random.default_rng(2)
+    arrays["freeze_example"] = {k: rng.standard_normal((2000, v.shape[1])) for k, v in arrays["freeze_example"].items()}
+    result["evaluation"]["freeze"]["same_side"] = [1, 0, 1]  # 0/1 read as False/True
+    bf.figure_freeze(tmp_path / "z.png", result, arrays)
+    (fig, _, _), = saved
+    first = fig.axes[1].get_lines()[0].get_data_3d()[0]
+    np.testing.assert_array_equal(first, arrays["freeze_example"]["subs"][700:1000, 0])
+    same, other = [c for c in fig.axes[2].collections if isinstance(c, PathCollection)]
+    assert (same.get_offsets().tolist(), other.get_offsets().tolist()) == ([[0.5, 30.0], [2.5, 50.0]],
+                                                                           [[1.5, 40.0]])
