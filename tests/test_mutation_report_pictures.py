@@ -538,3 +538,12 @@ def test_write_picture_refuses_other_suffixes(tmp_path):
     assert str(info.value) == ("describe --figure: expected a path ending in .png, .svg, .pdf, got "
                                f"{tmp_path / 'out' / 'g.txt'}")
     assert not (tmp_path / "out").exists()
+
+
+def test_gates_are_spread_from_top_to_bottom_however_many():
+    a = _a("gru")
+    a["gates"] = ["z", "n"]  # a cell with two gate blocks
+    ax = _draw(pictures.draw_inside, a)
+    gates = [(t.get_text().split("(t)")[0], _r(t.get_position())) for t in ax.texts
+             if t.get_text().startswith(("z(t)", "n(t)"))]
+    assert gates == [("z", (4.9, 2.5)), ("n", (4.9, -0.5))]
