@@ -38,6 +38,11 @@ def snapshot(parser: argparse.ArgumentParser) -> dict:
     return out
 
 
+#: Built once on import: the commands import their libraries when the parser is made, which takes seconds
+#: the first time; made here, that time is spent collecting the tests rather than inside the first of them.
+PARSER = build_parser()
+
+
 def command(*names: str) -> argparse.ArgumentParser:
     """The parser of ``yetztml NAME [SUBNAME…]`` as :func:`yetztml.cli.main.build_parser` makes it."""
     parser = build_parser()
