@@ -8,7 +8,11 @@ untimed as the script itself arranges. From each run the script's own medians ar
 
 * ``bench_truncated1997.py``: µs per step (wall and CPU) of each compiled path and dtype;
 * ``bench_lstm.py``: ms per forward + backward of ``LSTM`` at each size (wall);
-* ``bench_bss.py``: s per training batch of the closed-loop model (wall and CPU).
+* ``bench_bss.py``: s per training batch of the closed-loop model (wall and CPU);
+* ``bench_cells.py``: ms per forward + backward of each stacked cell and dtype (wall and CPU).
+
+A script that the old commit does not have yet is taken from the new tree and run against the old tree's
+``src`` (said in the output): it must use only what both commits offer.
 
 The table gives, per measurement, the median over the rounds for each commit and the ratio NEW / OLD; a
 ratio above 1 + ``--tolerance`` (default 5 %) is marked. ``--reduced`` passes each script smaller sizes
@@ -35,15 +39,18 @@ FULL = {
     "truncated1997": ["--no-overhead", "--no-parallel"],
     "lstm": [],
     "bss": ["--torch-repeats", "0"],
+    "cells": [],
 }
 REDUCED = {
     "truncated1997": ["--repeats", "5", "--sequences", "600", "--api-sequences", "40", "--torch-sequences", "4",
                       "--check-sequences", "4", "--no-overhead", "--no-parallel"],
     "lstm": ["--repeats", "5", "--min-sample", "0.05"],
     "bss": ["--repeats", "3", "--steps", "300", "--torch-repeats", "0"],
+    "cells": ["--repeats", "3", "--min-sample", "0.1"],
 }
 _ROW_T97 = re.compile(r"^\| (float\d+) \| ([^|]+?) \| \d+ \| ([\d.]+) \([^)]*\) \| ([\d.]+) \|")
 _ROW_LSTM = re.compile(r"^\| ([\d, ]+) \| ([\d.]+) \|")
+_ROW_CELLS = re.compile(r"^\| (\w+) \| (float\d+) \| ([\d.]+) \| ([\d.]+) \|")
 _ROW_BSS = re.compile(
     r"^yetztml \(Numba\)\s+best\s+[\d.]+ s\s+median\s+([\d.]+) s.*CPU time best [\d.]+ s, median ([\d.]+) s"
 )
@@ -58,6 +65,11 @@ def parse(bench: str, out: str) -> dict[str, float]:
             if m and m.group(2) != "torch eager":
                 found[f"{m.group(1)} {m.group(2)} µs/step wall"] = float(m.group(3))
                 found[f"{m.group(1)} {m.group(2)} µs/step CPU"] = float(m.group(4))
+        elif bench == "cells":
+            m = _ROW_CELLS.match(line)
+            if m:
+                found[f"{m.group(1)} {m.group(2)} ms wall"] = float(m.group(3))
+                found[f"{m.group(1)} {m.group(2)} ms CPU"] = float(m.group(4))
         elif bench == "lstm":
             m = _ROW_LSTM.match(line)
             if m:
@@ -78,11 +90,15 @@ def export(rev: str, into: Path) -> Path:
     return into
 
 
-def run(tree: Path, bench: str, args: list[str]) -> dict[str, float]:
+def run(tree: Path, bench: str, args: list[str], scripts: Path) -> dict[str, float]:
+    """One run of ``bench_<bench>.py`` against ``tree``'s ``src``; the script is the tree's own, or
+    ``scripts``'s where the tree has none."""
     env = dict(os.environ, PYTHONPATH=str(tree / "src"))
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = "1"
     script = tree / "benchmarks" / f"bench_{bench}.py"
+    if not script.exists():
+        script = scripts / "benchmarks" / f"bench_{bench}.py"
     done = subprocess.run([sys.executable, str(script), *args], cwd=tree, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"compare_commits: {script} failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
@@ -110,11 +126,14 @@ def main() -> None:
         results: dict[str, dict[str, list[float]]] = {"old": {}, "new": {}}
         print(f"# compare_commits: old {args.old}, new {args.new}, rounds {args.rounds}, "
               f"{'reduced' if args.reduced else 'full'} sizes, load average at start {os.getloadavg()[0]:.2f}")
+        for bench in args.only:
+            if not (trees["old"] / "benchmarks" / f"bench_{bench}.py").exists():
+                print(f"# bench_{bench}.py is not in {args.old}: the new commit's script runs against both")
         for r in range(args.rounds):
             order = ("old", "new") if r % 2 == 0 else ("new", "old")
             for bench in args.only:
                 for side in order:
-                    for key, value in run(trees[side], bench, options[bench]).items():
+                    for key, value in run(trees[side], bench, options[bench], trees["new"]).items():
                         results[side].setdefault(key, []).append(value)
                     print(f"round {r + 1}: {bench} ({side}) done", file=sys.stderr, flush=True)
         print(f"# load average at the end {os.getloadavg()[0]:.2f}\n")
