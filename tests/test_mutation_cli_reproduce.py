@@ -6,6 +6,7 @@ the run folder's --force, the warnings and the interrupt message."""
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import warnings
 from pathlib import Path
@@ -429,7 +430,7 @@ def test_live_display_shows_a_bar_per_running_trial(capsys, monkeypatch):
         assert tasks[1].description == ""
         assert (tasks[1].completed, tasks[1].total, tasks[1].fields) == (4, 12, {"trial": 1, "unit": "streams",
                                                                                  "detail": "b"})
-        assert (tasks[2].completed, tasks[2].total, tasks[2].fields["detail"]) == (1, 5, "c")
+        assert (tasks[2].completed, tasks[2].total, tasks[2].fields["detail"]) == (1, 5, "c")  # its one report
         display.record({**RECORD_1997, "trial": 1}, 1, 2)
         assert [t.fields["trial"] for t in display.bars.tasks] == [2] and display.tasks == {2: tasks[2].id}
         display.progress({"trial": 1, "done": 5, "total": 12, "unit": "streams", "detail": "late"})
@@ -440,6 +441,45 @@ def test_live_display_shows_a_bar_per_running_trial(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "  trial   1: success after 12,345 sequences, test wrong 2, 1.2 s  [1/2]\n" in out  # not highlighted
     assert "  trial   7: success after 12,345 sequences, test wrong 2, 1.2 s  [2/2]\n" in out
+
+
+class FlushedStream(io.StringIO):
+    """Standard output off a terminal that notes where each flush happened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(len(self.getvalue()))
+        super().flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def flushed_line(self, line: str) -> bool:
+        text = self.getvalue()
+        return text.index(line + "\n") + len(line) + 1 in self.flushed_at
+
+
+def test_lines_are_flushed_as_they_are_printed(tmp_path, monkeypatch, entries):
+    """Off a terminal (a log file) the first line, each finished trial and each progress line appear at once."""
+    stream = FlushedStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    out = str(tmp_path / "a")
+    assert main(["reproduce", "lstm1997", "--exp", "4", "--jobs", "1", "--trials", "1", "--out", out]) == 0
+    assert main(["reproduce", "gers2000", "--row", "forget", "--jobs", "1", "--trials", "1", "--out", out]) == 0
+    clock = iter([0.0, 61.0])
+    monkeypatch.setattr(reproduce.time, "monotonic", lambda: next(clock))
+    display = reproduce._Display()
+    for _ in range(2):
+        display.progress({"trial": 4, "done": 9, "total": 10, "unit": "streams", "detail": "d"})
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("reproduce lstm1997: row 4-1 ") and stream.flushed_line(lines[0])
+    assert lines[1].startswith("  trial   3: success") and stream.flushed_line(lines[1])
+    assert lines[5].startswith("reproduce gers2000: row forget ") and stream.flushed_line(lines[5])
+    assert lines[6].startswith("  trial  12: no success") and stream.flushed_line(lines[6])
+    assert lines[10] == "  trial   4: 9 of 10 streams, d" and stream.flushed_line(lines[10])
 
 
 def test_warnings_inside_are_one_line_each(capsys):

@@ -202,8 +202,9 @@ class _Display:
         if self.bars is not None:
             fields = {"trial": trial, "unit": report["unit"], "detail": report["detail"]}
             if trial not in self.tasks:
-                self.tasks[trial] = self.bars.add_task("", total=report["total"], **fields)
-            self.bars.update(self.tasks[trial], completed=report["done"], total=report["total"], **fields)
+                self.tasks[trial] = self.bars.add_task("", total=report["total"], completed=report["done"], **fields)
+            else:
+                self.bars.update(self.tasks[trial], completed=report["done"], total=report["total"], **fields)
             return
         now = time.monotonic()
         if now - self.printed.get(trial, now) >= PLAIN_EVERY:
