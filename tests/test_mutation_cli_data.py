@@ -63,7 +63,7 @@ def test_fetch_options_parse_to_their_values():
 
 
 @pytest.mark.parametrize(("n", "text"), [(0, "0 kB"), (1_500, "2 kB"), (99_999, "100 kB"), (100_000, "0.1 MB"),
-                                         (1_234_567, "1.2 MB"), (26_709_000, "26.7 MB")])
+                                         (1_234_567, "1.2 MB"), (1_750_000, "1.8 MB"), (26_709_000, "26.7 MB")])
 def test_size_is_kilobytes_below_a_tenth_of_a_megabyte(n, text):
     assert data._size(n) == text
 

@@ -196,6 +196,10 @@ def test_train_checks_the_validation_files_and_the_out_folder(folder, rec, capsy
                  "--out", "run"]) == 2
     assert capsys.readouterr().err.startswith("yetztml text: error: --val-src: expected an existing file, got "
                                               "'x.de'")
+    assert main(["text", "train", "--task", "translate", "--src", "x.de", *FILES[2:], "--out", "run"]) == 2
+    assert capsys.readouterr().err.startswith("yetztml text: error: --src: expected an existing file, got 'x.de'")
+    assert main(["text", "train", "--task", "translate", *FILES[:2], "--tgt", "x.en", *FILES[4:], "--out", "run"]) == 2
+    assert capsys.readouterr().err.startswith("yetztml text: error: --tgt: expected an existing file, got 'x.en'")
     assert main(["text", "train", "--task", "translate", *FILES, "--out", "a.de"]) == 2
     assert capsys.readouterr().err.startswith("yetztml text: error: --out: expected a folder")
     assert rec.calls == []
