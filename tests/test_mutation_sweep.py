@@ -286,14 +286,13 @@ def test_lstm1997_points_resolve_their_row_and_plan():
     plan, trials = command.plan({"exp": "1", "blocks": 3, "block_size": 2, "alpha": 0.2, "trials": 2})
     assert trials == 2 and plan.kwargs["row"].id == "1-3" and plan.kwargs["row"].net.output == "logistic"
     assert (plan.kwargs["seed"], plan.kwargs["max_sequences"]) == (0, None)
-    plan, _ = command.plan({"exp": "2c", "p": 200, "q": 200})
-    assert plan.kwargs["row"].id == "2c-3"
-    plan, _ = command.plan({"exp": "3b", "T": 100, "N": 1})
-    assert plan.kwargs["row"].id == "3b-2"
-    plan, _ = command.plan({"exp": "5", "n_seq": 13})
-    assert plan.kwargs["row"].id == "5-2"
-    plan, _ = command.plan({"exp": "2a", "method": "rtrl", "p": 10})
-    assert plan.kwargs["row"].id == "2a-rtrl-4"
+    chosen = [({"exp": "2c", "p": 200, "q": 200}, "2c-3"), ({"exp": "2c", "p": 100, "q": 1000}, "2c-8"),
+              ({"exp": "3b", "T": 100, "N": 1}, "3b-2"), ({"exp": "3b", "T": 1000, "N": 1}, "3b-3"),
+              ({"exp": "4", "T": 500}, "4-2"), ({"exp": "5", "n_seq": 13}, "5-2"),
+              ({"exp": "2a", "method": "rtrl", "p": 10}, "2a-rtrl-4"), ({"exp": "2a", "method": "bptt"}, "2a-bptt-1"),
+              ({"exp": "1", "blocks": 3, "alpha": 0.5}, "1-5"), ({"exp": "1", "block_size": 2, "alpha": 0.5}, "1-5"),
+              ({"exp": "1", "alpha": 0.2}, "1-3"), ({"exp": "2a", "method": "rtrl", "alpha": 10.0}, "2a-rtrl-3")]
+    assert [command.plan(opts)[0].kwargs["row"].id for opts, _ in chosen] == [row for _, row in chosen]
     with pytest.raises(OptionError, match="variant: expected one of 'as-written'"):
         sweep._lstm1997_row({"exp": "4", "variant": "no-such"})
 
@@ -381,6 +380,20 @@ def test_run_sweep_runs_every_trial_and_writes_the_table(tmp_path, commands):
         assert json.loads((folder / "config.json").read_text()) == {"scale": scale}
         assert [json.loads(x)["value"] for x in (folder / TRIALS_FILE).read_text().splitlines()] == [
             scale * 10, scale * 10 + 1]
+
+
+def test_an_interrupted_sweep_has_written_its_points_first(tmp_path, commands):
+    def stop(point, record, finished, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(check_spec(SPEC), tmp_path, InlineBackend(), on_record=stop)
+    assert json.loads((tmp_path / SWEEP_FILE).read_text()) == {
+        "spec": check_spec(SPEC), "points": [{"name": "scale=1", "options": {"trials": 2, "label": "b", "scale": 1}},
+                                             {"name": "scale=2", "options": {"trials": 2, "label": "b", "scale": 2}}]}
+    assert (tmp_path / POINTS_DIR / "scale=1" / TRIALS_FILE).read_text() == (
+        '{"trial": 0, "success": true, "value": 10}\n')
+    assert not (tmp_path / TABLE_FILE).exists()
 
 
 def test_run_sweep_resumes_and_adds_points(tmp_path, commands):
