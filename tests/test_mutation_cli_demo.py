@@ -6,6 +6,8 @@ trainer (also a stand-in) or refuses."""
 from __future__ import annotations
 
 import argparse
+import io
+import sys
 
 import pytest
 
@@ -218,6 +220,27 @@ def test_demo_bss_hands_run_bss_the_options_and_prints_the_result(tmp_path, caps
         "checkpoint_every=250 dtype=float32 tanh=fast blas_threads=1 threads=2 analyses=False figures=True\n"
         "clarity: stimulus 0.512, output 0.968 (mean over the test contexts); 0.123 s per batch over 7 batches\n"
         f"report: {out}/report.md\n")
+
+
+class FlushedStream(io.StringIO):
+    """Standard output that notes where each flush happened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed_at: list[int] = []
+
+    def flush(self) -> None:
+        self.flushed_at.append(len(self.getvalue()))
+        super().flush()
+
+
+def test_the_options_line_is_flushed_before_the_run(tmp_path, runs, monkeypatch):
+    """Off a terminal (a log file) the options line appears before the long run starts."""
+    stream = FlushedStream()
+    monkeypatch.setattr(sys, "stdout", stream)
+    assert main(["demo", "bss", "--out", str(tmp_path), "--threads", "1"]) == 0
+    first = stream.getvalue().splitlines()[0]
+    assert first.startswith("demo bss: model=modulation batches=6000 ") and len(first) + 1 in stream.flushed_at
 
 
 def test_demo_bss_defaults(tmp_path, capsys, runs, monkeypatch):
