@@ -10,6 +10,7 @@ translation options, is pinned in ``test_mutation_cli_text.py``.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from io import BytesIO, TextIOWrapper
@@ -294,10 +295,25 @@ def test_translate_reads_standard_input_and_is_quiet_when_nothing_is_left_out(fo
     assert capsys.readouterr() == ("", "")
 
 
-def test_translate_reads_and_writes_utf8(folder, rec, monkeypatch):
+def test_translate_reads_and_writes_utf8_whatever_the_locale(folder, rec, monkeypatch):
+    """The files are UTF-8 by rule, not by the locale's encoding: the encoding asked of ``Path.read_text``
+    and ``Path.write_text`` is recorded (codec names compared as Python does, case-insensitively)."""
+    asked = []
+    read, write = Path.read_text, Path.write_text
+
+    def read_text(self, encoding=None, errors=None):
+        asked.append(("read", self.name, encoding and codecs.lookup(encoding).name))
+        return read(self, encoding=encoding, errors=errors)
+
+    def write_text(self, data, encoding=None, errors=None, newline=None):
+        asked.append(("write", self.name, encoding and codecs.lookup(encoding).name))
+        return write(self, data, encoding=encoding, errors=errors, newline=newline)
+
     (folder / "in.txt").write_bytes("grüße\n".encode())
-    monkeypatch.setattr("locale.getpreferredencoding", lambda do_setlocale=True: "ascii")
+    monkeypatch.setattr(Path, "read_text", read_text)
+    monkeypatch.setattr(Path, "write_text", write_text)
     assert main(["text", "translate", "--model", "m", "--input", "in.txt", "--output", "o.txt"]) == 0
+    assert asked == [("read", "in.txt", "utf-8"), ("write", "o.txt", "utf-8")]
     assert (folder / "o.txt").read_bytes() == "GRÜSSE\n".encode()
 
 
