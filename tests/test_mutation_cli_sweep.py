@@ -251,6 +251,13 @@ def test_plan_is_one_trial_of_train_trial_with_the_texts_and_the_resume_key(fold
         config, None, ["worse"], ["good film", "bad film", "fine"])
 
 
+@pytest.mark.parametrize("option", ["data", "val", "test"])
+def test_plan_names_the_option_of_a_missing_file(option, folder):
+    opts = {"data": "d.csv", option: "no.csv"}
+    with pytest.raises(Exception, match=f"^{option}: expected an existing file, got 'no.csv' "):
+        sweep_text._plan(opts)
+
+
 def test_plan_checks_the_options_before_reading_a_file(folder):
     with pytest.raises(Exception, match="^--hidden: "):
         sweep_text._plan({"data": "no.csv", "hidden": 0})

@@ -66,12 +66,12 @@ def _plan(opts: dict[str, Any]) -> tuple[TrialPlan, int]:
     kwargs: dict[str, Any] = {"config": config.to_json()}
     files: dict[str, Any] = {}
     for option in _FILES:
+        key = "train" if option == "data" else option  # train_trial's argument
         if opts.get(option) is None:
-            kwargs["train" if option == "data" else option] = None
+            kwargs[key] = None
             files[option] = None
             continue
-        texts, files[option] = _read(f"{option}", opts[option], opts)
-        kwargs["train" if option == "data" else option] = texts
+        kwargs[key], files[option] = _read(option, opts[option], opts)
     columns = {k: opts.get(k) for k in ("text_column", "label_column", "delimiter")}
     plan = TrialPlan(train_trial, kwargs, {"command": NAME, "config": config.to_json(), "files": files,
                                            "columns": columns}, dict(REQUIRED))
