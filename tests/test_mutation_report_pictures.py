@@ -547,3 +547,23 @@ def test_gates_are_spread_from_top_to_bottom_however_many():
     gates = [(t.get_text().split("(t)")[0], _r(t.get_position())) for t in ax.texts
              if t.get_text().startswith(("z(t)", "n(t)"))]
     assert gates == [("z", (4.9, 2.5)), ("n", (4.9, -0.5))]
+
+
+def test_more_steps_than_named_are_refused():
+    with pytest.raises(ValueError, match="zip"):
+        _draw(pictures.draw_unfolded, _a("rnn"), steps=5)
+
+
+def test_backward_arrows_are_labelled_once():
+    ax = _draw(pictures.draw_unfolded, _a("lstm", bidirectional=True), steps=3)
+    backward = [item for item in _drawing(ax) if item[0] == "arrow" and item[3] == "--"]
+    assert len(backward) == 2
+    labels = [item[1] for item in _drawing(ax) if item[0] == "label" and item[3] == "#a33"]
+    assert labels == ["← direction"]
+
+
+@pytest.mark.parametrize(("name", "title"), [("lstm", "LSTM"), ("gru", "GRU"), ("rnn", "Elman RNN")])
+def test_stacked_cells_are_titled_by_their_kind_not_their_class(name, title):
+    a = _a(name)
+    a["class"] = "Renamed"
+    assert _draw(pictures.draw_unfolded, a, steps=1).get_title().startswith(f"{title} unfolded in time")
