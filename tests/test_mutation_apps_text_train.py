@@ -316,13 +316,17 @@ def test_an_epoch_recorded_before_its_checkpoint_is_recorded_once(tmp_path, reco
     cfg = config(epochs=3)
     whole = train_classifier(cfg, texts(), tmp_path / "whole", progress=False)
 
-    def stop(line):
-        if line.startswith("epoch 2/"):
-            raise KeyboardInterrupt  # history.json holds epoch 2; the checkpoint is one step before it
+    out = tmp_path / "cut"
+
+    def crash(line):
+        if line.startswith("epoch 2/"):  # as if the process died after history.json, before the checkpoint
+            (out / "older.npz").write_bytes((out / "checkpoint.npz").read_bytes())  # the one of epoch 1
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_classifier(cfg, texts(), tmp_path / "cut", progress=False, log=stop)
-    assert len(json.loads((tmp_path / "cut" / "history.json").read_text())["epochs"]) == 2
+        train_classifier(cfg, texts(), out, progress=False, log=crash)
+    (out / "older.npz").replace(out / "checkpoint.npz")
+    assert len(json.loads((out / "history.json").read_text())["epochs"]) == 2
     resumed = train_classifier(cfg, texts(), tmp_path / "cut", progress=False)
     assert [e["epoch"] for e in resumed["epochs"]] == [1, 2, 3]
     assert untimed(resumed["epochs"]) == untimed(whole["epochs"])

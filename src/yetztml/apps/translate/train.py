@@ -162,13 +162,15 @@ def train_translator(
         out_of_time = bool(history) and config.max_minutes is not None and history[-1]["minutes"] >= config.max_minutes
         return stale >= config.patience or out_of_time
 
-    def check(step: int, loss: float, net: Any) -> bool:
+    def check(step: int, loss: float, net: Any, last: bool = False) -> bool:
         with HeldSignals():  # a validation cut short would be skipped by the rerun: Ctrl-C waits for its end
-            return validate(step, loss, net)
+            return validate(step, loss, net, last)
 
-    def validate(step: int, loss: float, net: Any) -> bool:
+    def validate(step: int, loss: float, net: Any, last: bool = False) -> bool:
+        """Every ``val_every`` steps, when time is up, and after the ``last`` step: record one validation;
+        whether the run stops."""
         out_of_time = config.max_minutes is not None and minutes() >= config.max_minutes
-        if (step + 1) % val_every and not out_of_time:
+        if (step + 1) % val_every and not out_of_time and not last:
             return False
         losses = trainer.history[-val_every:]
         hyps, _, _ = translator.translate_ids(val_src_ids, beam=1)
@@ -200,7 +202,7 @@ def train_translator(
     ended = resume and stopped()  # interrupted after the validation that stopped it
     run = trainer.run(history[-1]["step"] if ended else config.epochs * steps_per_epoch, resume=resume)
     if not history or history[-1]["step"] != trainer.clock.step:
-        check(trainer.clock.step - 1, 0.0, model)  # the last steps since a validation
+        check(trainer.clock.step - 1, 0.0, model, last=True)  # the last steps since a validation
     trained, train_seconds = minutes(), time.perf_counter() - clock["start"]
     chosen = best()
     model.load_params(load_model(out / "best").params)  # the best validation's weights
