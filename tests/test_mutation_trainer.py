@@ -15,7 +15,7 @@ import pytest
 from rich.console import Console
 
 from yetztml.cells.rnn import RNN
-from yetztml.core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError
+from yetztml.core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, ShapeError
 from yetztml.layers import Dropout, Linear
 from yetztml.learning import SGD, Adam, Batch, Clock, Trainer, decay_per_sequence, gradients, train
 from yetztml.learning import trainer as trainer_module
@@ -39,13 +39,16 @@ def item(seed: int, batch: int = B, mask: bool = False):
 
 
 class Stateful:
-    """A callable source with get_state/set_state; records the generator it was given."""
+    """A callable source with get_state/set_state; records the generator it was given. It runs dry after 40
+    items (no test here needs as many), so that a loop that never counts its steps ends at once."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.rngs: list[object] = []
 
     def __call__(self, rng):
+        if self.calls >= 40:
+            raise StopIteration
         self.rngs.append(rng)
         self.calls += 1
         x, targets = item(self.calls)
@@ -152,6 +155,8 @@ def test_a_callable_source_gets_the_trainers_generator_and_is_not_fast_forwarded
             self.calls = 0
 
         def __call__(self, rng):
+            if self.calls >= 40:
+                raise StopIteration
             self.calls += 1
             return item(0)[0] * rng.uniform(0.5, 1.5), item(0)[1]
 
@@ -235,7 +240,7 @@ def test_items_as_lists_batches_and_masks_are_read_alike():
         "list": [x, targets, mask],
         "batch": Batch(x, targets, mask),
     }
-    losses = {name: build(lambda rng, v=v: v).run(2).losses for name, v in runs.items()}
+    losses = {name: build([v] * 5).run(2).losses for name, v in runs.items()}
     assert losses["tuple"] == losses["list"] == losses["batch"]
     cell = RNN(I, H, seed=1)
     value, _ = gradients(cell, x, targets, loss="mse", mask=mask)
@@ -378,13 +383,13 @@ def test_step_refuses_lengths_in_the_per_step_mode():
 def test_batch_first_cells_count_their_sequences_on_axis_0(update):
     x, targets = item(2, batch=3)
     cell = RNN(I, H, seed=1, batch_first=True)
-    trainer = Trainer(cell, lambda rng: (np.swapaxes(x, 0, 1), np.swapaxes(targets, 0, 1)),
+    trainer = Trainer(cell, [(np.swapaxes(x, 0, 1), np.swapaxes(targets, 0, 1))] * 5,
                       optimiser=SGD(cell.params, lr=0.1), loss="mse", update=update, progress=False)
     history = trainer.run(2)
     assert history.clock == Clock(step=2, updates=2 if update == "batch" else 6, sequences=6,
                                   updates_in_sequence=1)
     ref = RNN(I, H, seed=1)
-    ref_history = Trainer(ref, lambda rng: (x, targets), optimiser=SGD(ref.params, lr=0.1), loss="mse",
+    ref_history = Trainer(ref, [(x, targets)] * 5, optimiser=SGD(ref.params, lr=0.1), loss="mse",
                           update=update, progress=False).run(2)
     assert history.losses == pytest.approx(ref_history.losses, rel=1e-12)
     for k, v in ref.params.items():
@@ -719,7 +724,7 @@ def test_train_passes_steps_resume_and_options(tmp_path):
     cell = RNN(I, H, seed=1)
     first = train(cell, Stateful(), steps=2, optimiser=SGD(cell.params, lr=0.1), loss="mse", progress=False,
                   checkpoint=path)
-    cell2 = RNN(I, H, seed=1)
+    cell2 = RNN(I, H, seed=9)  # other weights: only the checkpoint's make the run equal the straight one
     resumed = train(cell2, Stateful(), steps=3, resume=True, optimiser=SGD(cell2.params, lr=0.1), loss="mse",
                     progress=False, checkpoint=path)
     straight = build().run(3)
@@ -795,6 +800,8 @@ class Logged:
 
     def __call__(self, rng):
         n = len(self.record["drawn"])
+        if n >= 40:
+            raise StopIteration
         self.record["drawn"].append(n)
         x, targets = item(n)
         if n == self.nan_at:
@@ -891,6 +898,8 @@ def test_an_iterator_with_a_state_is_restored_not_fast_forwarded(tmp_path):
             return self
 
         def __next__(self):
+            if self.n >= 40:
+                raise StopIteration
             self.n += 1
             return item(self.n)
 
@@ -939,24 +948,33 @@ def pooled(seed=0):
                       Linear(4, 2, seed=seed + 2))
 
 
-def padded(rng):
-    lengths = np.array([2, 5, 3])
-    ids = np.zeros((5, 3), dtype=np.int64)
-    for b, n in enumerate(lengths):
-        ids[:n, b] = rng.integers(1, 9, n)
-    labels = np.array([[0, 1, 1]])
-    mask = np.array([[True, False, True]])
-    return Batch(ids, labels, mask, lengths)
+class Padded:
+    """Padded batches of 3 sequences (the first and last selected by the mask); dry after 40."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, rng):
+        if self.calls >= 40:
+            raise StopIteration
+        self.calls += 1
+        lengths = np.array([2, 5, 3])
+        ids = np.zeros((5, 3), dtype=np.int64)
+        for b, n in enumerate(lengths):
+            ids[:n, b] = rng.integers(1, 9, n)
+        labels = np.array([[0, 1, 1]])
+        mask = np.array([[True, False, True]])
+        return Batch(ids, labels, mask, lengths)
 
 
 @pytest.mark.parametrize("update", ["batch", "sequence"])
 def test_a_padded_batch_gives_its_mask_and_each_sequence_its_length(update):
     model = pooled()
-    history = Trainer(model, padded, optimiser=SGD(model.params, lr=0.5), loss="cross_entropy", update=update,
+    history = Trainer(model, Padded(), optimiser=SGD(model.params, lr=0.5), loss="cross_entropy", update=update,
                       progress=False, seed=2).run(2)
     ref = pooled()
     opt = SGD(ref.params, lr=0.5)
-    rng, losses = np.random.default_rng(2), []
+    rng, losses, padded = np.random.default_rng(2), [], Padded()
     for _ in range(2):
         ids, labels, mask, lengths = padded(rng)
         pieces = [(ids, labels, mask, lengths)] if update == "batch" else [
@@ -991,3 +1009,29 @@ def test_the_loop_draws_its_bar_from_the_steps_done(on_terminal, monkeypatch):
     assert made[0].bar.progress.tasks[0].fields["info"] == f"loss {np.mean(first.losses):.4g}  ok"
     build(progress=False).run(1)
     assert made[2].bar.progress is None
+
+
+def test_apply_refuses_a_gradient_of_another_shape_or_kind_or_a_missing_one():
+    """A plug-in update mode may hand apply() anything: a wrong shape would broadcast in the optimiser."""
+    trainer = build()
+    before = params(trainer.cell)
+    good = {k: np.ones_like(v) for k, v in trainer.cell.params.items()}
+    cases = [
+        ({**good, "weight_hh_l0": np.ones(H)}, ShapeError,
+         f"gradient 'weight_hh_l0': expected an array of shape ({H}, {H}), got ({H},)"),
+        ({**good, "bias_ih_l0": [1.0] * H}, ShapeError, f"gradient 'bias_ih_l0': expected an array of shape ({H},), "
+                                                        f"got ({H},)"),
+        ({**good, "bias_hh_l0": np.ones(H, dtype=np.int64)}, DTypeError,
+         "gradient 'bias_hh_l0': expected a float array, got dtype int64"),
+        ({k: v for k, v in good.items() if k not in ("weight_ih_l0", "bias_hh_l0")}, OptionError,
+         "gradients: expected one for every parameter, got none for ['weight_ih_l0', 'bias_hh_l0']"),
+    ]
+    for grads, error, text in cases:
+        with pytest.raises(error) as info:
+            trainer.apply(grads)
+        assert str(info.value) == text
+    same(trainer.cell.params, before)
+    assert trainer.clock == Clock() and trainer.optimiser.steps == 0
+    trainer.apply({**good, "extra": "ignored"})
+    for k, v in trainer.cell.params.items():
+        np.testing.assert_allclose(v, before[k] - 0.1, rtol=1e-15)

@@ -53,7 +53,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..cells.base import Cell
-from ..core.errors import CheckpointError, DTypeError, NonFiniteError, OptionError, interrupt_behind, message
+from ..core.errors import (
+    CheckpointError,
+    DTypeError,
+    NonFiniteError,
+    OptionError,
+    ShapeError,
+    interrupt_behind,
+    message,
+)
 from ..core.progress import ProgressBar
 from ..core.rng import make_rng
 from ..core.validation import check_choice, check_float, check_int
@@ -326,7 +334,7 @@ class Trainer:
 
     def apply(self, grads: Mapping[str, np.ndarray]) -> None:
         """(T3) check, clip and apply one gradient; advance the update counters."""
-        grads = {k: grads[k] for k in self.cell.params}
+        grads = _checked_gradients(grads, self.cell.params)
         squares = sum(sum_of_squares(g) for g in grads.values())  # (C2): also the finiteness check
         if not np.isfinite(squares):
             for key, g in grads.items():
@@ -553,6 +561,21 @@ class _ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(*exc)
+
+
+def _checked_gradients(grads: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The gradient of every parameter (other keys are left out), each checked to be a float array of the
+    parameter's shape: the optimiser is told that they are (``checked=True``) and would broadcast another shape."""
+    missing = [key for key in params if key not in grads]
+    if missing:
+        raise OptionError(message("gradients", "one for every parameter", f"none for {missing}"))
+    for key, p in params.items():
+        g = grads[key]
+        if not isinstance(g, np.ndarray) or g.shape != p.shape:
+            raise ShapeError(message(f"gradient {key!r}", f"an array of shape {p.shape}", f"{np.shape(g)}"))
+        if g.dtype.kind != "f":
+            raise DTypeError(message(f"gradient {key!r}", "a float array", f"dtype {g.dtype}"))
+    return {key: grads[key] for key in params}
 
 
 def _check_checkpoint_path(path: str | os.PathLike) -> str:
