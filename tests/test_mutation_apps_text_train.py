@@ -276,6 +276,23 @@ def test_force_starts_over_after_the_data_is_checked_and_keeps_other_files(tmp_p
     assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 2
 
 
+def test_force_removes_a_stale_best_model_and_copes_with_missing_files(tmp_path, recorded):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "result.json").write_text("{}")  # a finished run's file alone: every other file of a run is missing
+    (out / "best").mkdir()
+    (out / "best" / "stale.txt").write_text("x")
+
+    def stop(line):
+        raise KeyboardInterrupt  # after the first validation saved its model in best/
+
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(config(epochs=2), texts(), out, progress=False, force=True, log=stop)
+    assert sorted(p.name for p in (out / "best").iterdir()) == ["model.json", "weights.npz"]
+    assert not (out / "result.json").exists()
+    assert len(train_classifier(config(epochs=1), texts(), tmp_path / "new", progress=False, force=True)["epochs"]) == 1
+
+
 def _interrupt_at_the_end(monkeypatch, out, cfg):
     """Run until the model of the best epoch is to be restored (the checkpoint of the last step written)."""
 
@@ -300,6 +317,17 @@ def test_a_run_stopped_by_patience_trains_no_further_when_resumed(tmp_path, monk
     assert untimed(resumed["epochs"]) == untimed(straight["epochs"])
     assert (resumed["best_epoch"], resumed["stopped_early"]) == (1, True)
     assert resumed["validation"] == straight["validation"]
+
+
+def test_a_run_that_wrote_its_result_but_kept_its_checkpoint_is_resumed(tmp_path, monkeypatch, recorded):
+    cfg = config(epochs=2)
+    out = tmp_path / "cut"
+    _interrupt_at_the_end(monkeypatch, out, cfg)
+    (out / "result.json").write_text("{}")  # as if the process died between result.json and the checkpoint's removal
+    resumed = train_classifier(cfg, texts(), out, progress=False)
+    assert [e["epoch"] for e in resumed["epochs"]] == [1, 2] and recorded["trainer"].clock.step == 12
+    assert json.loads((out / "result.json").read_text())["best_epoch"] == resumed["best_epoch"]
+    assert not (out / "checkpoint.npz").exists()
 
 
 def test_a_finished_training_without_its_history_is_refused(tmp_path, monkeypatch, recorded):
