@@ -196,6 +196,23 @@ def test_max_length_truncation_and_empty_texts(tmp_path, recorded):
     assert result["vocabulary"] == 9
 
 
+@pytest.mark.parametrize("changes, words, tokeniser", [
+    # <pad>, <unk>, the seven words of texts() and 'rare' (twice): 'The' (twice) a word of its own
+    ({"min_freq": 2, "lowercase": False}, 11, {"lowercase": False, "mode": "words"}),
+    ({"min_freq": 3}, 9, {"lowercase": True, "mode": "words"}),  # 'rare' left out
+    ({"max_vocab": 5}, 5, {"lowercase": True, "mode": "words"}),  # <pad>, <unk> and the three most frequent
+])
+def test_the_vocabulary_follows_min_freq_max_vocab_and_case(tmp_path, recorded, changes, words, tokeniser):
+    data = texts(20)
+    data.texts[0] = "The rare film"
+    data.texts[2] = "The rare plot"
+    result = train_classifier(config(epochs=1, **changes), data, tmp_path / "run", val=texts(4, "v.csv"),
+                              progress=False)
+    assert result["vocabulary"] == words
+    classifier = load_classifier(tmp_path / "run")
+    assert classifier.tokeniser.to_json() == tokeniser and len(classifier.vocab) == words
+
+
 def test_initial_vectors_reach_the_embedding(tmp_path, recorded):
     seen = []
 
