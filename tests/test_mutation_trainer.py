@@ -1035,3 +1035,16 @@ def test_apply_refuses_a_gradient_of_another_shape_or_kind_or_a_missing_one():
     trainer.apply({**good, "extra": "ignored"})
     for k, v in trainer.cell.params.items():
         np.testing.assert_allclose(v, before[k] - 0.1, rtol=1e-15)
+
+
+def test_lengths_may_come_with_the_gradient_options_for_plain_items():
+    """Items (x, targets, mask) of one padding pattern: the lengths given once, as a gradient option."""
+    rng = np.random.default_rng(4)
+    batch = Padded()(rng)
+    via_batch, via_options = pooled(), pooled()
+    a = Trainer(via_batch, [batch] * 3, optimiser=SGD(via_batch.params, lr=0.5), loss="cross_entropy",
+                progress=False).run(3)
+    b = Trainer(via_options, [tuple(batch[:3])] * 3, optimiser=SGD(via_options.params, lr=0.5),
+                loss="cross_entropy", gradient_options={"lengths": batch.lengths}, progress=False).run(3)
+    assert a.losses == b.losses
+    same(via_batch.params, via_options.params)
