@@ -87,12 +87,15 @@ def test_a_seeded_run_writes_every_value(tmp_path, recorded):
     cfg = config()
     val = pairs(6, "val", 1)
     val.sources[1] = "w1 w9 w4"  # a word never seen in training
+    val.skipped_empty = 1  # as the reader counts them
+    train = pairs(24, "train", 0)
+    train.skipped_empty = 2
     lines: list[str] = []
     out = tmp_path / "run"
-    result = train_translator(cfg, pairs(24, "train", 0), val, out, progress=False, log=lines.append)
+    result = train_translator(cfg, train, val, out, progress=False, log=lines.append)
     assert result["task"] == "translate" and result["config"] == cfg.to_json()
     assert result["data"] == {"src": "train.src", "tgt": "train.tgt", "pairs": 24, "val_src": "val.src",
-                              "val_pairs": 6, "skipped_empty": 0, "val_skipped_empty": 0, "truncated_sources": 0,
+                              "val_pairs": 6, "skipped_empty": 2, "val_skipped_empty": 1, "truncated_sources": 0,
                               "truncated_targets": 0}
     assert result["vocabulary"] == {"source": 7, "target": 9}  # 5 words + pad, unk; + bos, eos
     assert result["weights"] == 773
@@ -190,6 +193,10 @@ def test_time_stops_the_run_at_the_validation_it_forces(tmp_path, recorded, monk
     assert [c["step"] for c in result["checks"]] == [3, 6, 7]
     assert [c["minutes"] for c in result["checks"]] == pytest.approx([0.5, 0.9, 1.1])
     assert (result["stopped_early"], result["timing"]["training_minutes"]) == (True, pytest.approx(1.2))
+    assert result["best_step"] == 3  # every BLEU equal (seeded): the first is the best, its weights kept
+    best, final = np.load(tmp_path / "run" / "best" / "weights.npz"), np.load(tmp_path / "run" / "weights.npz")
+    assert all(np.array_equal(best[k], final[k]) for k in best.files)
+    assert result["validation"]["greedy"]["perplexity"] == pytest.approx(result["checks"][0]["val_perplexity"])
     assert [line.split(": ")[0] for line in lines] == [
         "step 3 (epoch 1.00, 0.5 min)", "step 6 (epoch 2.00, 0.9 min)", "step 7 (epoch 2.33, 1.1 min)"]
 
@@ -265,12 +272,14 @@ def test_an_interrupted_run_of_another_configuration_is_refused_and_force_starts
     assert str(err.value) == refused
     for name in ("report.md", "learning-curves.png", "attention.png", "result.json", "notes.txt"):
         (out / name).write_text("x")
+    (out / "best" / "stale.txt").write_text("x")
     result = train_translator(config(epochs=1), train, val, out, progress=False, force=True)
     assert len(result["checks"]) == 1
     assert sorted(p.name for p in out.iterdir()) == [
         "best", "config.json", "history.json", "model.json", "notes.txt", "result.json", "src_vocab.json",
         "tgt_vocab.json", "weights.npz"]
     assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 1
+    assert sorted(p.name for p in (out / "best").iterdir()) == ["model.json", "weights.npz"]
     (out / "config.json").unlink()
     (out / "checkpoint.npz").write_bytes(b"")  # a checkpoint without its configuration: another run's
     with pytest.raises(CheckpointError) as err:
@@ -339,6 +348,22 @@ def test_a_run_stopped_by_its_last_validation_trains_no_further_when_resumed(tmp
     # the minutes before (those of the last validation) and two readings more: the progress text, the end
     minutes = straight["checks"][-1]["minutes"]
     assert resumed["timing"]["training_minutes"] == pytest.approx(minutes + 0.2)
+
+
+
+def test_another_model_and_vocabulary_follow_their_configuration(tmp_path, recorded):
+    train = pairs(24, "train", 0)
+    train.sources[0], train.targets[0] = "w1 w8", "W8 W1"  # a word once on each side
+    cfg = config(epochs=1, cell="gru", layers=2, bidirectional=False, attention="luong-dot", dropout=0.2, seed=3,
+                 min_freq=2, tokenise="words", lowercase=True)
+    out = tmp_path / "new" / "run"  # its folder made too
+    result = train_translator(cfg, train, pairs(6, "val", 1), out, progress=False)
+    assert result["vocabulary"] == {"source": 7, "target": 9}  # w8 / W8 (once) left out, lowercased
+    assert result["weights"] == 573  # 453 with one encoder layer
+    # seeded: 2.130058 without dropout, 2.137272 with seed 0
+    assert result["checks"][0]["train_loss"] == pytest.approx(2.1404288, rel=1e-7)
+    assert load_model(out).metadata["tokeniser"] == {"lowercase": True, "mode": "words"}
+    assert load_translator(out).translate(["W1 w2"]) == ([""], 0)  # seeded: <eos> at once
 
 
 # The seeded run's values (float64; a wrong split, seed, vocabulary or loss changes them all)
