@@ -12,7 +12,7 @@ import pytest
 
 import yetztml.apps.text.train as text_train
 from yetztml.apps.text import TextConfig, load_classifier, train_classifier
-from yetztml.core.errors import CheckpointError, OptionError
+from yetztml.core.errors import CheckpointError, DataError, OptionError
 from yetztml.core.results import versions
 from yetztml.data import LabelledTexts
 from yetztml.models import load as load_model
@@ -140,7 +140,7 @@ def test_the_trainer_is_given_the_configuration_and_the_progress_text(tmp_path, 
     # after 12 steps of 28 words: the last validation's accuracy and the words per second of the clock
     # readings: start 1, the run's clock 2, the progress text 3, validations 4 and 5, the end 6 and 7; now 8
     assert options["status"]() == f"val acc 1.0000  {12 * 28 / 0.006:,.0f} words/s" == "val acc 1.0000  56,000 words/s"
-    train_classifier(cfg, texts(), tmp_path / "shown", progress=True)
+    train_classifier(cfg, texts(), tmp_path / "shown")  # a bar by default (silent off a terminal)
     assert recorded["options"]["progress"] is True
 
 
@@ -273,6 +273,21 @@ def test_another_configuration_is_refused_with_the_differing_values(tmp_path, re
     (out / "config.json").unlink()  # no configuration recorded: every value differs from none
     with pytest.raises(CheckpointError, match=r"other values of \['batch_size', 'bidirectional', "):
         train_classifier(config(epochs=2), texts(), out, progress=False)
+
+
+def test_bad_labels_are_named_with_their_file(tmp_path, recorded):
+    with pytest.raises(DataError) as err:
+        train_classifier(config(epochs=1), LabelledTexts(["a film", "the plot"], ["pos", "pos"], "one.csv"),
+                         tmp_path / "one", progress=False)
+    assert str(err.value) == ("one.csv: expected at least 2 classes, got 1 (every label is 'pos'). A classifier "
+                              "learns from examples of each class; check the label column.")
+    val = texts(4, "v.csv")
+    val.labels[0] = "meh"
+    with pytest.raises(DataError) as err:
+        train_classifier(config(epochs=1), texts(20), tmp_path / "val", val=val, progress=False)
+    assert str(err.value) == ("v.csv: expected labels among ['neg', 'pos'], got 'meh'. Every class must occur in "
+                              "the training data.")
+    assert not (tmp_path / "one").exists() and not (tmp_path / "val").exists()  # refused before anything is written
 
 
 def test_force_starts_over_after_the_data_is_checked_and_keeps_other_files(tmp_path, recorded):
