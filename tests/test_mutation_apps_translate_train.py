@@ -142,7 +142,7 @@ def test_the_trainer_is_given_the_configuration_and_the_progress_text(tmp_path, 
     text = options["status"]()
     bleu = json.loads((tmp_path / "run" / "history.json").read_text())["checks"][-1]["val_bleu"]
     assert text == f"val BLEU {bleu:.2f}  {85 / 0.007:,.0f} target words/s"
-    train_translator(cfg, pairs(24, "train", 0), pairs(6, "val", 1), tmp_path / "shown", progress=True)
+    train_translator(cfg, pairs(24, "train", 0), pairs(6, "val", 1), tmp_path / "shown")  # a bar by default
     assert recorded["options"]["progress"] is True
 
 
