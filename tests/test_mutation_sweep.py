@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from yetztml.core.errors import OptionError
+from yetztml.core.errors import CheckpointError, OptionError
 from yetztml.experiments import gers2000, lstm1997, sweep
 from yetztml.experiments.backends import Backend, LocalBackend
 from yetztml.experiments.runner import TRIALS_FILE, TrialPlan, read_trials
@@ -48,7 +48,8 @@ def _fake_finish(opts: dict, folder: Path) -> dict:
 
 def fake_command(**changes) -> SweepCommand:
     fields = {"name": "fake run", "options": {"scale": int, "trials": int, "seed": int, "label": str, "flag": bool,
-                                              "rate": (int, float), "max_steps": int, "needed": str},
+                                              "rate": (int, float), "max_steps": int, "needed": str,
+                                              "mode": (bool, str)},
               "plan": _fake_plan, "finish": _fake_finish, "columns": ("total", "count", "gone"),
               "figure": ("total",)}
     return SweepCommand(**{**fields, **changes})
@@ -117,13 +118,16 @@ def test_options_are_normalised_and_type_checked():
     assert sweep._options("w", table, command) == {"scale": 2, "max_steps": 3, "label": "a", "flag": True,
                                                    "rate": 0.5, "seed": 0, "trials": 1}
     assert sweep._options("w", {"rate": 2, "flag": False}, command) == {"rate": 2, "flag": False}
+    assert sweep._options("w", {"mode": True}, command) == {"mode": True}  # bool among the kinds of a tuple
+    assert sweep._options("w", {"mode": "fast"}, command) == {"mode": "fast"}
     assert sweep._options("w", {}, command) == {}
 
 
 @pytest.mark.parametrize(("table", "line"), [
     ([1], "here: expected a table of options, got list"),
     ({"speed": 1}, "here: option 'speed': expected an option of `fake run` (scale, trials, seed, label, flag, rate, "
-                   "max_steps, needed), got 'speed'"),
+                   "max_steps, needed, mode), got 'speed'"),
+    ({"mode": 1}, "here: mode: expected true or false or a string, got 1"),
     ({"scale": "2"}, "here: scale: expected an integer, got '2'"),
     ({"scale": True}, "here: scale: expected an integer, got True"),
     ({"scale": 1.0}, "here: scale: expected an integer, got 1.0"),
@@ -205,7 +209,7 @@ def test_read_spec(tmp_path, commands):
     assert refused(read_spec, tmp_path / "none.toml") == (
         f"SPEC: expected a readable sweep file (TOML), got '{tmp_path / 'none.toml'}' (No such file or directory)")
     with pytest.raises(OptionError) as err:
-        read_spec(tmp_path)
+        read_spec(tmp_path)  # a folder
     assert err.value.__cause__ is None and err.value.__suppress_context__
     assert str(err.value) == f"SPEC: expected a readable sweep file (TOML), got '{tmp_path}' (Is a directory)"
 
@@ -408,6 +412,16 @@ def test_run_sweep_resumes_and_adds_points(tmp_path, commands):
     done = InlineBackend()
     run_sweep(check_spec(more), tmp_path, done)
     assert done.keys == [] and done.warm_ups == [None]
+
+
+def test_run_sweep_checks_the_fields_of_the_records_on_disk(tmp_path, commands):
+    folder = tmp_path / POINTS_DIR / "scale=1"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text('{"scale": 1}')
+    (folder / TRIALS_FILE).write_text('{"trial": 0, "success": true}\n')
+    with pytest.raises(CheckpointError, match=r"scale=1/trials.jsonl, line 1: expected a trial record \(a JSON "
+                                              r"object with 'trial', 'value'\), got no 'value'"):
+        run_sweep(check_spec(SPEC), tmp_path, InlineBackend())
 
 
 def test_run_sweep_warms_up_with_the_first_points_options_only_when_trials_are_left(tmp_path, commands):
