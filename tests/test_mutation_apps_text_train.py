@@ -362,6 +362,30 @@ def test_a_run_that_wrote_its_result_but_kept_its_checkpoint_is_resumed(tmp_path
     assert not (out / "checkpoint.npz").exists()
 
 
+def test_a_run_interrupted_in_its_first_step_resumes_from_nothing(tmp_path, monkeypatch, recorded):
+    cfg = config(epochs=2, patience=1)
+    whole = train_classifier(cfg, texts(), tmp_path / "whole", progress=False)
+    real = text_train.Trainer
+
+    def interrupted(*args, **options):  # a Trainer whose first step is interrupted before it draws a batch
+        trainer = real(*args, **options)
+
+        def step():
+            raise KeyboardInterrupt
+
+        trainer._step = step
+        return trainer
+
+    monkeypatch.setattr(text_train, "Trainer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(cfg, texts(), tmp_path / "cut", progress=False)
+    assert (tmp_path / "cut" / "checkpoint.npz").is_file() and not (tmp_path / "cut" / "history.json").exists()
+    monkeypatch.setattr(text_train, "Trainer", real)
+    resumed = train_classifier(cfg, texts(), tmp_path / "cut", progress=False)
+    assert untimed(resumed["epochs"]) == untimed(whole["epochs"])
+    assert (resumed["best_epoch"], resumed["stopped_early"]) == (whole["best_epoch"], whole["stopped_early"])
+
+
 def test_a_finished_training_without_its_history_is_refused(tmp_path, monkeypatch, recorded):
     cfg = config(epochs=1)
     out = tmp_path / "cut"

@@ -366,6 +366,31 @@ def test_another_model_and_vocabulary_follow_their_configuration(tmp_path, recor
     assert load_translator(out).translate(["W1 w2"]) == ([""], 0)  # seeded: <eos> at once
 
 
+
+def test_a_run_interrupted_in_its_first_step_resumes_from_nothing(tmp_path, recorded, monkeypatch):
+    cfg = config(epochs=1, patience=1, max_minutes=100.0)
+    train, val = pairs(24, "train", 0), pairs(6, "val", 1)
+    whole = train_translator(cfg, train, val, tmp_path / "whole", progress=False)
+    real = translate_train.Trainer
+
+    def interrupted(*args, **options):  # a Trainer whose first step is interrupted before it draws a batch
+        trainer = real(*args, **options)
+
+        def step():
+            raise KeyboardInterrupt
+
+        trainer._step = step
+        return trainer
+
+    monkeypatch.setattr(translate_train, "Trainer", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train_translator(cfg, train, val, tmp_path / "cut", progress=False)
+    assert (tmp_path / "cut" / "checkpoint.npz").is_file() and not (tmp_path / "cut" / "history.json").exists()
+    monkeypatch.setattr(translate_train, "Trainer", real)
+    resumed = train_translator(cfg, train, val, tmp_path / "cut", progress=False)
+    assert unclocked(resumed["checks"]) == unclocked(whole["checks"]) and len(resumed["checks"]) == 1
+
+
 # The seeded run's values (float64; a wrong split, seed, vocabulary or loss changes them all)
 CHECKS = [{'step': 3,
   'epoch': 1.0,

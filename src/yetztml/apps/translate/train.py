@@ -166,7 +166,7 @@ def train_translator(
         with HeldSignals():  # a validation cut short would be skipped by the rerun: Ctrl-C waits for its end
             return validate(step, loss, net, last)
 
-    def validate(step: int, loss: float, net: Any, last: bool = False) -> bool:
+    def validate(step: int, loss: float, net: Any, last: bool) -> bool:
         """Every ``val_every`` steps, when time is up, and after the ``last`` step: record one validation;
         whether the run stops."""
         out_of_time = config.max_minutes is not None and minutes() >= config.max_minutes
