@@ -103,6 +103,8 @@ def test_a_seeded_run_writes_every_value(tmp_path, recorded):
     assert result["validation"]["examples"] == 6 and result["validation"]["confusion"] == [[3, 0], [0, 3]]
     assert (result["test_accuracy"], result["test_macro_f1"]) == (5 / 6, pytest.approx(0.828571, abs=1e-6))
     assert result["test"]["examples"] == 6 and result["test"]["confusion"] == [[2, 1], [0, 3]]
+    # the progress text after the run: the last epoch's accuracy, words over the readings 2 to 10 (now)
+    assert recorded["options"]["status"]() == "val acc 1.0000  84,000 words/s"
     assert lines == [
         "epoch 1/4: train loss 1.4384, validation accuracy 0.5000, loss 0.8054  (best)",
         "epoch 2/4: train loss 0.9550, validation accuracy 0.5000, loss 0.7206",
@@ -168,7 +170,7 @@ def test_files_given_are_used_as_they_are(tmp_path, recorded):
     assert result["validation"]["examples"] == 8 and result["test"]["examples"] == 6
     assert json.loads((tmp_path / "run" / "config.json").read_text())["data"] == {
         "data": "d.csv", "data_examples": 20, "val": "v.csv", "val_examples": 8, "test": "t.csv", "test_examples": 6}
-    alone = train_classifier(config(epochs=1), texts(20), tmp_path / "alone", val=val, progress=False)
+    alone = train_classifier(config(epochs=1), texts(20), tmp_path / "new" / "alone", val=val, progress=False)
     assert (alone["data"]["test"], alone["data"]["examples"]["test"]) == (None, 0)
     assert not {"test", "test_accuracy", "test_macro_f1"} & set(alone)
     assert alone["data"]["split"] == "files given"
