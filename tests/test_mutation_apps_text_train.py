@@ -195,6 +195,7 @@ def test_max_length_truncation_and_empty_texts(tmp_path, recorded):
     # 19 texts of 3 or 4 words are cut to 2; the empty one is one <unk>: 39 words in 3 steps
     assert (result["data"]["truncated_train"], result["data"]["max_length"]) == (19, 2)
     assert result["timing"]["words_per_second"] == pytest.approx(3 * 13 / 0.003)
+    assert result["epochs"][0]["train_loss"] == pytest.approx(0.746856, abs=1e-6)  # seeded, padded batches
     assert result["vocabulary"] == 9
 
 
@@ -213,6 +214,13 @@ def test_the_vocabulary_follows_min_freq_max_vocab_and_case(tmp_path, recorded, 
     assert result["vocabulary"] == words
     classifier = load_classifier(tmp_path / "run")
     assert classifier.tokeniser.to_json() == tokeniser and len(classifier.vocab) == words
+
+
+def test_padded_batches_train_with_their_lengths(tmp_path, recorded):
+    data = texts(20)
+    data.texts[0], data.texts[1] = "a", "the great film plot old new a the film"  # one word and nine in a batch
+    result = train_classifier(config(epochs=1), data, tmp_path / "run", val=texts(4, "v.csv"), progress=False)
+    assert result["epochs"][0]["train_loss"] == pytest.approx(0.781157, abs=1e-6)  # 0.780470 over the padding
 
 
 def test_initial_vectors_reach_the_embedding(tmp_path, recorded):
@@ -399,7 +407,7 @@ def test_a_finished_training_without_its_history_is_refused(tmp_path, monkeypatc
 
 
 def test_an_epoch_recorded_before_its_checkpoint_is_recorded_once(tmp_path, recorded):
-    cfg = config(epochs=3)
+    cfg = config(epochs=3, patience=3)  # two epochs recorded at the crash: not yet patience's end
     whole = train_classifier(cfg, texts(), tmp_path / "whole", progress=False)
 
     out = tmp_path / "cut"
