@@ -216,6 +216,14 @@ def test_the_vocabulary_follows_min_freq_max_vocab_and_case(tmp_path, recorded, 
     assert classifier.tokeniser.to_json() == tokeniser and len(classifier.vocab) == words
 
 
+def test_one_batch_an_epoch_names_each_epoch(tmp_path, recorded):
+    lines: list[str] = []
+    result = train_classifier(config(epochs=2, batch_size=64), texts(), tmp_path / "run", progress=False,
+                              log=lines.append)
+    assert [e["epoch"] for e in result["epochs"]] == [1, 2] and recorded["options"]["checkpoint_every"] == 1
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+
+
 def test_padded_batches_train_with_their_lengths(tmp_path, recorded):
     data = texts(20)
     data.texts[0], data.texts[1] = "a", "the great film plot old new a the film"  # one word and nine in a batch
