@@ -244,13 +244,19 @@ def test_the_run_directory_refusals_word_for_word(tmp_path, recorded):
     train_translator(config(epochs=1), train, val, out, progress=False)
     finished = (f"--out {str(out)!r}: expected a new directory or an interrupted run, got a finished run. Use "
                 "another --out, or --force to train again.")
-    for gone in ("history.json", "model.json"):  # a model, or a result alone, is a finished run
+    result = (out / "result.json").read_text()
+    for gone in (None, "result.json", "model.json"):  # a model and a result, a model alone, a result alone
+        if gone:
+            (out / gone).unlink()
+        if gone == "model.json":
+            (out / "result.json").write_text(result)
         with pytest.raises(OptionError) as err:
             train_translator(config(epochs=1), train, val, out, progress=False)
         assert str(err.value) == finished
-        (out / gone).unlink()
     (out / "result.json").unlink()
     assert len(train_translator(config(epochs=1), train, val, out, progress=False)["checks"]) == 1
+    fresh = train_translator(config(epochs=1), train, val, tmp_path / "fresh", progress=False, force=True)
+    assert len(fresh["checks"]) == 1  # force on a new folder: nothing to remove
 
 
 def test_an_interrupted_run_of_another_configuration_is_refused_and_force_starts_over(tmp_path, recorded):
