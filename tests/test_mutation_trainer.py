@@ -1048,3 +1048,30 @@ def test_lengths_may_come_with_the_gradient_options_for_plain_items():
                 loss="cross_entropy", gradient_options={"lengths": batch.lengths}, progress=False).run(3)
     assert a.losses == b.losses
     same(via_batch.params, via_options.params)
+
+
+def test_the_step_error_keeps_the_inner_text_without_its_final_full_stop():
+    def nan_gradient(trainer, x, targets, mask):
+        value, grads = trainer.gradients(x, targets, mask)
+        grads["bias_hh_l0"][1] = np.nan
+        trainer.apply(grads)
+        return value
+
+    def own_error(trainer, x, targets, mask):
+        raise NonFiniteError("overflow in unit X.")
+
+    texts = []
+    for name, mode in (("nan_gradient", nan_gradient), ("own_error", own_error)):
+        trainer_module.UPDATE_MODES[name] = mode
+        try:
+            with pytest.raises(NonFiniteError) as info:
+                build(update=name).run(2)
+            texts.append(str(info.value))
+        finally:
+            del trainer_module.UPDATE_MODES[name]
+    tail = " Last finite loss: none (first step). The cell keeps the weights from before this step."
+    assert texts == [
+        "Training step 0 (counting from 0): gradient 'bias_hh_l0': expected finite values, got NaN/inf entries. "
+        "Clip gradients (clip_norm=...) or lower the learning rate." + tail,
+        "Training step 0 (counting from 0): overflow in unit X." + tail,
+    ]
