@@ -14,7 +14,7 @@ import pytest
 import yetztml.apps.translate.train as translate_train
 from yetztml.apps.translate import TranslateConfig, load_translator, train_translator
 from yetztml.apps.translate.loss import smoothed_cross_entropy
-from yetztml.core.errors import CheckpointError, OptionError
+from yetztml.core.errors import CheckpointError, DataError, OptionError
 from yetztml.core.results import versions
 from yetztml.data import ParallelTexts
 from yetztml.models import load as load_model
@@ -257,6 +257,18 @@ def test_the_run_directory_refusals_word_for_word(tmp_path, recorded):
     assert len(train_translator(config(epochs=1), train, val, out, progress=False)["checks"]) == 1
     fresh = train_translator(config(epochs=1), train, val, tmp_path / "fresh", progress=False, force=True)
     assert len(fresh["checks"]) == 1  # force on a new folder: nothing to remove
+
+
+@pytest.mark.parametrize("which", ["train", "val"])
+def test_pairs_of_unequal_length_are_refused_before_anything_is_written(tmp_path, recorded, which):
+    data = {"train": pairs(24, "train", 0), "val": pairs(6, "val", 1)}
+    data[which].targets.pop()
+    with pytest.raises(DataError) as err:
+        train_translator(config(), data["train"], data["val"], tmp_path / "run", progress=False)
+    n = len(data[which].sources)
+    assert str(err.value) == (f"{which}.src and {which}.tgt: expected one target sentence per source sentence, got "
+                              f"{n} and {n - 1}")
+    assert not (tmp_path / "run").exists()
 
 
 def test_an_interrupted_run_of_another_configuration_is_refused_and_force_starts_over(tmp_path, recorded):

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.errors import CheckpointError, OptionError, message
+from ...core.errors import CheckpointError, DataError, OptionError, message
 from ...core.results import versions, write_json
 from ...core.signals import HeldSignals
 from ...data import Batches, ParallelTexts, Tokeniser, Vocab
@@ -105,6 +105,10 @@ def train_translator(
     started = time.perf_counter()
     say = log or (lambda line: None)
     out = Path(out)
+    for texts in (train, val):
+        if len(texts.sources) != len(texts.targets):
+            raise DataError(message(f"{texts.src_path} and {texts.tgt_path}", "one target sentence per source "
+                                    "sentence", f"{len(texts.sources)} and {len(texts.targets)}"))
     signature = {"config": config.to_json(), "data": {"src": train.src_path, "tgt": train.tgt_path,
                  "pairs": len(train.sources), "val_src": val.src_path, "val_pairs": len(val.sources)}}
     resume = _prepare_folder(out, signature, force)
