@@ -101,6 +101,7 @@ def test_unmixing_figure_with_weights(tmp_path, saved, laid_out):
         np.testing.assert_array_equal(b[k].get_ydata(), arrays["W"][: 3 * N].reshape(-1, 4)[:, k])
         np.testing.assert_array_equal(b[4 + k].get_ydata(), target[:, k])
         assert (b[k].get_linewidth(), b[4 + k].get_linestyle(), b[4 + k].get_color()) == (0.8, "--", "k")
+        assert b[4 + k].get_linewidth() == 0.8
     assert axes[0, 1].get_title() == "b  weights W(t) and A⁻¹ (dashed)"
     assert (axes[0, 1].get_xlabel(), axes[0, 1].get_ylim()) == ("time (samples)", (-6.0, 6.0))
     # c: the violins of the clarities (the NaN left out)
@@ -186,6 +187,7 @@ def test_spatial_figure(tmp_path, saved):
     assert (path, dpi) == (tmp_path / "s.png", 110)
     assert tuple(fig.get_size_inches()) == pytest.approx((11, 3.8))
     kernel, mod = fig.axes[:2]
+    assert kernel.get_subplotspec().get_geometry() == (1, 2, 0, 0)
     assert kernel.get_lines()[0].get_ydata().tolist() == [0.1, 0.5, 1.0, 0.5, 0.1]
     assert kernel.get_title() == "a  kernel K (gauss, σ² = 0.5)"
     assert (kernel.get_xlabel(), kernel.get_ylabel()) == ("unit on the ring", "weight")
@@ -201,7 +203,9 @@ def test_spatial_figure(tmp_path, saved):
 
 def test_populations_figure(tmp_path, saved):
     bf.figure_populations(tmp_path / "p.png", _result())
-    (fig, _, dpi), = saved
+    (fig, path, dpi), = saved
+    assert (path, dpi) == (tmp_path / "p.png", 110)
+    assert [ax.get_subplotspec().get_geometry() for ax in fig.axes] == [(1, 2, 0, 0), (1, 2, 1, 1)]
     assert dpi == 110 and tuple(fig.get_size_inches()) == pytest.approx((9, 3.8))
     units, decoding = fig.axes
     bodies = [p for p in units.collections if isinstance(p, PolyCollection)]
@@ -339,17 +343,22 @@ def test_variants_figure_without_runs_draws_no_switch(tmp_path, saved):
 
 def test_write_figures_picks_the_figures_of_the_model(tmp_path, monkeypatch):
     drawn = []
-    for name in ("figure_unmixing", "figure_spatial", "figure_freeze"):
-        monkeypatch.setattr(bf, name, lambda path, result, arrays, name=name: drawn.append((name, path)))
-    monkeypatch.setattr(bf, "figure_populations", lambda path, result: drawn.append(("figure_populations", path)))
     result, arrays = _freeze()
     arrays.update(K=np.ones(3), mod=np.ones((3, 3)))
+
+    def record(name):
+        def draw(path, given, *given_arrays):
+            drawn.append((name, path, given is result, [a is arrays for a in given_arrays]))
+        return draw
+
+    for name in ("figure_unmixing", "figure_spatial", "figure_freeze", "figure_populations"):
+        monkeypatch.setattr(bf, name, record(name))
     assert bf.write_figures(tmp_path, result, arrays) == ["fig1_unmixing.png", "fig3_spatial.png",
                                                            "fig4_populations.png", "fig5_freeze.png"]
-    assert drawn == [("figure_unmixing", tmp_path / "fig1_unmixing.png"),
-                     ("figure_spatial", tmp_path / "fig3_spatial.png"),
-                     ("figure_populations", tmp_path / "fig4_populations.png"),
-                     ("figure_freeze", tmp_path / "fig5_freeze.png")]
+    assert drawn == [("figure_unmixing", tmp_path / "fig1_unmixing.png", True, [True]),
+                     ("figure_spatial", tmp_path / "fig3_spatial.png", True, [True]),
+                     ("figure_populations", tmp_path / "fig4_populations.png", True, []),
+                     ("figure_freeze", tmp_path / "fig5_freeze.png", True, [True])]
     drawn.clear()
     del result["evaluation"]["freeze"], result["evaluation"]["unit_clarity"]["z"]
     assert bf.write_figures(tmp_path, result, {"K": 1}) == ["fig1_unmixing.png"]
@@ -401,3 +410,17 @@ def test_freeze_paths_start_at_most_200_samples_into_each_stretch(tmp_path, save
     same, other = [c for c in fig.axes[2].collections if isinstance(c, PathCollection)]
     assert (same.get_offsets().tolist(), other.get_offsets().tolist()) == ([[0.5, 30.0], [2.5, 50.0]],
                                                                            [[1.5, 40.0]])
+
+
+def test_weights_of_three_sources_are_nine_lines(tmp_path, saved):
+    rng = np.random.default_rng(4)
+    T = 3 * N
+    arrays = {"s": rng.standard_normal((T, 3)), "y": rng.standard_normal((T, 3)), "x": rng.standard_normal((T, 3)),
+              "A": np.stack([np.eye(3) * (k + 1) for k in range(3)]), "W": rng.standard_normal((T, 3, 3)),
+              "output_error": np.ones(N)}
+    bf.figure_unmixing(tmp_path / "f.png", _result(), arrays)
+    (fig, _, _), = saved
+    lines = fig.axes[1].get_lines()
+    assert len(lines) == 18
+    np.testing.assert_array_equal(lines[4].get_ydata(), arrays["W"][:, 1, 1])
+    np.testing.assert_array_equal(lines[9 + 8].get_ydata(), np.repeat([1.0, 0.5, 1 / 3], N))
