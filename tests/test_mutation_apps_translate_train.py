@@ -109,6 +109,8 @@ def test_a_seeded_run_writes_every_value(tmp_path, recorded):
     assert result["versions"] == versions() and result["references"] == translate_train.REFERENCES
     assert close(result["examples"], EXAMPLES)
     assert lines == LINES
+    # the progress text after the run: the last validation's BLEU (2.46, the earlier ones 1.61)
+    assert recorded["options"]["status"]().startswith("val BLEU 2.46  ")
     assert sorted(p.name for p in out.iterdir()) == [
         "best", "config.json", "history.json", "model.json", "result.json", "src_vocab.json", "tgt_vocab.json",
         "weights.npz"]
@@ -407,6 +409,24 @@ def test_a_run_interrupted_in_its_first_step_resumes_from_nothing(tmp_path, reco
     monkeypatch.setattr(translate_train, "Trainer", real)
     resumed = train_translator(cfg, train, val, tmp_path / "cut", progress=False)
     assert unclocked(resumed["checks"]) == unclocked(whole["checks"]) and len(resumed["checks"]) == 1
+
+
+
+def test_a_resumed_run_before_patience_ends_trains_on(tmp_path, recorded):
+    cfg = config(epochs=2, val_every=1, lr=0.3, patience=2)
+    train, val = pairs(24, "train", 0), pairs(6, "val", 1)
+    whole = train_translator(cfg, train, val, tmp_path / "whole", progress=False)
+    assert [c["step"] for c in whole["checks"]] == [1, 2, 3, 4]  # the best BLEU at step 2, patience's end at 4
+
+    def stop(line):
+        if line.startswith("step 2 "):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_translator(cfg, train, val, tmp_path / "cut", progress=False, log=stop)
+    resumed = train_translator(cfg, train, val, tmp_path / "cut", progress=False)
+    assert unclocked(resumed["checks"]) == unclocked(whole["checks"])
+    assert (resumed["best_step"], resumed["stopped_early"]) == (2, True)
 
 
 # The seeded run's values (float64; a wrong split, seed, vocabulary or loss changes them all)
