@@ -247,6 +247,19 @@ def test_main_returns_the_handlers_status(returned, status, monkeypatch):
 
 
 def test_main_forgets_the_signals_of_an_earlier_command_and_restores_the_handlers(monkeypatch):
+    # Python's own handlers first: main installs its handlers only where the defaults are, and an earlier
+    # test in this process may have left another (Ray's SIGTERM handler, for one)
+    outer = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _forgets_and_restores(monkeypatch)
+    finally:
+        signal.signal(signal.SIGINT, outer[0])
+        signal.signal(signal.SIGTERM, outer[1])
+
+
+def _forgets_and_restores(monkeypatch):
     during = []
     before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     monkeypatch.setitem(cli_main._owner, "pid", -1)
