@@ -182,6 +182,7 @@ def test_unmixing_window_is_clipped_to_the_recording(tmp_path, saved):
 
 def test_spatial_figure(tmp_path, saved):
     arrays = _arrays("mod")
+    arrays["mod"][5, 3] = 9.0  # the largest magnitude is positive: the colour scale is symmetric about 0
     bf.figure_spatial(tmp_path / "s.png", _result(), arrays)
     (fig, path, dpi), = saved
     assert (path, dpi) == (tmp_path / "s.png", 110)
@@ -418,8 +419,11 @@ def test_weights_of_three_sources_are_nine_lines(tmp_path, saved):
     arrays = {"s": rng.standard_normal((T, 3)), "y": rng.standard_normal((T, 3)), "x": rng.standard_normal((T, 3)),
               "A": np.stack([np.eye(3) * (k + 1) for k in range(3)]), "W": rng.standard_normal((T, 3, 3)),
               "output_error": np.ones(N)}
+    arrays["W_eff"] = arrays["W"]
+    bf.figure_unmixing(tmp_path / "f.png", _result(), {k: v for k, v in arrays.items() if k != "W"})
     bf.figure_unmixing(tmp_path / "f.png", _result(), arrays)
-    (fig, _, _), = saved
+    (effective, _, _), (fig, _, _) = saved
+    assert len(effective.axes[1].get_lines()) == 18
     lines = fig.axes[1].get_lines()
     assert len(lines) == 18
     np.testing.assert_array_equal(lines[4].get_ydata(), arrays["W"][:, 1, 1])
