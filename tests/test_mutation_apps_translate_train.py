@@ -429,6 +429,15 @@ def test_a_resumed_run_before_patience_ends_trains_on(tmp_path, recorded):
     assert (resumed["best_step"], resumed["stopped_early"]) == (2, True)
 
 
+
+def test_the_second_validation_can_decay_the_rate(tmp_path, recorded):
+    result = train_translator(config(epochs=2, val_every=1, lr=0.5, decay=0.5, patience=3), pairs(24, "train", 0),
+                              pairs(6, "val", 1), tmp_path / "run", progress=False)
+    # seeded: perplexity 9.41, then 14.96 (higher: the rate halves), 9.45 (higher than 9.41: halves again)
+    assert [round(c["val_perplexity"], 2) for c in result["checks"]] == [9.41, 14.96, 9.45, 7.46]
+    assert [c["lr"] for c in result["checks"]] == [0.5, 0.5, 0.25, 0.125]
+
+
 # The seeded run's values (float64; a wrong split, seed, vocabulary or loss changes them all)
 CHECKS = [{'step': 3,
   'epoch': 1.0,
