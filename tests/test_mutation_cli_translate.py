@@ -57,6 +57,9 @@ def test_demo_translate_parser_is_the_one_documented():
                     "default": False, "nargs": 0, "const": True},
     }
     assert command("demo", "translate")._defaults == {"handler": translate.handle_demo}
+    demos = next(a for a in command("demo")._actions if a.dest == "demo")
+    assert next(c.help for c in demos._choices_actions if c.dest == "translate") == (
+        "German→English on Multi30k: the measured translation configuration")
     assert command("text", "translate")._defaults == {"handler": translate.handle_translate}
 
 
