@@ -185,36 +185,3 @@ def test_stream_runs_across_epochs_converts_and_checkpoints():
     later = [next(stream)[1].tolist() for _ in range(3)]
     stream.set_state(state)
     assert [next(stream)[1].tolist() for _ in range(3)] == later
-
-
-@pytest.mark.parametrize("fail_at", [0, 3, 7])
-def test_a_stream_draw_interrupted_in_its_conversion_is_drawn_again(fail_at):
-    """An interrupt inside the conversion leaves the batches where they were: the stream then gives the same
-    batches, across an epoch's end, as a stream never interrupted (the training loop's resume relies on it)."""
-    seqs = [list(range(1, 2 + i % 5)) for i in range(23)]
-    labels = np.arange(23) % 2
-
-    def stream(convert):
-        return yetztml.data.batches.BatchStream(
-            Batches(seqs, labels, batch_size=4, rng=np.random.default_rng(5)), convert)
-
-    def ids(batch):
-        return batch.labels.tolist(), batch.lengths.tolist(), batch.tokens.tolist()
-
-    straight = stream(ids)
-    want = [next(straight) for _ in range(12)]
-    calls = []
-
-    def flaky(batch):
-        calls.append(1)
-        if len(calls) == fail_at + 1:
-            raise KeyboardInterrupt
-        return ids(batch)
-
-    s = stream(flaky)
-    got = [next(s) for _ in range(fail_at)]
-    with pytest.raises(KeyboardInterrupt):
-        next(s)
-    got += [next(s) for _ in range(12 - fail_at)]
-    assert got == want
-    assert s.get_state() == straight.get_state()

@@ -289,12 +289,7 @@ class Batches:
 
 
 class BatchStream:
-    """``next()`` gives ``convert(batches.next_batch())`` across epochs; state is the batches' state.
-
-    A draw is all or nothing: when the conversion (or the draw) raises — an interrupt landing inside it,
-    for one — the batches go back to where they were, so the batch is drawn again by the next ``next()``
-    and a run resumed from a checkpoint written then trains on the same batches as one never interrupted.
-    """
+    """``next()`` gives ``convert(batches.next_batch())`` across epochs; state is the batches' state."""
 
     def __init__(self, batches: Batches, convert: Callable[[Batch], Any] | None = None) -> None:
         self.batches, self.convert = batches, convert
@@ -303,13 +298,8 @@ class BatchStream:
         return self
 
     def __next__(self) -> Any:
-        state = self.batches.get_state()
-        try:
-            batch = self.batches.next_batch()
-            return batch if self.convert is None else self.convert(batch)
-        except BaseException:
-            self.batches.set_state(state)
-            raise
+        batch = self.batches.next_batch()
+        return batch if self.convert is None else self.convert(batch)
 
     def get_state(self) -> dict[str, Any]:
         return self.batches.get_state()
