@@ -288,6 +288,49 @@ def test_interrupt_mid_step_writes_a_consistent_checkpoint(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary files left behind
 
 
+class CutSource(Source):
+    """Source whose draw number ``cut_at`` is interrupted after it used both generators: the interrupt
+    lands inside the drawing of an item, as a Ctrl-C during a batch's conversion does."""
+
+    def __init__(self, cut_at):
+        super().__init__()
+        self.cut_at, self.draws = cut_at, 0
+
+    def __call__(self, rng):
+        item = super().__call__(rng)
+        self.draws += 1
+        if self.draws == self.cut_at:
+            raise KeyboardInterrupt
+        return item
+
+
+def test_an_interrupt_inside_a_draw_draws_that_item_again(tmp_path):
+    """Without the roll-back of the sources, the item being drawn when the interrupt came would be
+    skipped: the rerun (in the same process, and from the checkpoint) would train on items 0, 1, 3, ...
+    and its losses from step 2 on would differ from the uninterrupted run's."""
+    path = tmp_path / "run.npz"
+
+    def build(source):
+        cell = RNN(I, H, seed=1)
+        return cell, Trainer(cell, source, optimiser=Adam(cell.params, lr=0.05), loss="mse", update="batch",
+                             progress=False, checkpoint=path, checkpoint_every=100)
+
+    cell_ref, ref = build(CutSource(cut_at=0))
+    straight = ref.run(5).losses
+    cell, trainer = build(CutSource(cut_at=3))  # the draw of step 2 is cut
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run(5)
+    assert trainer.history == straight[:2]
+    assert trainer.run(5).losses == straight  # in the same process
+    _same(cell.params, cell_ref.params)
+    cell2, first = build(CutSource(cut_at=3))
+    with pytest.raises(KeyboardInterrupt):
+        first.run(5)
+    cell3, resumed = build(CutSource(cut_at=0))  # a fresh trainer from the file
+    assert resumed.run(5, resume=True).losses == straight
+    _same(cell3.params, cell_ref.params)
+
+
 def test_iterator_without_state_is_fast_forwarded(tmp_path):
     def items():
         source, rng = Source(), np.random.default_rng(3)

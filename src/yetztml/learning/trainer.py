@@ -33,7 +33,9 @@ trainer is built (its folder must exist and be writable), not at the first save.
 Non-finite values stop training with :class:`NonFiniteError` naming the step (counted from 0) and the
 tensor; the cell, optimiser and counters are rolled back to the start of that step. KeyboardInterrupt
 does the same roll-back, writes a checkpoint (when a path is given) and re-raises, so ``resume=True``
-— or calling :meth:`Trainer.run` again in the same process — continues bit-identically.
+— or calling :meth:`Trainer.run` again in the same process — continues bit-identically. An interrupt that
+lands inside the drawing of an item (a batch being converted, say) also returns the data source's state and
+the trainer's generator to before that draw, so the item is drawn again.
 
 A resume is refused (:class:`CheckpointError`, naming each field that differs) unless the run's
 configuration matches the checkpoint's fingerprint: the cell class and parameter shapes, the optimiser
@@ -384,6 +386,8 @@ class Trainer:
         del self.history[pending.history_len :]
         if pending.item is not None:
             self._pushback, self._pushback_sources = pending.item, pending.sources
+        else:  # the draw itself was cut short (an interrupt inside it): the sources go back to before it
+            self._restore_sources(pending.sources)
 
     def _fingerprint(self) -> dict[str, Any]:
         loss = (
