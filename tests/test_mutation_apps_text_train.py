@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import yetztml.apps.text.train as text_train
+from run_recording import record_run
 from yetztml.apps.text import TextConfig, load_classifier, train_classifier
 from yetztml.core.errors import CheckpointError, DataError, OptionError
 from yetztml.core.results import versions
@@ -39,32 +40,10 @@ def config(**changes) -> TextConfig:
     return TextConfig(**{**base, **changes})
 
 
-class Clock:
-    """perf_counter advancing 1 ms per call: every timing the run writes is a known number."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def perf_counter(self) -> float:
-        self.t += 0.001
-        return self.t
-
-
 @pytest.fixture
 def recorded(monkeypatch):
     """The run's clock made exact, and the Trainer it builds recorded with its options and progress text."""
-    monkeypatch.setattr(text_train, "time", Clock())
-    seen: dict = {}
-    real = text_train.Trainer
-
-    def trainer(model, data, **options):
-        seen["options"] = options
-        seen["status_at_start"] = options["status"]()
-        seen["trainer"] = real(model, data, **options)
-        return seen["trainer"]
-
-    monkeypatch.setattr(text_train, "Trainer", trainer)
-    return seen
+    return record_run(monkeypatch, text_train)
 
 
 def untimed(epochs):

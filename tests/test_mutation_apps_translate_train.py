@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import yetztml.apps.translate.train as translate_train
+from run_recording import Clock, record_run
 from yetztml.apps.translate import TranslateConfig, load_translator, train_translator
 from yetztml.apps.translate.loss import smoothed_cross_entropy
 from yetztml.core.errors import CheckpointError, DataError, OptionError
@@ -39,32 +40,10 @@ def config(**changes) -> TranslateConfig:
     return TranslateConfig(**{**base, **changes})
 
 
-class Clock:
-    """perf_counter advancing ``step`` seconds per call: every timing the run writes is a known number."""
-
-    def __init__(self, step: float = 0.001) -> None:
-        self.t, self.step = 0.0, step
-
-    def perf_counter(self) -> float:
-        self.t += self.step
-        return self.t
-
-
 @pytest.fixture
 def recorded(monkeypatch):
     """The run's clock made exact, and the Trainer it builds recorded with its options and progress text."""
-    monkeypatch.setattr(translate_train, "time", Clock())
-    seen: dict = {}
-    real = translate_train.Trainer
-
-    def trainer(model, data, **options):
-        seen["options"] = options
-        seen["status_at_start"] = options["status"]()
-        seen["trainer"] = real(model, data, **options)
-        return seen["trainer"]
-
-    monkeypatch.setattr(translate_train, "Trainer", trainer)
-    return seen
+    return record_run(monkeypatch, translate_train)
 
 
 def close(got, expected) -> bool:
