@@ -105,14 +105,33 @@ def test_state_round_trip_through_json(name):
     np.testing.assert_array_equal(first.targets, again.targets)
 
 
+#: (mean squared error, mean absolute error, fraction correct) of each task's trivial baseline, SMALL, seed 3.
+#: Each is the task's closed form (its ``formula``) at SMALL's options, computed once here: a changed formula,
+#: constant or option shows as a different number.
+BASELINES = {
+    "1": (0.12086895796764999, 1 / 7, 0.0),
+    "2a": (0.1366666666666667, 1 / 6, 0.0),
+    "2b": (0.1366666666666667, 1 / 6, 0.0),
+    "2c": (0.25, 0.5, 0.0),
+    "3a": (0.25, 0.5, 0.0),
+    "3b": (0.25, 0.5, 0.0),
+    "3c": (0.19, 0.35804751928687634, 0.0),
+    "4": (0.03958333333333333, 0.1625, 0.15424000000000004),
+    "5": (0.05770833333333332, 0.1908707931270357, 0.12195550234523789),
+    "6a": (0.1875, 0.25, 0.0),
+    "6b": (0.109375, 0.125, 0.0),
+    "cerg": (0.16914682539682538, 0.2261904761904762, 0.0),
+}
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_baseline_is_well_formed(name):
     task = make_task(name, **SMALL[name], seed=3)
     base = task.baseline()
-    assert isinstance(base, Baseline)
+    assert isinstance(base, Baseline) and base.formula
     assert len(base.mae_constant) == len(base.mse_constant) == task.output_size
-    assert 0.0 < base.mean_squared_error <= base.mean_abs_error <= 1.0
-    assert 0.0 <= base.fraction_correct < 1.0 and base.formula
+    got = (base.mean_squared_error, base.mean_abs_error, base.fraction_correct)
+    assert got == pytest.approx(BASELINES[name], rel=1e-12, abs=1e-15)
     json.dumps(base.__dict__)
 
 
