@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
 
+from uncompiled import assert_uncompiled_equal
 from yetztml.cells.closed_loop import TANH_CLAMP, Workspace, fast_tanh
 from yetztml.cells.dale import DaleRateNet
 from yetztml.cells.gradcheck import check_cell
@@ -401,17 +398,4 @@ if __name__ == "__main__":
 
 def test_compiled_kernels_equal_their_python_source(tmp_path):
     """The kernels run as plain Python with NUMBA_DISABLE_JIT=1 and give the compiled results."""
-    path = tmp_path / "uncompiled.npz"
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    subprocess.run([sys.executable, "-c", UNCOMPILED, str(path)], env=env, check=True)
-    namespace: dict = {"__name__": "compiled"}
-    exec(UNCOMPILED, namespace)
-    compiled = namespace["run"]()
-    assert not compiled["jit_disabled"] and not compiled["kernel_is_python"]
-    with np.load(path) as uncompiled:
-        assert bool(uncompiled["jit_disabled"]) and bool(uncompiled["kernel_is_python"])
-        assert set(uncompiled.files) == set(compiled)
-        keys = [k for k in compiled if "/" in k]
-        assert len(keys) > 40
-        for key in keys:
-            assert relative_error(compiled[key], uncompiled[key]) <= 1e-12, key
+    assert_uncompiled_equal(UNCOMPILED, tmp_path, min_keys=40)

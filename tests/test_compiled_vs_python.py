@@ -6,13 +6,7 @@ plain Python function); forward and backward results must agree to 1e-12 in floa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-import numpy as np
-
-from yetztml.core.gradcheck import relative_error
+from uncompiled import assert_uncompiled_equal
 
 SCRIPT = r'''
 import sys
@@ -68,17 +62,4 @@ if __name__ == "__main__":
 
 
 def test_compiled_kernels_equal_their_python_source(tmp_path):
-    path = tmp_path / "uncompiled.npz"
-    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
-    subprocess.run([sys.executable, "-c", SCRIPT, str(path)], env=env, check=True)
-    namespace: dict = {"__name__": "compiled"}
-    exec(SCRIPT, namespace)
-    compiled = namespace["run"]()
-    assert not compiled["jit_disabled"] and not compiled["kernel_is_python"]
-    with np.load(path) as uncompiled:
-        assert bool(uncompiled["jit_disabled"]) and bool(uncompiled["kernel_is_python"])
-        assert set(uncompiled.files) == set(compiled)
-        keys = [k for k in compiled if "/" in k]
-        assert len(keys) > 50
-        for key in keys:
-            assert relative_error(compiled[key], uncompiled[key]) <= 1e-12, key
+    assert_uncompiled_equal(SCRIPT, tmp_path, min_keys=50)
