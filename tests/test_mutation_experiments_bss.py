@@ -5,6 +5,7 @@ and ``run_bss_variants`` write and return (tiny sizes, a fraction of a second ea
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -200,7 +201,9 @@ def test_the_run_folder_rule(tmp_path):
 
 def test_a_run_writes_and_returns_its_result(tmp_path):
     out = tmp_path / "a" / "b"  # parents are made
+    started = time.perf_counter()
     result = bss.run_bss(batches=2, seed=3, out=str(out), **TINY)
+    elapsed = time.perf_counter() - started
     with blas_threads(1) as expected_blas:
         pass
     config = bss.validate(bss.BSSConfig(batches=2, seed=3, **{k: v for k, v in TINY.items() if k != "progress"}))
@@ -216,7 +219,7 @@ def test_a_run_writes_and_returns_its_result(tmp_path):
     assert result["clarity_output"] == result["evaluation"]["clarity_output"]
     assert result["clarity_stimulus"] == result["evaluation"]["clarity_stimulus"]
     assert "_arrays" not in result["evaluation"] and "figures" not in result
-    assert result["training"]["training_seconds"] <= result["seconds_total"] < 60.0
+    assert result["training"]["training_seconds"] <= result["seconds_total"] <= elapsed
     assert json.loads((out / "result.json").read_text()) == json.loads(json.dumps(result))
     assert "| quantity | reference | ours |" in (out / "report.md").read_text()
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.npz", "report.md", "result.json"]
