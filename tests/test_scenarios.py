@@ -64,6 +64,20 @@ def test_exploding_frobenius_norm_is_sqrt_n_rho_to_the_q():
     assert result["checks"]["log10_growth_per_step"] == pytest.approx(0.04138143980076986, rel=1e-9)
     assert result["checks"]["tanh_log10_growth_per_step"] == pytest.approx(0.12122611750497676, rel=1e-9)
     assert np.all(np.array(result["log10_flow"]) <= np.array(result["log10_bound"]))
+    # independently: seed 0 draws W = 1.1 Q (Q from the QR of an 8 × 8 normal draw); the linear net's flow at
+    # lag q is max |(W^q)_ij| and the bound is n ‖W‖_A^q. Catches a flow off by one lag, a transposed or
+    # squared product, or a bound with another norm or f'_max.
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((n, n)))
+    W = rho * Q
+    flow = [np.log10(np.abs(np.linalg.matrix_power(W, lag)).max()) for lag in q]
+    assert np.max(np.abs(np.array(result["log10_flow"]) - flow)) <= 1e-12
+    bound = np.log10(n) + q * np.log10(np.abs(W).sum(axis=1).max())
+    assert np.max(np.abs(np.array(result["log10_bound"]) - bound)) <= 1e-12
+    # float64 products of 8 × 8 matrices: 1e-9 relative leaves room for another BLAS's summation order
+    assert (result["log10_flow"][0], result["log10_flow"][-1]) == pytest.approx(
+        (-0.07286827034427663, 6.146894747264603), rel=1e-9)
+    assert (result["log10_bound"][0], result["log10_bound"][-1]) == pytest.approx(
+        (1.3423563124706916, 66.79303880880418), rel=1e-9)
 
 
 def test_cec_gated_matches_eq41_computed_from_the_trajectory(rng):
@@ -141,7 +155,11 @@ def test_lstm_vs_rnn_runs_and_reports_both_cells():
         assert len(curves[label]) == 12
         assert (curves[label][0], curves[label][-1]) == pytest.approx((first, last), rel=1e-6), label
     assert set(result["gates"]["series"]) == {"input gate i", "forget gate f", "cell input g", "output gate o"}
-    assert np.array(result["gates"]["series"]["forget gate f"]).shape == (12, 8)
+    forget = np.array(result["gates"]["series"]["forget gate f"])
+    assert forget.shape == (12, 8)
+    # the trained LSTM's forget gates along the probe sequence (a series of another gate would differ)
+    assert (forget[0, 0], forget[-1, -1], forget.sum()) == pytest.approx(
+        (0.9633652347206043, 0.9793423375170487, 92.87517041211399), rel=1e-6)
 
 
 def test_unknown_scenario_and_bad_lags_name_the_allowed_values():
@@ -167,6 +185,15 @@ def test_written_json_and_figures(tmp_path, name):
     data = strict_json((tmp_path / "figs" / f"{name}.json").read_text())
     assert REQUIRED <= set(data) and data["scenario"] == name and data["lags"] == list(range(1, 31))
     assert "versions" in data and data["seed"] == 0
+    # the JSON holds the scenario's values at lags 30, seed 0 (float64, 8 × 8 or 2-cell products: 1e-9)
+    first, last, bound = {"vanishing": (0.10871735135454014, 5.626990951607565e-24,
+                                        (4.72515476348251, 1.1037520020694125e-06)),
+                          "cec-gated": (0.09768887285133651, 0.09768887285133651, None)}[name]
+    assert (data["flow"][0], data["flow"][-1]) == pytest.approx((first, last), rel=1e-9)
+    if bound is None:
+        assert data["bound"] is None
+    else:
+        assert (data["bound"][0], data["bound"][-1]) == pytest.approx(bound, rel=1e-9)
 
 
 def test_json_path_without_figures(tmp_path):
