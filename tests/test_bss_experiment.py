@@ -34,6 +34,12 @@ SMOKE_CLARITY = {
                                   0.4517033739970103]),
 }
 #: The stimulus (the mixtures, before any model) of the same four contexts: no training, so to 1e-12.
+#: The training loss of each of the three batches, same seed, sizes and tolerance (float32, summed by threads).
+SMOKE_LOSS = {
+    "modulation": [2.4502792976099474, 15.043760957067658, 15.336592328587908],
+    "spatial": [3.117636321490415, 12.746099441777746, 12.44902288221367],
+    "dale": [2.503029378331023, 8.203059293257068, 8.861588801073742],
+}
 SMOKE_STIMULUS = (0.4769940932148736, [0.41159897462013445, 0.5967749765251981, 0.4610440374247914,
                                        0.43855838428937066])
 
@@ -52,8 +58,12 @@ def test_smoke_run_writes_result_and_report(model, tmp_path):
     assert data["evaluation"]["clarity_stimulus_per_context"]["values"] == pytest.approx(SMOKE_STIMULUS[1],
                                                                                          rel=1e-12)
     assert data["seconds_per_batch"] > 0.0
-    assert len(data["training"]["loss"]) == 3 and all(np.isfinite(data["training"]["loss"]))
+    assert data["training"]["loss"] == pytest.approx(SMOKE_LOSS[model], rel=1e-6)
     assert [c["batch"] for c in data["training"]["curve"]] == [2, 3]
+    # the curve's loss is the mean over the last 20 batches (here all so far): catches the last batch alone
+    losses = SMOKE_LOSS[model]
+    assert [c["loss"] for c in data["training"]["curve"]] == pytest.approx(
+        [np.mean(losses[:2]), np.mean(losses)], rel=1e-6)
     assert data["clarity_output"] == pytest.approx(result["clarity_output"])
     report = (tmp_path / "report.md").read_text()
     assert "| quantity | reference | ours |" in report
@@ -159,6 +169,10 @@ def test_timescale_and_input_variants_figure(tmp_path):
     summary = run_bss_variants(taus=(1.0, 30.0), inputs=("xy", "y"), batches=1, seed=0, out=tmp_path, **options)
     assert [(r["tau"], r["lstm_input"]) for r in summary["runs"]] == [(1.0, "xy"), (30.0, "xy"), (1.0, "y"),
                                                                        (30.0, "y")]
+    # seed 0, one batch each, float32 (1e-6 relative, as above): the timescale and the input both change the
+    # net, so a variant that ignored its tau or its input would repeat another run's clarity
+    assert [r["clarity_output"] for r in summary["runs"]] == pytest.approx(
+        [0.33406472858773045, 0.2934306266470739, 0.488255232446366, 0.5642133911156062], rel=1e-6)
     assert (tmp_path / "fig2_variants.png").stat().st_size > 1000
     assert json.loads((tmp_path / "variants.json").read_text())["runs"][1]["tau"] == 30.0
     with pytest.raises(OptionError):
