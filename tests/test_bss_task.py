@@ -88,6 +88,13 @@ def test_context_grid_has_272_contexts():
     assert grid.shape == (272, 2, 2)
     np.testing.assert_allclose(grid.sum(axis=2), 1.0)
     assert np.all(np.abs(np.linalg.det(grid)) > 0.2)
+    # by hand: det [[a, 1−a], [b, 1−b]] = a − b, so the grid keeps the pairs of linspace(0, 1, 20) with
+    # |i − j| ≥ 4 (> 0.2 · 19), 2 · (16 + 15 + … + 1) = 272 of them, a-major; catches a threshold on the wrong
+    # side, another grid or another order
+    values = np.linspace(0.0, 1.0, 20)
+    expected = [[[values[i], 1 - values[i]], [values[j], 1 - values[j]]] for i in range(20) for j in range(20)
+                if abs(i - j) >= 4]
+    np.testing.assert_array_equal(grid, np.array(expected))
 
 
 def test_train_batch_protocol():
@@ -100,6 +107,12 @@ def test_train_batch_protocol():
     starts = [chunk_start(task.signals[:, i], batch.s[:, 0, i]) for i in range(2)]
     assert None not in starts  # each source chunk is a contiguous piece of its own waveform
     assert not np.allclose(batch.A[0], batch.A[1])
+    # seed 3: the contexts and the chunk starts drawn (catches a task that ignores its seed or redraws
+    # rows that are not normalised)
+    np.testing.assert_allclose(batch.A[[0, 4]],
+        [[[0.2281224688041767, 0.7718775311958231], [0.8608162950340407, 0.1391837049659593]],
+         [[0.48227613997118524, 0.5177238600288149], [0.9949353207151943, 0.005064679284805651]]], rtol=1e-12)
+    assert starts == [12172, 1284]
 
 
 def test_noise_level():
@@ -108,6 +121,8 @@ def test_noise_level():
     resid = batch.x - np.einsum("bij,tbj->tbi", batch.A, batch.s)
     assert abs(resid.std() - 0.001) < 2e-5
     assert abs(resid.mean()) < 2e-5
+    # seed 0's draw itself: a noise with another scale or seed would not give these
+    assert (resid.std(), resid.mean()) == pytest.approx((0.0009993880718667254, 1.7605044707226513e-06), rel=1e-9)
 
 
 def test_test_run_protocol():
@@ -120,6 +135,9 @@ def test_test_run_protocol():
     for k in (0, 7, 19):
         seg = slice(k * 1000, (k + 1) * 1000)
         np.testing.assert_allclose(run.x[seg, 0], run.s[seg, 0] @ run.A[k].T, atol=1e-12)
+    np.testing.assert_allclose(run.A[[0, 19]],  # seed 1's first and last test contexts
+        [[[0.3500148824177995, 0.6499851175822006], [0.13191656073798835, 0.8680834392620117]],
+         [[0.13630292776912087, 0.8636970722308791], [0.6159600116158203, 0.38403998838417974]]], rtol=1e-12)
 
 
 def test_user_contexts_and_their_errors():
@@ -142,13 +160,16 @@ def test_user_contexts_and_their_errors():
 
 def test_ica_sources_subset_per_batch():
     task = BSSTask("ica", n_sources=2, noise=0.0, seed=0)
-    used = set()
+    used, drawn = set(), []
     for _ in range(10):
         b = task.train_batch(2)
         cols = [c for i in range(2) for c in range(3) if chunk_start(task.signals[:, c], b.s[:, 0, i]) is not None]
         assert len(cols) == 2 and cols[0] < cols[1]  # a sorted subset of two of the three columns
         used.update(cols)
+        drawn.append(cols)
     assert used == {0, 1, 2}
+    # seed 0's subsets, batch by batch (a fixed subset, or one drawn from another stream, would differ)
+    assert drawn == [[1, 2], [0, 2], [0, 1], [0, 2], [0, 1], [0, 1], [1, 2], [1, 2], [0, 2], [0, 1]]
 
 
 def test_resume_draws_the_same_batches():
