@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 from yetztml.cli import reproduce as reproduce_cli
@@ -67,6 +68,22 @@ def test_reduced_gers2000_run(row_id, tmp_path, monkeypatch):
     assert {r["unit"] for r in reports} == {"streams"} and reports[-1]["detail"].startswith("mean test length")
     assert result["summary"]["rest_pct"] + result["summary"]["good_pct"] + result["summary"]["perfect_pct"] == 100
     assert result["trials"][0]["weights"] == (424 if row.forget else 360)
+    # seed 0, 30 streams: no trial learns yet, so both are "rest"; the steps pin the training streams and the
+    # test lengths (symbols right before the first error, compiled float64 against a threshold) the nets.
+    # Catches a summary that counts classes wrongly, or a trial that ignores its seed or its row's net.
+    summary = result["summary"]
+    assert (summary["perfect_pct"], summary["good_pct"], summary["rest_pct"], summary["success_pct"]) == (
+        0.0, 0.0, 100.0, 0.0)
+    assert [(r["class"], r["reason"], r["steps"]) for r in result["trials"]] == {
+        "forget-decay": [("rest", "cap", 1012), ("rest", "cap", 1002)],
+        "reset": [("rest", "cap", 990), ("rest", "cap", 963)]}[row_id]
+    assert [r["test_lengths"] for r in result["trials"]] == {
+        "forget-decay": [[3] * 10, [1, 3, 3, 3, 3, 1, 3, 1, 1, 1]],
+        "reset": [[1, 3, 1, 1, 1, 3, 3, 3, 3, 3], [1, 3, 3, 3, 3, 1, 3, 1, 1, 1]]}[row_id]
+    means = [np.mean(r["test_lengths"]) for r in result["trials"]]
+    assert [r["test_length_mean"] for r in result["trials"]] == means
+    assert summary["rest_length_mean"] == pytest.approx(np.mean(means), rel=1e-15) == {
+        "forget-decay": 2.5, "reset": 2.1}[row_id]
     assert "% perfect solutions" in write_report(tmp_path, figures=False).read_text()
 
 
