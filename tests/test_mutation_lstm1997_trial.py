@@ -369,3 +369,52 @@ def test_record_fields_are_plain_python_values():
     assert (record["trial"], record["seed"], record["sequences"]) == (1, 3, 5)
     assert list(record) == ["trial", "seed", "success", "sequences", "reason", "test", "window", "steps", "wall_s",
                             "us_per_step", "curve"]
+
+
+# ---------------------------------------------------------------------------------------------- reber
+
+
+@pytest.fixture
+def reber_checks(monkeypatch):
+    """Every string-set check of Exp 1's protocol: (sequences seen, which set, the legal symbols, strings right)."""
+    from yetztml.experiments.lstm1997 import trial as trial_module
+
+    original = trial_module._reber_check
+    calls: list = []
+
+    def spy(run, data, legal):
+        correct, ok = original(run, data, legal)
+        calls.append((run.seen, "train" if data is run.source.pool else "test", legal, correct))
+        return correct, ok
+
+    monkeypatch.setattr(trial_module, "_reber_check", spy)
+    return calls
+
+
+def _legal(samples) -> np.ndarray:
+    return np.concatenate([s.info["legal"] for s in samples])
+
+
+def test_reber_protocol_checks_the_test_strings_once_the_training_strings_are_right(reber_checks):
+    """Exp 1 row 5, seed 6: 219 and 241 training strings right at 4,800 and 4,900; all 256 of both at 5,000."""
+    record = run_trial(ROWS["1-5"], 0, 6, 6000)
+    assert (record["success"], record["reason"], record["sequences"], record["steps"]) == (True, "criterion", 5000,
+                                                                                            78124)
+    assert [(seen, part, correct) for seen, part, _, correct in reber_checks[-6:]] == [
+        (4800, "train", 219), (4900, "train", 241), (5000, "train", 256), (5000, "test", 256),
+        (5000, "train", 256), (5000, "test", 256)]
+    assert len(reber_checks) == 53  # 50 checks of the training strings, then the test strings, then the record's
+    run = _Run(ROWS["1-5"], 0, 6, None)
+    train, test = _legal(run.source.samples), _legal(run.source.pool_task.test_samples())
+    for _, part, legal, _ in reber_checks:
+        np.testing.assert_array_equal(legal, train if part == "train" else test)
+
+
+def test_reber_protocol_that_fails_checks_every_interval_up_to_the_cap(reber_checks):
+    record = run_trial(ROWS["1-5"], 0, 0, 250)
+    assert (record["success"], record["reason"], record["sequences"], record["steps"]) == (False, "cap", 250, 3796)
+    assert [(seen, part, correct) for seen, part, _, correct in reber_checks] == [
+        (100, "train", 0), (200, "train", 0), (250, "train", 0), (250, "train", 0), (250, "test", 0)]
+    assert (record["train_correct"], record["test_correct"], record["test"]) == (0, 0, {"size": 256, "wrong": 256})
+    assert record["wrong_steps"] == {"train": {"second": 256, "inner": 2492, "long_lag": 113, "final": 0},
+                                     "test": {"second": 256, "inner": 3201, "long_lag": 123, "final": 0}}

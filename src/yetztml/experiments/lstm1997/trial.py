@@ -264,7 +264,6 @@ def _reber(run: _Run) -> dict[str, Any]:
     legal_train = np.concatenate([s.info["legal"] for s in run.source.samples])
     legal_test = np.concatenate([s.info["legal"] for s in task.test_samples()])
     success = False
-    train_ok = test_ok = 0
     while run.seen < run.cap:
         run.train(min(stop["check_every"], run.cap - run.seen))
         train_ok, _ = _reber_check(run, run.source.pool, legal_train)
