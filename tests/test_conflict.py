@@ -175,6 +175,19 @@ def test_cli_output_conflict_json_and_figures(tmp_path, capsys):
     assert data["naive"]["solved"] is False and data["gated"]["solved"] is True
     assert data["naive"]["opposing_fraction"] == pytest.approx(0.4991, abs=1e-4)  # the standstill: ½
     assert data["gated"]["updates"] == 200
+    # seed 0, Adam through BLAS products: pinned to 1e-6 relative (room for another BLAS's summation order).
+    # The naive unit stalls at (WC7)'s balance a* = 1/steps = 1/11, loss 10/11; the gated one solves the task.
+    naive, gated = data["naive"], data["gated"]
+    assert naive["updates"] == 3000 and naive["balance"]["a_star"] == pytest.approx(1 / 11, rel=1e-12)
+    assert naive["balance"]["loss_at_balance"] == pytest.approx(10 / 11, rel=1e-12)
+    assert (naive["final_loss"], naive["max_error"]) == pytest.approx((0.9086757026179191, 0.9145882232957318),
+                                                                      rel=1e-6)
+    assert (gated["final_loss"], gated["max_error"]) == pytest.approx((0.17981715674645415, 0.2433362617747834),
+                                                                      rel=1e-6)
+    assert (naive["per_step"][0], naive["per_step"][-1]) == pytest.approx((0.3283518379476126, -3.290858382662118),
+                                                                          rel=1e-6)
+    assert (gated["per_step"][0], gated["per_step"][-1]) == pytest.approx(
+        (0.011669039552810956, -0.17784086962467416), rel=1e-6)
     for name in ("output-conflict-per-step.png", "output-conflict-training.png"):
         assert (out / name).stat().st_size > 20000
     assert data["flow"] == [1.0] * 10  # the naive CEC carries the error back unscaled
