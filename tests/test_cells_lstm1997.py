@@ -85,6 +85,15 @@ def test_initialisation_range_and_gate_bias_overrides():
         assert np.all(np.abs(cell.params[name]) <= 0.1)
     wide = LSTM1997(1, 3, 1, 1, init_range=0.2, seed=3)
     assert 0.1 < np.max(np.abs(wide.params["W_c"])) <= 0.2
+    # the values themselves: U[−r, r] drawn from the seed's generator in the parameters' order, the overridden
+    # gate biases drawn too (so the weights after them do not shift). Catches another distribution, scale,
+    # draw order, or overrides that skip their draw.
+    for net, r in ((cell, 0.1), (wide, 0.2)):
+        rng = np.random.default_rng(3)
+        for name, value in net.params.items():
+            drawn = rng.uniform(-r, r, value.shape)
+            if net is wide or name not in ("b_in", "b_out"):
+                np.testing.assert_array_equal(value, drawn, err_msg=name)
 
 
 def test_same_seed_same_params_and_generator_accepted():
@@ -101,6 +110,9 @@ def test_without_output_gate_the_cell_output_is_h_of_the_state():
     assert trace.y_out is None
     np.testing.assert_array_equal(trace.y_c, trace.s)
     assert np.all(trace.g >= 0.0) and np.all(trace.g <= 1.0)
+    # g is the logistic of net_c, and the CEC sums g·y^in (one cell per block): catches another squash for g
+    np.testing.assert_allclose(trace.g, 1.0 / (1.0 + np.exp(-trace.net_c)), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(trace.s, np.cumsum(trace.g * trace.y_in, axis=0), rtol=1e-14, atol=1e-15)
 
 
 def test_output_uses_the_cell_outputs_of_the_same_step():

@@ -109,6 +109,11 @@ def test_parameters_are_named_shaped_and_initialised_like_pytorch():
     bound = 1.0 / math.sqrt(5)
     assert all(np.abs(v).max() <= bound for v in cell.params.values())
     assert np.abs(np.concatenate([v.ravel() for v in cell.params.values()])).max() > 0.9 * bound
+    # the values: U(−1/√H, 1/√H) drawn from the seed's generator in PyTorch's parameter order (catches another
+    # distribution, bound or order)
+    rng = np.random.default_rng(0)
+    for name, value in cell.params.items():
+        np.testing.assert_array_equal(value, rng.uniform(-bound, bound, value.shape), err_msg=name)
     assert RNN(3, 5, 2, bias=False, seed=0).num_weights == 5 * 3 + 25 + 5 * 5 + 25
 
 
