@@ -83,6 +83,12 @@ def test_zoned_units_keep_their_values_and_masks_are_seeded():
     assert np.array_equal(sweep.h[1:][kept_h], sweep.h[:-1][kept_h])  # (ZF5) with d_h = 1
     assert np.array_equal(sweep.c[1:][sweep.d_c == 1.0], sweep.c[:-1][sweep.d_c == 1.0])  # (ZF4)
     assert abs(kept_h.mean() - 0.3) <= 0.03 and abs(sweep.d_c.mean() - 0.2) <= 0.03
+    # the masks themselves: mask_seed's generator, uniforms below p_h then below p_c, one (T, B, H) draw each
+    # (catches a mask drawn with another probability, from the weights' generator, or the two masks swapped)
+    draws = np.random.default_rng(5)
+    np.testing.assert_array_equal(kept_h, draws.random((50, 8, 6)) < 0.3)
+    np.testing.assert_array_equal(sweep.d_c == 1.0, draws.random((50, 8, 6)) < 0.2)
+    assert (int(kept_h.sum()), int(sweep.d_c.sum())) == (731, 517)  # of 2,400
     again = LSTMZoneout(3, 6, zoneout_h=0.3, zoneout_c=0.2, mask_seed=5, seed=0).forward(x).layers[0][0]
     assert np.array_equal(again.d_h, sweep.d_h)
     other = LSTMZoneout(3, 6, zoneout_h=0.3, zoneout_c=0.2, mask_seed=6, seed=0).forward(x).layers[0][0]

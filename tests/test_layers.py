@@ -43,6 +43,9 @@ def test_linear_without_bias_and_its_parameter_count():
     layer = Linear(6, 3, bias=False)
     assert list(layer.params) == ["weight"] and layer.num_weights == 18
     assert np.abs(layer.params["weight"]).max() <= 1 / np.sqrt(6)
+    # PyTorch's U(−1/√in, 1/√in), drawn from seed 0's generator (catches another bound or distribution)
+    bound = 1 / np.sqrt(6)
+    np.testing.assert_array_equal(layer.params["weight"], np.random.default_rng(0).uniform(-bound, bound, (3, 6)))
 
 
 @pytest.mark.torch

@@ -168,6 +168,8 @@ def test_unselected_targets_may_be_placeholders(rng):
     t[~mask] = np.nan
     value, _ = squared_error(y, t, mask=mask)
     assert np.isfinite(value)
+    # the placeholders do not enter the value at all: it equals the loss with them set to anything else
+    assert value == squared_error(y, np.where(mask[..., None], t, 7.0), mask=mask)[0]
     t[mask.nonzero()[0][0], mask.nonzero()[1][0], 0] = np.nan
     with pytest.raises(NonFiniteError, match=r"squared_error\(targets\)"):
         squared_error(y, t, mask=mask)
