@@ -122,6 +122,8 @@ def test_state_is_an_lstm_state_and_a_plain_pair_is_accepted():
     listed = cell.forward(x, [s.h, s.c])
     assert isinstance(plain.final_state, LSTMState) and isinstance(plain.initial_state, LSTMState)
     assert plain.final_state.h.shape == (4, 2, 3)
+    for a, b in zip(plain.final_state, named.final_state, strict=True):  # the pair's state is the named one's
+        assert np.array_equal(a, b)
     assert np.array_equal(named.outputs, plain.outputs) and np.array_equal(named.outputs, listed.outputs)
     d = rng.standard_normal(named.outputs.shape)
     d_fin = _state(cell, 2, rng)
@@ -150,6 +152,9 @@ def test_parameter_count_and_init_range():
     assert cell.num_weights == 4 * 4 * 2 + 4 * 4 * 4 + 2 * 4 * 4  # 4H·I + 4H·H + 2·4H = 128
     assert max(np.abs(v).max() for v in cell.params.values()) <= 0.5  # 1/√H
     assert [v.shape for v in cell.params.values()] == [(16, 2), (16, 4), (16,), (16,)]
+    rng = np.random.default_rng(0)  # the values: U(−1/√H, 1/√H) from seed 0, in PyTorch's order
+    for name, value in cell.params.items():
+        np.testing.assert_array_equal(value, rng.uniform(-0.5, 0.5, value.shape), err_msg=name)
 
 
 def test_bad_lstm_states_are_refused():
