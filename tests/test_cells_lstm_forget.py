@@ -55,6 +55,7 @@ def test_state_has_forget_gate_activations():
     zero = cell.zero_state(2)
     assert isinstance(zero, ForgetBlockState)
     assert [a.shape for a in zero] == [(2, 6), (2, 3), (2, 3), (2, 3), (2, 6)]
+    assert all(np.all(a == 0.0) for a in zero)
     trace = cell.forward(np.ones((4, 2, 2)))
     np.testing.assert_array_equal(trace.final_state.y_phi, trace.y_phi[-1])
 
