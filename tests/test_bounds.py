@@ -102,6 +102,12 @@ def test_bound_holds_for_the_rnn_cell(rng):
     flow = error_flow(linearise(cell, cell.forward(rng.standard_normal((80, 1, 2)))))
     weak = bounds.weak_upper_bound(cell.params["weight_hh_l0"], flow.lags, 0.25, log10=True)
     assert np.all(flow.curves["net"].log10_max <= weak)
+    # the flow itself (a flow of zeros, or one lag off, would be under the bound too): the rng fixture's weights
+    # and inputs, float64 products of 5 × 5 matrices pinned to 1e-9 relative (another BLAS's summation order)
+    log_flow = flow.curves["net"].log10_max
+    assert (len(log_flow), log_flow[0], log_flow[-1]) == pytest.approx(
+        (79, -0.8042784755333676, -57.710440483396766), rel=1e-9)
+    assert np.max(log_flow - weak) == pytest.approx(-1.1712123396824163, rel=1e-9)  # the closest approach
 
 
 def test_bad_input():
