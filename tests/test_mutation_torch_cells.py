@@ -79,6 +79,8 @@ def test_names_draws_bias_and_repr():
     meta = yt.GRUCell(3, 4, device="meta")
     assert {p.device.type for p in meta.parameters()} == {"meta"} and meta.weight_ih.shape == (12, 3)
     assert (cell.input_size, cell.hidden_size, cell.bias) == (3, 4, False)
+    tiny = yt.LSTMCell(1, 1)
+    assert (tiny.input_size, tiny.hidden_size, tiny.weight_ih.shape) == (1, 1, (4, 1))
 
 
 def test_errors_in_full():

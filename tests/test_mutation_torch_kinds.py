@@ -159,3 +159,14 @@ def test_zoneout_masks_get_zero_gradients():
     assert len(d_w) == 7 and [d.shape for d in d_w[4:]] == [(T, B, H)] * 3
     assert all(not d.any() for d in d_w[4:]) and all(d.any() for d in d_w[:4])
     assert dx.shape == (T, B, I) and len(d_init) == 2
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_nonlinearity_reaches_the_cell(nonlinearity):
+    torch.manual_seed(0)
+    ref = torch.nn.RNN(2, 3, nonlinearity=nonlinearity, dtype=F64)
+    ours = yt.RNN(2, 3, nonlinearity=nonlinearity, dtype=F64)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(3, 2, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
+    assert (ours(x)[0] - ref(x)[0]).abs().max().item() <= 1e-15
+    assert (ref(x)[0].min().item() == 0.0) == (nonlinearity == "relu")

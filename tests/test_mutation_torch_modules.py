@@ -89,6 +89,7 @@ def test_repr_lists_the_options_that_differ_from_the_defaults():
     m = yt.GRU(3, 4, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)
     assert repr(m) == "GRU(3, 4, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True)"
     assert repr(yt.RNN(2, 5, dropout=0.25)) == "RNN(2, 5, dropout=0.25)"
+    assert repr(yt.LSTM1997(3, 4)) == "LSTM1997(3, 4)" and repr(yt.PeepholeLSTM(3, 4)) == "PeepholeLSTM(3, 4)"
 
 
 # -- error messages ----------------------------------------------------------------------------------------
@@ -162,8 +163,8 @@ def test_given_state_in_each_layout_equals_torch(cls):
     ours = cls(3, 4, num_layers=2, bidirectional=True, dtype=F64)
     ours.load_state_dict(ref.state_dict())
     gen = _gen(1)
-    x = torch.randn(5, 2, 3, generator=gen, dtype=F64)
-    hs = [torch.randn(4, 2, 4, generator=gen, dtype=F64) for _ in range(2)]
+    x = torch.randn(5, 4, 3, generator=gen, dtype=F64)  # more sequences than inputs
+    hs = [torch.randn(4, 4, 4, generator=gen, dtype=F64) for _ in range(2)]
     hx = tuple(hs) if cls is yt.LSTM else hs[0]
     for inp, h, bf in ((x, hx, False), (x[:, 1], tuple(s[:, 1] for s in hs) if cls is yt.LSTM else hs[0][:, 1],
                                                   False), (x, None, False), (x.transpose(0, 1), hx, True)):
@@ -178,16 +179,16 @@ def test_given_state_in_each_layout_equals_torch(cls):
 
 
 def test_packed_equals_each_sequence_run_alone():
-    """Unsorted lengths with three runs, 2 layers, both directions, a given state: each sequence's output rows
-    and final state are those of the sequence run by itself."""
+    """Lengths giving three runs (unsorted and sorted), two runs with the last batch size equal to the second,
+    and one run; 2 layers, both directions, a given state: each sequence's output rows and final state are
+    those of the sequence run by itself."""
     for cls, parts in ((yt.LSTM, 2), (yt.RNN, 1), (yt.LSTM1997, 2)):
         m = cls(3, 4, num_layers=2, bidirectional=True, dtype=F64, generator=_gen(2))
         gen = _gen(3)
         x = torch.randn(5, 3, 3, generator=gen, dtype=F64)
         hs = [torch.randn(4, 3, 4, generator=gen, dtype=F64) for _ in range(parts)]
-        lengths = [3, 5, 1]
-        for sort in (False, True):
-            order = [1, 0, 2] if sort else [0, 1, 2]
+        for lengths, sort in (([3, 5, 1], False), ([3, 5, 1], True), ([5, 1, 1], True), ([4, 4, 4], True)):
+            order = [1, 0, 2] if lengths == [3, 5, 1] and sort else [0, 1, 2]
             xs, hs_ = x[:, order], [s[:, order] for s in hs]
             lens = [lengths[i] for i in order]
             hx = tuple(hs_) if parts == 2 else hs_[0]
@@ -246,7 +247,7 @@ def test_states_of_both_directions_in_each_layout(cls, kw, names, half):
 
 
 def test_dropout_only_between_layers_in_training():
-    """nn.LSTM's masks from the same generator state, padded and packed (two runs); none in evaluation mode,
+    """nn.LSTM's masks from the same generator state, padded and packed (two and three runs); none in evaluation mode,
     none after the last layer."""
     torch.manual_seed(0)
     ref = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.4, dtype=F64)
@@ -255,7 +256,7 @@ def test_dropout_only_between_layers_in_training():
     plain = yt.LSTM(3, 4, num_layers=2, dtype=F64)
     plain.load_state_dict(ref.state_dict())
     x = torch.randn(4, 3, 3, generator=_gen(6), dtype=F64)
-    for inp in (x, pack_padded_sequence(x, torch.tensor([4, 2, 2]))):
+    for inp in (x, pack_padded_sequence(x, torch.tensor([4, 2, 2])), pack_padded_sequence(x, torch.tensor([4, 3, 1]))):
         torch.manual_seed(8)
         a = ref(inp)
         torch.manual_seed(8)

@@ -165,7 +165,7 @@ class Recurrent(nn.Module):
             data, batch_sizes, sorted_idx, unsorted_idx = input
             _checks.tensor(f"{cls}.forward(input.data)", data, dtype)
             sizes = batch_sizes.tolist()
-            runs, start = [], 0
+            runs = []
             for t, n in enumerate(sizes):  # (PK1) runs of equal batch size
                 if t == 0 or n != sizes[t - 1]:
                     runs.append([t, t + 1, n])
