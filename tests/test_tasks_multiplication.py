@@ -33,12 +33,19 @@ def test_invariants():
         assert s.targets[-1, 0] == s.info["X1"] * s.info["X2"]
         assert s.mask.sum() == 1 and s.mask[-1]
     assert abs(first_marked / len(samples) - 0.1) < 5 * np.sqrt(0.09 / len(samples))
+    assert first_marked == 298  # seed 1's draw (a task that ignored its seed would give another count)
 
 
 def test_median_solves_cdf():
     m = multiplication.target_median()
     assert multiplication.target_cdf(m) == pytest.approx(0.5, abs=1e-12)
     assert 0.2 < m < 0.21
+    # independently: P(X1·X2 ≤ z) = z − 0.9 z ln z (X1 = 1 when the first marker is at step 0, P = 0.1;
+    # otherwise X1, X2 ~ U[0, 1]), solved here with SciPy; catches a CDF with another P0 or a wrong root
+    from scipy.optimize import brentq
+
+    assert m == pytest.approx(brentq(lambda z: z - 0.9 * z * np.log(z) - 0.5, 0.01, 0.99, xtol=1e-15), rel=1e-12)
+    assert m == pytest.approx(0.20671722300362683, rel=1e-12)
 
 
 def test_baseline_by_simulation():
