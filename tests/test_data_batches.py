@@ -41,9 +41,12 @@ def test_pools_of_bucket_batches_and_drop_last():
     assert [x.indices.tolist() for x in b] == [[1, 0], [2, 3], [4]]
     d = Batches(SEQS[:5], batch_size=2, shuffle=False, bucket_batches=None, drop_last=True)
     assert [x.indices.tolist() for x in d] == [[1, 2], [0, 4]] and len(d) == 2
-    for k, size, drop in [(1, 3, False), (2, 3, True), (None, 4, True), (3, 2, False), (2, 3, False)]:
+    # 10 examples: ⌈10/size⌉ batches, or with drop_last the full ones of each pool of k·size (pools of 6 and 4
+    # at k = 2, size 3: 2 + 1; one pool of 10 at size 4: 2)
+    for k, size, drop, count in [(1, 3, False, 4), (2, 3, True, 3), (None, 4, True, 2), (3, 2, False, 5),
+                                 (2, 3, False, 4)]:
         bb = Batches(SEQS, batch_size=size, shuffle=False, bucket_batches=k, drop_last=drop)
-        assert len(bb) == len(list(bb)), (k, size, drop)
+        assert len(bb) == len(list(bb)) == count, (k, size, drop)
 
 
 def test_max_length_truncates_and_counts():
