@@ -41,8 +41,10 @@ def plain_beam(model, src, length, beam, max_output, penalty):
         live = sorted(cands, key=lambda c: -c[0])[:beam]
         if all(c[2] for c in live):
             break
-    norms = [(s / max(n, 1) ** penalty if penalty else s) - (0 if done else 1e9) for s, _, done, n in live]
-    _, words, done, n = live[int(np.argmax(norms))]
+    finished = [c for c in live if c[2] and np.isfinite(c[0])]
+    pool = finished or live  # (DEC3) a finished hypothesis where there is one
+    norms = [s / max(n, 1) ** penalty if penalty else s for s, _, _, n in pool]
+    _, words, done, n = pool[int(np.argmax(norms))]
     words = words[:n]
     attention = teacher_forced(model, src, length, words[:-1])[1]
     return (words[:-1] if done else words), not done, attention
@@ -96,3 +98,39 @@ def test_the_seeded_translations():
     assert got.ids == [[1, 6, 1, 1, 1], [5, 5, 5], [], [5, 5, 5]]
     assert got.stopped == 1
     assert [a.shape for a in got.attention] == [(5, 3), (4, 3), (1, 3), (4, 3)]
+
+
+def test_the_defaults_are_greedy_100_words_and_penalty_one():
+    model = Seq2Seq(8, V, 3, 4, cell="gru", attention="bahdanau", bidirectional=False, seed=7)
+    model.params["readout.weight"] *= 4
+    default = decode(model, SRC, LENGTHS, BOS, EOS)
+    assert default.ids == decode(model, SRC, LENGTHS, BOS, EOS, beam=1, max_output=100, length_penalty=1.0).ids
+    beam = decode(model, SRC, LENGTHS, BOS, EOS, beam=3, max_output=8)
+    assert beam.ids == [[1, 1, 1, 1, 1, 1, 1, 1], [5, 5, 5], [], [5, 5, 5]]
+    assert decode(model, SRC, LENGTHS, BOS, EOS, beam=3, max_output=8, length_penalty=2.0).ids == [
+        [1, 1, 1, 1, 1, 1, 1, 1], [5, 5, 5], [5, 5], [5, 5, 5, 5]]
+    model.params["readout.bias"][EOS] = -1e6  # <eos> never comes: every sentence is cut at the maximum
+    never = decode(model, SRC, LENGTHS, BOS, EOS)
+    assert [len(ids) for ids in never.ids] == [100] * 4
+    assert never.stopped == 4
+    assert [a.shape for a in never.attention] == [(100, 3)] * 4
+
+
+def test_a_finished_hypothesis_comes_first_however_low_its_score():
+    model = Seq2Seq(8, V, 3, 4, cell="gru", attention="luong-general", bidirectional=False, seed=2)
+    bias = model.params["readout.bias"]
+    bias[:] = -1e12
+    bias[4], bias[EOS] = 0.0, -2e9  # after one word: "w4" unfinished near 0, "<eos>" finished near -2e9
+    got = decode(model, SRC, LENGTHS, BOS, EOS, beam=2, max_output=1)
+    assert got.ids == [[], [], [], []]
+    assert got.stopped == 0
+    greedy = decode(model, SRC, LENGTHS, BOS, EOS, beam=1, max_output=1)
+    assert greedy.ids == [[4]] * 4 and greedy.stopped == 4
+
+
+def test_a_float32_model_decodes_in_float32():
+    model = Seq2Seq(8, V, 3, 4, cell="lstm", attention="bahdanau", bidirectional=True, seed=16, dtype=np.float32)
+    got = decode(model, SRC, LENGTHS, BOS, EOS, beam=3, max_output=4)
+    assert all(a.dtype == np.float32 for a in got.attention)
+    model64 = Seq2Seq(8, V, 3, 4, cell="lstm", attention="bahdanau", bidirectional=True, seed=16)
+    assert got.ids == decode(model64, SRC, LENGTHS, BOS, EOS, beam=3, max_output=4).ids

@@ -79,9 +79,10 @@ def decode(model: Seq2Seq, src: np.ndarray, src_lengths: np.ndarray, bos: int, e
         done = done[origin] | (last == eos)
         if done.all():
             break
-    norm = score / np.maximum(length, 1) ** length_penalty if length_penalty else score  # (DEC3)
-    norm = np.where(done, norm, norm - 1e9)  # finished hypotheses first
-    chosen = np.argmax(norm.reshape(B, k), axis=1) + np.arange(B) * k
+    norm = (score / np.maximum(length, 1) ** length_penalty if length_penalty else score).reshape(B, k)  # (DEC3)
+    finished = (done & np.isfinite(score)).reshape(B, k)
+    best_finished = np.argmax(np.where(finished, norm, -np.inf), axis=1)
+    chosen = np.where(finished.any(axis=1), best_finished, np.argmax(norm, axis=1)) + np.arange(B) * k  # (DEC3)
     ids, attn, stopped = [], [], 0
     for r in chosen:
         seq = [int(w) for w in words[r, : length[r]]]
