@@ -1,0 +1,54 @@
+"""yetztml.experiments.rnn_adding: a tiny seeded run of the Elman RNN on the adding problem pinned to its
+record (the learning curve pins the forward pass, the hand-derived gradients and Adam; the test pins the
+batched evaluation), the success rule, and the defaults the tour relies on."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from yetztml.experiments import rnn_adding
+from yetztml.experiments.rnn_adding import TOLERANCE, train_rnn_on_adding
+
+TINY = {"T": 20, "hidden": 3, "batch": 700, "lr": 0.01, "test_size": 300, "seed": 3}
+
+
+def _record(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "seconds"}
+
+
+def test_a_tiny_run_is_pinned():
+    """Six batches of 700: a curve point per 2,000 errors seen (2,100 and 4,200 sequences); 300 test
+    sequences scored in batches of 256 and 44."""
+    record = train_rnn_on_adding(sequences=4200, **TINY)
+    assert _record(record) == {
+        "net": "Elman RNN 2-3-1 (tanh, linear read-out)", "num_weights": 25,
+        "method": "full BPTT, Adam lr=0.01, batch 700", "sequences": 4200,
+        "curve": [{"sequences": 2100, "train_mae": pytest.approx(0.6840818498377768, rel=1e-9)},
+                  {"sequences": 4200, "train_mae": pytest.approx(0.5337332822833363, rel=1e-9)}],
+        "test": {"size": 300, "wrong": 294, "mae": pytest.approx(0.4382579019998121, rel=1e-9)},
+        "baseline_mae": 0.1625, "success": False,
+    }
+    assert record["seconds"] > 0
+
+
+def test_a_run_shorter_than_the_curve_window_has_no_curve_point():
+    record = train_rnn_on_adding(sequences=700, **TINY)
+    assert (record["sequences"], record["curve"]) == (700, [])
+    assert record["test"] == {"size": 300, "wrong": 299, "mae": pytest.approx(0.6736700485980145, rel=1e-9)}
+
+
+def test_success_is_a_test_without_a_wrong_sequence(monkeypatch):
+    """The same 700-sequence run: its largest test error is below 5, so with that tolerance it succeeds."""
+    assert TOLERANCE == 0.04
+    monkeypatch.setattr(rnn_adding, "TOLERANCE", 5.0)
+    record = train_rnn_on_adding(sequences=700, **TINY)
+    assert (record["success"], record["test"]["wrong"]) == (True, 0)
+    assert record["test"]["mae"] == pytest.approx(0.6736700485980145, rel=1e-9)
+
+
+def test_defaults_are_the_tours_run():
+    defaults = {name: p.default for name, p in inspect.signature(train_rnn_on_adding).parameters.items()}
+    assert defaults == {"T": 100, "hidden": 16, "sequences": 20_000, "batch": 32, "lr": 1e-3, "test_size": 2560,
+                        "seed": 0}
