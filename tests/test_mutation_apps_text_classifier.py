@@ -73,6 +73,37 @@ def test_more_than_256_texts_are_all_scored():
     np.testing.assert_allclose(got[1::2], np.tile(reference(clf, np.array([3, 4])), (150, 1)), atol=1e-15)
 
 
+def test_large_logits_give_the_softmax_of_each_row():
+    clf = make()
+    clf.model.params["5.weight"][...] *= 1e4  # logits of hundreds to two thousand, far apart between rows
+    texts = ["a b", "c d e", "e", "b", "a"]
+    got = clf.probabilities(texts)
+    assert np.isfinite(got).all()
+    expected = np.array([reference(clf, ids) for ids in clf.encode(texts)])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(got[4], [0.99996454906, 3.545093e-05, 3.894e-103], rtol=1e-3)
+    assert [label for label, _ in clf.predict(texts)] == ["pos", "pos", "pos", "pos", "mid"]
+
+
+def test_the_batch_size_and_max_length_reach_the_batches(monkeypatch):
+    import yetztml.apps.text.classifier as classifier_module
+
+    seen = []
+    real = classifier_module.Batches
+
+    def spy(sequences, **options):
+        seen.append(options)
+        return real(sequences, **options)
+
+    monkeypatch.setattr(classifier_module, "Batches", spy)
+    clf = make(max_length=2)
+    clf.probabilities(["a b c"] * 3, batch_size=2)
+    clf.probabilities(["a"])
+    clf.probabilities_of([np.array([2, 3])])
+    assert seen == [{"batch_size": 2, "shuffle": False, "max_length": 2}] + [
+        {"batch_size": 256, "shuffle": False, "max_length": 2}] * 2
+
+
 def test_a_float32_network_has_float64_probabilities_of_its_logits():
     clf = make(dtype="float32")
     got = clf.probabilities(["a b", "c", "d e a"])
@@ -155,6 +186,15 @@ def test_ties_keep_the_order_of_the_texts():
     texts2 = [t if i % 2 else t.upper() for i, t in enumerate(texts)]  # lowercased: the same probabilities
     wrong2 = clf.evaluate(texts2, labels, worst=40)["confidently_wrong"]
     assert [w["text"] for w in wrong2][:8] == ["A", "a", "A", "a", "A", "a", "A", "a"]
+
+
+def test_evaluate_scores_every_text_and_lists_ten_by_default():
+    clf = make()
+    texts = ["a", "a b", "b", "e", "c d e"] * 3
+    result = clf.evaluate(texts, ["neg"] * 15)
+    assert result["examples"] == 15 and result["accuracy"] == 0.0
+    assert len(result["confidently_wrong"]) == 10
+    assert [w["text"] for w in result["confidently_wrong"]] == ["a"] * 3 + ["a b"] * 3 + ["b"] * 3 + ["e"]
 
 
 def test_evaluate_lists_nothing_when_every_prediction_is_right():

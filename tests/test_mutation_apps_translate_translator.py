@@ -82,6 +82,41 @@ def test_more_than_64_sentences_are_all_translated_and_counted():
     assert weights == [None] * 72
 
 
+def test_sentences_go_to_the_decoder_64_at_a_time_shortest_first(monkeypatch):
+    import yetztml.apps.translate.translator as translator_module
+
+    widths, firsts = [], []
+    real = translator_module.decode
+
+    def spy(model, src, lengths, *args, **kwargs):
+        widths.append(src.shape[1])
+        firsts.append(lengths.tolist())
+        return real(model, src, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(translator_module, "decode", spy)
+    tr = make()
+    tr.translate_ids(tr.encode(TEXTS * 12))
+    assert widths == [64, 8]
+    assert firsts[0][:24] == [1] * 24 and firsts[1] == [3] * 8  # sorted by length: 1-word first, 3-word last
+    widths.clear()
+    tr.translate_ids(tr.encode(TEXTS), batch_size=4)
+    assert widths == [4, 2]
+
+
+def test_perplexity_goes_64_sentences_at_a_time(monkeypatch):
+    tr = make()
+    widths = []
+    real = tr.model.forward
+
+    def spy(x, **kwargs):
+        widths.append(x.shape[1])
+        return real(x, **kwargs)
+
+    monkeypatch.setattr(tr.model, "forward", spy)
+    tr.perplexity(tr.encode(TEXTS * 12), REFS * 12)
+    assert widths == [64, 8]
+
+
 def test_attention_weights_are_the_words_by_the_source_positions():
     tr = make()
     _, _, weights = tr.translate_ids(tr.encode(["a b", "c"]), beam=1, attention=True)
@@ -91,15 +126,15 @@ def test_attention_weights_are_the_words_by_the_source_positions():
     np.testing.assert_array_equal(weights[1][:, 1], 0.0)
 
 
+REFS = ["x y", "z", "", "y y y", "X", "z x"]
+
+
 def teacher_forced(tr: Translator, ids: np.ndarray, reference: str) -> tuple[float, int]:
     """−Σ log p of the reference words and <eos>, one sentence alone; and their number."""
     words = TGT.encode(reference.split(), bos=True, eos=True)
     x, lengths = pack_pairs(ids[:, None], np.array([ids.size]), words[:-1, None], np.array([words.size - 1]))
     log_p = word_log_probs(tr.model.forward(x, lengths=lengths).outputs)[:, 0]
     return -float(sum(log_p[t, w] for t, w in enumerate(words[1:]))), words.size - 1
-
-
-REFS = ["x y", "z", "", "y y y", "X", "z x"]
 
 
 def test_perplexity_is_the_exp_of_the_mean_word_loss():
