@@ -102,6 +102,10 @@ def test_constructor_errors_in_full():
         "LSTM(zoneout_c=...): expected a number >= 0.0, got -0.5")
     assert _error(OptionError, lambda: yt.LSTM(3, 4, zoneout_h=1.01)) == (
         "LSTM(zoneout_h=...): expected a number <= 1.0, got 1.01")
+    assert _error(OptionError, lambda: yt.LSTM(3, 4, zoneout_h=-0.5)) == (
+        "LSTM(zoneout_h=...): expected a number >= 0.0, got -0.5")
+    assert _error(OptionError, lambda: yt.LSTM(3, 4, zoneout_c=1.5)) == (
+        "LSTM(zoneout_c=...): expected a number <= 1.0, got 1.5")
     assert _error(OptionError, lambda: yt.LSTM(3, 4, recurrent_dropout=1.0)) == (
         "LSTM(recurrent_dropout=...): expected a number <= 0.999, got 1.0")
     assert _error(OptionError, lambda: yt.LSTM(3, 4, recurrent_dropout=-0.1)) == (
@@ -130,6 +134,9 @@ def test_forward_errors_in_full():
     assert _error(ShapeError, lambda: m(torch.zeros(5, 2, 2))) == (
         "LSTM.forward(input): expected input size 3 in the last axis, got 2")
     assert _error(DTypeError, lambda: m([[0.0]])) == "LSTM.forward(input): expected a torch.Tensor, got list"
+    four = pack_padded_sequence(torch.zeros(5, 2, 1, 3), torch.tensor([5, 3]))
+    assert _error(ShapeError, lambda: m(four)) == (
+        "LSTM.forward(input.data): expected a 2-D (N, I) tensor, packed from (T, B, I), got 3-D shape (8, 1, 3)")
     packed = pack_padded_sequence(torch.zeros(5, 2, 3, dtype=F64), torch.tensor([5, 3]))
     assert _error(DTypeError, lambda: m(packed)) == (
         "LSTM.forward(input.data): expected dtype torch.float32 (the module's), got torch.float64. "
@@ -187,12 +194,17 @@ def test_packed_equals_each_sequence_run_alone():
         gen = _gen(3)
         x = torch.randn(5, 3, 3, generator=gen, dtype=F64)
         hs = [torch.randn(4, 3, 4, generator=gen, dtype=F64) for _ in range(parts)]
-        for lengths, sort in (([3, 5, 1], False), ([3, 5, 1], True), ([5, 1, 1], True), ([4, 4, 4], True)):
+        for lengths, sort in (([3, 5, 1], False), ([3, 5, 1], True), ([5, 1, 1], True), ([4, 4, 4], True),
+                              ([3, 1, 5], False)):
             order = [1, 0, 2] if lengths == [3, 5, 1] and sort else [0, 1, 2]
             xs, hs_ = x[:, order], [s[:, order] for s in hs]
             lens = [lengths[i] for i in order]
             hx = tuple(hs_) if parts == 2 else hs_[0]
-            out, fin = m(pack_padded_sequence(xs, torch.tensor(lens), enforce_sorted=sort), hx)
+            packed = pack_padded_sequence(xs, torch.tensor(lens), enforce_sorted=sort)
+            out, fin = m(packed, hx)
+            for mine, given in ((out.sorted_indices, packed.sorted_indices),
+                                (out.unsorted_indices, packed.unsorted_indices)):
+                assert (mine is None and given is None) if sort else torch.equal(mine, given)
             padded, _ = pad_packed_sequence(out)
             fins = list(fin) if parts == 2 else [fin]
             for b, n in enumerate(lens):

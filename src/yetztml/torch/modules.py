@@ -164,6 +164,9 @@ class Recurrent(nn.Module):
         if packed:
             data, batch_sizes, sorted_idx, unsorted_idx = input
             _checks.tensor(f"{cls}.forward(input.data)", data, dtype)
+            if data.dim() != 2:
+                raise ShapeError(message(f"{cls}.forward(input.data)", "a 2-D (N, I) tensor, packed from (T, B, I)",
+                                         f"{data.dim()}-D shape {tuple(data.shape)}"))
             sizes = batch_sizes.tolist()
             runs = []
             for t, n in enumerate(sizes):  # (PK1) runs of equal batch size
