@@ -61,13 +61,17 @@ def test_seed_trials_and_max_sequences_reach_the_trials(tmp_path, capsys):
 
 def test_variant_changes_the_trained_net(tmp_path, capsys):
     """linear-output: the same trial, the same stream, another output unit: another test error."""
-    plain, _ = _run(["--exp", "4", "--max-sequences", "20"], tmp_path / "plain", capsys)
-    linear, printed = _run(["--exp", "4", "--variant", "linear-output", "--max-sequences", "20"],
-                           tmp_path / "linear", capsys)
+    plain, _ = _run(["--exp", "4"], tmp_path / "plain", capsys)
+    linear, printed = _run(["--exp", "4", "--variant", "linear-output"], tmp_path / "linear", capsys)
     assert (plain["variant"]["name"], linear["variant"]["name"]) == ("as-written", "linear-output")
     assert "variant linear-output" in printed
     assert plain["trials"][0]["steps"] == linear["trials"][0]["steps"]  # the same training stream
     assert plain["trials"][0]["test"]["mae"] != linear["trials"][0]["test"]["mae"]
+    # seed 0 after 2 sequences (compiled float64 loops: the error to 1e-9 relative, the counts exact)
+    assert [(r["trials"][0]["sequences"], r["trials"][0]["steps"], r["trials"][0]["test"]["wrong"])
+            for r in (plain, linear)] == [(2, 211, 2155), (2, 211, 2231)]
+    assert (plain["trials"][0]["test"]["mae"], linear["trials"][0]["test"]["mae"]) == pytest.approx(
+        (0.1647927710981723, 0.1815346333684758), rel=1e-9)
 
 
 def test_force_starts_over_where_another_configuration_is_refused(tmp_path, capsys):
