@@ -271,6 +271,13 @@ def test_parameter_counts_and_torch_names():
     dale = DaleRateNet(learn_ro=True)
     assert dale.torch_names["W_ro"] == "Wro"
     assert dale.fixed["W_inh"].shape == (100, 40)
+    # (DF2)'s feedforward inhibition is the product W^HI W^IL of two positive draws (20 inhibitory units), and
+    # seed 0's draw sums to this (float64 BLAS product of 100 × 20 by 20 × 40: 1e-9 relative)
+    W_inh, W_HI, W_IL = dale.fixed["W_inh"], dale.fixed["W_HI"], dale.fixed["W_IL"]
+    assert (W_HI.shape, W_IL.shape) == ((100, 20), (20, 40))
+    np.testing.assert_allclose(W_inh, W_HI @ W_IL, rtol=1e-12)
+    assert W_HI.min() >= 0.0 and W_IL.min() >= 0.0
+    assert W_inh.sum() == pytest.approx(952.1180566942434, rel=1e-9)
 
 
 def test_kernels():
