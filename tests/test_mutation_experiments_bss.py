@@ -350,3 +350,37 @@ def test_variants_run_every_tau_for_every_input(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "variants.json").read_text()) == summary
     assert len(drawn) == 1 and drawn[0][0] == tmp_path / "fig2_variants.png"
     assert [r["config"]["tau"] for r in drawn[0][1]] == [10, 25.0, 10, 25.0]
+
+
+class Stop(Exception):
+    """Raised by the training stand-in: the run got as far as training."""
+
+
+def test_run_bss_defaults(tmp_path, monkeypatch):
+    seen = {}
+
+    def train(net, task, config, child, out, resume, progress):
+        seen.update(config=config, out=out, resume=resume, progress=progress, net=net)
+        raise Stop
+
+    monkeypatch.setattr(bss, "train", train)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        bss.run_bss()
+    config = seen["config"]
+    assert (config.model, config.batches, config.seed) == ("modulation", 6000, 0)
+    assert (seen["out"], seen["resume"], seen["progress"]) == (bss.Path("bss-run"), False, True)
+    assert type(seen["net"]) is ModulationNet and sorted(p.name for p in tmp_path.iterdir()) == ["bss-run"]
+    (tmp_path / "bss-run" / "result.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="a result.json without its checkpoint.npz"):  # not forced
+        bss.run_bss()
+
+
+def test_run_bss_variants_defaults(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(bss, "run_bss", lambda **kwargs: calls.append(kwargs) or pytest.fail("ran"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(pytest.fail.Exception):
+        bss.run_bss_variants()
+    assert calls == [{"model": "modulation", "batches": 6000, "seed": 0, "out": bss.Path("bss-variants/tau1-xy"),
+                      "tau": 1.0, "lstm_input": "xy"}]
