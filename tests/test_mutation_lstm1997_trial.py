@@ -15,6 +15,7 @@ import pytest
 
 from yetztml.experiments import progress
 from yetztml.experiments.lstm1997 import ROWS, resolve_row
+from yetztml.experiments.lstm1997 import trial as trial_module
 from yetztml.experiments.lstm1997.trial import (
     CURVE_POINTS,
     PROTOCOLS,
@@ -210,21 +211,30 @@ def test_window_protocol_stops_when_the_window_holds_few_enough_wrong(reports):
     }
     assert record["curve"] == {"sequences": [20], "mae": [pytest.approx(0.3251293154244518, rel=1e-9)],
                                "wrong_fraction": [0.95], "sse": [pytest.approx(0.12532455365047063, rel=1e-9)]}
-    assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"] / 2109)
+    assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"] / 2109, rel=1e-12)
     assert reports[-1]["done"] == 20 and reports[-1]["total"] == 200
 
 
 def test_window_protocol_runs_to_the_cap_in_chunks():
+    """Exp 4 (T = 100): kernel calls of 200,000 // 105 = 1,904 sequences, the last one cut at the cap."""
     row = _stop("4-1", window=20, max_wrong=5, beta=0.3, test_size=30)
-    record = run_trial(row, 0, 0, 400)
+    record = run_trial(row, 0, 0, 2000)
     assert _record(record) == {
-        "trial": 0, "seed": 0, "success": False, "sequences": 400, "reason": "cap",
-        "test": {"size": 30, "wrong": 28, "mae": pytest.approx(0.15553245602457708, rel=1e-9),
-                 "mse": pytest.approx(0.03626664310945894, rel=1e-9)},
-        "window": {"wrong": 17, "mae": pytest.approx(0.15042880116276686, rel=1e-9)},
-        "steps": 42146,
+        "trial": 0, "seed": 0, "success": False, "sequences": 2000, "reason": "cap",
+        "test": {"size": 30, "wrong": 28, "mae": pytest.approx(0.15553553784146795, rel=1e-9),
+                 "mse": pytest.approx(0.03646701117630791, rel=1e-9)},
+        "window": {"wrong": 16, "mae": pytest.approx(0.14815373341156074, rel=1e-9)},
+        "steps": 210118,
     }
-    assert record["curve"]["sequences"] == [400]
+    assert record["curve"]["sequences"] == [1904, 2000]
+
+
+def test_window_protocol_stops_only_below_its_mean_error_bound():
+    """The Exp 5 window above with β = 0.3: its mean error 0.325 at 20 sequences is too high; 0.297 at 24."""
+    record = run_trial(_stop("5-1", window=20, max_wrong=20, beta=0.3, test_size=30), 0, 0, 200)
+    assert (record["success"], record["sequences"], record["steps"]) == (True, 24, 2531)
+    assert record["window"] == {"wrong": 18, "mae": pytest.approx(0.2972178495533873, rel=1e-9)}
+    assert record["test"]["mae"] == pytest.approx(0.22391629249432696, rel=1e-9)
 
 
 def test_a_trial_capped_at_zero_sequences_is_tested_untrained():
@@ -232,7 +242,7 @@ def test_a_trial_capped_at_zero_sequences_is_tested_untrained():
     assert (record["success"], record["reason"], record["sequences"], record["steps"]) == (False, "cap", 0, 0)
     assert record["window"] == {"wrong": 0, "mae": 0.0}
     assert record["test"]["size"] == 30
-    assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"])  # no steps: divided by 1
+    assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"], rel=1e-12)  # no steps: divided by 1
     assert record["curve"] == {"sequences": [], "mae": [], "wrong_fraction": [], "sse": []}
 
 
@@ -256,6 +266,14 @@ def test_st12_protocol_passes_st1_then_st2():
         "steps": 524865,
     }
     assert record["curve"]["sequences"] == list(range(500, 5001, 500))
+
+
+def test_st12_needs_the_mean_error_strictly_below_its_bound():
+    """The run above with the ST2 bound set to the mean error of its check at 5,000: ST2 comes at 5,500."""
+    row = _stop("3a-1", max_wrong_st1=3, st2=0.03, test_size=10)
+    at_5000 = run_trial(row, 2, 0, 5000)["last_check"]["mae"]
+    record = run_trial(replace(row, stop={**row.stop, "st2": at_5000}), 2, 0, 6000)
+    assert (record["success"], record["st1"], record["st2"], record["sequences"]) == (True, 4000, 5500, 5500)
 
 
 def test_st12_protocol_that_never_passes_runs_to_the_cap():
@@ -299,12 +317,13 @@ def test_abs_test_2a_that_fails_ends_with_a_test_of_both_sequences():
 
 def test_abs_test_2a_phase_one_restores_the_cell_and_its_gate():
     """After the first phase, the cell's output weights are back and every unit trains again."""
-    run = _Run(_two_a(10), 0, 1, 700)
+    run = _Run(_two_a(10), 0, 1, 650)
     cells = slice(run.cell.input_size, run.cell.input_size + run.cell.num_cells)
     saved = run.net.Wk[:, cells].copy()
     trainable = run.net.MW.copy()
     result = PROTOCOLS["abs-test"](run)
-    assert (result["phase1_sequences"], result["tests_run"], run.seen) == (700, 0, 700)
+    assert (result["phase1_sequences"], result["tests_run"], run.seen) == (650, 0, 650)  # the last call: 50
+    assert result["test"] == {"size": 2, "wrong": 2, "max_error": pytest.approx(0.6200590334335058, rel=1e-9)}
     np.testing.assert_array_equal(run.net.Wk[:, cells], saved)  # untouched while the cell was out
     np.testing.assert_array_equal(run.net.MW, trainable)
     assert run.net.MWk[:, :-1].all()
@@ -329,6 +348,14 @@ def test_abs_test_2c_after_a_failed_test_waits_and_scores_the_final_net_in_full(
         "steps": 84733,
     }
     assert record["curve"]["sequences"] == [1881, 5000]
+
+
+def test_the_test_scores_mean_squared_error_per_output():
+    """Exp 6a has 4 outputs: the record's MSE is the mean sum of squares over sequences divided by 4."""
+    run = _Run(ROWS["6a"], 0, 0, None)
+    assert trial_module._test(run.net, run.source, np.random.default_rng(1), 10) == {
+        "size": 10, "wrong": 10, "mae": pytest.approx(0.4989421085384417, rel=1e-9),
+        "mse": pytest.approx(0.2489594830610588, rel=1e-9)}
 
 
 def test_abs_check_of_2a_scores_its_two_sequences():
@@ -377,8 +404,6 @@ def test_record_fields_are_plain_python_values():
 @pytest.fixture
 def reber_checks(monkeypatch):
     """Every string-set check of Exp 1's protocol: (sequences seen, which set, the legal symbols, strings right)."""
-    from yetztml.experiments.lstm1997 import trial as trial_module
-
     original = trial_module._reber_check
     calls: list = []
 
