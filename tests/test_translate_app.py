@@ -145,6 +145,13 @@ def test_commands_and_bad_input(tmp_path, capsys):
                  str(tmp_path / "e.json")]) == 0
     measures = json.loads((tmp_path / "e.json").read_text())
     assert measures["sentences"] == 8 and measures["beam"] == 2
+    # the saved model scores the validation files as training did with --beam 2 (an evaluate that decoded
+    # greedily, or read another model, would not); seeded: BLEU of the discrete translations exactly, the
+    # perplexity of float32 training to 1e-5 relative (another BLAS's summation order)
+    trained = json.loads((out / "result.json").read_text())["validation"]["beam"]
+    assert (measures["bleu"], measures["perplexity"]) == (trained["bleu"], trained["perplexity"])
+    assert (measures["bleu"], measures["stopped_at_max_length"]) == (pytest.approx(5.661385170722978, rel=1e-12), 1)
+    assert measures["perplexity"] == pytest.approx(11.974620266846927, rel=1e-5)
 
     (tmp_path / "short.tgt").write_text("A\nB\n")
     assert main(["text", "evaluate", "--model", str(out), "--src", vsrc, "--ref", str(tmp_path / "short.tgt")]) == 2
