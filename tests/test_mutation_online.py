@@ -337,7 +337,14 @@ def test_online_sgd_refusals():
     assert str(info.value) == "online_sgd targets: expected leading axes (T, B) = (4, 2), got shape (2, 2, 1)"
     with pytest.raises(ShapeError) as info:
         online_sgd(cell1997(), x[:, :, :1], targets, lr=0.1)
-    assert str(info.value).startswith("online_sgd(x): ") and "(T, B, I)" in str(info.value)
+    assert str(info.value) == "online_sgd(x): expected shape (T, B, I) = (*, *, 2), got shape (4, 2, 1)"
+    with pytest.raises(DTypeError) as info:
+        online_sgd(cell1997(), x.astype(np.float32), targets, lr=0.1)
+    assert str(info.value) == ("online_sgd(x): expected dtype float64 (the cell's dtype), got float32. Convert with "
+                               ".astype(np.float64).")
+    with pytest.raises(ShapeError) as info:
+        online_sgd(cell1997(), x, np.concatenate([targets, targets], axis=2), lr=0.1)
+    assert str(info.value) == "online_sgd targets: expected shape (T, B, K) = (4, 2, 1), got shape (4, 2, 2)"
     with pytest.raises(UnsupportedError) as info:
         online_sgd(RNN(I, 1), x, targets, lr=0.1)
     assert str(info.value).startswith("online_sgd: expected one of the cells")
@@ -358,3 +365,14 @@ def test_online_sgd_checks_the_weights(kind):
     with pytest.raises(error) as info:
         online_sgd(cell, x, targets, mask, lr=0.1)
     assert str(info.value).startswith(f"online_sgd: cell.params[{name!r}]")
+
+
+def test_online_sgd_runs_each_of_more_sequences_than_inputs_from_the_zero_state():
+    """B = 3 sequences of I = 2 inputs: the same as three calls of one sequence each, the weights carried on."""
+    x, targets, mask = data(17, batch=3)
+    together, apart = cell1997(), cell1997()
+    loss, final = online_sgd(together, x, targets, mask, lr=0.3, decay=0.9)
+    losses = [online_sgd(apart, x[:, b:b + 1], targets[:, b:b + 1], mask[:, b:b + 1], lr=0.3, decay=0.9)[0]
+              for b in range(3)]
+    assert loss == pytest.approx(sum(losses), rel=1e-12) and final == T
+    close(together.params, apart.params)

@@ -180,10 +180,7 @@ def _run_online(cell, x, targets, mask, lr, factor, count, reset_count, car, buf
         np.ascontiguousarray(x), empty, targets, mask, False, prm, prm, g_s0, car, buf, init, t97.flags(cell),
         True, lr, factor, count, reset_count, 0, t0, t0 == 0, t97.FORWARD | t97.ERROR,
     )
-    for name, array in zip(t97.NAMES, prm, strict=True):
-        if name in cell.params and array is not cell.params[name]:
-            cell.params[name][...] = array
-    return float(loss), int(updates), int(final)
+    return float(loss), int(updates), int(final)  # prm holds the cell's own arrays: updated in place
 
 
 def _check_finite_params(cell: Cell) -> None:
