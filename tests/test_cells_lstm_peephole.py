@@ -32,6 +32,10 @@ def test_peephole_parameters_per_gate():
     assert {k for k in no_forget.params if k.startswith("P_")} == {"P_in"}
     assert isinstance(no_forget.zero_state(1), BlockState)
     assert isinstance(cell.zero_state(1), ForgetBlockState)
+    # the leaves (y^c, y^in, [y^φ,] y^out, s): zeros of (B, cells) for y^c and s, (B, blocks) for each gate,
+    # width 0 for the output gate the first cell lacks
+    for state, widths in ((no_forget.zero_state(1), [6, 3, 0, 6]), (cell.zero_state(1), [6, 3, 3, 3, 6])):
+        assert [a.shape for a in state] == [(1, w) for w in widths] and all(np.all(a == 0.0) for a in state)
     with pytest.raises(OptionError, match="forget_gate_bias"):
         LSTMPeephole(2, 1, 1, 1, forget_gate=False, forget_gate_bias=[1.0])
 
