@@ -83,6 +83,10 @@ def test_rows_outside_the_tables_copy_the_first_row_and_change_only_the_free_par
     assert base.task == {"T": 100, "N": 3}  # the paper row is left as it was
     row = resolve_row("4", T=200)
     assert (row.id, row.label, row.task) == ("4-custom", "T = 200", {"T": 200}) and row.net is ROWS["4-1"].net
+    row = resolve_row("3b", T=200, N=2)
+    assert (row.id, row.task, row.alpha) == ("3b-custom", {"T": 200, "N": 2}, ROWS["3b-1"].alpha)
+    row = resolve_row("3c", N=2)
+    assert (row.id, row.task, row.stop) == ("3c-custom", {"T": 100, "N": 2}, ROWS["3c-1"].stop)
     row = resolve_row("2c", p=20, q=30)
     assert (row.id, row.label, row.task) == ("2c-custom", "p = 20, q = 30", {"p": 20, "q": 30})
     assert (row.net.inputs, row.net.weights) == (24, 184)
