@@ -67,6 +67,15 @@ def test_smoke_run_writes_result_and_report(model, tmp_path):
     assert data["clarity_output"] == pytest.approx(result["clarity_output"])
     report = (tmp_path / "report.md").read_text()
     assert "| quantity | reference | ours |" in report
+    # the report's table holds this run's clarities: mean ± spread over the contexts, and the worst context
+    # (a report that showed the stimulus's, or another statistic, would print other numbers)
+    rows = {line.split(" | ")[0]: line.split(" | ")[-1] for line in report.splitlines() if line.startswith("| ")}
+    output = "| output clarity" + (" (mean over contexts)" if model == "modulation" else "")
+    stimulus = "| stimulus clarity" + (" (mean over contexts)" if model == "modulation" else "")
+    assert rows[output] == f"{clarity:.3f} ± {np.std(per_context):.3f} |"
+    if model != "dale":  # the Dale model's table has no worst-context row (no reference to set it beside)
+        assert rows["| output clarity, worst context"] == f"{min(per_context):.3f} |"
+    assert rows[stimulus] == f"{SMOKE_STIMULUS[0]:.3f} ± {np.std(SMOKE_STIMULUS[1]):.3f} |"
     if model == "modulation":
         assert "transient_weight_error" in data["evaluation"]
     else:
