@@ -272,3 +272,15 @@ def test_evaluate_without_the_analyses_and_with_given_contexts():
     _, out, arrays, _, _ = _evaluate("modulation", n_test=6)
     assert out["n_test"] == 6 and len(out["decoding_r2"]["x"]["values"]) == 3 and "freeze" not in out
     assert "noise_sweep" in out
+
+
+@pytest.mark.parametrize(("units", "clarity"), [(1, 0.2436186147227905), (2, 0.2427139061352941)])
+def test_evaluate_a_spatial_network_of_one_or_two_units(units, clarity):
+    """The freeze experiment's PCA takes the first axis only: one or two units are enough (three axes of a
+    population of fewer units were refused, after the training). With at most two units the population is a
+    linear function of the two outputs, so every segment lies in the same plane: the angles are 0."""
+    _, out, arrays, _, _ = _evaluate("spatial", n_units=units)
+    assert out["freeze"]["angle_feedback"]["max"] == pytest.approx(0.0, abs=1e-5)
+    assert out["freeze"]["angle_context_change"]["max"] == pytest.approx(0.0, abs=1e-5)
+    assert out["unit_clarity"]["z"]["mean"] == pytest.approx(clarity, rel=1e-9)
+    assert arrays["freeze_example"]["mod"].shape == (40, units)

@@ -179,7 +179,7 @@ def evaluate(net, config, child: dict[str, int], training: dict) -> dict[str, An
     if config.analyses:
         hidden = populations(net, trace)
         if hidden:
-            pca = PCA(next(iter(hidden.values())).astype(np.float64), 3)
+            pca = PCA(next(iter(hidden.values())).astype(np.float64), 1)  # only the first axis is used
             freeze = freeze_experiment(net, config, pca, child["analyses"] + 1)
             arrays["freeze_example"] = freeze.pop("_example")
             out["freeze"] = freeze
