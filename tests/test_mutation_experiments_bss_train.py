@@ -404,3 +404,27 @@ def test_an_interrupt_keeps_the_finished_batch_then_passes_on(at, expected, tmp_
     assert saved == expected and len(counter) == at
     _, _, history, meta = ckpt.load(tmp_path / "checkpoint.npz")
     assert meta["batches_done"] == at and history == pytest.approx(LOSS[:at], rel=1e-6)
+
+
+def test_a_checkpoint_without_times_reports_none(tmp_path):
+    """A finished run whose checkpoint holds no batch times (the file rewritten without them): the record's
+    times are NaN, not an error."""
+    train(config(batches=2), tmp_path)
+    arrays, opt, history, meta = ckpt.load(tmp_path / "checkpoint.npz")
+    ckpt.save(tmp_path / "checkpoint.npz", arrays, opt, history, meta | {"times": [], "cpu_times": []})
+    record, _ = train(config(batches=2), tmp_path, resume=True)
+    assert record["loss"] == history and record["training_seconds"] == 0.0
+    for key in ("seconds_per_batch", "seconds_per_batch_mean", "cpu_seconds_per_batch", "first_batch_seconds"):
+        assert np.isnan(record[key]), key
+
+
+def test_a_resumed_state_is_converted_to_the_models_dtype(tmp_path):
+    """State arrays stored in another float type (the file rewritten) are read in the model's dtype."""
+    straight, _ = train(config(), tmp_path / "a")
+    train(config(batches=3), tmp_path / "b")
+    path = tmp_path / "b" / "checkpoint.npz"
+    arrays, opt, history, meta = ckpt.load(path)
+    wide = {k: v.astype(np.float64) if k.startswith("state/") else v for k, v in arrays.items()}
+    ckpt.save(path, wide, opt, history, meta)
+    resumed, _ = train(config(), tmp_path / "b", resume=True)
+    assert resumed["loss"] == straight["loss"]

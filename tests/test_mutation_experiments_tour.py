@@ -267,3 +267,14 @@ def test_run_tour_on_workers(calls, tmp_path, monkeypatch):
 def test_run_tour_without_a_progress_callback(calls, tmp_path):
     assert tour.run_tour(tmp_path, workers=0, seed=0)["seed"] == 0
     assert tour.run_tour(tmp_path, workers=0, seed=0, lstm_budget=1, rnn_sequences=1)["adding"]["lstm_budget"] == 1
+
+
+def test_run_tour_defaults(calls, tmp_path, monkeypatch):
+    handed = []
+    monkeypatch.setattr(tour, "run_jobs", lambda jobs, workers, keep: handed.append(workers) or [
+        keep(name, fn(*args)) for name, fn, args in jobs])
+    monkeypatch.setattr(tour.os, "cpu_count", lambda: 5)
+    result = tour.run_tour(tmp_path)
+    assert (result["seed"], result["workers"], result["adding"]["lstm_budget"], handed) == (0, 5, 200_000, [5])
+    assert ("quick_trial", "as-written", 100, 0, 200_000) in calls
+    assert ("train_rnn_on_adding", 100, 20_000, 0) in calls
