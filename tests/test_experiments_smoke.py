@@ -54,6 +54,19 @@ def test_reduced_run_of_every_experiment(row_id, tmp_path):
     assert read_json(tmp_path / "result.json")["row"] == row_id
     report = write_report(tmp_path, figures=row_id == "4-1").read_text()
     assert "| quantity | paper | this run |" in report
+    # the report shows this run: 0 % success beside the paper's, and the trial's row with its counts and
+    # test error (printed to 3 significant digits); a report of another run or field would differ
+    lines = report.splitlines()
+    assert next(line for line in lines if line.startswith("| % success |")).endswith(" | 0 |")
+    header = next(line for line in lines if line.startswith("| trial |")).strip("| ").split(" | ")
+    cells = dict(zip(header, next(line for line in lines if line.startswith("| 0 | ")).strip("| ").split(" | "),
+                     strict=True))
+    assert [cells[k] for k in ("success", "sequences", "reason", "test wrong")] == [
+        "no", f"{cap:,}", "cap", "–" if wrong is None else f"{wrong:,}"]
+    if row_id in SMOKE_MAE:
+        assert float(cells["test MAE"]) == pytest.approx(SMOKE_MAE[row_id], rel=5e-3)
+    else:
+        assert cells["test MAE"] == "–"
 
 
 @pytest.mark.parametrize("row_id", ["forget-decay", "reset"])
