@@ -103,6 +103,8 @@ def test_test_contexts_become_float_matrices_and_set_n_test():
     assert config.to_json()["test_contexts"] == [[[1.0, 0.0], [0.0, 2.0]], [[2.0, 1.0], [1.0, 2.0]],
                                                  [[0.0, 1.0], [1.0, 0.0]]]
     assert bss.BSSConfig().to_json()["test_contexts"] is None
+    two = bss.validate(bss.BSSConfig(test_contexts=np.asarray(A[:2]), n_test=20))  # two contexts are enough
+    assert two.n_test == 2 and two.test_contexts.shape == (2, 2, 2)
 
 
 @pytest.mark.parametrize(("model", "tau", "expected"), [("modulation", None, 1.0), ("spatial", None, 100.0),
