@@ -443,3 +443,11 @@ def test_reber_protocol_that_fails_checks_every_interval_up_to_the_cap(reber_che
     assert (record["train_correct"], record["test_correct"], record["test"]) == (0, 0, {"size": 256, "wrong": 256})
     assert record["wrong_steps"] == {"train": {"second": 256, "inner": 2492, "long_lag": 113, "final": 0},
                                      "test": {"second": 256, "inner": 3201, "long_lag": 123, "final": 0}}
+
+
+@pytest.mark.parametrize("row", [_stop("4-1", test_size=5), _stop("3a-1", st1_size=5, test_size=5), _two_a(10),
+                                 _two_c(1.0), ROWS["1-5"]], ids=["window", "st12", "abs-test 2a", "abs-test 2c",
+                                                                 "reber"])
+def test_every_protocol_capped_at_zero_returns_a_failure(row):
+    result = PROTOCOLS[row.protocol](_Run(row, 0, 0, 0))
+    assert result["success"] is False
