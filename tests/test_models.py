@@ -51,6 +51,7 @@ def test_regression_model_with_state_matches_finite_differences(rng):
     x = rng.standard_normal((5, 2, 2))
     errors = check_model(model, x, rng)
     assert {"inputs", "initial_state", "0.weight_hh_l1", "2.weight"} <= set(errors)
+    assert set(errors) == {*model.params, "inputs", "initial_state"}  # every parameter checked, none skipped
     assert max(errors.values()) < 1e-7, errors
 
 
