@@ -71,6 +71,10 @@ def test_train_and_test_sets():
     assert set(task.train) != set(EmbeddedReber(seed=3).train)
     drawn = {task.sample().info["string"] for _ in range(500)}
     assert drawn <= set(task.train)
+    # seed 2's sets and draws (about 256·(1 − e^(−500/256)) ≈ 220 distinct strings expected of 500 uniform
+    # draws; a sampler that cycled through the set in order would give 256, one stuck on a string 1)
+    assert (task.train[:2], task.test[0], len(drawn)) == (("BPBTSSSXXTTVVEPE", "BPBPTVPSEPE"),
+                                                          "BTBTXXTTTTVPXVPSETE", 227)
 
 
 @pytest.mark.parametrize("targets", ["next", "legal"])
