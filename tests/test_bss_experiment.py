@@ -139,6 +139,11 @@ def test_user_test_contexts_are_used(tmp_path):
                      figures=False, **{k: v for k, v in TINY.items() if k != "n_test"})
     assert result["evaluation"]["n_test"] == 3
     np.testing.assert_allclose(result["evaluation"]["contexts"], A)
+    # and evaluated on: the stimulus clarity of each of the three (seed 0, no training: 1e-12 relative) and the
+    # output's (float32 training: 1e-6, as above); contexts recorded but drawn at random would give others
+    assert result["evaluation"]["clarity_stimulus_per_context"]["values"] == pytest.approx(
+        [0.4732870043964242, 0.6178670762489127, 0.4447037553496068], rel=1e-12)
+    assert result["clarity_output"] == pytest.approx(0.4120060276367299, rel=1e-6)
 
 
 def test_command_line_options_round_trip(tmp_path):
