@@ -97,7 +97,12 @@ def test_reduced_gers2000_run(row_id, tmp_path, monkeypatch):
     assert [r["test_length_mean"] for r in result["trials"]] == means
     assert summary["rest_length_mean"] == pytest.approx(np.mean(means), rel=1e-15) == {
         "forget-decay": 2.5, "reset": 2.1}[row_id]
-    assert "% perfect solutions" in write_report(tmp_path, figures=False).read_text()
+    report = write_report(tmp_path, figures=False).read_text()
+    assert "% perfect solutions" in report
+    # the report's "this run" column holds this run's classes and rest length
+    ours = {line.split(" | ")[0]: line.split(" | ")[-1] for line in report.splitlines() if line.startswith("| ")}
+    assert (ours["| % perfect solutions"], ours["| % good solutions"], ours["| % rest"]) == ("0 |", "0 |", "100.0 |")
+    assert ours["| rest: mean error-free test length"] == {"forget-decay": "2.5 |", "reset": "2.1 |"}[row_id]
 
 
 def test_quick_trial_returns_curve_and_test():
