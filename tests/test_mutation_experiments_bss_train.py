@@ -365,8 +365,10 @@ def test_the_thread_count_reaches_the_forward_pass(tmp_path, monkeypatch):
     net = bss.build_model(cfg, child["model"])
     seen = []
     forward = net.forward
-    monkeypatch.setattr(net, "forward",
-                        lambda x, state, **kw: seen.append(kw.get("threads")) or forward(x, state, **kw))
+    # recorded, then run on one thread: no process-wide pool of threads is made (a process forked from this
+    # one could not use it)
+    monkeypatch.setattr(net, "forward", lambda x, state, **kw: seen.append(kw.get("threads"))
+                        or forward(x, state, **(kw | {"threads": 1})))
     bt.train(net, bss.build_task(cfg, child["train"]), cfg, child, tmp_path, resume=False, progress=False)
     assert seen == [2, None]  # the batch, then the monitor's run at batch size 1
 
