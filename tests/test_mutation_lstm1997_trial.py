@@ -429,6 +429,7 @@ def test_reber_protocol_checks_the_test_strings_once_the_training_strings_are_ri
         (4800, "train", 219), (4900, "train", 241), (5000, "train", 256), (5000, "test", 256),
         (5000, "train", 256), (5000, "test", 256)]
     assert len(reber_checks) == 53  # 50 checks of the training strings, then the test strings, then the record's
+    assert (record["train_correct"], record["test_correct"], record["test"]) == (256, 256, {"size": 256, "wrong": 0})
     run = _Run(ROWS["1-5"], 0, 6, None)
     train, test = _legal(run.source.samples), _legal(run.source.pool_task.test_samples())
     for _, part, legal, _ in reber_checks:
