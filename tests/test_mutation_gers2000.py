@@ -338,3 +338,13 @@ def test_reproduce_refuses_bad_options_before_running(tmp_path, options, text):
         reproduce(ROWS["reset"], out=tmp_path / "run", **options)
     assert str(refused.value) == text
     assert not (tmp_path / "run").exists()
+
+
+def test_a_net_allowed_no_stream_is_untrained_and_untested():
+    record = run_net(ROWS["standard"], 0, 0, max_streams=0)
+    assert _record(record) == {
+        "trial": 0, "seed": 0, "success": False, "sequences": 0, "streams": 0, "class": "rest",
+        "test_length_mean": 0.0, "test_lengths": [], "reason": "cap", "steps": 0, "weights": 360,
+        "curve": {"sequences": [], "mae": [], "wrong_fraction": [], "sse": []},
+    }
+    assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"], rel=1e-12)
