@@ -386,3 +386,10 @@ def test_run_bss_variants_defaults(tmp_path, monkeypatch):
         bss.run_bss_variants()
     assert calls == [{"model": "modulation", "batches": 6000, "seed": 0, "out": bss.Path("bss-variants/tau1-xy"),
                       "tau": 1.0, "lstm_input": "xy"}]
+
+
+def test_the_model_reaches_the_run(tmp_path):
+    result = bss.run_bss(model="dale", batches=1, seed=3, out=tmp_path, **TINY)
+    assert (result["model"], result["model_class"], result["num_weights"]) == ("dale", "DaleRateNet", 684)
+    assert result["config"]["model"] == "dale" and result["config"]["tau"] == 100.0
+    assert result["clarity_output"] == pytest.approx(0.23658262687506657, rel=1e-6)
