@@ -172,7 +172,7 @@ def _evaluate(model, **changes):
     cfg = config(model=model, **changes)
     child = bss.seeds(2)
     net = bss.build_model(cfg, child["model"])
-    out = ba.evaluate(net, cfg, child, {})
+    out = ba.evaluate(net, cfg, child)
     rng = np.random.default_rng(child["analyses"])
     run = ba._task(cfg, child["test"]).test_run(cfg.n_test, contexts=cfg.test_contexts)
     trace = net.forward(run.x, initial_state(net, 1, rng, testing=True))

@@ -254,7 +254,7 @@ def run_bss(
         net = build_model(config, child["model"])
         task = build_task(config, child["train"])
         training = train(net, task, config, child, out, resume=resume, progress=progress)
-        evaluation = evaluate(net, config, child, training)
+        evaluation = evaluate(net, config, child)
     result: dict[str, Any] = {
         "job": "yetztml demo bss",
         "model": config.model,

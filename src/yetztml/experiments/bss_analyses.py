@@ -127,7 +127,7 @@ def noise_sweep(net, config, contexts: np.ndarray, seed: int, levels=NOISE_LEVEL
     return {"signal_std": signal_std, "levels": rows}
 
 
-def evaluate(net, config, child: dict[str, int], training: dict) -> dict[str, Any]:
+def evaluate(net, config, child: dict[str, int]) -> dict[str, Any]:
     """The test protocol and analyses; ``_arrays`` holds the traces the figures need (not written to JSON)."""
     rng = np.random.default_rng(child["analyses"])
     task = _task(config, child["test"])
