@@ -367,12 +367,14 @@ def test_online_sgd_checks_the_weights(kind):
     assert str(info.value).startswith(f"online_sgd: cell.params[{name!r}]")
 
 
-def test_online_sgd_runs_each_of_more_sequences_than_inputs_from_the_zero_state():
-    """B = 3 sequences of I = 2 inputs: the same as three calls of one sequence each, the weights carried on."""
-    x, targets, mask = data(17, batch=3)
-    together, apart = cell1997(), cell1997()
+@pytest.mark.parametrize(("batch", "inputs"), [(3, 2), (40, 1)])
+def test_online_sgd_runs_each_of_more_sequences_than_inputs_from_the_zero_state(batch, inputs):
+    """B sequences of I < B inputs: the same as B calls of one sequence each, the weights carried on (an initial
+    state or accumulator sized by I instead of B would be read past its end)."""
+    x, targets, mask = data(17, batch=batch, inputs=inputs)
+    together, apart = (LSTM1997(inputs, 2, 1, K, init_range=0.5, seed=3) for _ in range(2))
     loss, final = online_sgd(together, x, targets, mask, lr=0.3, decay=0.9)
     losses = [online_sgd(apart, x[:, b:b + 1], targets[:, b:b + 1], mask[:, b:b + 1], lr=0.3, decay=0.9)[0]
-              for b in range(3)]
+              for b in range(batch)]
     assert loss == pytest.approx(sum(losses), rel=1e-12) and final == T
     close(together.params, apart.params)
