@@ -156,6 +156,10 @@ def test_summarize_of_regression_tests_and_of_nothing():
     assert failed == {
         "trials": 1, "successes": 0, "success_pct": 0.0, "sequences_mean": None, "sequences_median": None,
         "sequences_min": None, "sequences_max": None, "wall_s_total": 0.75, "us_per_step": 0.25e6}
+    one = summarize([record(True, 5, 10, 1.0, test={"wrong": 0, "size": 9})], ROWS["4-1"])
+    assert (one["wrong_mean"], one["wrong_max"], one["test_size"], one["sequences_median"]) == (0.0, 0, 9, 5)
+    one = summarize([record(True, 5, 10, 1.0, test={"mae": 0.5, "mse": 0.25})], ROWS["4-1"])
+    assert (one["test_mae_mean"], one["test_mse_mean"]) == (0.5, 0.25) and "wrong_mean" not in one
     empty = summarize([], ROWS["4-1"])
     assert math.isnan(empty.pop("success_pct"))
     assert empty == {"trials": 0, "successes": 0, "sequences_mean": None, "sequences_median": None,
