@@ -151,6 +151,8 @@ def test_build_task_uses_the_config_and_the_seed():
     same = BSSTask("sines", n_sources=2, noise=0.05, n_steps=30, seed=11, dtype=np.dtype("float64")).train_batch(2)
     assert batch.x.dtype == np.float64
     np.testing.assert_array_equal(batch.x, same.x)
+    three = bss.build_task(bss.validate(bss.BSSConfig(sources="ica", n_sources=3, n_steps=30)), 11)
+    assert (three.sources_kind, three.n_sources, three.train_batch(2).x.shape) == ("ica", 3, (30, 2, 3))
 
 
 def test_child_seeds_are_pinned():
