@@ -8,6 +8,7 @@ stop rules, the counters, the seeding or the test scoring moves at least one of 
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -329,6 +330,23 @@ def test_abs_test_2a_phase_one_restores_the_cell_and_its_gate():
     assert run.net.MWk[:, :-1].all()
 
 
+def test_abs_test_2a_first_phase_ends_early_when_a_sequence_is_right():
+    """Seed 2: a sequence is right at 614 (the one-sequence window stops the call), the cell joins at 714."""
+    record = run_trial(_two_a(10), 0, 2, 3000)
+    assert (record["success"], record["sequences"], record["tests_run"], record["phase1_sequences"]) == (
+        True, 1661, 30, 714)
+    assert record["curve"]["sequences"][:8] == [100, 200, 300, 400, 500, 600, 614, 714]
+
+
+def test_abs_test_2a_first_phase_freezes_only_the_cells_output_weights():
+    """A 2a net with output biases: they train during the first phase (only the cell's column is held)."""
+    row = _two_a(10)
+    run = _Run(replace(row, net=replace(row.net, bias="all")), 0, 1, 650)
+    result = PROTOCOLS["abs-test"](run)
+    assert (result["phase1_sequences"], result["tests_run"]) == (578, 2)
+    assert result["test"] == {"size": 2, "wrong": 2, "max_error": pytest.approx(0.5481813675909264, rel=1e-9)}
+
+
 def test_abs_test_2c_passes_its_first_test():
     record = run_trial(_two_c(1.0), 0, 0, 5000)
     assert _record(record) == {
@@ -452,3 +470,57 @@ def test_reber_protocol_that_fails_checks_every_interval_up_to_the_cap(reber_che
 def test_every_protocol_capped_at_zero_returns_a_failure(row):
     result = PROTOCOLS[row.protocol](_Run(row, 0, 0, 0))
     assert result["success"] is False
+    if row.protocol == "st12":
+        assert (result["st1"], result["st2"], result["last_check"]) == (None, None, None)
+
+
+# ---------------------------------------------------------------------------------------------- constructed nets
+
+
+def _flat(row, tolerance, output=None):
+    """The row's net with every weight 0 (cell states stay 0) and, if given, every output at ``output``."""
+    run = _Run(row, 0, 0, 10)
+    run.net.W[:] = 0.0
+    run.net.Wk[:] = 0.0
+    if output is not None:
+        run.net.Wk[:, -1] = math.log(output / (1.0 - output))  # the output units' biases
+    run.source.tolerance = tolerance
+    return run
+
+
+def _st12_row(row):
+    """``row`` judged by ST1/ST2 on 5 sequences, untrained (α = 0)."""
+    return replace(row, protocol="st12", alpha=0.0, sequential=False,
+                   stop={"st1_size": 5, "max_wrong_st1": 1, "st2": 0.9, "check_every": 10, "test_size": 5})
+
+
+def test_a_sequence_is_wrong_by_its_largest_output_error():
+    """Exp 6a (4 outputs, one of them the target): every output at 0.7 gives errors 0.3, 0.7, 0.7, 0.7, mean
+    0.6. With the tolerance at 0.65 each sequence is wrong (largest error), though its mean error is not."""
+    run = _flat(ROWS["6a"], 0.65, output=0.7)
+    assert trial_module._test(run.net, run.source, np.random.default_rng(0), 5) == {
+        "size": 5, "wrong": 5, "mae": pytest.approx(0.6, rel=1e-12), "mse": pytest.approx(0.39, rel=1e-12)}
+    result = PROTOCOLS["st12"](_flat(_st12_row(ROWS["6a"]), 0.65, output=0.7))
+    assert (result["success"], result["st1"], result["last_check"]["wrong"]) == (False, None, 5)
+
+
+def test_an_error_equal_to_the_tolerance_is_wrong():
+    """Every weight 0: every output is exactly 0.5, every error exactly 0.5, the tolerance here."""
+    run = _flat(ROWS["6a"], 0.5)
+    assert trial_module._test(run.net, run.source, np.random.default_rng(0), 5) == {
+        "size": 5, "wrong": 5, "mae": 0.5, "mse": 0.25}
+    result = PROTOCOLS["st12"](_flat(_st12_row(ROWS["6a"]), 0.5))
+    assert (result["success"], result["st1"], result["last_check"]) == (False, None, {"wrong": 5, "mae": 0.5})
+
+
+def test_tests_of_a_pool_score_the_drawn_presentations():
+    """Exp 2a's pool (p = 10) judged by ST1/ST2 and tested: 5 presentations drawn from its 2 sequences."""
+    run = _Run(_two_a(10), 0, 1, None)
+    assert trial_module._test(run.net, run.source, np.random.default_rng(0), 5) == {
+        "size": 5, "wrong": 5, "mae": pytest.approx(0.5015106983270852, rel=1e-9),
+        "mse": pytest.approx(2.537207293026616, rel=1e-9)}
+    row = replace(_two_a(10), protocol="st12", sequential=False,
+                  stop={"st1_size": 5, "max_wrong_st1": 1, "st2": 0.01, "check_every": 50, "test_size": 5})
+    result = PROTOCOLS["st12"](_Run(row, 0, 1, 100))
+    assert result["last_check"] == {"wrong": 5, "mae": pytest.approx(0.05094947063242512, rel=1e-9)}
+    assert result["test"]["mae"] == pytest.approx(0.05125943377680723, rel=1e-9)

@@ -167,13 +167,13 @@ def _abs_test(run: _Run) -> dict[str, Any]:
         run.net.set_trainable("k", False, cells)
         run.net.set_trainable("c", False)
         run.net.set_trainable("in", False)
-        last = np.inf
+        previous = np.inf
         while run.seen < run.cap:
             rec = run.train(min(100, run.cap - run.seen), win).records
             block = float(rec[:, 0].mean())
-            if block > 0.99 * last:
+            if block > 0.99 * previous:
                 break
-            last = block
+            previous = block
         run.net.Wk[:, cells] = saved
         run.net.set_trainable("k", True)
         run.net.set_trainable("c", True)
@@ -182,7 +182,6 @@ def _abs_test(run: _Run) -> dict[str, Any]:
     allowed = run.seen
     success = False
     tests = 0
-    last = None
     step = min(run.chunk, stop["check_every"]) if run.row.exp == "2a" else run.chunk
     while run.seen < run.cap:
         win.active = run.seen >= allowed
