@@ -14,7 +14,7 @@ from yetztml.cells.dale import DaleRateNet
 from yetztml.cells.modulation import ModulationNet
 from yetztml.cells.spatial import SpatialNet
 from yetztml.core.blas import blas_threads
-from yetztml.core.errors import CheckpointError, DTypeError, OptionError
+from yetztml.core.errors import CheckpointError, DTypeError, OptionError, ShapeError
 from yetztml.core.results import versions
 from yetztml.experiments import bss
 from yetztml.report import bss_figures
@@ -68,6 +68,10 @@ TAU_MESSAGE = ("bss: tau: expected tau >= 1 (the Euler step with Δt = 1 oversho
         ("blas_threads", 0, OptionError, "bss: blas_threads: expected an integer >= 1, got 0"),
         ("threads", 0, OptionError, "bss: threads: expected an integer >= 1, got 0"),
         ("test_contexts", np.eye(2), OptionError, "bss: test_contexts: expected at least 2 contexts, got 1"),
+        ("test_contexts", np.ones((2, 2, 2)), OptionError, "bss: test_contexts[0]: expected an invertible matrix, "
+         "got a singular one (det = 0). A context must be invertible for the sources to be recoverable."),
+        ("test_contexts", np.ones((2, 3, 3)), ShapeError, "bss: test_contexts: expected 2 × 2 matrices (one row per "
+         "source), got shape (2, 3, 3)"),
     ],
 )
 def test_each_option_is_checked_with_its_message(field, value, error, text):
