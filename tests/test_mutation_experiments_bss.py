@@ -157,6 +157,8 @@ def test_build_task_uses_the_config_and_the_seed():
     np.testing.assert_array_equal(batch.x, same.x)
     three = bss.build_task(bss.validate(bss.BSSConfig(sources="ica", n_sources=3, n_steps=30)), 11)
     assert (three.sources_kind, three.n_sources, three.train_batch(2).x.shape) == ("ica", 3, (30, 2, 3))
+    two = bss.build_task(bss.validate(bss.BSSConfig(sources="ica", n_sources=2, n_steps=30)), 11)
+    assert (two.n_sources, two.train_batch(2).x.shape) == (2, (30, 2, 2))  # two of the set's three sources
 
 
 def test_child_seeds_are_pinned():
