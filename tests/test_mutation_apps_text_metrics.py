@@ -29,6 +29,7 @@ def test_every_measure_of_a_table_worked_out_by_hand():
     assert all(type(v) is float for v in (got["accuracy"], got["macro_f1"], per["10"]["precision"],
                                           per["10"]["recall"], per["30"]["f1"]))
     assert type(per["10"]["support"]) is int
+    assert all(type(v) is int for row in got["confusion"] for v in row)
 
 
 def test_a_class_never_predicted_has_precision_zero():

@@ -67,6 +67,26 @@ def test_one_selected_position_is_not_halved():
     np.testing.assert_allclose(grad[0, 1], np.exp(log_p) - q, rtol=0, atol=1e-15)
 
 
+def test_a_mask_of_nonzero_numbers_selects_like_true():
+    mask = np.array([[3, 0], [1, 7], [0, 0]])
+    value, grad = smoothed_cross_entropy(LOGITS, TARGETS, mask, smoothing=0.2)
+    ref_value, ref_grad = smoothed_cross_entropy(LOGITS, TARGETS, mask != 0, smoothing=0.2)
+    assert value == ref_value
+    np.testing.assert_array_equal(grad, ref_grad)
+    assert value == pytest.approx(expected_value(LOGITS, TARGETS, mask != 0, 0.2), abs=1e-14)
+
+
+def test_float32_losses_are_summed_in_float64():
+    logits = np.zeros((11, 1, 5), np.float32)
+    logits[0, 0, 4] = -3.3e7  # one loss of 3.3e7: float32 would lose the ten small ones added to it
+    targets = np.full((11, 1), 4)
+    value, _ = smoothed_cross_entropy(logits, targets)
+    per = -word_log_probs(logits)[:, 0, 4].astype(np.float64)
+    assert per[1] == pytest.approx(np.log(5), abs=1e-6)
+    assert value == pytest.approx(per.sum() / 11, abs=1e-6)
+    assert value == pytest.approx((3.3e7 + 10 * np.log(5)) / 11, abs=0.25)
+
+
 def test_no_selected_position_gives_zero():
     value, grad = smoothed_cross_entropy(LOGITS, TARGETS, np.zeros((3, 2)), smoothing=0.1)
     assert value == 0.0
