@@ -284,3 +284,13 @@ def test_evaluate_a_spatial_network_of_one_or_two_units(units, clarity):
     assert out["freeze"]["angle_context_change"]["max"] == pytest.approx(0.0, abs=1e-5)
     assert out["unit_clarity"]["z"]["mean"] == pytest.approx(clarity, rel=1e-9)
     assert arrays["freeze_example"]["mod"].shape == (40, units)
+
+
+def test_a_silent_population_has_no_unit_clarity(monkeypatch):
+    """Units that never move have no clarity: NaN for the population, not an error."""
+    monkeypatch.setattr(ba, "populations", lambda net, trace: {"z": np.zeros((80, 3))})
+    _, out, _, _, _ = _evaluate("modulation", analyses=False)
+    z = out["unit_clarity"]["z"]
+    assert np.isnan(z["mean"]) and np.isnan(z["max"]) and len(z["values"]) == 3
+    assert list(out["unit_clarity"]) == ["x", "z", "y"]
+    assert out["unit_clarity"]["y"]["mean"] == pytest.approx(0.09196720601591313, rel=1e-9)
