@@ -378,3 +378,35 @@ def test_online_sgd_runs_each_of_more_sequences_than_inputs_from_the_zero_state(
               for b in range(batch)]
     assert loss == pytest.approx(sum(losses), rel=1e-12) and final == T
     close(together.params, apart.params)
+
+
+def test_the_compiled_path_with_a_constant_rate_equals_the_general_one(compiled_calls):
+    items = [data(18), data(19)]
+    fast, general = cell1997(), cell1997()
+    a = trainer(fast, items).run(2)
+    b = trainer(general, items, clip_value=1e12).run(2)
+    assert compiled_calls == [0, 1]
+    assert a.losses == pytest.approx(b.losses, rel=1e-12)
+    close(fast.params, general.params)
+
+
+def test_a_cell_without_memory_blocks_is_refused_by_the_compiled_path():
+    x, _, _ = data(20)
+    cell = RNN(I, 3, seed=2)
+    with pytest.raises(UnsupportedError) as info:
+        trainer(cell, [(x, np.zeros((T, B, 3)))]).run(1)
+    assert str(info.value) == (
+        "Trainer(update='step') with method='truncated1997': expected one of the cells LSTM1997, LSTMForget and "
+        "LSTMPeephole (the memory-block cells), got a RNN. The 1997 algorithm is defined for memory blocks; use "
+        "method='bptt' or 'rtrl'.")
+
+
+def test_the_non_finite_parameter_is_named():
+    cell = cell1997()
+    assert online._check_finite_params(cell) is None
+    assert list(cell.params)[0] == "W_c"
+    cell.params["W_k"][0, 0] = np.inf
+    with pytest.raises(NonFiniteError) as info:
+        online._check_finite_params(cell)
+    assert str(info.value) == ("parameter 'W_k' after the per-step updates: expected finite values, got NaN/inf "
+                               "entries. Lower the learning rate.")
