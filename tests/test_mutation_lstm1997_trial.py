@@ -347,6 +347,23 @@ def test_abs_test_2a_first_phase_freezes_only_the_cells_output_weights():
     assert result["test"] == {"size": 2, "wrong": 2, "max_error": pytest.approx(0.5481813675909264, rel=1e-9)}
 
 
+@pytest.mark.parametrize(
+    ("reading", "expected"),
+    [
+        ({"error_scale": 2.0}, (957, 26, 554, 0.24014227700182011)),
+        ({"output_derivative": False}, (326, 15, 125, 0.21347495711286857)),
+        ({"per_sequence": True}, (1819, 44, 700, 0.2330617859030415)),
+    ],
+)
+def test_the_rows_learning_rule_reaches_the_training(reading, expected):
+    """The 2a run above (1,789 sequences, 41 tests, the cell at 700) under each learning-rule reading."""
+    record = run_trial(replace(_two_a(10), **reading), 0, 1, 3000)
+    sequences, tests, phase1, max_error = expected
+    assert (record["success"], record["sequences"], record["tests_run"], record["phase1_sequences"]) == (
+        True, sequences, tests, phase1)
+    assert record["test"] == {"size": 2, "wrong": 0, "max_error": pytest.approx(max_error, rel=1e-9)}
+
+
 def test_abs_test_2c_passes_its_first_test():
     record = run_trial(_two_c(1.0), 0, 0, 5000)
     assert _record(record) == {
@@ -511,6 +528,32 @@ def test_an_error_equal_to_the_tolerance_is_wrong():
         "size": 5, "wrong": 5, "mae": 0.5, "mse": 0.25}
     result = PROTOCOLS["st12"](_flat(_st12_row(ROWS["6a"]), 0.5))
     assert (result["success"], result["st1"], result["last_check"]) == (False, None, {"wrong": 5, "mae": 0.5})
+
+
+def test_success_tests_count_an_error_at_the_tolerance_and_the_largest_output_error():
+    """Exp 2a's test of its two sequences, and a stopped test of 6a sequences (as an abs-test row), on the
+    constructed nets above: every error exactly at the tolerance, or only the largest one above it."""
+    assert _abs_check(_flat(_two_a(10), 0.5), 5) == {"size": 2, "wrong": 2, "max_error": 0.5}
+    six = replace(ROWS["6a"], protocol="abs-test")
+    assert _abs_check(_flat(six, 0.5), 5, until_wrong=True) == {"size": 5, "wrong": 1, "scored": 1}
+    assert _abs_check(_flat(six, 0.65, output=0.7), 5, until_wrong=True) == {"size": 5, "wrong": 1, "scored": 1}
+
+
+def test_a_stopped_test_of_a_pool_scores_the_drawn_presentations():
+    """Exp 1's pool (256 strings) under a stopped success test of 5 presentations, no output able to fail."""
+    run = _Run(replace(ROWS["1-5"], protocol="abs-test"), 0, 0, 10)
+    run.source.tolerance = 2.0
+    assert _abs_check(run, 5, until_wrong=True) == {"size": 5, "wrong": 0, "scored": 5}
+
+
+def test_the_record_times_the_trial(monkeypatch):
+    """A clock reading 10 s at the start and 12.5 s at the end: 2.5 s, 1e6 × 2.5 / 2,109 µs per step."""
+    import types
+
+    clock = iter([10.0, 12.5])
+    monkeypatch.setattr(trial_module, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    record = run_trial(_stop("5-1", window=20, max_wrong=20, test_size=30), 0, 0, 200)
+    assert (record["steps"], record["wall_s"], record["us_per_step"]) == (2109, 2.5, 1e6 * 2.5 / 2109)
 
 
 def test_tests_of_a_pool_score_the_drawn_presentations():
