@@ -46,7 +46,9 @@ def test_traced_shapes_are_the_kernels(spec, bias):
     if spec == "zoneout":
         weights += [np.full((T, B, H), 0.5), np.full((T, B, H), 0.5), np.ones((T, B, H))]
     arrays = kind.forward(rng.standard_normal((T, B, I)), [np.zeros((B, H))] * kind.parts, weights, False)
-    assert [a.shape for a in arrays] == [tuple(s) for s in kind.shapes(T, B, I, H)]
+    shapes = kind.shapes(T, B, I, H)
+    assert [a.shape for a in arrays] == [tuple(s) for s in shapes]
+    assert all(type(n) is int for s in shapes for n in s)  # sizes a fake tensor can be made with
 
 
 def test_each_thread_gets_its_own_cell():
@@ -170,3 +172,92 @@ def test_rnn_nonlinearity_reaches_the_cell(nonlinearity):
     x = torch.randn(3, 2, 2, dtype=F64, generator=torch.Generator().manual_seed(1))
     assert (ours(x)[0] - ref(x)[0]).abs().max().item() <= 1e-15
     assert (ref(x)[0].min().item() == 0.0) == (nonlinearity == "relu")
+
+
+def _eager_1997(x, h, c, w_ih, w_hh, b, S):
+    """LSTM1997 (g1997, h1997) as an eager loop: outputs and each step's i, o (per block), g and c."""
+    H = h.shape[1]
+    C = H // S
+    outs, steps = [], []
+    for t in range(x.shape[0]):
+        a = x[t] @ w_ih.T + h @ w_hh.T + b
+        g, i, o = 4 * torch.sigmoid(a[:, :H]) - 2, torch.sigmoid(a[:, H : H + C]), torch.sigmoid(a[:, H + C :])
+        c = c + i.repeat_interleave(S, dim=1) * g
+        h = o.repeat_interleave(S, dim=1) * (2 * torch.sigmoid(c) - 1)
+        outs.append(h)
+        steps.append({"i": i, "o": o, "g": g, "c": c})
+    return torch.stack(outs), steps
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_block_kind_built_by_get_against_the_eager_loop(reverse):
+    """The kind as ``get`` builds it on first use (``__wrapped__``: not the cached one), on NumPy arrays: blocks of
+    2 cells, outputs, final state rows and every state against the eager loop (← on reversed time)."""
+    kind = _kinds.get.__wrapped__("lstm1997:g1997:h1997:2")
+    assert (kind.name, kind.parts, kind.block_size) == ("lstm1997:g1997:h1997:2", 2, 2)
+    gen = torch.Generator().manual_seed(9)
+    T, B, I, H = 3, 2, 2, 4
+    w_ih, w_hh = torch.randn(8, I, generator=gen, dtype=F64), torch.randn(8, H, generator=gen, dtype=F64)
+    b_ih, b_hh = torch.randn(8, generator=gen, dtype=F64), torch.randn(8, generator=gen, dtype=F64)
+    x = torch.randn(T, B, I, generator=gen, dtype=F64)
+    h0, c0 = torch.randn(B, H, generator=gen, dtype=F64), torch.randn(B, H, generator=gen, dtype=F64)
+    arrays = kind.forward(x.numpy(), [h0.numpy(), c0.numpy()], [w.numpy() for w in (w_ih, w_hh, b_ih, b_hh)], reverse)
+    arrays = [torch.from_numpy(a) for a in arrays]
+    want, steps = _eager_1997(x.flip(0) if reverse else x, h0, c0, w_ih, w_hh, b_ih + b_hh, 2)
+    out = arrays[0][kind.out_rows(T, reverse)]
+    assert (out - want).abs().max().item() <= 1e-14  # in the kernel's (reversed) time order
+    slot = kind.final_slot(T, reverse)
+    assert (arrays[0][slot] - want[-1]).abs().max().item() <= 1e-14
+    assert (arrays[1][slot] - steps[-1]["c"]).abs().max().item() <= 1e-14
+    states = kind.states(arrays, T, H, reverse)
+    assert set(states) == {"i", "o", "g", "c"}
+    for t in range(T):
+        for name, value in steps[T - 1 - t if reverse else t].items():
+            assert (states[name][t] - value).abs().max().item() <= 1e-14, (name, t)
+
+
+@pytest.mark.parametrize("spec", ["lstm", "gru", "rnn:relu", "zoneout"])
+def test_stacked_kinds_built_by_get_compute_torchs_values(spec):
+    """Each kind as ``get`` builds it on first use, on NumPy arrays, both directions: outputs and final states equal
+    torch.nn's (zoneout with keep-nothing masks d_h = d_c = 0, m_g = 1 is the plain LSTM); its states are named."""
+    kind = _kinds.get.__wrapped__(spec)
+    torch.manual_seed(0)
+    ref = {"gru": torch.nn.GRU(3, 4, dtype=F64), "rnn:relu": torch.nn.RNN(3, 4, nonlinearity="relu", dtype=F64)}.get(
+        spec) or torch.nn.LSTM(3, 4, dtype=F64)
+    parts = 1 if spec in ("gru", "rnn:relu") else 2
+    assert (kind.name, kind.parts) == (spec, parts)
+    gen = torch.Generator().manual_seed(1)
+    T, B = 3, 2
+    x = torch.randn(T, B, 3, generator=gen, dtype=F64)
+    init = [torch.randn(B, 4, generator=gen, dtype=F64) for _ in range(parts)]
+    weights = [p.detach().numpy() for p in ref.parameters()]
+    if spec == "zoneout":
+        weights += [np.zeros((T, B, 4)), np.zeros((T, B, 4)), np.ones((T, B, 4))]
+    for reverse in (False, True):
+        arrays = [torch.from_numpy(a) for a in kind.forward(x.numpy(), [s.numpy() for s in init], weights, reverse)]
+        want, fin = ref(x.flip(0) if reverse else x, tuple(s[None] for s in init) if parts == 2 else init[0][None])
+        out = arrays[0][kind.out_rows(T, reverse)]
+        assert (out - (want.flip(0) if reverse else want)).abs().max().item() <= 1e-14
+        finals = list(fin) if parts == 2 else [fin]
+        for p in range(parts):
+            assert (arrays[p][kind.final_slot(T, reverse)] - finals[p][0]).abs().max().item() <= 1e-14
+        names = set(kind.states(arrays, T, 4, reverse))
+        assert names == ({"r", "z", "n"} if spec == "gru" else set() if spec == "rnn:relu" else set("ifgoc"))
+
+
+def test_lstm1997_in_float32_stays_float32():
+    """The block cell is built in the input's dtype: float32 outputs and gradients, equal to float64's to
+    float32 rounding."""
+    results = {}
+    ref = yt.LSTM1997(2, 4, block_size=2, bidirectional=True, dtype=F64, generator=torch.Generator().manual_seed(2))
+    x64 = torch.randn(3, 2, 2, generator=torch.Generator().manual_seed(3), dtype=F64)
+    for dtype in (torch.float32, F64):
+        m = yt.LSTM1997(2, 4, block_size=2, bidirectional=True, dtype=dtype)
+        m.load_state_dict(ref.state_dict())
+        x = x64.to(dtype).requires_grad_()
+        out, (h, c) = m(x)
+        grads = torch.autograd.grad(out.sum() + c.sum(), [x, *m.parameters()])
+        results[dtype] = (out, c, *grads)
+    assert all(t.dtype == torch.float32 for t in results[torch.float32])
+    for a, b in zip(results[torch.float32], results[F64], strict=True):
+        assert (a.double() - b).abs().max().item() <= 1e-5

@@ -244,9 +244,7 @@ class BlockKind(Kind):
     def backward(self, x, init, weights, saved, d_out, d_finals, reverse):
         H = init[0].shape[1]
         cell = self._bind(x, H, weights)
-        if reverse:
-            x = x[::-1].copy()
-        arrays = dict(zip(_BLOCK_FIELDS, saved, strict=True))
+        arrays = dict(zip(_BLOCK_FIELDS, saved, strict=True))  # x gives only its shape: u holds the inputs
         state = self._state(cell, init)
         trace = BlockTrace(x=x, outputs=arrays["y_k"], initial_state=state, final_state=state, net_phi=None,
                            y_phi=None, **arrays)
