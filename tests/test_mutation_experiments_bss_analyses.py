@@ -294,3 +294,14 @@ def test_a_silent_population_has_no_unit_clarity(monkeypatch):
     assert np.isnan(z["mean"]) and np.isnan(z["max"]) and len(z["values"]) == 3
     assert list(out["unit_clarity"]) == ["x", "z", "y"]
     assert out["unit_clarity"]["y"]["mean"] == pytest.approx(0.09196720601591313, rel=1e-9)
+
+
+def test_equal_distances_and_one_side_give_no_correlation_and_no_other_side(monkeypatch):
+    """Every pair of contexts at one distance, on one side: no correlation (NaN, without a warning), the
+    same-side mean is the mean of all angles and the other side has none (NaN)."""
+    monkeypatch.setattr(ba, "context_distance", lambda a, b: 0.5)
+    monkeypatch.setattr(ba, "same_side", lambda a, b: True)
+    _, _, out = _freeze("spatial", 4)
+    assert out["context_distance"] == [0.5] * 4 and out["same_side"] == [True] * 4
+    assert np.isnan(out["pearson_r_distance_angle_feedback"]) and np.isnan(out["angle_feedback_other_side_mean"])
+    assert out["angle_feedback_same_side_mean"] == pytest.approx(0.8415727474070049, rel=1e-9)

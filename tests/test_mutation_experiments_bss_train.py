@@ -430,3 +430,11 @@ def test_a_resumed_state_is_converted_to_the_models_dtype(tmp_path):
     ckpt.save(path, wide, opt, history, meta)
     resumed, _ = train(config(), tmp_path / "b", resume=True)
     assert resumed["loss"] == straight["loss"]
+
+
+def test_training_resumed_directly_checks_the_checkpoint(tmp_path):
+    train(config(batches=2), tmp_path)
+    with pytest.raises(CheckpointError) as caught:
+        train(config(batches=3, lr=0.5), tmp_path, resume=True)
+    assert str(caught.value).startswith(f"output folder '{tmp_path}': expected a run of the same configuration")
+    assert "lr (0.01 there, 0.5 here)" in str(caught.value)
