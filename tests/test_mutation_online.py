@@ -410,3 +410,15 @@ def test_the_non_finite_parameter_is_named():
         online._check_finite_params(cell)
     assert str(info.value) == ("parameter 'W_k' after the per-step updates: expected finite values, got NaN/inf "
                                "entries. Lower the learning rate.")
+
+
+def test_a_loss_that_overflows_in_the_kernel_is_named(monkeypatch):
+    """Σ ℓ_t can overflow while every weight stays finite (terms near the largest float): the kernel's sum is
+    replaced by inf here, the weights are those it computed."""
+    original = online._run_online
+    monkeypatch.setattr(online, "_run_online", lambda *args: (np.inf, *original(*args)[1:]))
+    with pytest.raises(NonFiniteError) as info:
+        trainer(cell1997(), [data(21)]).run(1)
+    assert str(info.value) == ("Training step 0 (counting from 0): squared_error value: expected a finite number, got "
+                               "inf. Last finite loss: none (first step). The cell keeps the weights from before this "
+                               "step.")
