@@ -166,3 +166,10 @@ def test_a_net_with_an_identity_output_builds_it():
     _same_cell(net.build(1), LSTM1997(3, 2, 1, 2, bias="none", output="identity", init_range=0.5, g="logistic",
                                       h="identity", seed=1))
     assert net.build(1).params["W_k"].max() > 0.1  # drawn from ±0.5, not the default ±0.1
+
+
+def test_two_sequence_rows_longer_than_100_steps_are_checked_every_2000():
+    """T = 101 is past the T ≤ 100 rows: checks every 2,000 sequences, a 5 million cap."""
+    row = rows._two_seq("3a", 9, 101, 3, None, 1, 0.0)
+    assert (row.stop["check_every"], row.stop["max_sequences"]) == (2000, 5_000_000)
+    assert (row.id, row.label, row.task) == ("3a-9", "T = 101, N = 3", {"T": 101, "N": 3})
