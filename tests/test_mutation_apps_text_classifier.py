@@ -276,6 +276,21 @@ def test_load_refuses_a_config_of_the_wrong_type(tmp_path):
         load_classifier(tmp_path / "m")
 
 
+@pytest.mark.parametrize("change, detail", [
+    ({"colour": 1}, "text configuration: expected keys among"),
+    ({"hidden": 0}, "--hidden: expected an integer >= 1, got 0"),
+])
+def test_load_refuses_a_configuration_the_options_refuse(tmp_path, change, detail):
+    """An unknown key or a refused value in the saved configuration names model.json (a CheckpointError),
+    not the command-line option alone."""
+    clf = make()
+    save(clf, tmp_path / "m", config={**clf.config.to_json(), **change})
+    with pytest.raises(CheckpointError) as err:
+        load_classifier(tmp_path / "m")
+    assert str(err.value).startswith(f"{tmp_path / 'm' / 'model.json'}: expected the text classifier's metadata, "
+                                     f"got a missing or malformed entry ({detail}")
+
+
 def test_load_refuses_a_vocabulary_or_labels_of_another_size_word_for_word(tmp_path):
     clf = make()
     folder = str(tmp_path / "m")

@@ -277,6 +277,22 @@ def test_load_refuses_unreadable_vocabularies_and_metadata_word_for_word(tmp_pat
                               f"{detail}. Train the model again.")
 
 
+@pytest.mark.parametrize("change, detail", [
+    ({"colour": 1}, "OptionError: translation configuration: expected keys among"),
+    ({"hidden": 0}, "OptionError: --hidden: expected an integer >= 1, got 0"),
+])
+def test_load_refuses_a_configuration_the_options_refuse(tmp_path, change, detail):
+    """An unknown key or a refused value in the saved configuration names the model directory."""
+    tr = make()
+    folder = tmp_path / "m"
+    save(tr, folder, config={**tr.config.to_json(), **change})
+    with pytest.raises(CheckpointError) as err:
+        load_translator(folder)
+    assert str(err.value).startswith(f"model directory {str(folder)!r}: expected readable vocabularies and "
+                                     f"metadata, got {detail}")
+    assert str(err.value).endswith(". Train the model again.")
+
+
 def test_load_refuses_vocabularies_of_other_sizes_word_for_word(tmp_path):
     tr = make()
     folder = tmp_path / "m"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.errors import CheckpointError, message
+from ...core.errors import CheckpointError, OptionError, message
 from ...data import Batches, LabelIndex, Tokeniser, Vocab
 from ...models import Sequential
 from ...models import load as load_model
@@ -100,7 +100,7 @@ def load_classifier(path: str | os.PathLike) -> Classifier:
         tokeniser = Tokeniser.from_json(meta["tokeniser"])
         labels = LabelIndex.from_json(meta["labels"])
         config = TextConfig.from_json(meta["config"])
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, OptionError) as err:  # OptionError: a configuration key or value refused
         raise CheckpointError(message(str(folder / "model.json"), "the text classifier's metadata",
                                       f"a missing or malformed entry ({err})")) from None
     if model.parts[0].num_embeddings != len(vocab) or model.output_size != len(labels):

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.errors import CheckpointError, message
+from ...core.errors import CheckpointError, OptionError, message
 from ...data import Tokeniser, Vocab
 from ...models import load as load_model
 from ...models.seq2seq import Seq2Seq, pack_pairs
@@ -126,7 +126,7 @@ def load_translator(path: str | os.PathLike) -> Translator:
         tgt_vocab = Vocab.load(folder / "tgt_vocab.json")
         config = TranslateConfig.from_json(meta["config"])
         tokeniser = Tokeniser.from_json(meta["tokeniser"])
-    except (OSError, KeyError, TypeError, json.JSONDecodeError) as err:
+    except (OSError, KeyError, TypeError, OptionError, json.JSONDecodeError) as err:
         raise CheckpointError(message(f"model directory {str(folder)!r}", "readable vocabularies and metadata",
                                       f"{type(err).__name__}: {err}", "Train the model again.")) from None
     if len(src_vocab) != model.input_size or len(tgt_vocab) != model.output_size:
