@@ -64,6 +64,7 @@ def test_the_task_of_the_analyses():
     task = ba._task(cfg, 4)
     assert (task.sources_kind, task.n_sources, task.noise, task.n_steps) == ("sines", 2, 0.05, 30)
     assert ba._task(cfg, 4, noise=0.0).noise == 0.0 and ba._task(cfg, 4, noise=0.3).noise == 0.3
+    assert ba._task(config(sources="ica", n_sources=2), 4).n_sources == 2  # two of the set's three sources
     run = task.test_run(2)
     same = BSSTask("sines", n_sources=2, noise=0.05, n_steps=30, seed=4, dtype=np.dtype("float32")).test_run(2)
     assert run.x.dtype == np.float32

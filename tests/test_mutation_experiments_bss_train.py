@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from yetztml.analysis.clarity import signal_clarity
+from yetztml.cells.closed_loop import Workspace
 from yetztml.core.errors import CheckpointError, NonFiniteError, ShapeError
 from yetztml.experiments import bss
 from yetztml.experiments import bss_train as bt
@@ -295,8 +296,11 @@ def test_checkpoints_and_clarity_checks_are_due_on_their_cadence(tmp_path, monke
     save = bt._save
     monkeypatch.setattr(bt, "_save", lambda path, net, opt, state, history, meta: saved.append(meta["batches_done"])
                         or save(path, net, opt, state, history, meta))
-    record, _ = train(config(batches=7, eval_every=3, checkpoint_every=2), tmp_path)
+    record, _ = train(config(batches=7, eval_every=3, checkpoint_every=2), tmp_path / "a")
     assert saved == [2, 4, 6, 7] and [c["batch"] for c in record["curve"]] == [3, 6, 7]
+    saved.clear()
+    record, _ = train(config(batches=7, eval_every=2, checkpoint_every=3), tmp_path / "b")
+    assert saved == [3, 6, 7] and [c["batch"] for c in record["curve"]] == [2, 4, 6, 7]
 
 
 class Recorder:
@@ -406,6 +410,7 @@ def test_an_interrupt_keeps_the_finished_batch_then_passes_on(at, expected, tmp_
     assert saved == expected and len(counter) == at
     _, _, history, meta = ckpt.load(tmp_path / "checkpoint.npz")
     assert meta["batches_done"] == at and history == pytest.approx(LOSS[:at], rel=1e-6)
+    assert len(meta["times"]) == len(meta["cpu_times"]) == at and [c["batch"] for c in meta["curve"]] == [2]
 
 
 def test_a_checkpoint_without_times_reports_none(tmp_path):
@@ -438,3 +443,17 @@ def test_training_resumed_directly_checks_the_checkpoint(tmp_path):
         train(config(batches=3, lr=0.5), tmp_path, resume=True)
     assert str(caught.value).startswith(f"output folder '{tmp_path}': expected a run of the same configuration")
     assert "lr (0.01 there, 0.5 here)" in str(caught.value)
+
+
+def test_one_workspace_serves_every_batch(tmp_path, monkeypatch):
+    """The loop's forward passes reuse one workspace (no allocation per batch); the monitor keeps its own."""
+    cfg = config(batches=3)  # clarity checks after batches 2 and 3
+    child = bss.seeds(0)
+    net = bss.build_model(cfg, child["model"])
+    seen = []
+    forward = net.forward
+    monkeypatch.setattr(net, "forward",
+                        lambda x, state, **kw: seen.append(kw.get("workspace")) or forward(x, state, **kw))
+    bt.train(net, bss.build_task(cfg, child["train"]), cfg, child, tmp_path, resume=False, progress=False)
+    assert len(seen) == 5 and isinstance(seen[0], Workspace) and isinstance(seen[2], Workspace)
+    assert seen[0] is seen[1] is seen[3] and seen[2] is seen[4] and seen[2] is not seen[0]
