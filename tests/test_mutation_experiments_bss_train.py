@@ -104,6 +104,8 @@ def test_the_monitor_scores_fixed_contexts_at_batch_size_one():
     assert monitor.clarity(net) == expected == pytest.approx(0.14516194778266633, rel=1e-6)
     assert bt.Monitor(config(), 5, np.dtype("float32")).clarity(bss.build_model(config(), 7)) == pytest.approx(
         0.08217637739641596, rel=1e-6)
+    two = bt.Monitor(config(sources="ica", n_sources=2), 5, np.dtype("float32"))  # two of the three sources
+    assert two.run.x.shape == (60, 1, 2)
 
 
 def test_the_monitor_starts_the_dale_network_from_its_seeded_test_state(monkeypatch):
