@@ -106,6 +106,9 @@ def test_the_monitor_scores_fixed_contexts_at_batch_size_one():
         0.08217637739641596, rel=1e-6)
     two = bt.Monitor(config(sources="ica", n_sources=2), 5, np.dtype("float32"))  # two of the three sources
     assert two.run.x.shape == (60, 1, 2)
+    sines = bt.Monitor(config(sources="sines", noise=0.05, n_monitor=2), 5, np.dtype("float32"))
+    same = BSSTask("sines", n_sources=2, noise=0.05, n_steps=30, seed=5, dtype=np.dtype("float32")).test_run(2)
+    np.testing.assert_array_equal(sines.run.x, same.x)
 
 
 def test_the_monitor_starts_the_dale_network_from_its_seeded_test_state(monkeypatch):
@@ -459,3 +462,16 @@ def test_one_workspace_serves_every_batch(tmp_path, monkeypatch):
     bt.train(net, bss.build_task(cfg, child["train"]), cfg, child, tmp_path, resume=False, progress=False)
     assert len(seen) == 5 and isinstance(seen[0], Workspace) and isinstance(seen[2], Workspace)
     assert seen[0] is seen[1] is seen[3] and seen[2] is seen[4] and seen[2] is not seen[0]
+
+
+def test_the_penalty_gradient_is_zero_where_the_output_is_zero():
+    """A zero read-out of the LSTM puts out u = 0 exactly: λ·sign(0) = 0, no infinity."""
+    cfg = config(model="dale")
+    net = bss.build_model(cfg, 0)
+    for name in ("weight_out", "bias_out"):
+        net.params[name][...] = 0.0
+    trace, s = _trace(net, cfg)
+    assert not np.any(trace.extras["u"])
+    value, _, d_u = bt.batch_loss(net, trace, s, 0.25)
+    np.testing.assert_array_equal(d_u, np.zeros_like(trace.extras["u"]))
+    assert value == bt.batch_loss(net, trace, s, 0.0)[0]
