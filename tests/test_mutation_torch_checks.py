@@ -35,6 +35,10 @@ def test_options_normalised_in_order():
 def test_option_messages_in_full():
     assert _error(OptionError, lambda: yt.LSTM(0, 4)) == "LSTM(input_size=...): expected an integer >= 1, got 0"
     assert _error(OptionError, lambda: yt.LSTM(3, 0)) == "LSTM(hidden_size=...): expected an integer >= 1, got 0"
+    assert _error(OptionError, lambda: yt.PeepholeLSTM(0, 4)) == (  # the module's check, not its cell's
+        "PeepholeLSTM(input_size=...): expected an integer >= 1, got 0")
+    assert _error(OptionError, lambda: yt.PeepholeLSTM(3, 0)) == (
+        "PeepholeLSTM(hidden_size=...): expected an integer >= 1, got 0")
     assert _error(OptionError, lambda: yt.GRU(3, 4, num_layers=0)) == (
         "GRU(num_layers=...): expected an integer >= 1, got 0")
     assert _error(OptionError, lambda: yt.RNN(3, 4, dropout=-0.1)) == (
