@@ -113,14 +113,15 @@ PINNED_LOSSES = [0.47289112822683044, 0.49350242097613034]
 
 
 def test_a_per_sequence_count_restarts_in_the_kernel(compiled_calls):
-    items = [data(3)]
+    items = [data(3), data(22)]
     fast, general = cell1997(), cell1997()
     a = trainer(fast, items, schedule=decay_per_step(0.5))
     b = trainer(general, items, schedule=decay_per_step(0.5), clip_value=1e12)
-    assert a.run(1).losses == pytest.approx(b.run(1).losses, rel=1e-12)
+    assert a.run(2).losses == pytest.approx(b.run(2).losses, rel=1e-12)
+    assert compiled_calls == [0, 1]
     close(fast.params, general.params)
     assert a.optimiser.lr == b.optimiser.lr == pytest.approx(0.3 * 0.5 ** (T - 1), rel=1e-14)
-    assert a.clock == b.clock == Clock(step=1, updates=B * T, sequences=B, updates_in_sequence=T)
+    assert a.clock == b.clock == Clock(step=2, updates=2 * B * T, sequences=2 * B, updates_in_sequence=T)
 
 
 def test_one_step_of_one_sequence_makes_only_the_first_update(compiled_calls):
@@ -146,7 +147,7 @@ def test_a_batch_first_cell_steps_through_time_on_axis_1():
     close(first.params, major.params)
     with pytest.raises(ShapeError) as info:
         trainer(RNN(I, 3, seed=2, batch_first=True), [(x[:, :, :1], targets)], method="rtrl").run(1)
-    assert "(B, T, I)" in str(info.value) and str(info.value).startswith(f"{THING} x")
+    assert str(info.value) == f"{THING} x: expected shape (B, T, I) = (*, *, 2), got shape (4, 2, 1)"
 
 
 def test_a_mask_of_size_one_is_broadcast_and_a_missing_mask_selects_every_step():
@@ -193,7 +194,7 @@ def test_the_compiled_squared_error_checks_its_targets():
     nan[1, 1, 0] = np.inf
     nan[2, 0, 0] = np.nan  # not selected
     select = np.zeros((T, B), bool)
-    select[0, 0] = select[1, 1] = True
+    select[0, 0] = select[1, 1] = select[3, 1] = True  # two of three selected are not finite
     cases = [
         ((x, wide), ShapeError, f"{THING} targets: expected shape (T, B, K) = (4, 2, 1), got shape (4, 2, 2)"),
         ((x, (targets * 10).astype(np.int64)), DTypeError, f"{THING} targets: expected a float array, got dtype int64"),
@@ -422,3 +423,28 @@ def test_a_loss_that_overflows_in_the_kernel_is_named(monkeypatch):
     assert str(info.value) == ("Training step 0 (counting from 0): squared_error value: expected a finite number, got "
                                "inf. Last finite loss: none (first step). The cell keeps the weights from before this "
                                "step.")
+
+
+def test_the_input_checks_of_a_time_major_cell_name_its_layout():
+    x, targets, _ = data(23)
+    cases = [
+        ((x[:, :, :1], targets), ShapeError, f"{THING} x: expected shape (T, B, I) = (*, *, 2), got shape (4, 2, 1)"),
+        ((x.astype(np.float32), targets), DTypeError,
+         f"{THING} x: expected dtype float64 (the cell's dtype), got float32. Convert with .astype(np.float64)."),
+        ((x, targets[:, :, 0]), ShapeError,
+         f"{THING} targets: expected shape (T, B, K) = (4, 2, 1), got shape (4, 2)"),
+    ]
+    assert not hasattr(cell1997(), "batch_first")
+    for item, error, text in cases:
+        with pytest.raises(error) as info:
+            trainer(cell1997(), [item]).run(1)
+        assert str(info.value) == text
+
+
+def test_the_general_path_refuses_a_cell_the_method_cannot_step():
+    x, _, _ = data(24)
+    with pytest.raises(UnsupportedError) as info:
+        trainer(RNN(I, 3, seed=2), [(x, np.zeros((T, B, 3)))], clip_value=1e12).run(1)
+    assert str(info.value).startswith(
+        "Trainer(update='step') with method='truncated1997': expected one of the cells LSTM1997, LSTMForget and "
+        "LSTMPeephole (the memory-block cells), got a RNN.")
