@@ -348,3 +348,18 @@ def test_a_net_allowed_no_stream_is_untrained_and_untested():
         "curve": {"sequences": [], "mae": [], "wrong_fraction": [], "sse": []},
     }
     assert record["us_per_step"] == pytest.approx(1e6 * record["wall_s"], rel=1e-12)
+
+
+def test_reproduce_checks_jobs_even_with_a_backend_of_its_own(tmp_path):
+    from yetztml.experiments.backends import LocalBackend
+
+    with pytest.raises(OptionError) as refused:
+        reproduce(ROWS["reset"], trials=1, out=tmp_path / "run", jobs=0, max_streams=1, backend=LocalBackend(1))
+    assert str(refused.value) == "jobs: expected an integer >= 1, got 0"
+    assert not (tmp_path / "run").exists()
+
+
+def test_reproduce_runs_on_every_available_core_by_default(tmp_path, monkeypatch):
+    monkeypatch.setattr(gers2000, "available_cores", lambda: 1)
+    result = reproduce(ROWS["reset"], trials=1, out=tmp_path, max_streams=1)
+    assert (result["config"]["jobs"], len(result["trials"])) == (1, 1)
