@@ -185,11 +185,12 @@ def test_run_jobs_ends_the_workers_when_the_caller_stops(monkeypatch):
         (dict(rnn_sequences=0), OptionError, "rnn_sequences: expected an integer >= 1, got 0"),
     ],
 )
-def test_run_tour_checks_before_anything_is_written(kwargs, error, text, tmp_path):
+def test_run_tour_checks_before_anything_is_written(kwargs, error, text, tmp_path, calls, monkeypatch):
+    monkeypatch.setattr(tour, "run_jobs", lambda *args: pytest.fail("ran"))
     with pytest.raises(error) as caught:
-        tour.run_tour(tmp_path / "out", **kwargs)
+        tour.run_tour(tmp_path / "out", **({"workers": 0} | kwargs))
     assert str(caught.value).startswith(text)
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and calls == []
 
 
 def _expected(seed, workers, budget, rnn, seconds):
