@@ -210,11 +210,12 @@ def test_the_compiled_squared_error_checks_its_targets():
         assert str(info.value) == text
 
 
-def test_float32_targets_are_read_as_float64_by_the_kernel():
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_narrow_float_targets_are_read_as_float64_by_the_kernel(dtype):
     x, targets, mask = data(9)
     cell = cell1997()
-    a = trainer(cell, [(x, targets.astype(np.float32), mask)]).run(1).losses
-    b = trainer(cell1997(), [(x, targets.astype(np.float32).astype(np.float64), mask)]).run(1).losses
+    a = trainer(cell, [(x, targets.astype(dtype), mask)]).run(1).losses
+    b = trainer(cell1997(), [(x, targets.astype(dtype).astype(np.float64), mask)]).run(1).losses
     assert a == b
 
 
