@@ -60,6 +60,7 @@ ROWS_2A = ("2a: p=100, method=lstm, alpha=1.0; 2a-rtrl-1: p=4, method=rtrl, alph
          "got '7'. See `yetztml reproduce lstm1997 --list`."),
         ("4", {"q": 1, "N": 3}, "parameters of experiment 4: expected a subset of T, got N, q"),
         ("6a", {"T": 1}, "parameters of experiment 6a: expected a subset of none, got T"),
+        ("3a", {"q": 1}, "parameters of experiment 3a: expected a subset of T, N, got q"),
         ("1", {"blocks": 5},
          f"experiment 1 with blocks=5: expected one of the paper's rows ({ROWS_1}), got no such row"),
         ("2a", {"p": 4},
@@ -87,6 +88,10 @@ def test_rows_outside_the_tables_copy_the_first_row_and_change_only_the_free_par
     assert (row.id, row.task, row.alpha) == ("3b-custom", {"T": 200, "N": 2}, ROWS["3b-1"].alpha)
     row = resolve_row("3c", N=2)
     assert (row.id, row.task, row.stop) == ("3c-custom", {"T": 100, "N": 2}, ROWS["3c-1"].stop)
+    assert resolve_row("3c", T=300, N=2).task == {"T": 300, "N": 2}
+    for exp, free in {"3a": "TN", "3b": "TN", "3c": "TN", "4": "T", "2c": "pq"}.items():
+        rows = [r for r in ROWS.values() if r.exp == exp]
+        assert lstm1997.PARAMETERS[exp] == tuple(free) and {r.method for r in rows} == {"lstm"}
     row = resolve_row("2c", p=20, q=30)
     assert (row.id, row.label, row.task) == ("2c-custom", "p = 20, q = 30", {"p": 20, "q": 30})
     assert (row.net.inputs, row.net.weights) == (24, 184)

@@ -90,16 +90,17 @@ def resolve_row(exp: str, **params: Any) -> Row:
 
 
 def _custom(exp: str, params: dict[str, Any], candidates: list[Row]) -> Row:
-    """A row outside the paper's tables: only free task parameters may differ from a paper row."""
+    """A row outside the paper's tables: only free task parameters may differ from a paper row.
+
+    The experiments with free parameters take no other parameters and have memory-cell rows only, so the
+    new row is built from the experiment's first row.
+    """
     free = {"3a": ("T", "N"), "3b": ("T", "N"), "3c": ("T", "N"), "4": ("T",), "2c": ("p", "q")}.get(exp, ())
-    fixed = {k: v for k, v in params.items() if k not in free and k != "method"}
-    base = [r for r in candidates if all(_SELECT[k](r) == v for k, v in fixed.items())
-            and r.method == params.get("method", "lstm")]
-    if not free or not base:
+    if not free:
         rows = "; ".join(f"{r.id}: " + ", ".join(f"{k}={_SELECT[k](r)}" for k in PARAMETERS[exp]) for r in candidates)
         raise OptionError(message(f"experiment {exp} with " + ", ".join(f"{k}={v}" for k, v in params.items()),
                                   f"one of the paper's rows ({rows})", "no such row"))
-    row = base[0]
+    row = candidates[0]
     task = dict(row.task)
     task.update({k: params[k] for k in free if k in params})
     make_task(exp, seed=0, **task)  # the task's own validation (e.g. T >= 20 for the adding problem)
