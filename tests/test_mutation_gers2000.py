@@ -363,3 +363,37 @@ def test_reproduce_runs_on_every_available_core_by_default(tmp_path, monkeypatch
     monkeypatch.setattr(gers2000, "available_cores", lambda: 1)
     result = reproduce(ROWS["reset"], trials=1, out=tmp_path, max_streams=1)
     assert (result["config"]["jobs"], len(result["trials"])) == (1, 1)
+
+
+def test_reproduce_hands_the_runner_its_configuration_callbacks_and_backend(tmp_path, monkeypatch):
+    from yetztml.experiments import progress, runner
+    from yetztml.experiments.backends import LocalBackend
+
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    made = []
+    monkeypatch.setattr(runner, "LocalBackend", lambda jobs: made.append(jobs) or LocalBackend(jobs))
+    records, reports = [], []
+    reproduce(ROWS["reset"], trials=2, seed=4, out=tmp_path / "a", jobs=1, max_streams=1,
+              on_record=lambda record, finished, total: records.append((record["trial"], finished, total)),
+              on_progress=reports.append)
+    assert made == [1]  # the runner's own backend, with the jobs given
+    assert sorted(records) == [(0, 1, 2), (1, 2, 2)]
+    assert sorted((r["trial"], r["done"], r["total"], r["unit"]) for r in reports) == [
+        (0, 1, 1, "streams"), (1, 1, 1, "streams")]
+    assert read_json(tmp_path / "a" / "config.json") == {
+        "paper": "gers2000", "row": ROWS["reset"].to_dict(), "seed": 4, "max_streams": 1, "max_steps": None}
+    reproduce(ROWS["reset"], trials=1, out=tmp_path / "b", jobs=1, max_streams=1, backend=LocalBackend(1))
+    assert made == [1]  # a backend given is used as it is
+
+
+def test_reproduce_refuses_a_record_without_the_nets_fields(tmp_path):
+    import json
+
+    from yetztml.core.errors import CheckpointError
+
+    reproduce(ROWS["reset"], trials=1, out=tmp_path, jobs=1, max_streams=1)
+    record = json.loads((tmp_path / "trials.jsonl").read_text())
+    del record["class"]
+    (tmp_path / "trials.jsonl").write_text(json.dumps(record) + "\n")
+    with pytest.raises(CheckpointError, match="'class', 'test_length_mean'"):
+        reproduce(ROWS["reset"], trials=1, out=tmp_path, jobs=1, max_streams=1)
