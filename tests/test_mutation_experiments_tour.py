@@ -19,14 +19,14 @@ BLOCKS_FIRST = ["lstm1997", "lstm-forget", "lstm-peephole", "rnn", "lstm", "gru"
 
 
 class Clock:
-    """perf_counter returns 0, 1, 4, 9, ...: the i-th call returns i²."""
+    """perf_counter returns 1, 4, 9, ...: the i-th call (from 1) returns i²."""
 
     def __init__(self):
         self.calls = 0
 
     def perf_counter(self):
         self.calls += 1
-        return float((self.calls - 1) ** 2)
+        return float(self.calls**2)
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def calls(monkeypatch):
 def test_gradcheck_job_passes_at_the_tolerance(calls, monkeypatch):
     monkeypatch.setattr(tour, "time", Clock())
     assert tour.GRADCHECK_TOLERANCE == 1e-6
-    assert tour._gradcheck_job("gru", 4) == {"cell": "gru", "max_error": 1e-9, "seconds": 1.0, "passed": True,
+    assert tour._gradcheck_job("gru", 4) == {"cell": "gru", "max_error": 1e-9, "seconds": 3.0, "passed": True,
                                               "equations": "yetztml.cells.gru"}
     assert calls == [("gradient_check", "gru", 4)]
     for error, passed in ((1e-6, True), (1.0000001e-6, False)):
@@ -70,10 +70,10 @@ def test_gradcheck_job_passes_at_the_tolerance(calls, monkeypatch):
 
 def test_errorflow_and_conflict_jobs(calls, monkeypatch):
     monkeypatch.setattr(tour, "time", Clock())
-    assert tour._errorflow_job("cec", 100, 3) == {"scenario": "cec", "seconds": 1.0}
-    assert tour._errorflow_job("lstm-vs-rnn", None, 3) == {"scenario": "lstm-vs-rnn", "seconds": 5.0}  # 9 − 4
+    assert tour._errorflow_job("cec", 100, 3) == {"scenario": "cec", "seconds": 3.0}  # 2² − 1²
+    assert tour._errorflow_job("lstm-vs-rnn", None, 3) == {"scenario": "lstm-vs-rnn", "seconds": 7.0}  # 4² − 3²
     assert tour._conflict_job("input-conflict", 10, 2) == {
-        "scenario": "input-conflict", "seconds": 9.0,
+        "scenario": "input-conflict", "seconds": 11.0,
         "figures": {"per_step": "conflict/input-conflict-per-step.png",
                     "training": "conflict/input-conflict-training.png"}}
     assert calls == [("run_scenario", "cec", 100, 3), ("run_scenario", "lstm-vs-rnn", None, 3),
@@ -83,7 +83,7 @@ def test_errorflow_and_conflict_jobs(calls, monkeypatch):
 def test_adding_jobs(calls, monkeypatch):
     monkeypatch.setattr(tour, "time", Clock())
     assert tour._lstm_adding_job("linear-output", 500, 7) == {"trial": "linear-output", "variant": "linear-output",
-                                                              "seconds": 1.0}
+                                                              "seconds": 3.0}
     assert tour._rnn_adding_job(64, 7) == {"rnn": 64}
     assert calls == [("quick_trial", "linear-output", 100, 7, 500), ("train_rnn_on_adding", 100, 64, 7)]
 
@@ -231,13 +231,13 @@ def test_run_tour_in_this_process(calls, tmp_path, monkeypatch):
     out = tmp_path / "a" / "b"
     result = tour.run_tour(str(out), seed=3, progress=lambda *a: progress.append(a), workers=0, lstm_budget=50,
                            rnn_sequences=8)
-    # 19 jobs: the 18 that time themselves call the clock twice, after the tour's start (0); its end is 37²
-    assert clock.calls == 38 and result["seconds"] == 1369.0
-    assert _without_job_seconds(result) == _expected(3, 0, 50, 8, 1369.0)
+    # 19 jobs: the 18 that time themselves call the clock twice, after the tour's start (1); its end is 38²
+    assert clock.calls == 38 and result["seconds"] == 38.0**2 - 1.0
+    assert _without_job_seconds(result) == _expected(3, 0, 50, 8, 1443.0)
     assert list(result["errorflow"]) == list(tour.ERRORFLOW_SCENARIOS)
     assert list(result["conflict"]) == list(tour.CONFLICT_SCENARIOS)
-    assert result["adding"]["lstm1997"]["as-written"]["seconds"] == 3.0  # the first job: 2² − 1²
-    assert result["gradcheck"]["cells"][7]["seconds"] == 7.0  # lstm1997, the second job: 4² − 3²
+    assert result["adding"]["lstm1997"]["as-written"]["seconds"] == 5.0  # the first job: 3² − 2²
+    assert result["gradcheck"]["cells"][7]["seconds"] == 9.0  # lstm1997, the second job: 5² − 4²
     assert json.loads((out / "result.json").read_text()) == json.loads(json.dumps(result))
     names = [f"{section}: {key}" for (section, key), _, _ in tour._jobs(3, 50, 8)]
     assert progress == [("starting", 0, 19)] + [(name, i, 19) for i, name in enumerate(names)]
