@@ -397,3 +397,17 @@ def test_reproduce_refuses_a_record_without_the_nets_fields(tmp_path):
     (tmp_path / "trials.jsonl").write_text(json.dumps(record) + "\n")
     with pytest.raises(CheckpointError, match="'class', 'test_length_mean'"):
         reproduce(ROWS["reset"], trials=1, out=tmp_path, jobs=1, max_streams=1)
+
+
+def test_reproduce_and_its_nets_are_timed_by_the_clock(tmp_path, monkeypatch):
+    """A clock that reads 100, 101, 102, …: the net runs from 101 to 102, the whole reproduction 100 to 103."""
+    import itertools
+    import types
+
+    clock = itertools.count(100.0)
+    monkeypatch.setattr(gers2000, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    result = reproduce(ROWS["reset"], trials=1, out=tmp_path, jobs=1, max_streams=1)
+    (record,) = result["trials"]
+    assert (record["wall_s"], record["us_per_step"]) == (1.0, 1e6 / record["steps"])
+    assert result["seconds"] == 3.0
+    assert (result["summary"]["wall_s_total"], result["summary"]["us_per_step"]) == (1.0, 1e6 / record["steps"])
