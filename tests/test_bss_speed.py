@@ -96,3 +96,35 @@ def test_float32_threads_match_one_thread_at_paper_hidden_size(rng):
     assert relative_error(g1.inputs, g2.inputs) < 1e-5
     for a, b in zip(g1.initial_state, g2.initial_state, strict=True):
         assert relative_error(a, b) < 1e-5
+
+
+def test_a_forked_child_runs_a_threaded_forward_pass(rng):
+    """The pool's threads do not survive ``fork``: a child forked after a two-thread forward pass (a
+    worker of a fork-started process pool, a test runner's fork) must make its own pool and give the
+    parent's numbers, not wait forever for workers that do not exist there."""
+    import os
+    import time
+
+    net = ModulationNet(hidden_size=8, seed=0)
+    x = rng.standard_normal((5, 4, 2))
+    parent = net.forward(x, net.zero_state(4), threads=2).outputs  # the parent now holds a two-thread pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one forward pass on two threads, its outputs through the pipe
+        os.close(read)
+        try:
+            out = net.forward(x, net.zero_state(4), threads=2).outputs
+            os.write(write, out.tobytes())
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 60.0
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's two-thread forward pass did not finish in 60 s")
+        time.sleep(0.05)
+    with os.fdopen(read, "rb") as pipe:
+        child = np.frombuffer(pipe.read(), dtype=parent.dtype).reshape(parent.shape)
+    np.testing.assert_array_equal(child, parent)

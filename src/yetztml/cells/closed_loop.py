@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar, NamedTuple
 
@@ -88,6 +89,15 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="yetztml-loop")
     return _POOLS[threads]
+
+
+def _forget_pools() -> None:
+    """In a child made by ``fork`` the parent's pool threads do not exist: its first pool is made afresh
+    (otherwise a multi-threaded forward pass there waits for workers that never run)."""
+    _POOLS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pools)
 
 
 def batch_chunks(batch: int, threads: int) -> list[slice]:
