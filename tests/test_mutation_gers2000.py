@@ -411,3 +411,10 @@ def test_reproduce_and_its_nets_are_timed_by_the_clock(tmp_path, monkeypatch):
     assert (record["wall_s"], record["us_per_step"]) == (1.0, 1e6 / record["steps"])
     assert result["seconds"] == 3.0
     assert (result["summary"]["wall_s_total"], result["summary"]["us_per_step"]) == (1.0, 1e6 / record["steps"])
+
+
+def test_reproduce_passes_the_steps_cap_to_its_nets(tmp_path):
+    result = reproduce(ROWS["reset"], trials=1, out=tmp_path, jobs=1, max_streams=5, max_steps=5)
+    (record,) = result["trials"]
+    assert (record["reason"], record["streams"], record["steps"]) == ("steps cap", 1, 11)
+    assert result["summary"]["capped_by_steps"] == 1
