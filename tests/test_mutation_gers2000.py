@@ -280,6 +280,8 @@ def test_trial_plan_runs_net_i_of_the_row(short_streams):
     assert plan.config == {"paper": "gers2000", "row": ROWS["standard"].to_dict(), "seed": 2, "max_streams": 4,
                            "max_steps": None}
     assert trial_plan(ROWS["standard"], seed=0, max_steps=50).config["max_streams"] == 30_000
+    assert trial_plan(ROWS["standard"]).kwargs == {"row": ROWS["standard"], "seed": 0, "max_streams": None,
+                                                   "max_steps": None}
     assert _record(plan.fn(trial=1, **plan.kwargs)) == _record(run_net(ROWS["standard"], 1, 2, 4, None))
 
 
