@@ -64,7 +64,7 @@ def test_stream_chunk_packs_the_next_strings(reset):
     np.testing.assert_array_equal(data.criterion_targets, legal)
     np.testing.assert_array_equal(data.flags, np.full(index.shape[0], ERROR | CRITERION, np.uint8))
     np.testing.assert_array_equal(data.starts, starts if reset else [0, index.shape[0]])
-    assert data.starts.dtype == np.int64 and data.x.shape == (0, 7)
+    assert data.starts.dtype == np.int64 and data.x.shape == (0, 7) and data.flags.dtype == np.uint8
     assert len(starts) == 4
 
 
@@ -420,3 +420,33 @@ def test_reproduce_passes_the_steps_cap_to_its_nets(tmp_path):
     (record,) = result["trials"]
     assert (record["reason"], record["streams"], record["steps"]) == ("steps cap", 1, 11)
     assert result["summary"]["capped_by_steps"] == 1
+
+
+def test_a_stream_draws_ever_larger_chunks_and_counts_its_steps_for_the_decay(no_errors, monkeypatch):
+    """4, 16, 64, … strings per chunk, at most 4,096; training continues the step count of the α decay."""
+    monkeypatch.setattr(gers2000, "STREAM_LENGTH", 100_000)
+    drawn, counts, starts = [], [], []
+    chunk, train = gers2000.stream_chunk, gers2000.train_online
+
+    def spy_chunk(rng, n_strings, reset):
+        drawn.append(n_strings)
+        return chunk(rng, n_strings, reset)
+
+    def spy_train(net, data, **options):
+        counts.append(options["count"])
+        starts.append(len(data.starts))
+        return train(net, data, **options)
+
+    monkeypatch.setattr(gers2000, "stream_chunk", spy_chunk)
+    monkeypatch.setattr(gers2000, "train_online", spy_train)
+    net = build_net(ROWS["forget-decay"], np.random.default_rng(0))
+    assert gers2000._stream(net, ROWS["forget-decay"], np.random.default_rng(1), False, _Budget(None)) == 100_000
+    assert drawn == [4, 16, 64, 256, 1024, 4096, 4096]
+    drawn.clear()
+    monkeypatch.setattr(gers2000, "STREAM_LENGTH", 100)
+    assert gers2000._stream(net, ROWS["forget-decay"], np.random.default_rng(1), True, _Budget(None)) == 100
+    assert (drawn, counts, starts) == ([4, 16], [0, 42], [2, 2])
+    drawn.clear(), counts.clear(), starts.clear()
+    reset = build_net(ROWS["reset"], np.random.default_rng(0))
+    assert gers2000._stream(reset, ROWS["reset"], np.random.default_rng(1), True, _Budget(None)) == 100
+    assert (drawn, counts, starts) == ([4, 16], [0, 42], [5, 5])  # a sequence per string, cut at the 100th symbol
