@@ -283,6 +283,17 @@ def test_weights_that_overflow_in_the_kernel_are_named():
     assert str(info.value).startswith("parameter '")
 
 
+def test_a_squared_error_that_overflows_is_refused_by_online_sgd():
+    """With lr 0 the weights stay finite, but targets of 1e200 make the squared error overflow: online_sgd
+    refuses the sum as the trainer's step mode does, instead of returning inf."""
+    cell = LSTM1997(I, 2, 1, K, output="identity", init_range=0.5, seed=3)
+    x, targets, _ = data(12)
+    with pytest.raises(NonFiniteError) as info:
+        online_sgd(cell, x, targets * 1e200, lr=0.0)
+    assert str(info.value) == ("online_sgd: the squared error: expected a finite number, got inf. "
+                               "Scale the targets (or the outputs) down.")
+
+
 # -- online_sgd -----------------------------------------------------------------------------------------------
 def test_online_sgd_returns_the_loss_and_the_final_count():
     x, targets, mask = data(13)

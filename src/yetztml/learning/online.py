@@ -270,6 +270,9 @@ def online_sgd(
     car, buf = t97.workspace(cell)
     loss, _, final = _run_online(cell, x, targets, mask, lr, decay, int(count), reset_per_sequence, car, buf, 0)
     _check_finite_params(cell)
+    if not np.isfinite(loss):
+        raise NonFiniteError(message(f"{thing}: the squared error", "a finite number", loss,
+                                     "Scale the targets (or the outputs) down."))
     return loss, final
 
 
