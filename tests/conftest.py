@@ -12,6 +12,8 @@ replaces the default one and is kept as given.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -48,3 +50,15 @@ def saved(monkeypatch: pytest.MonkeyPatch) -> list:
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig",
                         lambda fig, path, dpi=None: figures.append((fig, path, dpi)))
     return figures
+
+
+@pytest.fixture
+def reports() -> Iterator[list]:
+    """The progress reports of this process (``yetztml.experiments.progress``), collected; the sink is removed
+    afterwards."""
+    from yetztml.experiments import progress
+
+    got: list[dict] = []
+    progress.set_sink(got.append)
+    yield got
+    progress.set_sink(None)

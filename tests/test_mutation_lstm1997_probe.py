@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from yetztml.core.errors import OptionError
-from yetztml.experiments import progress
 from yetztml.experiments.lstm1997 import resolve_row
 from yetztml.experiments.lstm1997.probe import probe
 
@@ -23,14 +22,6 @@ def _point(sequences, wrong, sample, mae, mean, low, high, s_median, s_max, h_pr
                       "h_prime_median": _approx(h_prime)},
             "gates": {"y_in_mean": _approx(y_in), "y_out_mean": _approx(y_out)},
             "max_abs_output_weight": _approx(weight)}
-
-
-@pytest.fixture
-def reports():
-    got: list[dict] = []
-    progress.set_sink(got.append)
-    yield got
-    progress.set_sink(None)
 
 
 def test_probe_of_exp_4_at_three_checkpoints(reports):

@@ -14,7 +14,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from yetztml.experiments import progress
 from yetztml.experiments.lstm1997 import ROWS, resolve_row
 from yetztml.experiments.lstm1997 import trial as trial_module
 from yetztml.experiments.lstm1997.trial import (
@@ -28,15 +27,6 @@ from yetztml.experiments.lstm1997.trial import (
     mean_length,
     run_trial,
 )
-
-
-@pytest.fixture
-def reports():
-    """The progress reports of this process, collected (no throttling between two tests)."""
-    got: list[dict] = []
-    progress.set_sink(got.append)
-    yield got
-    progress.set_sink(None)
 
 
 def _record(record: dict) -> dict:
