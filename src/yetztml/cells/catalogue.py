@@ -33,6 +33,14 @@ class Entry:
         return getattr(importlib.import_module(f"{__package__}.{self.module}"), self.cls)
 
 
+def _stacked(**two_layers: Any) -> list[dict[str, Any]]:
+    """A PyTorch-layout cell's configurations: one layer, then two bidirectional ones with ``two_layers``."""
+    return [
+        dict(input_size=3, hidden_size=4),
+        dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, **two_layers),
+    ]
+
+
 CATALOGUE: dict[str, Entry] = {
     e.name: e
     for e in [
@@ -44,35 +52,17 @@ CATALOGUE: dict[str, Entry] = {
                 dict(input_size=2, hidden_size=3, nonlinearity="relu", bias=False),
             ],
         ),
-        Entry(
-            "lstm", "lstm", "LSTM", "modern LSTM (gates i, f, g, o), PyTorch layout",
-            [
-                dict(input_size=3, hidden_size=4),
-                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True),
-            ],
-        ),
-        Entry(
-            "gru", "gru", "GRU", "GRU (gates r, z, n), PyTorch layout",
-            [
-                dict(input_size=3, hidden_size=4),
-                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True),
-            ],
-        ),
+        Entry("lstm", "lstm", "LSTM", "modern LSTM (gates i, f, g, o), PyTorch layout", _stacked()),
+        Entry("gru", "gru", "GRU", "GRU (gates r, z, n), PyTorch layout", _stacked()),
         Entry(
             "lstm-cifg", "lstm_cifg", "LSTMCIFG",
             "CIFG LSTM, coupled input and forget gate f = 1 − i (Greff et al. 2017)",
-            [
-                dict(input_size=3, hidden_size=4),
-                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, bias=False),
-            ],
+            _stacked(bias=False),
         ),
         Entry(
             "lstm-layernorm", "lstm_layernorm", "LSTMLayerNorm",
             "layer-normalised LSTM: LN per gate block and on the cell state (Ba, Kiros & Hinton 2016)",
-            [
-                dict(input_size=3, hidden_size=4),
-                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, bias=False),
-            ],
+            _stacked(bias=False),
             fd_step=1e-7,
         ),
         Entry(
@@ -88,10 +78,7 @@ CATALOGUE: dict[str, Entry] = {
         Entry(
             "lstm-peephole-stacked", "lstm_peephole_stacked", "LSTMPeepholeStacked",
             "peephole LSTM in PyTorch's layout (Gers et al. 2002), stacked and bidirectional",
-            [
-                dict(input_size=3, hidden_size=4),
-                dict(input_size=2, hidden_size=3, num_layers=2, bidirectional=True, bias=False),
-            ],
+            _stacked(bias=False),
         ),
         Entry(
             "lstm1997", "lstm1997", "LSTM1997",
