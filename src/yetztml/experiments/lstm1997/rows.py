@@ -118,6 +118,17 @@ def _reber(id_: str, blocks: int, size: int, alpha: float, weights: int, success
     )
 
 
+def _two_ab(exp: str, selection: str, test: int, precheck: int, every: int, after: int, notes: str = "") -> Row:
+    return Row(
+        id=exp, table=2, exp=exp, label="LSTM, p = 100", task={"p": 100},
+        net=Net(1, 1, 101, 101, 10504, connectivity="B", bias="none", output_gate=False, g="logistic",
+                h="identity", init_range=0.2),
+        alpha=1.0, protocol="abs-test", selection=selection, trials=18, sequential=True,
+        stop={"test_size": test, "precheck": precheck, "check_every": every, "max_sequences": 5_000_000},
+        paper={"success_pct": 100, "sequences": after}, notes=notes,
+    )
+
+
 def _two_c(i: int, q: int, p: int, weights: int, after: int) -> Row:
     return Row(
         id=f"2c-{i}", table=3, exp="2c", label=f"q = {q}, p = {p}", task={"p": p, "q": q},
@@ -163,23 +174,9 @@ ROWS: dict[str, Row] = {
         _reber("1-3", 3, 2, 0.2, 276, 97, 14_060),
         _reber("1-4", 4, 1, 0.5, 264, 97, 9_500),
         _reber("1-5", 3, 2, 0.5, 276, 100, 8_440),
-        Row(
-            id="2a", table=2, exp="2a", label="LSTM, p = 100", task={"p": 100},
-            net=Net(1, 1, 101, 101, 10504, connectivity="B", bias="none", output_gate=False, g="logistic",
-                    h="identity", init_range=0.2),
-            alpha=1.0, protocol="abs-test", selection="t1", trials=18, sequential=True,
-            stop={"test_size": 2, "precheck": 1, "check_every": 10, "max_sequences": 5_000_000},
-            paper={"success_pct": 100, "sequences": 5_040},
-            notes="The training set is the two sequences, so testing them is testing 10,000 random ones.",
-        ),
-        Row(
-            id="2b", table=2, exp="2b", label="LSTM, p = 100", task={"p": 100},
-            net=Net(1, 1, 101, 101, 10504, connectivity="B", bias="none", output_gate=False, g="logistic",
-                    h="identity", init_range=0.2),
-            alpha=1.0, protocol="abs-test", selection="t2", trials=18, sequential=True,
-            stop={"test_size": 10_000, "precheck": 100, "check_every": 500, "max_sequences": 5_000_000},
-            paper={"success_pct": 100, "sequences": 5_680},
-        ),
+        _two_ab("2a", "t1", 2, 1, 10, 5_040,
+                "The training set is the two sequences, so testing them is testing 10,000 random ones."),
+        _two_ab("2b", "t2", 10_000, 100, 500, 5_680),
         _two_c(1, 50, 50, 364, 30_000),
         _two_c(2, 100, 100, 664, 31_000),
         _two_c(3, 200, 200, 1264, 33_000),
