@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 SOURCE_COLOURS = ("#2C6E85", "#5FB89A", "#A63A50")
+#: Fig. 1 b: the titles of the unmixing weights by their array's name, the first one present drawn.
+WEIGHT_TITLES = {"W": "b  weights W(t) and A⁻¹ (dashed)", "W_eff": "b  W_ro diag(M) W_x and A⁻¹ (dashed)"}
 
 
 def _pyplot():
@@ -66,18 +68,13 @@ def figure_unmixing(path: Path, result: dict[str, Any], arrays: dict[str, Any]) 
     ax.set(title="a  s (solid), y (dashed), x (grey); context switch", xlabel="time (samples)")
     ax = axes[0, 1]
     span = slice(0, min(s.shape[0], 3 * n))
-    if "W" in arrays:
-        W = arrays["W"][span].reshape(-1, s.shape[1] ** 2)
+    weights = next((key for key in WEIGHT_TITLES if key in arrays), None)
+    if weights is not None:
+        W = arrays[weights][span].reshape(-1, s.shape[1] ** 2)
         target = np.linalg.inv(np.repeat(arrays["A"], n, axis=0))[span].reshape(-1, s.shape[1] ** 2)
         ax.plot(W, lw=0.8)
         ax.plot(target, "k--", lw=0.8)
-        ax.set(title="b  weights W(t) and A⁻¹ (dashed)", xlabel="time (samples)", ylim=(-6, 6))
-    elif "W_eff" in arrays:
-        W = arrays["W_eff"][span].reshape(-1, s.shape[1] ** 2)
-        target = np.linalg.inv(np.repeat(arrays["A"], n, axis=0))[span].reshape(-1, s.shape[1] ** 2)
-        ax.plot(W, lw=0.8)
-        ax.plot(target, "k--", lw=0.8)
-        ax.set(title="b  W_ro diag(M) W_x and A⁻¹ (dashed)", xlabel="time (samples)", ylim=(-6, 6))
+        ax.set(title=WEIGHT_TITLES[weights], xlabel="time (samples)", ylim=(-6, 6))
     elif "mod" in arrays:
         ax.plot(arrays["mod"][span, :: max(1, arrays["mod"].shape[1] // 10)], lw=0.8)
         ax.set(title="b  release probabilities p (every 10th unit)", xlabel="time (samples)")
