@@ -275,6 +275,17 @@ class Stacked(Cell):
             for sfx, part in zip(suffixes, parts, strict=True)
         )
 
+    def _states_or_zeros(self, thing: str, state: Any, batch: int) -> tuple[np.ndarray, ...]:
+        """The parts of a given state (or state gradient) checked by :meth:`_check_states`; zeros for None."""
+        if state is None:
+            return self._new_states(batch, np.zeros)
+        return self._check_states(thing, state, batch)
+
+    def _new_states(self, batch: int, make: Any = np.empty) -> tuple[np.ndarray, ...]:
+        """One new ``(L·D, B, H)`` array per state part; ``make`` is ``np.empty`` or ``np.zeros``."""
+        shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
+        return tuple(make(shape, dtype=self.dtype) for _ in self.state_names)
+
     def _check_trace(self, trace: object) -> StackTrace:
         cls = type(self).__name__
         thing = f"{cls}.backward(trace)"
@@ -334,13 +345,10 @@ class Stacked(Cell):
         cls = type(self).__name__
         x = self._input(x)  # (T, B, I)
         self._check_params()
-        T, B, _ = x.shape
-        L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        if state is None:
-            init = tuple(np.zeros((L * D, B, H), dtype=self.dtype) for _ in self.state_names)
-        else:
-            init = self._check_states(f"{cls}.forward(state)", state, B)
-        finals = tuple(np.empty((L * D, B, H), dtype=self.dtype) for _ in self.state_names)
+        B = x.shape[1]
+        L, D = self.num_layers, self.num_directions
+        init = self._states_or_zeros(f"{cls}.forward(state)", state, B)
+        finals = self._new_states(B)
         layers = []
         inp = x
         for layer in range(L):
@@ -366,11 +374,8 @@ class Stacked(Cell):
         delta = self._d_outputs(trace, d_outputs)  # (T, B, D·H)
         B = delta.shape[1]
         L, D, H = self.num_layers, self.num_directions, self.hidden_size
-        if d_final_state is None:
-            d_final = tuple(np.zeros((L * D, B, H), dtype=self.dtype) for _ in self.state_names)
-        else:
-            d_final = self._check_states(f"{cls}.backward(d_final_state)", d_final_state, B)
-        d_init = tuple(np.empty((L * D, B, H), dtype=self.dtype) for _ in self.state_names)
+        d_final = self._states_or_zeros(f"{cls}.backward(d_final_state)", d_final_state, B)
+        d_init = self._new_states(B)
         grads: dict[str, np.ndarray] = {}
         for layer in reversed(range(L)):
             d_x = None
