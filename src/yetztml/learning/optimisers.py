@@ -180,42 +180,27 @@ class Optimiser(ABC):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (checked against this optimiser's parameters)."""
         cls = type(self).__name__
+
+        def refused(where: str, expected: str, got: str) -> CheckpointError:
+            return CheckpointError(message(f"{cls}.load_state_dict{where}", expected, got))
+
         if state.get("name") != cls:
-            raise CheckpointError(
-                message(
-                    f"{cls}.load_state_dict", f"the state of a {cls}", f"the state of a {state.get('name')!r}"
-                )
-            )
+            raise refused("", f"the state of a {cls}", f"the state of a {state.get('name')!r}")
         buffers = self._buffers()
         hyper = self._hyper()
         if set(state["hyper"]) != set(hyper) or set(state["buffers"]) != set(buffers):
-            raise CheckpointError(
-                message(
-                    f"{cls}.load_state_dict",
-                    f"hyperparameters {sorted(hyper)} and buffers {sorted(buffers)}",
-                    f"{sorted(state['hyper'])} and {sorted(state['buffers'])}",
-                )
-            )
+            raise refused("", f"hyperparameters {sorted(hyper)} and buffers {sorted(buffers)}",
+                          f"{sorted(state['hyper'])} and {sorted(state['buffers'])}")
         for name, stored in state["buffers"].items():
             unknown = sorted(set(stored) - set(self.params))
             missing = sorted(set(self.params) - set(stored)) if name in self.dense_buffers else []
             if unknown or missing:
-                raise CheckpointError(
-                    message(
-                        f"{cls}.load_state_dict[{name!r}]",
-                        f"keys {sorted(self.params)}",
-                        f"unknown {unknown}, missing {missing}",
-                    )
-                )
+                raise refused(f"[{name!r}]", f"keys {sorted(self.params)}",
+                              f"unknown {unknown}, missing {missing}")
             for key, value in stored.items():
                 if np.shape(value) != self.params[key].shape:
-                    raise CheckpointError(
-                        message(
-                            f"{cls}.load_state_dict[{name!r}][{key!r}]",
-                            f"shape {self.params[key].shape}",
-                            f"shape {np.shape(value)}",
-                        )
-                    )
+                    raise refused(f"[{name!r}][{key!r}]", f"shape {self.params[key].shape}",
+                                  f"shape {np.shape(value)}")
         for key, value in state["hyper"].items():
             setattr(self, key, tuple(value) if isinstance(value, (list, tuple)) else value)
         self.steps = int(state["steps"])

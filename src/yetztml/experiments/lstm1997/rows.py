@@ -118,7 +118,8 @@ def _reber(id_: str, blocks: int, size: int, alpha: float, weights: int, success
     )
 
 
-def _two_ab(exp: str, selection: str, test: int, precheck: int, every: int, after: int, notes: str = "") -> Row:
+def _two_ab(exp: str, selection: str, test: int, precheck: int, every: int, after: int,
+            notes: str = "") -> Row:
     return Row(
         id=exp, table=2, exp=exp, label="LSTM, p = 100", task={"p": 100},
         net=Net(1, 1, 101, 101, 10504, connectivity="B", bias="none", output_gate=False, g="logistic",
