@@ -18,7 +18,7 @@ Schedules hold no state of their own: everything they read is in the clock, whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ..core.validation import check_float
 
@@ -38,12 +38,7 @@ class Clock:
     updates_in_sequence: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "step": self.step,
-            "updates": self.updates,
-            "sequences": self.sequences,
-            "updates_in_sequence": self.updates_in_sequence,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
