@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -183,19 +184,17 @@ def _run_online(cell, x, targets, mask, lr, factor, count, reset_count, car, buf
     return float(loss), int(updates), int(final)  # prm holds the cell's own arrays: updated in place
 
 
-def _check_finite_params(cell: Cell) -> None:
-    if np.isfinite(sum(float(value.sum()) for value in cell.params.values())):
-        return
-    for key, value in cell.params.items():
+def refuse_non_finite(arrays: Mapping[str, np.ndarray], thing: str, fix: str) -> None:
+    """Raise :class:`NonFiniteError` naming the first of ``arrays`` with a NaN/inf entry (``thing`` with ``{}``
+    where its key goes); return when every entry is finite."""
+    for key, value in arrays.items():
         if not np.all(np.isfinite(value)):
-            raise NonFiniteError(
-                message(
-                    f"parameter {key!r} after the per-step updates",
-                    "finite values",
-                    "NaN/inf entries",
-                    "Lower the learning rate.",
-                )
-            )
+            raise NonFiniteError(message(thing.format(repr(key)), "finite values", "NaN/inf entries", fix))
+
+
+def _check_finite_params(cell: Cell) -> None:
+    if not np.isfinite(sum(float(value.sum()) for value in cell.params.values())):
+        refuse_non_finite(cell.params, "parameter {} after the per-step updates", "Lower the learning rate.")
 
 
 def _update_compiled(trainer: Trainer, x: np.ndarray, targets: Any, mask: np.ndarray | None) -> float:

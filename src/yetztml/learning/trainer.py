@@ -72,7 +72,7 @@ from .clipping import clip_by_value, scale_to_norm, sum_of_squares
 from .gradients import METHODS
 from .gradients import gradients as compute_gradients
 from .losses import resolve_loss
-from .online import update_step
+from .online import refuse_non_finite, update_step
 from .optimisers import Optimiser
 from .schedules import Clock, constant
 
@@ -339,16 +339,7 @@ class Trainer:
         grads = _checked_gradients(grads, self.cell.params)
         squares = sum(sum_of_squares(g) for g in grads.values())  # (C2): also the finiteness check
         if not np.isfinite(squares):
-            for key, g in grads.items():
-                if not np.all(np.isfinite(g)):
-                    raise NonFiniteError(
-                        message(
-                            f"gradient {key!r}",
-                            "finite values",
-                            "NaN/inf entries",
-                            "Clip gradients (clip_norm=...) or lower the learning rate.",
-                        )
-                    )
+            refuse_non_finite(grads, "gradient {}", "Clip gradients (clip_norm=...) or lower the learning rate.")
         pending = self._pending
         keep = None
         if pending is not None and pending.kept is None:  # the step's first update: keep a roll-back point
