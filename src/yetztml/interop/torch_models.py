@@ -60,32 +60,40 @@ def torch_classes() -> dict[str, type]:
             return module(x, lengths)
         return module(x)
 
-    class TorchSteps(nn.Module):
+    class TimeMajor(nn.Module):
+        """Picks steps of a sequence time-major: :meth:`pick` reads (T, B, ·) and returns (S, B, ·); with
+        ``batch_first`` the input is (B, T, ·) and the result (B, S, ·)."""
+
+        def __init__(self, batch_first: bool) -> None:
+            super().__init__()
+            self.batch_first = batch_first
+
+        def forward(self, x: Any, lengths: Any = None) -> Any:
+            y = self.pick(x.transpose(0, 1) if self.batch_first else x, lengths)
+            return y.transpose(0, 1) if self.batch_first else y
+
+    class TorchSteps(TimeMajor):
         """The selected steps of a sequence: every step, each sequence's last, or given indices."""
 
         def __init__(self, steps: Any, batch_first: bool = False) -> None:
-            super().__init__()
-            self.steps, self.batch_first = steps, batch_first
+            super().__init__(batch_first)
+            self.steps = steps
 
-        def forward(self, x: Any, lengths: Any = None) -> Any:
-            xt = x.transpose(0, 1) if self.batch_first else x
+        def pick(self, xt: Any, lengths: Any) -> Any:
             T, B = xt.shape[:2]
             if self.steps == "last":
                 last = (torch.as_tensor(lengths) - 1) if lengths is not None else torch.full((B,), T - 1)
-                picked = xt[last, torch.arange(B)][None]
-            else:
-                picked = xt[[t + T if t < 0 else t for t in self.steps]]
-            return picked.transpose(0, 1) if self.batch_first else picked
+                return xt[last, torch.arange(B)][None]
+            return xt[[t + T if t < 0 else t for t in self.steps]]
 
-    class TorchPool(nn.Module):
+    class TorchPool(TimeMajor):
         """Last valid step, mean or max over valid steps, as (POOL1)–(POOL3)."""
 
         def __init__(self, mode: str, batch_first: bool = False) -> None:
-            super().__init__()
-            self.mode, self.batch_first = mode, batch_first
+            super().__init__(batch_first)
+            self.mode = mode
 
-        def forward(self, x: Any, lengths: Any = None) -> Any:
-            xt = x.transpose(0, 1) if self.batch_first else x
+        def pick(self, xt: Any, lengths: Any) -> Any:
             T, B = xt.shape[:2]
             n = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths)
             valid = (torch.arange(T)[:, None] < n[None, :])[..., None]
@@ -95,8 +103,7 @@ def torch_classes() -> dict[str, type]:
                 y = torch.where(valid, xt, torch.zeros((), dtype=xt.dtype)).sum(0) / n[:, None].to(xt.dtype)
             else:
                 y = torch.where(valid, xt, torch.full((), -torch.inf, dtype=xt.dtype)).max(0).values
-            y = y[None]
-            return y.transpose(0, 1) if self.batch_first else y
+            return y[None]
 
     class TorchBidirectional(nn.Module):
         """Forward and reverse modules, the reverse from each sequence's own last step (BI1)–(BI4)."""
