@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
-from ...core.errors import OptionError, message
 from ...core.validation import check_choice, check_float, check_int, check_seed
+from ..config import RunConfig
 
 #: ``--cell`` choices: the library's cells as text encoders (``docs/text.md`` gives the exact settings).
 CELLS = ("lstm", "gru", "rnn", "lstm1997", "peephole")
@@ -15,7 +14,7 @@ DTYPES = ("float32", "float64")
 
 
 @dataclass(frozen=True)
-class TextConfig:
+class TextConfig(RunConfig):
     """A run's choices. Defaults are the measured configuration of ``yetztml demo sarcasm``."""
 
     cell: str = "lstm"
@@ -37,6 +36,8 @@ class TextConfig:
     lowercase: bool = True
     dtype: str = "float32"
 
+    KIND = "text configuration"
+
     def __post_init__(self) -> None:
         check_choice("--cell", self.cell, CELLS)
         check_choice("--pool", self.pool, POOLS)
@@ -50,17 +51,4 @@ class TextConfig:
         check_float("--dropout", self.dropout, 0.0, 0.95)
         check_float("--lr", self.lr, 0.0, strict_minimum=True)
         check_float("--clip-norm", self.clip_norm, 0.0, strict_minimum=True)
-        for name in ("bidirectional", "lowercase"):
-            if not isinstance(getattr(self, name), bool):
-                raise OptionError(message(f"TextConfig({name})", "True or False", repr(getattr(self, name))))
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> TextConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(obj) - known)
-        if unknown:
-            raise OptionError(message("text configuration", f"keys among {sorted(known)}", f"unknown {unknown}"))
-        return cls(**obj)
+        self._check_switches("bidirectional", "lowercase")

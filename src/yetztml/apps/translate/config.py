@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 from ...core.errors import OptionError, message
 from ...core.validation import check_choice, check_float, check_int, check_seed
 from ...models.seq2seq import ATTENTIONS, CELLS
+from ..config import RunConfig
 
 DTYPES = ("float32", "float64")
 TOKENISE = ("whitespace", "words")
 
 
 @dataclass(frozen=True)
-class TranslateConfig:
+class TranslateConfig(RunConfig):
     """A run's choices. Defaults are the measured configuration of ``yetztml demo translate``."""
 
     cell: str = "lstm"
@@ -44,6 +44,8 @@ class TranslateConfig:
     tokenise: str = "whitespace"
     dtype: str = "float32"
 
+    KIND = "translation configuration"
+
     def __post_init__(self) -> None:
         check_choice("--cell", self.cell, tuple(CELLS))
         check_choice("--attention", self.attention, ATTENTIONS)
@@ -68,18 +70,4 @@ class TranslateConfig:
         check_float("--lr", self.lr, 0.0, strict_minimum=True)
         check_float("--clip-norm", self.clip_norm, 0.0, strict_minimum=True)
         check_float("--length-penalty", self.length_penalty, 0.0, 5.0)
-        for name in ("bidirectional", "lowercase"):
-            if not isinstance(getattr(self, name), bool):
-                raise OptionError(message(f"TranslateConfig({name})", "True or False", repr(getattr(self, name))))
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> TranslateConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(obj) - known)
-        if unknown:
-            raise OptionError(message("translation configuration", f"keys among {sorted(known)}",
-                                      f"unknown {unknown}"))
-        return cls(**obj)
+        self._check_switches("bidirectional", "lowercase")
