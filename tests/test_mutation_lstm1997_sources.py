@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from yetztml.experiments.lstm1997.sources import SOURCES, PoolSource, make_source
+from yetztml.learning.online1997_fast import pack
 from yetztml.tasks import make_task
 
 
@@ -79,3 +80,62 @@ def test_every_experiment_has_its_source():
         "3a": "TwoSequenceSource", "3b": "TwoSequenceSource", "3c": "TwoSequenceSource",
         "4": "MarkedSource", "5": "MarkedSource", "6a": "TemporalOrderSource", "6b": "TemporalOrderSource"}
     assert isinstance(make_source("2a"), PoolSource)
+
+
+
+def _identical(a, b):
+    """Equal values and equal dtypes, field by field (the kernels are compiled for the pack's dtypes)."""
+    return all(getattr(a, f).dtype == getattr(b, f).dtype and np.array_equal(getattr(a, f), getattr(b, f))
+               for f in ("x", "index", "targets", "criterion_targets", "flags", "starts"))
+
+
+def test_the_baseline_is_that_of_the_task_built_from_seed_0():
+    """Exp 1's baseline is pooled over its training strings, so it depends on the seed they are drawn from."""
+    baseline = make_source("1", pool_rng=np.random.default_rng(5)).baseline
+    assert baseline == make_task("1", seed=0).baseline()
+    assert baseline != make_task("1", seed=1).baseline()
+    assert baseline.mean_squared_error == pytest.approx(0.11849518285298304, rel=1e-12)
+
+
+@pytest.mark.parametrize(("name", "options"), [("4", {"T": 30}), ("5", {"T": 30}), ("3a", {"T": 30, "N": 2})])
+def test_dense_sources_are_packed_as_pack_packs_their_tasks_samples(name, options):
+    """Dtypes included: a dense set's index is pack's empty int64 array, not an empty float one."""
+    source = make_source(name, **options)
+    data = source.chunk(np.random.default_rng(4), 3)[0]
+    task = make_task(name, seed=np.random.default_rng(4), **options)
+    samples = [task.sample() for _ in range(3)]
+    reference = pack(samples, criterion_steps=[task.criterion_steps(s) for s in samples])
+    assert _identical(data, reference)
+    assert data.index.dtype == np.int64 and data.index.shape == (0,) and not data.onehot
+
+
+def test_a_pool_source_keeps_its_options_for_the_task_and_the_pool():
+    source = make_source("1", pool_rng=np.random.default_rng(3), n_train=3, n_test=2)
+    assert source.options == {"n_train": 3, "n_test": 2}
+    assert source.strings == ["BPBTSSSXSEPE", "BPBTSSSXXTTVVEPE", "BTBTSSXSETE"]
+    assert (source.pool.count, source.test.count, len(source.samples)) == (3, 2, 3)
+    assert source.task(np.random.default_rng(0)).n_train == 3
+    two_a = make_source("2a", p=8)
+    assert (two_a.options, two_a.input_size, two_a.output_size, two_a.pool_task.p) == ({"p": 8}, 9, 9, 8)
+
+
+def test_the_test_set_of_exp_1_is_packed_one_hot_as_its_task_packs_it():
+    source = make_source("1", pool_rng=np.random.default_rng(3), n_train=4, n_test=5)
+    task = make_task("1", seed=np.random.default_rng(3), n_train=4, n_test=5)
+    assert _identical(source.test, pack(task.test_samples(), onehot=True))
+    assert source.test.onehot and source.test.x.shape == (0, 7)
+    assert source.test.starts.tolist() == [0, 8, 17, 29, 43, 52]
+    assert source.test.index[:8].tolist() == task.test_samples()[0].x.argmax(1).tolist()
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_the_2a_pool_holds_the_tasks_own_two_sequences(label):
+    """The same x, targets and mask as the task's sample of that class, shapes and dtypes included."""
+    source = make_source("2a", p=5)
+    task = make_task("2a", seed=0, p=5)
+    reference = next(s for s in (task.sample() for _ in range(20)) if s.info["class"] == label)
+    ours = source.samples[label]
+    for field in ("x", "targets", "mask"):
+        mine, theirs = getattr(ours, field), getattr(reference, field)
+        assert (mine.dtype, mine.shape) == (theirs.dtype, theirs.shape) and np.array_equal(mine, theirs), field
+    assert ours.x.shape == (5, 6) and ours.targets[ours.mask].shape == (5, 6)
