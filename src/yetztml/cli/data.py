@@ -4,46 +4,35 @@ from __future__ import annotations
 
 import argparse
 
+from .parsers import command, group
+
+FETCH = (
+    "Download every file of data set NAME into DIR/NAME from its public location, showing progress "
+    "on a terminal. An interrupted download resumes where it stopped (HTTP Range); a file is kept only "
+    "if its sha256 is the one pinned in yetztml, otherwise it is deleted and the command fails. Files "
+    "already present and verified are skipped."
+)
+DIR_HELP = "cache folder (default: $XDG_CACHE_HOME/yetztml or ~/.cache/yetztml)"
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "data",
-        help="known data sets: list them, fetch one (download, verify sha256, cache)",
-        description="Known data sets for the text applications (docs/text-data.md).",
-    )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    show = actions.add_parser(
-        "list",
-        help="list the known data sets, their files and whether they are in the cache",
-        description="List the known data sets with their files and sizes, and whether they are in DIR.",
-    )
-    show.add_argument(
-        "--dir", default=None, help="cache folder (default: $XDG_CACHE_HOME/yetztml or ~/.cache/yetztml)"
-    )
-    show.set_defaults(handler=handle_list)
     from ..data.fetch import DATASETS, ENV_URL
 
-    get = actions.add_parser(
-        "fetch",
-        help="download a data set into the cache, resumable, verified by its pinned sha256 sums",
-        description=(
-            "Download every file of data set NAME into DIR/NAME from its public location, showing progress "
-            "on a terminal. An interrupted download resumes where it stopped (HTTP Range); a file is kept only "
-            "if its sha256 is the one pinned in yetztml, otherwise it is deleted and the command fails. Files "
-            "already present and verified are skipped."
-        ),
-    )
+    actions = group(sub, "data", "known data sets: list them, fetch one (download, verify sha256, cache)",
+                    "Known data sets for the text applications (docs/text-data.md).", "action", "ACTION")
+    show = command(actions, "list", "list the known data sets, their files and whether they are in the cache",
+                   "List the known data sets with their files and sizes, and whether they are in DIR.", handle_list)
+    show.add_argument("--dir", default=None, help=DIR_HELP)
+    get = command(actions, "fetch", "download a data set into the cache, resumable, verified by its pinned sha256 sums",
+                  FETCH, handle_fetch)
     get.add_argument("name", choices=sorted(DATASETS), help="which data set")
-    get.add_argument(
-        "--dir", default=None, help="cache folder (default: $XDG_CACHE_HOME/yetztml or ~/.cache/yetztml)"
-    )
+    get.add_argument("--dir", default=None, help=DIR_HELP)
     get.add_argument(
         "--base-url",
         dest="base_url",
         default=None,
         help=f"fetch BASE_URL/NAME/FILE instead of the public locations (a mirror; default: ${ENV_URL} if set)",
     )
-    get.set_defaults(handler=handle_fetch)
 
 
 def _size(n: int) -> str:

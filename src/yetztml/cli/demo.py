@@ -6,43 +6,37 @@ import argparse
 import sys
 from pathlib import Path
 
+from .parsers import command, group
+
+HELP = ("demonstrations built on the cells (bss: LSTM feedback modulation, eLife 2022; sarcasm: text "
+        "classification of news headlines)")
+BSS = (
+    "Train a closed-loop model (an LSTM that watches the mixed signals and its own output and "
+    "re-weights a feedforward net) on dynamic blind source separation, test it on 20 new contexts, "
+    "and write OUT/result.json, OUT/report.md (the reference numbers beside ours), the figures and "
+    "OUT/checkpoint.npz. Run folders: rerunning the same command resumes the run in OUT (after Ctrl-C "
+    "too: every finished batch is kept); a run of another configuration there is refused; --force "
+    "starts over. See docs/bss.md and docs/guarantees.md."
+)
+SARCASM = (
+    "Train the measured configuration (a bidirectional LSTM over word embeddings, max pooling; "
+    "docs/text.md) on the sarcasm headlines (columns is_sarcastic, text) with a seeded stratified "
+    "80/10/10 split, and write OUT like `yetztml text train`: the model, result.json (validation and "
+    "test accuracy and macro-F1), report.md beside the published references. Without --data the "
+    "file fetched by `yetztml data fetch sarcasm` is used."
+)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="demonstrations built on the cells (bss: LSTM feedback modulation, eLife 2022; sarcasm: "
-        "text classification of news headlines)",
-        description="Demonstrations built on the cells.",
-    )
-    demos = p.add_subparsers(dest="demo", metavar="DEMO", required=True)
-    bss = demos.add_parser(
-        "bss",
-        help="dynamic blind source separation by LSTM feedback modulation (eLife 2022)",
-        description=(
-            "Train a closed-loop model (an LSTM that watches the mixed signals and its own output and "
-            "re-weights a feedforward net) on dynamic blind source separation, test it on 20 new contexts, "
-            "and write OUT/result.json, OUT/report.md (the reference numbers beside ours), the figures and "
-            "OUT/checkpoint.npz. Run folders: rerunning the same command resumes the run in OUT (after Ctrl-C "
-            "too: every finished batch is kept); a run of another configuration there is refused; --force "
-            "starts over. See docs/bss.md and docs/guarantees.md."
-        ),
-    )
     from .demo_bss import add_arguments
+    from .translate import add_demo
 
-    add_arguments(bss)
-    bss.set_defaults(handler=handle)
-
-    sarcasm = demos.add_parser(
-        "sarcasm",
-        help="sarcasm detection on news headlines: the measured text-classification configuration",
-        description=(
-            "Train the measured configuration (a bidirectional LSTM over word embeddings, max pooling; "
-            "docs/text.md) on the sarcasm headlines (columns is_sarcastic, text) with a seeded stratified "
-            "80/10/10 split, and write OUT like `yetztml text train`: the model, result.json (validation and "
-            "test accuracy and macro-F1), report.md beside the published references. Without --data the "
-            "file fetched by `yetztml data fetch sarcasm` is used."
-        ),
-    )
+    demos = group(sub, "demo", HELP, "Demonstrations built on the cells.", "demo", "DEMO")
+    add_arguments(command(demos, "bss", "dynamic blind source separation by LSTM feedback modulation (eLife 2022)",
+                          BSS, handle))
+    sarcasm = command(demos, "sarcasm",
+                      "sarcasm detection on news headlines: the measured text-classification configuration", SARCASM,
+                      handle_sarcasm)
     sarcasm.add_argument("--data", help="Sarcasm_Headlines_Dataset.csv (default: the fetched copy)")
     sarcasm.add_argument("--out", default="sarcasm-model", help="the model directory to write")
     sarcasm.add_argument("--seed", type=int, default=0, help="seed of the split, weights, dropout and batches")
@@ -50,10 +44,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     sarcasm.add_argument("--epochs", type=int, default=12, help="maximum epochs")
     sarcasm.add_argument("--force", action="store_true", help="start over in a directory that holds a run")
     sarcasm.add_argument("--no-figures", dest="figures", action="store_false", help="no figures in report.md")
-    sarcasm.set_defaults(handler=handle_sarcasm)
-
-    from .translate import add_demo
-
     add_demo(demos)
 
 

@@ -6,20 +6,20 @@ import argparse
 
 from ..cells.catalogue import CATALOGUE, entry
 from ..core.errors import OptionError, message
+from .parsers import command
+
+HELP = "print a cell's numbered equations; with sizes, its parameter table and pictures"
+DESCRIPTION = (
+    "Print the numbered equations of a cell, as implemented (each line of code cites its id). With "
+    "--input-size and --hidden-size, also build the cell and print every parameter with its shape and "
+    "count (the total is the cell's num_weights, beside PyTorch's count where PyTorch has the cell) and "
+    "the vectors of one step with their sizes; --figure draws the net unfolded in time with its layers "
+    "and the inside of the cell with the dimension of every vector and matrix."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "describe",
-        help="print a cell's numbered equations; with sizes, its parameter table and pictures",
-        description=(
-            "Print the numbered equations of a cell, as implemented (each line of code cites its id). With "
-            "--input-size and --hidden-size, also build the cell and print every parameter with its shape and "
-            "count (the total is the cell's num_weights, beside PyTorch's count where PyTorch has the cell) and "
-            "the vectors of one step with their sizes; --figure draws the net unfolded in time with its layers "
-            "and the inside of the cell with the dimension of every vector and matrix."
-        ),
-    )
+    p = command(sub, "describe", HELP, DESCRIPTION, handle)
     p.add_argument("cell", choices=sorted(CATALOGUE), help="which cell")
     p.add_argument("--input-size", type=int, default=None, metavar="I", help="inputs per step")
     p.add_argument("--hidden-size", type=int, default=None, metavar="H",
@@ -32,7 +32,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "(default: 1)")
     p.add_argument("--figure", default=None, metavar="PATH", help="draw the pictures into PATH (.png, .svg, .pdf)")
     p.add_argument("--json", default=None, metavar="PATH", help="write parameters (name → shape, count) and total")
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

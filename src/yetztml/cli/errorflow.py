@@ -5,26 +5,25 @@ from __future__ import annotations
 import argparse
 
 from ..analysis.scenarios import scenario_names
+from .parsers import command
+
+HELP = "why RNNs forget and the constant error carousel does not: scaling factors per lag"
+DESCRIPTION = (
+    "Compute Hochreiter's scaling factors ∂ϑ_v(t−q)/∂ϑ_u(t) (1997 eq. 1) along a recorded trajectory "
+    "for every lag q, compare them with the bounds, and draw them. Scenarios: "
+    + ", ".join(scenario_names())
+    + ". See docs/errorflow/ for what each figure shows."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "errorflow",
-        help="why RNNs forget and the constant error carousel does not: scaling factors per lag",
-        description=(
-            "Compute Hochreiter's scaling factors ∂ϑ_v(t−q)/∂ϑ_u(t) (1997 eq. 1) along a recorded trajectory "
-            "for every lag q, compare them with the bounds, and draw them. Scenarios: "
-            + ", ".join(scenario_names())
-            + ". See docs/errorflow/ for what each figure shows."
-        ),
-    )
+    p = command(sub, "errorflow", HELP, DESCRIPTION, handle)
     p.add_argument("--scenario", default="vanishing", choices=scenario_names(),
                    help="which scenario (default: vanishing)")
     p.add_argument("--lags", type=int, default=None, metavar="Q", help="largest lag q (default: the scenario's own)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and inputs, >= 0 (default: 0)")
     p.add_argument("--out", default=None, metavar="DIR", help="write figures (and DIR/<scenario>.json) here")
     p.add_argument("--json", default=None, metavar="PATH", help="write the result JSON to PATH")
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -6,25 +6,23 @@ import argparse
 
 from ..cells.catalogue import CATALOGUE, gradient_check
 from ..core.results import write_json
+from .parsers import command
 
 TOLERANCE = 1e-6
+HELP = "check every cell's backward pass against float64 central finite differences"
+DESCRIPTION = (
+    "Build each cell on small random configurations (float64), compute the gradient of a random "
+    "linear function of outputs and final state with the hand-derived backward pass, and compare "
+    "it with central finite differences. Reports the max normwise relative error per parameter "
+    f"(pass at <= {TOLERANCE:g}). Exit status 1 if any check fails."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "gradcheck",
-        help="check every cell's backward pass against float64 central finite differences",
-        description=(
-            "Build each cell on small random configurations (float64), compute the gradient of a random "
-            "linear function of outputs and final state with the hand-derived backward pass, and compare "
-            "it with central finite differences. Reports the max normwise relative error per parameter "
-            f"(pass at <= {TOLERANCE:g}). Exit status 1 if any check fails."
-        ),
-    )
+    p = command(sub, "gradcheck", HELP, DESCRIPTION, handle)
     p.add_argument("cells", nargs="*", metavar="CELL", help=f"cells to check (default: all of {', '.join(CATALOGUE)})")
     p.add_argument("--seed", type=int, default=0, help="seed for configurations and inputs, >= 0 (default: 0)")
     p.add_argument("--json", metavar="PATH", help="also write the full results as JSON to the file PATH")
-    p.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

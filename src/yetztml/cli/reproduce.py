@@ -9,27 +9,25 @@ import time
 import warnings
 
 from ..core.errors import OptionError, interrupt_behind, message
+from .parsers import command
+
+DESCRIPTION = (
+    "Run the trials of one table row (in parallel over the cores; rerunning the same command resumes "
+    "an interrupted run) and write OUT/result.json and OUT/report.md with figures, the paper's values "
+    "beside ours. `--list` shows the rows."
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from ..experiments.registry import REPRODUCTIONS, summary
 
-    p = sub.add_parser(
-        "reproduce",
-        help=f"reproduce a paper's tables: {summary()}",
-        description=(
-            "Run the trials of one table row (in parallel over the cores; rerunning the same command resumes "
-            "an interrupted run) and write OUT/result.json and OUT/report.md with figures, the paper's values "
-            "beside ours. `--list` shows the rows."
-        ),
-    )
+    p = command(sub, "reproduce", f"reproduce a paper's tables: {summary()}", DESCRIPTION)
     papers = p.add_subparsers(dest="paper", metavar="PAPER")
     for spec in REPRODUCTIONS.values():
         options, handler = _PAPERS[spec.name]
-        a = papers.add_parser(spec.name, help=spec.help, description=spec.description)
+        a = command(papers, spec.name, spec.help, spec.description, handler)
         options(a, spec)
         _common(a, spec)
-        a.set_defaults(handler=handler)
     p.set_defaults(handler=lambda args: _no_paper(p))
 
 

@@ -5,28 +5,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .parsers import command
+
+HELP = "the guided tour (no arguments needed): writes a report folder"
+DESCRIPTION = (
+    "The main job, a guided tour in about two minutes on two cores: every cell's hand-derived "
+    "gradients checked against finite differences; Hochreiter's error-flow picture (vanishing flow "
+    "in an RNN, constant flow in the CEC); LSTM1997 solving the adding problem (T = 100) next to an "
+    "Elman RNN that fails, with the paper's Table 7 row; the input and output weight conflict (1997 "
+    "§3.2: a naive constant-error unit against the gated memory cell); the pictures of an Elman RNN "
+    "with num_layers = 2 unfolded in time and of LSTM1997 without a forget gate with every dimension. "
+    "Writes OUT/result.json, OUT/report.md and the figures. Rerunning the same command into OUT "
+    "computes the same report again; a report of another seed there is refused (--force replaces it)."
+)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
-        help="the guided tour (no arguments needed): writes a report folder",
-        description=(
-            "The main job, a guided tour in about two minutes on two cores: every cell's hand-derived "
-            "gradients checked against finite differences; Hochreiter's error-flow picture (vanishing flow "
-            "in an RNN, constant flow in the CEC); LSTM1997 solving the adding problem (T = 100) next to an "
-            "Elman RNN that fails, with the paper's Table 7 row; the input and output weight conflict (1997 "
-            "§3.2: a naive constant-error unit against the gated memory cell); the pictures of an Elman RNN "
-            "with num_layers = 2 unfolded in time and of LSTM1997 without a forget gate with every dimension. "
-            "Writes OUT/result.json, OUT/report.md and the figures. Rerunning the same command into OUT "
-            "computes the same report again; a report of another seed there is refused (--force replaces it)."
-        ),
-    )
+    p = command(sub, "run", HELP, DESCRIPTION, handle)
     p.add_argument("--out", default="yetztml-report", help="report folder (default: ./yetztml-report)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random draw, >= 0 (default: 0)")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: one per core; 0 runs everything in this process)")
     p.add_argument("--force", action="store_true", help="replace a report of another seed in OUT")
-    p.set_defaults(handler=handle)
 
 
 def check_folder(out: Path, seed: int, force: bool) -> None:

@@ -7,6 +7,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from .parsers import command
+
+HELP = ("run a grid or list of reproduce or text-train options and seeds as tasks (local or Ray); one table "
+        "and report")
+DESCRIPTION = (
+    "Run every point of the sweep file SPEC (a TOML grid or list over one command's options\n"
+    "and seeds), all trials of all points as tasks of one backend, and collect the points into\n"
+    "OUT/sweep.csv and OUT/report.md with a figure. Rerunning the same command resumes; --force\n"
+    "starts over."
+)
 EXAMPLE = """\
 example SPEC.toml (all trials of all 4 points are tasks of one run):
 
@@ -41,17 +51,8 @@ Rerunning the same command resumes; adding values to the grid adds points.
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "sweep",
-        help="run a grid or list of reproduce or text-train options and seeds as tasks (local or Ray); one table "
-             "and report",
-        description="Run every point of the sweep file SPEC (a TOML grid or list over one command's options\n"
-                    "and seeds), all trials of all points as tasks of one backend, and collect the points into\n"
-                    "OUT/sweep.csv and OUT/report.md with a figure. Rerunning the same command resumes; --force\n"
-                    "starts over.",
-        epilog=EXAMPLE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command(sub, "sweep", HELP, DESCRIPTION, handle, epilog=EXAMPLE,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep file (TOML; see the example below)")
     p.add_argument("--out", default=None, metavar="DIR", help="sweep folder (default: sweep-<SPEC's name>)")
     p.add_argument("--backend", default="local", metavar="local|ray",
@@ -66,7 +67,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="start over in DIR: delete the sweep's table and report and the finished trials and results "
                         "of its points there")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="skip the figure")
-    p.set_defaults(handler=handle)
 
 
 #: What a sweep folder holds besides its points' run folders; ``--force`` deletes these.

@@ -10,64 +10,52 @@ from pathlib import Path
 
 from ..apps.text.config import CELLS, DTYPES, POOLS, TextConfig
 from . import translate
+from .parsers import command, group
 
 DEFAULTS = TextConfig()
 #: What --model must name.
 MODEL = "a model directory written by `yetztml text train`"
+TRAIN = (
+    "Read FILE (CSV, TSV or JSON lines), split it (seeded, stratified 80/10/10 unless --val/--test "
+    "are given), build the vocabulary from the training split, train Embedding → (Bi)recurrent "
+    "layers → pooling → Linear with Adam and early stopping on validation accuracy, and write OUT: "
+    "the model (model.json, weights.npz, vocab.json), result.json (validation and test measures), "
+    "report.md with figures. Rerunning the same command resumes an interrupted run; --force "
+    "starts over."
+)
+PREDICT = (
+    "Print one line per text: the predicted label, then the probability of each class (in the order "
+    "of the header line), then the text. --input - reads standard input, one text a line."
+)
+#: The sub-commands' --help shows every option's default.
+SHOW_DEFAULTS = argparse.ArgumentDefaultsHelpFormatter
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "text",
-        help="text classification: train on a labelled CSV/TSV/JSON-lines file, evaluate, predict",
-        description="Recurrent text classifiers trained with the library's hand-derived gradients (docs/text.md).",
-    )
-    commands = p.add_subparsers(dest="text_command", metavar="COMMAND", required=True)
-
-    train = commands.add_parser(
-        "train",
-        help="train a classifier and write a model directory with result.json and report.md",
-        description=(
-            "Read FILE (CSV, TSV or JSON lines), split it (seeded, stratified 80/10/10 unless --val/--test "
-            "are given), build the vocabulary from the training split, train Embedding → (Bi)recurrent "
-            "layers → pooling → Linear with Adam and early stopping on validation accuracy, and write OUT: "
-            "the model (model.json, weights.npz, vocab.json), result.json (validation and test measures), "
-            "report.md with figures. Rerunning the same command resumes an interrupted run; --force "
-            "starts over."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    commands = group(sub, "text", "text classification: train on a labelled CSV/TSV/JSON-lines file, evaluate, predict",
+                     "Recurrent text classifiers trained with the library's hand-derived gradients (docs/text.md).",
+                     "text_command", "COMMAND")
+    train = command(commands, "train", "train a classifier and write a model directory with result.json and report.md",
+                    TRAIN, handle_train, formatter_class=SHOW_DEFAULTS)
     add_data_arguments(train, labels=True)
     train.add_argument("--out", required=True, help="the model directory to write")
     train.add_argument("--val", help="validation file (same columns); default: split from --data")
     train.add_argument("--test", help="test file (same columns); default: split from --data")
     add_model_arguments(train)
     translate.add_train_arguments(train)
-    train.set_defaults(handler=handle_train)
 
-    evaluate = commands.add_parser(
-        "evaluate", help="measure a trained model on a labelled file",
-        description="Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix of MODEL on FILE.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    evaluate.add_argument("--model", required=True, help="a model directory written by `yetztml text train`")
+    evaluate = command(commands, "evaluate", "measure a trained model on a labelled file",
+                       "Accuracy, macro-F1, per-class precision/recall/F1 and the confusion matrix of MODEL on FILE.",
+                       handle_evaluate, formatter_class=SHOW_DEFAULTS)
+    evaluate.add_argument("--model", required=True, help=MODEL)
     add_data_arguments(evaluate, labels=True)
     evaluate.add_argument("--json", help="also write the measures to this JSON file")
     translate.add_evaluate_arguments(evaluate)
-    evaluate.set_defaults(handler=handle_evaluate)
 
-    predict = commands.add_parser(
-        "predict", help="label new texts",
-        description=(
-            "Print one line per text: the predicted label, then the probability of each class (in the order "
-            "of the header line), then the text. --input - reads standard input, one text a line."
-        ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    predict.add_argument("--model", required=True, help="a model directory written by `yetztml text train`")
+    predict = command(commands, "predict", "label new texts", PREDICT, handle_predict, formatter_class=SHOW_DEFAULTS)
+    predict.add_argument("--model", required=True, help=MODEL)
     predict.add_argument("--input", required=True, help="a text file (one text a line), '-', or a CSV/JSON file")
     predict.add_argument("--text-column", help="the column/key holding the text in a CSV/TSV/JSON-lines input")
-    predict.set_defaults(handler=handle_predict)
 
     translate.add_translate_command(commands)
 

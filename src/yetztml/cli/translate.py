@@ -17,6 +17,7 @@ from typing import Any
 from ..apps.translate.config import TranslateConfig
 from ..core.errors import OptionError, message
 from ..models.seq2seq import ATTENTIONS
+from .parsers import command
 
 DEFAULTS = TranslateConfig()
 MODEL = "a model directory written by `yetztml text train --task translate`"
@@ -74,33 +75,27 @@ def add_evaluate_arguments(evaluate: argparse.ArgumentParser) -> None:
 
 
 def add_translate_command(commands: Any) -> None:
-    p = commands.add_parser(
-        "translate", help="translate sentences with a model from `text train --task translate`",
-        description="One translation per input line, same order (tokenised, lowercased like the training text). "
-                    "--input - reads standard input.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = command(commands, "translate", "translate sentences with a model from `text train --task translate`",
+                "One translation per input line, same order (tokenised, lowercased like the training text). "
+                "--input - reads standard input.", handle_translate,
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, help=MODEL)
     p.add_argument("--input", required=True, help="a text file, one sentence a line, or '-' for standard input")
     p.add_argument("--output", help="write the translations here instead of standard output")
     p.add_argument("--beam", type=int, default=None, help="beam size (default: the model's; 1 is greedy)")
     p.add_argument("--max-output", type=int, default=None, help="longest translation in words (default: the model's)")
-    p.set_defaults(handler=handle_translate)
 
 
 def add_demo(demos: Any) -> None:
-    demo = demos.add_parser(
-        "translate", help="German→English on Multi30k: the measured translation configuration",
-        description="Train the measured configuration (docs/translate.md) on Multi30k's tokenised, lowercased "
-                    "files (DIR/tok/train|val.lc.norm.tok.de|en) and write OUT like `text train --task "
-                    "translate`, then report test_2016_flickr BLEU (greedy and beam).",
-    )
+    demo = command(demos, "translate", "German→English on Multi30k: the measured translation configuration",
+                   "Train the measured configuration (docs/translate.md) on Multi30k's tokenised, lowercased "
+                   "files (DIR/tok/train|val.lc.norm.tok.de|en) and write OUT like `text train --task "
+                   "translate`, then report test_2016_flickr BLEU (greedy and beam).", handle_demo)
     demo.add_argument("--data", required=True, help="the Multi30k folder holding raw/ and tok/")
     demo.add_argument("--out", required=True, help="the model directory to write")
     demo.add_argument("--max-minutes", type=float, default=60.0, help="minutes of training")
     demo.add_argument("--seed", type=int, default=0, help="seed of the weights, dropout and batches")
     demo.add_argument("--force", action="store_true", help="start over in a directory that holds a run")
-    demo.set_defaults(handler=handle_demo)
 
 
 # -- handlers ---------------------------------------------------------------------------------------------
