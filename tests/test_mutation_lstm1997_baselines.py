@@ -3,13 +3,16 @@ loop's two exits (success, non-finite error) driven by a stand-in for the error 
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from yetztml.experiments import progress
 from yetztml.experiments.lstm1997 import ROWS, baselines
 from yetztml.experiments.lstm1997.baselines import _pool, run_baseline_trial
+from yetztml.learning.tiny_rnn import TinyRNN
 
 
 def _record(record):
@@ -73,3 +76,57 @@ def test_the_trial_ends_at_the_first_check_below_a_quarter_or_at_a_non_finite_er
     assert (record["sequences"], record["success"], record["reason"], record["steps"]) == (sequences, success, reason,
                                                                                            4 * sequences)
     assert record["curve"]["sequences"] == list(range(100, sequences + 1, 100))
+
+
+def test_the_pool_is_the_one_hot_targets_and_nothing_more():
+    xi, tgt = _pool(3)
+    assert tgt.shape == (2, 3, 4)
+    assert np.array_equal(tgt, np.eye(4)[[[0, 1, 2], [0, 1, 3]]])
+    assert np.array_equal(xi, [[2, 0, 1], [3, 0, 1]]) and xi.dtype == np.int64
+
+
+def _net(p, **weights):
+    net = TinyRNN(p + 1, p + 1, 0.2, np.random.default_rng(0))
+    for name, value in weights.items():
+        getattr(net, name)[:] = value
+    return net
+
+
+def test_a_net_with_nan_weights_has_a_nan_error_and_its_trial_fails_at_the_first_check():
+    """Python's max(0.0, nan) is 0.0: the error check must not read a NaN net as perfect (a success)."""
+    xi, tgt = _pool(4)
+    assert np.isnan(baselines._max_error(_net(4, w_hh=np.nan), xi, tgt))
+    record = run_baseline_trial(replace(ROWS["2a-rtrl-3"], alpha=np.inf), 0, 0, 300)
+    assert (record["success"], record["reason"], record["sequences"], record["steps"]) == (False, "cap", 100, 400)
+    assert np.isnan(record["max_error"])
+
+
+def test_the_error_check_only_runs_the_net_forward():
+    """h stays at σ(0) = ½ (w_h = −½ w_hh on the later symbols), outputs at ½ (W_o = 0), while the RTRL
+    sensitivities overflow (w_hh = 1e200): the check's weight copies are never updated, so no NaN appears."""
+    p = 6
+    net = _net(p, w_h=-5e199, w_hh=1e200, W_o=0.0)
+    net.w_h[p - 1:] = 0.0
+    xi, tgt = _pool(p)
+    assert baselines._max_error(net, xi, tgt) == 0.5
+    assert net.w_hh.tolist() == [1e200] and not net.W_o.any()
+
+
+def test_progress_reports_each_check_with_its_largest_error(reports, monkeypatch):
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    record = run_baseline_trial(ROWS["2a-rtrl-3"], 1, 0, 250)
+    assert reports == [
+        {"trial": 1, "done": done, "total": 250, "detail": f"largest output error {error}", "unit": "sequences"}
+        for done, error in ((100, "0.719"), (200, "0.579"), (250, "0.787"))]
+    assert record["max_error"] == pytest.approx(0.7871174082135322, rel=1e-9)
+
+
+def test_a_trial_without_presentations_and_its_times():
+    started = time.perf_counter()
+    record = run_baseline_trial(ROWS["2a-rtrl-3"], 1, 0, 0)
+    elapsed = time.perf_counter() - started
+    assert _record(record) == {
+        "trial": 1, "seed": 0, "success": False, "sequences": 0, "reason": "cap", "max_error": None, "weights": 36,
+        "steps": 0, "curve": {"sequences": [], "mae": [], "wrong_fraction": [], "sse": []}}
+    assert 0 < record["wall_s"] <= elapsed  # measured from the trial's start, not added to it
+    assert record["us_per_step"] == 1e6 * record["wall_s"]  # no step: divided by 1

@@ -41,7 +41,7 @@ def _max_error(net: TinyRNN, xi: np.ndarray, tgt: np.ndarray) -> float:
         y = np.zeros(tgt.shape[1:])
         w = (net.w_h.copy(), net.w_hh.copy(), net.W_o.copy())
         rtrl_sequence(*w, xi[j], tgt[j], 0.0, False, *g, y)
-        worst = max(worst, float(np.abs(tgt[j] - y).max()))
+        worst = float(np.maximum(worst, np.abs(tgt[j] - y).max()))  # NaN propagates (Python's max drops it)
     return worst
 
 
