@@ -65,6 +65,7 @@ from .closed_loop import (
     lstm_step_backward,
     lstm_weight_grads,
 )
+from .modulated_linear import lstm_input, lstm_input_backward
 from .spatial import KERNELS, modulation_kernel
 
 TARGETS = ("gain", "excitation", "inhibition")
@@ -127,18 +128,7 @@ def dale_forward(
                 for n in range(NH):
                     acc += Wro[k, n] * zh[n]
                 y[t, b, k] = acc  # (DF4)
-            r = R[t, b]
-            if in_mode == 0:
-                for j in range(I):
-                    r[H + j] = x[t, b, j]
-                for k in range(n_out):
-                    r[H + I + k] = y[t, b, k]
-            elif in_mode == 1:
-                for j in range(I):
-                    r[H + j] = x[t, b, j]
-            else:
-                for k in range(n_out):
-                    r[H + k] = y[t, b, k]
+            lstm_input(R, x, y, t, b, H, in_mode)  # in_t of (DF5)
         lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (DF5)
         for b in range(B):
             m_prev = Mm[t, b]
@@ -207,19 +197,7 @@ def dale_backward(
                 dmb[j] *= 1.0 - inv_tau
         lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (DB5)
         for b in range(B):
-            for k in range(n_out):
-                dyt[k] = dy[t, b, k]
-            if in_mode == 0:
-                for j in range(I):
-                    dx[t, b, j] += dRT[H + j, b]
-                for k in range(n_out):
-                    dyt[k] += dRT[H + I + k, b]
-            elif in_mode == 1:
-                for j in range(I):
-                    dx[t, b, j] += dRT[H + j, b]
-            else:
-                for k in range(n_out):
-                    dyt[k] += dRT[H + k, b]
+            lstm_input_backward(dRT, dx, dy, dyt, t, b, H, in_mode)  # δx_t, δy_t of (DB5)
             zh = ZH[t, b]
             dzh[:] = 0.0
             for k in range(n_out):

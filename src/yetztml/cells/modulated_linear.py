@@ -46,6 +46,35 @@ from .closed_loop import (
 )
 
 
+@numba.njit(cache=True, inline="always")
+def lstm_input(R, x, y, t, b, H, in_mode):
+    """in_t = [x_t, y_t] | x_t | y_t (``in_mode`` 0 | 1 | 2) into R[t, b] after its H recurrent entries."""
+    o = H
+    if in_mode != 2:
+        for j in range(x.shape[2]):
+            R[t, b, o + j] = x[t, b, j]
+        o += x.shape[2]
+    if in_mode != 1:
+        for k in range(y.shape[2]):
+            R[t, b, o + k] = y[t, b, k]
+
+
+@numba.njit(cache=True, inline="always")
+def lstm_input_backward(dRT, dx, dy, dyt, t, b, H, in_mode):
+    """The error on in_t (column b of dRT, after its H recurrent rows) split: δx_t += δin_t^x into dx[t, b];
+    dyt (K,) = δy_t from the loss + δin_t^y."""
+    for k in range(dyt.shape[0]):
+        dyt[k] = dy[t, b, k]
+    o = H
+    if in_mode != 2:
+        for j in range(dx.shape[2]):
+            dx[t, b, j] += dRT[o + j, b]
+        o += dx.shape[2]
+    if in_mode != 1:
+        for k in range(dyt.shape[0]):
+            dyt[k] += dRT[o + k, b]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def gain_loop_forward(
     x, WxT, Wro, KT, k0, inv_tau, W, W_out, b_out, in_mode, frozen, h0, c0, M0, fast,
@@ -79,17 +108,7 @@ def gain_loop_forward(
                 for z in range(Z):
                     acc += Wro[k, z] * (Ms[t, b, z] * V[t, b, z])  # (MLF2)
                 y[t, b, k] = acc  # (MLF3)
-            if in_mode == 0:  # (MLF4)
-                for j in range(I):
-                    R[t, b, H + j] = x[t, b, j]
-                for k in range(n_out):
-                    R[t, b, H + I + k] = y[t, b, k]
-            elif in_mode == 1:
-                for j in range(I):
-                    R[t, b, H + j] = x[t, b, j]
-            else:
-                for k in range(n_out):
-                    R[t, b, H + k] = y[t, b, k]
+            lstm_input(R, x, y, t, b, H, in_mode)  # (MLF4)
         lstm_step(R, t, W, W_out, b_out, U, gates, C, TC, hT, uT, fast)  # (MLF5)
         for b in range(B):
             if frozen[t]:
@@ -146,19 +165,7 @@ def gain_loop_backward(
                     dM[b, z] *= keep
         lstm_step_backward(t, dU, W_out, WT, gates, C, TC, dA, dRT, dc, daT, duT)  # (MLB5)
         for b in range(B):
-            for k in range(n_out):
-                dyt[k] = dy[t, b, k]
-            if in_mode == 0:  # (MLB4)
-                for j in range(I):
-                    dx[t, b, j] += dRT[H + j, b]
-                for k in range(n_out):
-                    dyt[k] += dRT[H + I + k, b]
-            elif in_mode == 1:
-                for j in range(I):
-                    dx[t, b, j] += dRT[H + j, b]
-            else:
-                for k in range(n_out):
-                    dyt[k] += dRT[H + k, b]
+            lstm_input_backward(dRT, dx, dy, dyt, t, b, H, in_mode)  # (MLB4)
             for z in range(Z):
                 dv[z] = zero
             for k in range(n_out):
