@@ -5,6 +5,7 @@ batched evaluation), the success rule, and the defaults the tour relies on."""
 from __future__ import annotations
 
 import inspect
+import time
 
 import pytest
 
@@ -52,3 +53,24 @@ def test_defaults_are_the_tours_run():
     defaults = {name: p.default for name, p in inspect.signature(train_rnn_on_adding).parameters.items()}
     assert defaults == {"T": 100, "hidden": 16, "sequences": 20_000, "batch": 32, "lr": 1e-3, "test_size": 2560,
                         "seed": 0}
+
+
+def test_a_curve_point_is_due_at_exactly_2000_errors_seen():
+    """Two batches of 1,000: the window holds 2,000 errors after the second, which is a point already."""
+    record = train_rnn_on_adding(**{**TINY, "batch": 1000}, sequences=2000)
+    assert record["curve"] == [{"sequences": 2000, "train_mae": pytest.approx(0.7111398042081056, rel=1e-9)}]
+    assert record["method"] == "full BPTT, Adam lr=0.01, batch 1000"
+    assert record["test"] == {"size": 300, "wrong": 300, "mae": pytest.approx(0.6220528484203123, rel=1e-9)}
+
+
+def test_an_error_equal_to_the_tolerance_is_wrong(monkeypatch):
+    """The 700-sequence run's largest test error is 1.1757271777672718: at that tolerance it alone is wrong."""
+    monkeypatch.setattr(rnn_adding, "TOLERANCE", 1.1757271777672718)
+    record = train_rnn_on_adding(sequences=700, **TINY)
+    assert (record["test"]["wrong"], record["success"]) == (1, False)
+
+
+def test_seconds_are_measured_from_the_start_of_training():
+    started = time.perf_counter()
+    record = train_rnn_on_adding(sequences=700, **TINY)
+    assert 0 < record["seconds"] <= time.perf_counter() - started
