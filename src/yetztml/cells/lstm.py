@@ -47,7 +47,7 @@ from ..core.errors import OptionError, message
 from ..core.linalg import gemm_nn, gemm_nt
 from ..core.validation import check_int
 from .stack import Stacked
-from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
+from .sweep import CellSweep, LSTMState, slots, start_lstm_sweep, summed_sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -59,11 +59,8 @@ def lstm_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    b = b_ih + b_hh  # (4H,)
-    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
-    rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (LSF1) W_ih x(t), all T·B rows at once
+    # (LSF1) W_ih x(t), all T·B rows at once; b = b_ih + b_hh; rows i, f, o logistic, g (block 2) tanh
+    b, scale, shift, rec = start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, 2)
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (LSF1) W_hh h(t−1)
@@ -116,8 +113,7 @@ def lstm_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
                 dg[j] = dcj * i * (1.0 - g * g)  # (LSB6)
                 dcn[j] = dcj * f  # (LSB7)
         gemm_nn(da[t], w_hh, dh, False)  # (LSB7) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 4H) · W_hh (4H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (LSB8), (LSB9) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, 4 * H))  # (LSB8)
+    dw_ih, dw_hh, db = summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx)  # (LSB8), (LSB9) as (SW2)–(SW4)
     return dw_ih, dw_hh, db, dh, dc
 
 

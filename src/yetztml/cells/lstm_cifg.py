@@ -39,7 +39,7 @@ import numpy as np
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
 from .stack import Stacked
-from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
+from .sweep import CellSweep, LSTMState, slots, start_lstm_sweep, summed_sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: loops vectorise
@@ -51,11 +51,8 @@ def cifg_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, fast, h, c, gates, 
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    b = b_ih + b_hh  # (3H,)
-    scale, shift = squash.gate_scales(H, 3, 1, x)  # rows i, o logistic; g (block 1) tanh
-    rec = np.empty((B, 3 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (CF1) W_ih x(t), all T·B rows at once
+    # (CF1) W_ih x(t), all T·B rows at once; b = b_ih + b_hh; rows i, o logistic, g (block 1) tanh
+    b, scale, shift, rec = start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, 1)
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (CF1) W_hh h(t−1)
@@ -105,8 +102,7 @@ def cifg_backward(x, w_ih, w_hh, h, c, gates, tanh_c, d_out, dh_n, dc_n, reverse
                 dg[j] = dcj * i * (1.0 - g * g)  # (CB5)
                 dcn[j] = dcj * (1.0 - i)  # (CB6)
         gemm_nn(da[t], w_hh, dh, False)  # (CB6) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, 3H) · W_hh (3H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (CB7), (CB8) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, 3 * H))  # (CB7)
+    dw_ih, dw_hh, db = summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx)  # (CB7), (CB8) as (SW2)–(SW4)
     return dw_ih, dw_hh, db, dh, dc
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
@@ -47,7 +47,7 @@ import numpy as np
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
 from .stack import Stacked
-from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
+from .sweep import CellSweep, LSTMState, column_sums, slots, start_lstm_sweep, sweep_grads
 
 #: ε inside the square root of every normalisation (torch.nn.LayerNorm's default).
 EPS = 1e-5
@@ -89,27 +89,25 @@ def _normalise_back(dy, yhat, r, dz, groups):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def ln_forward(x, w_ih, w_hh, b, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, reverse, fast, eps,
+def ln_forward(x, w_ih, w_hh, b_ih, b_hh, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, reverse, fast,
                h, c, gates, p_hat, r_p, q_hat, r_q, c_hat, r_c, tanh_n):
-    """One layer, one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, H); b = b_ih + b_hh (4H,).
+    """One layer, one direction. x (T, B, I); w_ih (4H, I); w_hh (4H, H); b_* (4H,); ε is :data:`EPS`.
 
     Fills h, c (T+1, B, H) (initial state in slot T·reverse), gates (T, B, 4H) (i, f, g, o), p_hat, q_hat
     (T, B, 4H), r_p, r_q (T, B, 4), c_hat, tanh_n (T, B, H) and r_c (T, B, 1).
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
-    rec = np.empty((B, 4 * H), dtype=x.dtype)  # W_hh h(t−1), one step
-    c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (LN1) W_ih x(t), all T·B rows at once
+    # (LN1) W_ih x(t), all T·B rows at once; b = b_ih + b_hh; rows i, f, o logistic, g (block 2) tanh
+    b, scale, shift, rec = start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, 2)
     for t in range(T):
         for n in range(B):
-            _normalise(gates[t, n], p_hat[t, n], r_p[t, n], 4, eps)  # (LN2)
+            _normalise(gates[t, n], p_hat[t, n], r_p[t, n], 4, EPS)  # (LN2)
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (LN1) q = W_hh h(t−1)
         for n in range(B):
-            _normalise(rec[n], q_hat[t, n], r_q[t, n], 4, eps)  # (LN2)
+            _normalise(rec[n], q_hat[t, n], r_q[t, n], 4, EPS)  # (LN2)
             a = gates[t, n]
             ph = p_hat[t, n]
             qh = q_hat[t, n]
@@ -121,7 +119,7 @@ def ln_forward(x, w_ih, w_hh, b, g_ih, be_ih, g_hh, be_hh, g_c, be_c, h0, c0, re
             c_cur = c[cur, n]
             for j in range(H):
                 c_cur[j] = af[j] * c_prev[j] + ai[j] * ag[j]  # (LN5)
-            _normalise(c_cur, c_hat[t, n], r_c[t, n], 1, eps)  # (LN6)
+            _normalise(c_cur, c_hat[t, n], r_c[t, n], 1, EPS)  # (LN6)
             ch = c_hat[t, n]
             tn = tanh_n[t, n]
             h_cur = h[cur, n]
@@ -236,11 +234,7 @@ class LSTMLayerNorm(Stacked):
         ("r_q", 0, 0, 4), ("c_hat", 0, 1, 0), ("r_c", 0, 0, 1), ("tanh_n", 0, 1, 0),
     )
 
-    def _sweep(self, x, keys, init, reverse) -> LNSweep:
-        w_ih, w_hh, b_ih, b_hh = self._weights(keys)
-        arrays = self._allocate(x)  # h, c, gates, p_hat, r_p, q_hat, r_q, c_hat, r_c, tanh_n
-        ln_forward(x, w_ih, w_hh, b_ih + b_hh, *self._extras(keys), *init, reverse, self._fast, EPS, *arrays.values())
-        return LNSweep(x=x, reverse=reverse, **arrays)
+    _forward_kernel: ClassVar[Any] = staticmethod(ln_forward)
 
     def _sweep_back(self, sweep, keys, d_out, d_final):
         w_ih, w_hh, _, _ = self._weights(keys)

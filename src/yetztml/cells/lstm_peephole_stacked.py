@@ -40,7 +40,7 @@ import numpy as np
 from ..core import squash
 from ..core.linalg import gemm_nn, gemm_nt
 from .stack import Stacked
-from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
+from .sweep import CellSweep, LSTMState, slots, start_lstm_sweep, summed_sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -51,11 +51,8 @@ def peephole_forward(x, w_ih, w_hh, b_ih, b_hh, p, h0, c0, reverse, fast, h, c, 
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    b = b_ih + b_hh
-    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
-    rec = np.empty((B, 4 * H), dtype=x.dtype)
-    c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (PF1) W_ih x(t), all T·B rows at once
+    # (PF1) W_ih x(t), all T·B rows at once; b = b_ih + b_hh; rows i, f, o logistic, g (block 2) tanh
+    b, scale, shift, rec = start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, 2)
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (PF1) W_hh h(t−1)
@@ -118,8 +115,7 @@ def peephole_backward(x, w_ih, w_hh, p, h, c, gates, tanh_c, d_out, dh_n, dc_n, 
                 dg[j] = dcj * i * (1.0 - g * g)
                 dcn[j] = dcj * f + pi[j] * dai + pf[j] * daf  # (PB5)
         gemm_nn(da[t], w_hh, dh, False)  # (PB6) δh(t−1) = W_hhᵀ δa(t), as rows
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (PB7), (PB6) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, 4 * H))  # (PB7)
+    dw_ih, dw_hh, db = summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx)  # (PB7), (PB6) as (SW2)–(SW4)
     dp = np.zeros(3 * H, x.dtype)
     dpi, dpf, dpo = dp[:H], dp[H : 2 * H], dp[2 * H :]
     for t in range(T):

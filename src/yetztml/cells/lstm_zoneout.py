@@ -41,7 +41,7 @@ from ..core.linalg import gemm_nn, gemm_nt
 from ..core.rng import make_rng
 from ..core.validation import check_float
 from .stack import Stacked
-from .sweep import CellSweep, LSTMState, column_sums, slots, start_sweep, sweep_grads
+from .sweep import CellSweep, LSTMState, slots, start_lstm_sweep, summed_sweep_grads
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -53,11 +53,8 @@ def zoneout_forward(x, w_ih, w_hh, b_ih, b_hh, h0, c0, d_h, d_c, m_g, reverse, f
     """
     T, B, I = x.shape
     H = h0.shape[1]
-    b = b_ih + b_hh
-    scale, shift = squash.gate_scales(H, 4, 2, x)  # rows i, f, o logistic; g (block 2) tanh
-    rec = np.empty((B, 4 * H), dtype=x.dtype)
-    c[T * reverse] = c0
-    start_sweep(x, w_ih, h0, h, gates, reverse)  # (ZF1) W_ih x(t), all T·B rows at once
+    # (ZF1) W_ih x(t), all T·B rows at once; b = b_ih + b_hh; rows i, f, o logistic, g (block 2) tanh
+    b, scale, shift, rec = start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, 2)
     for s in range(T):
         t, prev, cur = slots(T, s, reverse)
         gemm_nt(h[prev], w_hh, rec, False)  # (ZF1) W_hh h(t−1)
@@ -109,8 +106,7 @@ def zoneout_backward(x, w_ih, w_hh, h, c, gates, tanh_ct, d_h, d_c, m_g, d_out, 
                 dcn[j] = dcm[j] * dcn[j] + f * dct  # (ZB4)
         gemm_nn(da[t], w_hh, dh, False)  # (ZB4) W_hhᵀ δa(t), as rows
         dh += keep  # (ZB4) + d_h ⊙ δh(t)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (ZB5) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, 4 * H))  # (ZB5)
+    dw_ih, dw_hh, db = summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx)  # (ZB5) as (SW2)–(SW4)
     return dw_ih, dw_hh, db, dh, dc
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from ..core import activations, squash
 from ..core.linalg import gemm_nn, gemm_nt
 from .stack import Stacked
-from .sweep import Sweep, column_sums, slots, start_sweep, sweep_grads
+from .sweep import Sweep, slots, start_sweep, summed_sweep_grads
 
 NONLINEARITIES = ("tanh", "relu", "logistic")
 
@@ -83,8 +83,7 @@ def rnn_backward(x, w_ih, w_hh, h, d_out, dh_n, kind, reverse, da, dx):
                 # φ'(a) from y = φ(a); relu's test a > 0 is the same as y > 0
                 d1[j] = (dhn[j] + dy[j]) * activations.derivative(kind, y[j], y[j])  # (RNB1), (RNB2)
         gemm_nn(da[t], w_hh, dh, False)  # (RNB3) δh(t−1) = W_hhᵀ δa(t), as rows: δa (B, H) · W_hh (H, H)
-    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (RNB4), (RNB5) as (SW2), (SW3)
-    db = column_sums(da.reshape(T * B, H))  # (RNB4)
+    dw_ih, dw_hh, db = summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx)  # (RNB4), (RNB5) as (SW2)–(SW4)
     return dw_ih, dw_hh, db, dh
 
 

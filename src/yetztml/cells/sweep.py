@@ -5,11 +5,15 @@ layers and directions, and its docstring gives the storage of h: ``(T+1, B, H)``
 initial state.
 
 Every sweep starts the same way and ends its backward the same way. With δp(t) the error on W_ih x(t)
-and δq(t) the error on W_hh h(t−1) (the same array for cells whose preactivation is their sum)::
+and δq(t) the error on W_hh h(t−1) (the same array δa(t) for cells whose preactivation is their sum)::
 
     (SW1)  W_ih x(t) for all T·B rows at once, before the steps                  one GEMM
     (SW2)  δW_ih = Σ_t δp(t) x(t)ᵀ,  δW_hh = Σ_t δq(t) h(t−1)ᵀ                   one GEMM each
     (SW3)  δx(t) = W_ihᵀ δp(t)
+    (SW4)  δb_ih = δb_hh = Σ_t δa(t)          when the preactivation is W_ih x + b_ih + W_hh h + b_hh
+
+The LSTM family's forward sweeps (a cell state c beside h, G gate blocks of H rows) also start alike:
+:func:`start_lstm_sweep`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+
+from ..core import squash
 
 
 @numba.njit(cache=True)
@@ -38,6 +44,21 @@ def start_sweep(x, w_ih, h0, h, out, reverse):
     T, B, I = x.shape
     h[T * reverse] = h0
     np.dot(x.reshape(T * B, I), w_ih.T, out.reshape(T * B, out.shape[2]))  # (SW1)
+
+
+@numba.njit(cache=True)
+def start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, tanh_block):
+    """The start of a forward sweep of an LSTM-family cell: :func:`start_sweep` into gates (T, B, G·H) and c0
+    into its slot of c; returns what every step uses: b = b_ih + b_hh (G·H,), the per-row scale and shift of
+    :func:`~yetztml.core.squash.gate_scales` (block ``tanh_block`` tanh, the others logistic) and rec
+    (B, G·H), room for one step's W_hh h(t−1)."""
+    T, B, _ = x.shape
+    H = h0.shape[1]
+    G = gates.shape[2] // H
+    scale, shift = squash.gate_scales(H, G, tanh_block, x)
+    c[T * reverse] = c0
+    start_sweep(x, w_ih, h0, h, gates, reverse)
+    return b_ih + b_hh, scale, shift, np.empty((B, G * H), dtype=x.dtype)
 
 
 @numba.njit(cache=True)
@@ -63,6 +84,15 @@ def sweep_grads(x, h, w_ih, w_hh, d_ih, d_hh, reverse, dx):
     np.dot(rows_hh.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (SW2) against the previous states
     np.dot(rows_ih, w_ih, dx.reshape(T * B, I))  # (SW3)
     return dw_ih, dw_hh
+
+
+@numba.njit(cache=True)
+def summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx):
+    """(SW2)–(SW4) of a cell whose preactivation is W_ih x + b_ih + W_hh h + b_hh, so δp = δq = δa (T, B, G).
+    Fills dx (T, B, I); returns δW_ih (G, I), δW_hh (G, H) and δb (G,), which is δb_ih and δb_hh."""
+    T, B, G = da.shape
+    dw_ih, dw_hh = sweep_grads(x, h, w_ih, w_hh, da, da, reverse, dx)  # (SW2), (SW3)
+    return dw_ih, dw_hh, column_sums(da.reshape(T * B, G))  # (SW4)
 
 
 class LSTMState(NamedTuple):
