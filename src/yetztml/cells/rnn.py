@@ -19,7 +19,7 @@ direction are stacked by :mod:`yetztml.cells.stack` (ST1)–(ST7). relu's deriva
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numba
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from ..core import activations, squash
 from ..core.linalg import gemm_nn, gemm_nt
 from .stack import Stacked
-from .sweep import Sweep, slots, start_sweep, summed_sweep_grads
+from .sweep import slots, start_sweep, summed_sweep_grads
 
 NONLINEARITIES = ("tanh", "relu", "logistic")
 
@@ -104,6 +104,8 @@ class RNN(Stacked):
 
     name: ClassVar[str] = "rnn"
     gate_blocks: ClassVar[int] = 1
+    _forward_kernel: ClassVar[Any] = staticmethod(rnn_forward)
+    _backward_kernel: ClassVar[Any] = staticmethod(rnn_backward)
 
     def __init__(
         self,
@@ -123,16 +125,6 @@ class RNN(Stacked):
         super().__init__(input_size, hidden_size, num_layers, bias=bias, batch_first=batch_first,
                          bidirectional=bidirectional, seed=seed, dtype=dtype)
 
-    def _sweep(self, x, keys, init, reverse) -> Sweep:
-        h = self._allocate(x)["h"]
-        rnn_forward(x, *self._weights(keys), *init, self.kind, reverse, self._fast, h)
-        return Sweep(x, h, reverse)
-
-    def _sweep_back(self, sweep, keys, d_out, d_final):
-        w_ih, w_hh, _, _ = self._weights(keys)
-        x = sweep.x
-        da, dx = self._workspace("da", d_out.shape), np.empty(x.shape, self.dtype)
-        dw_ih, dw_hh, db, dh0 = rnn_backward(
-            x, w_ih, w_hh, sweep.h, d_out, d_final[0], self.kind, sweep.reverse, da, dx
-        )
-        return dx, self._grads(keys, dw_ih, dw_hh, db), (dh0,)
+    def _kernel_options(self) -> tuple[int]:
+        """φ's activation code, which both kernels take after the initial state (its error, backward)."""
+        return (self.kind,)

@@ -85,12 +85,14 @@ class Stacked(Cell):
 
     The two given here call ``_forward_kernel`` and ``_backward_kernel``, kernels that take and return::
 
-        forward(x, W_ih, W_hh, b_ih, b_hh, *extras, *initial state, reverse, fast, *trajectories)
-        backward(x, W_ih, W_hh, *extras, *trajectories, δoutputs, *δfinal state, reverse, *workspaces, δx)
+        forward(x, W_ih, W_hh, b_ih, b_hh, *extras, *initial state, *options, reverse, fast, *trajectories)
+        backward(x, W_ih, W_hh, *extras, *trajectories, δoutputs, *δfinal state, *options, reverse,
+                 *workspaces, δx)
             → δW_ih, δW_hh, δb_ih[, δb_hh], *δextras, *δinitial state
 
-    (``workspaces``: one scratch array per name in ``_workspaces``, shaped like the ``gates`` trajectory;
-    δb_hh left out means it equals δb_ih). A cell whose kernels take more overrides the methods.
+    (``options``: what :meth:`_kernel_options` returns, e.g. the RNN's activation code; ``workspaces``: one
+    scratch array per name in ``_workspaces``, (T, B, G·H) like the gates; δb_hh left out means it equals
+    δb_ih). A cell whose kernels take more overrides the methods.
     """
 
     gate_blocks: ClassVar[int] = 1
@@ -314,11 +316,15 @@ class Stacked(Cell):
         )
 
     # -- one layer and direction ------------------------------------------------------------------
+    def _kernel_options(self) -> tuple:
+        """The kernels' arguments beside weights, states and arrays (none here; see the class docstring)."""
+        return ()
+
     def _sweep(self, x: np.ndarray, keys: tuple, init: tuple[np.ndarray, ...], reverse: int) -> Any:
         """(ST2) with ``_forward_kernel`` (see the class docstring)."""
         arrays = self._allocate(x)
-        self._forward_kernel(x, *self._weights(keys), *self._extras(keys), *init, reverse, self._fast,
-                             *arrays.values())
+        self._forward_kernel(x, *self._weights(keys), *self._extras(keys), *init, *self._kernel_options(), reverse,
+                             self._fast, *arrays.values())
         return self._sweep_type(x=x, reverse=reverse, **arrays)
 
     def _sweep_back(self, sweep: Any, keys: tuple, d_out: np.ndarray, d_final: tuple[np.ndarray, ...]) -> tuple:
@@ -326,9 +332,11 @@ class Stacked(Cell):
         w_ih, w_hh, _, _ = self._weights(keys)
         extras = self._extras(keys)
         saved = [getattr(sweep, name) for name, *_ in self.trajectories]
-        work = [self._workspace(name, sweep.gates.shape) for name in self._workspaces]
+        shape = (*d_out.shape[:2], self.gate_blocks * self.hidden_size)  # (T, B, G·H)
+        work = [self._workspace(name, shape) for name in self._workspaces]
         dx = np.empty(sweep.x.shape, self.dtype)
-        out = self._backward_kernel(sweep.x, w_ih, w_hh, *extras, *saved, d_out, *d_final, sweep.reverse, *work, dx)
+        out = self._backward_kernel(sweep.x, w_ih, w_hh, *extras, *saved, d_out, *d_final, *self._kernel_options(),
+                                    sweep.reverse, *work, dx)
         parts, n_extras = len(self.state_names), len(extras)
         d_extras = out[len(out) - parts - n_extras : len(out) - parts]
         grads = self._grads(keys, *out[: len(out) - parts - n_extras], extras=d_extras)
