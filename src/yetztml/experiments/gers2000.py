@@ -33,12 +33,11 @@ import numpy as np
 from ..cells.lstm1997 import LSTM1997
 from ..cells.lstm_forget import LSTMForget
 from ..core.errors import NonFiniteError, OptionError, message
-from ..core.results import versions, write_json
 from ..core.validation import check_int, check_seed
 from ..learning.online1997_fast import CRITERION, ERROR, FastNet, Packed, evaluate, train_online
 from ..tasks import reber
 from . import progress
-from .runner import TrialPlan, available_cores, run_trials
+from .runner import TrialPlan, available_cores, check_counts, run_trials, write_result
 
 #: A stream ends after this many symbols.
 STREAM_LENGTH = 100_000
@@ -286,22 +285,18 @@ def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: st
     ``on_record``, ``on_progress`` and ``backend`` (default: local processes, ``jobs`` at a time) are passed
     to :func:`yetztml.experiments.runner.run_trials`."""
     seed = check_seed("seed", seed)
-    trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
-    if max_streams is not None:
-        max_streams = check_int("max_streams", max_streams, minimum=1)
-    if max_steps is not None:
-        max_steps = check_int("max_steps", max_steps, minimum=1)
+    trials, caps = check_counts(trials, row.trials, max_streams=max_streams, max_steps=max_steps)
     jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
-    plan = trial_plan(row, seed, max_streams, max_steps)
-    config = plan.config
+    plan = trial_plan(row, seed, **caps)
     started = time.perf_counter()
-    records = run_trials(plan.fn, trials, out, config, plan.kwargs, jobs, on_record, on_progress=on_progress,
+    records = run_trials(plan.fn, trials, out, plan.config, plan.kwargs, jobs, on_record, on_progress=on_progress,
                          backend=backend, required=plan.required)
-    result = {
+    head = {
         "paper": "Gers, Schmidhuber & Cummins 2000",
         "row": row.id, "table": 2, "experiment": "CERG", "label": row.label,
         "variant": {"name": "as-written", "summary": "the spec's setup (§5)", "reason": "Gers 2000 Table 2"},
-        "config": {**config, "trials": trials, "jobs": jobs, "max_sequences": config["max_streams"]},
+    }
+    about = {
         "conventions": {
             "learning_rate": "α = 0.5 as in 1997 eqs. 19–28 (e_k = f'(t − y), Δw = α e y), reset per stream"
                              + (f", × {row.decay} per step" if row.decay != 1.0 else ""),
@@ -311,13 +306,10 @@ def reproduce(row: GersRow, *, trials: int | None = None, seed: int = 0, out: st
         "paper_values": row.paper,
         "curve_x": "training streams",
         "curve_y": "mean error-free length of the 10 test streams",
-        "summary": summarize(records),
-        "trials": records,
-        "versions": versions(),
-        "seconds": time.perf_counter() - started,
     }
-    write_json(Path(out) / "result.json", result)
-    return result
+    config = {**plan.config, "trials": trials, "jobs": jobs, "max_sequences": plan.config["max_streams"]}
+    return write_result(out, head=head, config=config, about=about, summary=summarize(records), records=records,
+                        seconds=time.perf_counter() - started)
 
 
 __all__ = ["REQUIRED", "ROWS", "GersRow", "build_net", "get_row", "print_rows", "reproduce", "run_net",

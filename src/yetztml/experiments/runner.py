@@ -8,6 +8,9 @@ missing ones (asking for more trials adds them; trial i always has the same seed
 its record does not depend on the backend or on which worker ran it); a rerun with another configuration
 into the same folder is refused.
 
+``DIR/result.json`` (:func:`write_result`): a reproduction's description, its configuration, the summary
+of the records, the records, the versions and the seconds the run took.
+
 ``trials.jsonl``: one JSON record per line with at least ``trial`` (its index) and the fields the caller
 requires. A line is written with one ``write``, then ``flush`` and ``fsync``, and always starts on a new
 line. A line cut by a crash mid-write (not JSON) is set aside on the next start: moved to
@@ -27,12 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import CheckpointError, message
-from ..core.results import read_json, write_json
+from ..core.results import read_json, versions, write_json
 from ..core.validation import check_int
 from .backends import Backend, LocalBackend, Task, available_cores
 
 TRIALS_FILE = "trials.jsonl"
 CONFIG_FILE = "config.json"
+RESULT_FILE = "result.json"
 TORN_FILE = "trials.torn"
 
 #: Field name → accepted type(s); what every record must have (callers add their own fields).
@@ -251,5 +255,24 @@ def run_trials(
     return [done[i] for i in range(trials)]
 
 
-__all__ = ["CONFIG_FILE", "TORN_FILE", "TRIALS_FILE", "TornRecordWarning", "TrialPlan", "append_record",
-           "available_cores", "canonical", "prepare", "read_trials", "run_trials", "set_aside_torn"]
+def check_counts(trials: int | None, default: int, **caps: int | None) -> tuple[int, dict[str, int | None]]:
+    """A reproduction's trial count (``default`` when None) and its ``caps`` (None kept: the row's own),
+    checked in this order, each an int >= 1."""
+    trials = default if trials is None else check_int("trials", trials, minimum=1)
+    return trials, {name: None if cap is None else check_int(name, cap, minimum=1) for name, cap in caps.items()}
+
+
+def write_result(out: str | os.PathLike, *, head: dict[str, Any], config: dict[str, Any], about: dict[str, Any],
+                 summary: dict[str, Any], records: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """Write and return a reproduction's ``out/result.json``, in this order: the fields of ``head`` (paper,
+    row, …), ``config``, the fields of ``about`` (conventions, paper values, …), ``summary``, ``trials`` (the
+    records), ``versions`` and ``seconds`` (the run's wall time)."""
+    result = {**head, "config": config, **about, "summary": summary, "trials": records, "versions": versions(),
+              "seconds": seconds}
+    write_json(Path(out) / RESULT_FILE, result)
+    return result
+
+
+__all__ = ["CONFIG_FILE", "RESULT_FILE", "TORN_FILE", "TRIALS_FILE", "TornRecordWarning", "TrialPlan",
+           "append_record", "available_cores", "canonical", "check_counts", "prepare", "read_trials", "run_trials",
+           "set_aside_torn", "write_result"]

@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from ...core.errors import OptionError, message
-from ...core.results import versions, write_json
 from ...core.validation import check_int, check_seed
 from ...tasks import make_task
-from ..runner import TrialPlan, available_cores, run_trials
+from ..runner import TrialPlan, available_cores, check_counts, run_trials, write_result
 from .rows import DEFAULT_ROW, PARAMETERS, ROWS, Row
 from .trial import run_trial
 from .variants import VARIANTS, get_variant
@@ -190,24 +189,22 @@ def reproduce(
     seed = check_seed("seed", seed)
     spec = get_variant(variant)
     varied = spec.apply(row)
-    trials = row.trials if trials is None else check_int("trials", trials, minimum=1)
-    if max_sequences is not None:
-        max_sequences = check_int("max_sequences", max_sequences, minimum=1)
+    trials, caps = check_counts(trials, row.trials, max_sequences=max_sequences)
     jobs = available_cores() if jobs is None else check_int("jobs", jobs, minimum=1)
-    plan = trial_plan(row, variant, seed, max_sequences)
-    config = plan.config
+    plan = trial_plan(row, variant, seed, **caps)
     started = time.perf_counter()
-    records = run_trials(plan.fn, trials, out, config, plan.kwargs, jobs, on_record,
+    records = run_trials(plan.fn, trials, out, plan.config, plan.kwargs, jobs, on_record,
                          warm_up=lambda: run_trial(varied, 0, seed, 1), on_progress=on_progress, backend=backend,
                          required=plan.required)
-    result = {
+    head = {
         "paper": "Hochreiter & Schmidhuber 1997",
         "row": row.id,
         "table": row.table,
         "experiment": row.exp,
         "label": row.label,
         "variant": {"name": variant, "summary": spec.summary, "reason": spec.reason},
-        "config": {**config, "trials": trials, "jobs": jobs},
+    }
+    about = {
         "conventions": {
             "learning_rate": "paper α as in eqs. 19–28: e_k = f'_k (t − y), Δw = α e y (error_scale "
                              f"{varied.error_scale}, output derivative "
@@ -217,13 +214,9 @@ def reproduce(
             "reset": "activations and partials 0 before every sequence",
         },
         "paper_values": row.paper,
-        "summary": summarize(records, row),
-        "trials": records,
-        "versions": versions(),
-        "seconds": time.perf_counter() - started,
     }
-    write_json(Path(out) / "result.json", result)
-    return result
+    return write_result(out, head=head, config={**plan.config, "trials": trials, "jobs": jobs}, about=about,
+                        summary=summarize(records, row), records=records, seconds=time.perf_counter() - started)
 
 
 def quick_trial(
