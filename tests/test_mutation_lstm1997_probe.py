@@ -4,11 +4,15 @@ refusal's whole message."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 
 from yetztml.core.errors import OptionError
-from yetztml.experiments.lstm1997 import resolve_row
-from yetztml.experiments.lstm1997.probe import probe
+from yetztml.experiments.lstm1997 import ROWS, resolve_row
+from yetztml.experiments.lstm1997.probe import _look, probe
+from yetztml.experiments.lstm1997.trial import _Run
 
 
 def _approx(values):
@@ -92,3 +96,38 @@ def test_probe_accepts_rows_of_exps_2c_to_6():
     for row_id in ("2c-1", "3a-1", "5-1", "6b"):
         (point,) = probe(resolve_row(row_id), trial=0, seed=0, checkpoints=[0], sample=1)
         assert (point["sequences"], point["sample"]) == (0, 1)
+
+
+def test_a_probe_scores_200_sequences_by_default():
+    (point,) = probe(resolve_row("4-1"), trial=0, seed=0, checkpoints=[0])
+    assert (point["sample"], point["wrong"]) == (200, 174)
+    assert point["mae"] == _approx(0.1655720587794177)
+
+
+def test_a_pool_source_is_scored_in_its_drawn_order():
+    """A 2a row trained on the stream (not sequentially) is probed: its source draws which of the two
+    sequences each of the 5 presentations is (1, 0, 1, 1, 1), and all five are scored, repeats included."""
+    (point,) = probe(replace(ROWS["2a"], sequential=False), trial=0, seed=0, checkpoints=[0], sample=5)
+    assert (point["sample"], point["wrong"]) == (5, 5)
+    assert point["mae"] == _approx(0.4873543411025862)
+    assert point["cells"]["s_abs_max"] == _approx([25.26347001767721])
+
+
+@pytest.mark.parametrize(("tolerance", "wrong"), [(0.6, 0), (0.51, 1), (0.4990751141631479, 2), (0.3, 3)])
+def test_wrong_counts_sequences_whose_largest_error_reaches_the_tolerance(tolerance, wrong):
+    """Exp 6a untrained, three sequences: largest |error| 0.5175587882052095, 0.4990751141631479 (the second
+    tolerance, reached exactly), 0.4989580808082812; their mean |error| all lie below 0.51."""
+    run = _Run(resolve_row("6a"), 0, 1, None)
+    run.source.tolerance = tolerance
+    look = _look(run, np.random.default_rng(5), 3)
+    assert (look["sample"], look["wrong"]) == (3, wrong)
+    assert look["mae"] == _approx((0.5022503081616225 + 0.4908025958812266 + 0.4909063658217944) / 3)
+
+
+def test_the_largest_output_weight_is_read_from_the_cells_columns_only():
+    """With input-to-output connections (connectivity "B") W_k's columns are the 2 inputs, the 4 cells and
+    the bias: only the cells' count."""
+    row = ROWS["4-1"]
+    run = _Run(replace(row, net=replace(row.net, connectivity="B")), 0, 0, None)
+    run.net.Wk[:] = [[5.0, -6.0, 0.1, -0.2, 0.3, -0.7, 9.0]]
+    assert _look(run, np.random.default_rng(0), 2)["max_abs_output_weight"] == 0.7
