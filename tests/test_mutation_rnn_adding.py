@@ -74,3 +74,27 @@ def test_seconds_are_measured_from_the_start_of_training():
     started = time.perf_counter()
     record = train_rnn_on_adding(sequences=700, **TINY)
     assert 0 < record["seconds"] <= time.perf_counter() - started
+
+
+def test_a_run_without_sequences_or_seed_trains_on_20000_from_seed_0():
+    """The tour's defaults in effect, not only in the signature: 20 batches of 1,000, a curve point per 2,000."""
+    record = train_rnn_on_adding(T=20, hidden=3, lr=0.01, test_size=100, batch=1000)
+    assert (record["sequences"], len(record["curve"]), record["curve"][-1]["sequences"]) == (20_000, 10, 20_000)
+    assert record["curve"][-1]["train_mae"] == pytest.approx(0.16714258306644508, rel=1e-9)
+    assert record["test"] == {"size": 100, "wrong": 88, "mae": pytest.approx(0.17541536095550422, rel=1e-9)}
+
+
+def test_a_run_without_length_width_batch_or_rate_is_the_tours_net():
+    """T = 100, 16 hidden units (337 weights), batches of 32, Adam at 1e-3, seed 0."""
+    record = train_rnn_on_adding(sequences=64, test_size=64)
+    assert _record(record) == {
+        "net": "Elman RNN 2-16-1 (tanh, linear read-out)", "num_weights": 337,
+        "method": "full BPTT, Adam lr=0.001, batch 32", "sequences": 64, "curve": [],
+        "test": {"size": 64, "wrong": 64, "mae": pytest.approx(0.44617824893531144, rel=1e-9)},
+        "baseline_mae": 0.1625, "success": False,
+    }
+
+
+def test_a_run_without_test_size_scores_2560_sequences():
+    record = train_rnn_on_adding(T=20, hidden=3, sequences=64, batch=64, lr=0.01)
+    assert record["test"] == {"size": 2560, "wrong": 2560, "mae": pytest.approx(0.8811649620490021, rel=1e-9)}
