@@ -65,7 +65,7 @@ from .closed_loop import (
     lstm_step_backward,
     lstm_weight_grads,
 )
-from .modulated_linear import lstm_input, lstm_input_backward
+from .modulated_linear import lstm_input, lstm_input_backward, readout_buffers
 from .spatial import KERNELS, modulation_kernel
 
 TARGETS = ("gain", "excitation", "inhibition")
@@ -169,10 +169,7 @@ def dale_backward(
     H = dh_T.shape[1]
     n_u = W_out.shape[0]
     dt = x.dtype
-    dx = np.zeros((T, B, I), dtype=dt)
-    dWxT = np.zeros(WxT.shape, dtype=dt)
-    dWro = np.zeros(Wro.shape, dtype=dt)
-    dyt = np.empty(n_out, dtype=dt)
+    dx, dWxT, dWro, dyt = readout_buffers(x, WxT, Wro)
     dzh = np.empty(NH, dtype=dt)
     lstm_backward_start(dRT, dc, dh_T, dc_T)
     dm = dm_T.copy()

@@ -47,6 +47,14 @@ from .closed_loop import (
 
 
 @numba.njit(cache=True, inline="always")
+def readout_buffers(x, WxT, Wro):
+    """A backward kernel's zeroed δx (T, B, I), ∂W_xᵀ and ∂W_ro, and its δy_t buffer (K,)."""
+    dt = x.dtype
+    dx = np.zeros(x.shape, dtype=dt)
+    return dx, np.zeros(WxT.shape, dtype=dt), np.zeros(Wro.shape, dtype=dt), np.empty(Wro.shape[0], dtype=dt)
+
+
+@numba.njit(cache=True, inline="always")
 def lstm_input(R, x, y, t, b, H, in_mode):
     """in_t = [x_t, y_t] | x_t | y_t (``in_mode`` 0 | 1 | 2) into R[t, b] after its H recurrent entries."""
     o = H
@@ -145,10 +153,7 @@ def gain_loop_backward(
     zero = typ(0.0)
     rate = typ(inv_tau)
     keep = typ(1.0) - rate
-    dx = np.zeros((T, B, I), dtype=dt)
-    dWxT = np.zeros(WxT.shape, dtype=dt)
-    dWro = np.zeros(Wro.shape, dtype=dt)
-    dyt = np.empty(n_out, dtype=dt)
+    dx, dWxT, dWro, dyt = readout_buffers(x, WxT, Wro)
     dv = np.empty(Z, dtype=dt)
     lstm_backward_start(dRT, dc, dh_T, dc_T)
     dM = dM_T.copy()
