@@ -341,3 +341,28 @@ def test_the_trials_file_is_named_in_the_folder(tmp_path):
     assert (tmp_path / "trials.jsonl").read_text() == '{"trial": 0, "value": 5}\n'
     assert (TRIALS_FILE, CONFIG_FILE, TORN_FILE) == ("trials.jsonl", "config.json", "trials.torn")
     assert os.path.exists(tmp_path / "config.json")
+
+
+def test_check_counts_takes_the_default_keeps_none_caps_and_checks_each_in_order():
+    assert runner.check_counts(None, 7, max_steps=None, max_sequences=3) == (7, {"max_steps": None,
+                                                                                "max_sequences": 3})
+    assert runner.check_counts(2, 7) == (2, {})
+    with pytest.raises(OptionError, match=r"^trials: expected an integer >= 1, got 0"):
+        runner.check_counts(0, 7, cap=0)
+    with pytest.raises(OptionError, match=r"^first: expected an integer >= 1, got 0"):
+        runner.check_counts(1, 7, first=0, second=0)
+
+
+def test_write_result_writes_the_keys_in_their_order_and_returns_what_it_wrote(tmp_path):
+    from yetztml.core.results import versions
+
+    result = runner.write_result(tmp_path, head={"paper": "p", "row": "r"}, config={"a": 1},
+                                 about={"paper_values": [1.5]}, summary={"ok": 2}, records=[{"trial": 0}],
+                                 seconds=3.25)
+    on_disk = (tmp_path / runner.RESULT_FILE).read_text()
+    assert list(json.loads(on_disk)) == ["paper", "row", "config", "paper_values", "summary", "trials",
+                                         "versions", "seconds"]
+    assert json.loads(on_disk) == result == {"paper": "p", "row": "r", "config": {"a": 1}, "paper_values": [1.5],
+                                             "summary": {"ok": 2}, "trials": [{"trial": 0}],
+                                             "versions": versions(), "seconds": 3.25}
+    assert runner.RESULT_FILE == "result.json"
