@@ -24,6 +24,26 @@ BIAS_OUTPUTS = 4
 
 
 @numba.njit(cache=True, inline="always")
+def _net(W, b, r, u, U):
+    """Row r of W u(t) + b (u's first U entries, summed in order)."""
+    acc = 0.0
+    for m in range(U):
+        acc += W[r, m] * u[m]
+    return acc + b[r]
+
+
+@numba.njit(cache=True, inline="always")
+def _gate_net(W, b, P, j, u, U, s, S, has_peep):
+    """net of gate j: W u(t) + b, then the peephole terms P s of block j (s(t−1) for the input and forget gates,
+    s(t) for the output gate [Gers 2002 §3])."""
+    a = _net(W, b, j, u, U)
+    if has_peep:
+        for q in range(S):
+            a += P[j, q] * s[j * S + q]
+    return a
+
+
+@numba.njit(cache=True, inline="always")
 def forward_step(x_t, prm, car, buf, fl):
     """(BF1)–(BF9) for one sequence and one step, and the partials (TP1)–(TP4). x_t (I,).
 
@@ -56,35 +76,18 @@ def forward_step(x_t, prm, car, buf, fl):
         for j in range(Co):
             u[o + j] = yout_p[j]
     for j in range(C):
-        acc = 0.0
-        for m in range(U):
-            acc += W_in[j, m] * u[m]
-        a = acc + b_in[j]
-        if has_peep:
-            for q in range(S):
-                a += P_in[j, q] * s_p[j * S + q]
-        yi = gate(a, False)  # (BF3) [1997 eq. 7]
+        yi = gate(_gate_net(W_in, b_in, P_in, j, u, U, s_p, S, has_peep), False)  # (BF3) [1997 eq. 7]
         y_in[j] = yi
         fi = yi * (1.0 - yi)  # f'_in
         yf = 1.0
         ff = 0.0
         if has_forget:
-            acc = 0.0
-            for m in range(U):
-                acc += W_phi[j, m] * u[m]
-            a = acc + b_phi[j]
-            if has_peep:
-                for q in range(S):
-                    a += P_phi[j, q] * s_p[j * S + q]
-            yf = gate(a, False)  # (BF4) [Gers 2000]
+            yf = gate(_gate_net(W_phi, b_phi, P_phi, j, u, U, s_p, S, has_peep), False)  # (BF4) [Gers 2000]
             y_phi[j] = yf
             ff = yf * (1.0 - yf)  # f'_φ
         for q in range(S):
             n = j * S + q
-            acc = 0.0
-            for m in range(U):
-                acc += W_c[n, m] * u[m]
-            a = acc + b_c[n]
+            a = _net(W_c, b_c, n, u, U)
             sp = s_p[n]
             gc, sn = cec(yf, sp, yi, a, g_kind, False)  # (BF2), (BF5) [1997 eq. 9; Gers 2000]
             g_c[n] = gc
@@ -106,14 +109,7 @@ def forward_step(x_t, prm, car, buf, fl):
             ds0[n] *= yf  # (TP4)
         yo = 1.0
         if has_out:
-            acc = 0.0
-            for m in range(U):
-                acc += W_out[j, m] * u[m]
-            a = acc + b_out[j]
-            if has_peep:
-                for q in range(S):
-                    a += P_out[j, q] * s[j * S + q]
-            yo = gate(a, False)  # (BF6) [1997 eq. 8], peephole sees s(t) [Gers 2002 §3]
+            yo = gate(_gate_net(W_out, b_out, P_out, j, u, U, s, S, has_peep), False)  # (BF6) [1997 eq. 8]
             y_out[j] = yo
             dy_out[j] = yo * (1.0 - yo)
         for q in range(S):
@@ -147,6 +143,26 @@ def forward_step(x_t, prm, car, buf, fl):
         yphi_p[j] = y_phi[j]
     for j in range(Co):
         yout_p[j] = y_out[j]
+
+
+@numba.njit(cache=True, inline="always")
+def _gate_change(o_W, o_b, o_P, dS, dP, e_s, j, S, U, coef, gate_bias, has_peep):
+    """coef × the change of gate j's weights (TU4) or (TU5): Σ over the block's cells of e_s times the partials
+    dS (W: columns < U, b: column U, when ``gate_bias``) and dP (the peepholes)."""
+    for m in range(U + 1):
+        acc = 0.0
+        for q in range(S):
+            acc += e_s[j * S + q] * dS[j * S + q, m]
+        if m < U:
+            o_W[j, m] += coef * acc
+        elif gate_bias:
+            o_b[j] += coef * acc
+    if has_peep:
+        for r in range(S):
+            acc = 0.0
+            for q in range(S):
+                acc += e_s[j * S + q] * dP[j * S + q, r]
+            o_P[j, r] += coef * acc
 
 
 @numba.njit(cache=True, inline="always")
@@ -197,35 +213,11 @@ def error_step(d_y, prm, car, buf, fl, out, coef, g_s0):
         if has_peep:
             for q in range(S):
                 o_Pout[j, q] += coef * (e_out[j] * s[j * S + q])
-    for j in range(C):
-        for m in range(U + 1):  # (TU4) [1997 eqs. 24, 26]
-            acc = 0.0
-            for q in range(S):
-                acc += e_s[j * S + q] * dS_in[j * S + q, m]
-            if m < U:
-                o_Win[j, m] += coef * acc
-            elif bias & BIAS_GATES:
-                o_bin[j] += coef * acc
+    gate_bias = bias & BIAS_GATES
+    for j in range(C):  # [1997 eqs. 24, 26; Gers 2000]
+        _gate_change(o_Win, o_bin, o_Pin, dS_in, dP_in, e_s, j, S, U, coef, gate_bias, has_peep)  # (TU4)
         if has_forget:
-            for m in range(U + 1):  # (TU5) [Gers 2000]
-                acc = 0.0
-                for q in range(S):
-                    acc += e_s[j * S + q] * dS_phi[j * S + q, m]
-                if m < U:
-                    o_Wphi[j, m] += coef * acc
-                elif bias & BIAS_GATES:
-                    o_bphi[j] += coef * acc
-        if has_peep:
-            for r in range(S):
-                acc = 0.0
-                for q in range(S):
-                    acc += e_s[j * S + q] * dP_in[j * S + q, r]
-                o_Pin[j, r] += coef * acc  # (TU4), peephole
-                if has_forget:
-                    acc = 0.0
-                    for q in range(S):
-                        acc += e_s[j * S + q] * dP_phi[j * S + q, r]
-                    o_Pphi[j, r] += coef * acc  # (TU5), peephole
+            _gate_change(o_Wphi, o_bphi, o_Pphi, dS_phi, dP_phi, e_s, j, S, U, coef, gate_bias, has_peep)  # (TU5)
     for n in range(N):  # (TU3) [1997 eq. 28]
         es = e_s[n]
         for m in range(U):
