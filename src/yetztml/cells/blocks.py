@@ -39,6 +39,17 @@ from ..core.linalg import gemm_nn, gemm_nt, gemm_tn
 from .block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 
 
+@numba.njit(cache=True, inline="always")
+def _gate_net(net_h, b_h, P, s, b, o, r, j, S, has_peep):
+    """net of gate j of example b: row o + j of W_h u(t) plus its bias, then the peephole terms P[r] of block j
+    (s = s(t−1) for the input and forget gates, s(t) for the output gate [Gers 2002 §3])."""
+    a = net_h[b, o + j] + b_h[o + j]
+    if has_peep:
+        for q in range(S):
+            a += P[r, j, q] * s[b, j * S + q]
+    return a
+
+
 @numba.njit(cache=True)
 def block_forward(
     x, W_h, b_h, P, W_k, b_k, y_c0, y_in0, y_phi0, y_out0, s0,
@@ -80,6 +91,7 @@ def block_forward(
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c0, y_in0, y_phi0, y_out0, s0
         else:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c[t - 1], y_in[t - 1], y_phi[t - 1], y_out[t - 1], s[t - 1]
+        s_t = s[t]
         for b in range(B):  # (BF1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
             for i in range(I):
                 u[t, b, i] = x[t, b, i]
@@ -99,19 +111,13 @@ def block_forward(
         gemm_nt(u[t], W_h, net_h, False)  # (B, H) = (B, U)·(H, U)ᵀ
         for b in range(B):
             for j in range(C):
-                a = net_h[b, o_in + j] + b_h[o_in + j]
-                if has_peep:
-                    for q in range(S):
-                        a += P[0, j, q] * s_p[b, j * S + q]
-                net_in[t, b, j] = a  # peephole [Gers 2002 §3]
+                a = _gate_net(net_h, b_h, P, s_p, b, o_in, 0, j, S, has_peep)
+                net_in[t, b, j] = a
                 yi = gate(a, False)  # (BF3) [1997 eq. 7]
                 y_in[t, b, j] = yi
                 yf = 1.0
                 if has_forget:
-                    a = net_h[b, o_phi + j] + b_h[o_phi + j]
-                    if has_peep:
-                        for q in range(S):
-                            a += P[1, j, q] * s_p[b, j * S + q]
+                    a = _gate_net(net_h, b_h, P, s_p, b, o_phi, 1, j, S, has_peep)
                     net_phi[t, b, j] = a
                     yf = gate(a, False)  # (BF4) [Gers 2000]
                     y_phi[t, b, j] = yf
@@ -124,11 +130,8 @@ def block_forward(
                     s[t, b, n] = sn
                 yo = 1.0
                 if has_out:
-                    a = net_h[b, o_out + j] + b_h[o_out + j]
-                    if has_peep:
-                        for q in range(S):
-                            a += P[2, j, q] * s[t, b, j * S + q]
-                    net_out[t, b, j] = a  # peephole sees s(t) [Gers 2002 §3]
+                    a = _gate_net(net_h, b_h, P, s_t, b, o_out, 2, j, S, has_peep)
+                    net_out[t, b, j] = a
                     yo = gate(a, False)  # (BF6) [1997 eq. 8]
                     y_out[t, b, j] = yo
                 for q in range(S):

@@ -62,19 +62,6 @@ def gemm_nn(a, b, out, accumulate):
 
 @numba.njit(cache=True)
 def gemm_tn(a, b, out, accumulate):
-    """out (M, N) (+)= a (K, M)ᵀ · b (K, N)."""
-    k, m = a.shape
-    n = b.shape[1]
-    if m * n * k >= BLAS_THRESHOLD:
-        if accumulate:
-            out += np.dot(a.T, b)
-        else:
-            np.dot(a.T, b, out)
-        return
-    if not accumulate:
-        out[:, :] = 0.0
-    for p in range(k):
-        for i in range(m):
-            api = a[p, i]
-            for j in range(n):
-                out[i, j] += api * b[p, j]
+    """out (M, N) (+)= a (K, M)ᵀ · b (K, N): :func:`gemm_nn` of the transposed view (the same sums in the same
+    order; ``np.dot`` takes the transpose as a BLAS flag)."""
+    gemm_nn(a.T, b, out, accumulate)
