@@ -40,13 +40,13 @@ from .block_step import REC_CELLS, REC_FULL, cec, cell_output, gate
 
 
 @numba.njit(cache=True, inline="always")
-def _gate_net(net_h, b_h, P, s, b, o, r, j, S, has_peep):
-    """net of gate j of example b: row o + j of W_h u(t) plus its bias, then the peephole terms P[r] of block j
-    (s = s(t−1) for the input and forget gates, s(t) for the output gate [Gers 2002 §3])."""
+def _gate_net(net_h, b_h, P, s_p, b, o, r, j, S, has_peep):
+    """net of the input (r = 0) or forget (r = 1) gate j of example b: row o + j of W_h u(t) plus its bias, then
+    the peephole terms P[r] of block j from s(t−1) [Gers 2002 §3]."""
     a = net_h[b, o + j] + b_h[o + j]
     if has_peep:
         for q in range(S):
-            a += P[r, j, q] * s[b, j * S + q]
+            a += P[r, j, q] * s_p[b, j * S + q]
     return a
 
 
@@ -91,7 +91,6 @@ def block_forward(
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c0, y_in0, y_phi0, y_out0, s0
         else:
             yc_p, yin_p, yphi_p, yout_p, s_p = y_c[t - 1], y_in[t - 1], y_phi[t - 1], y_out[t - 1], s[t - 1]
-        s_t = s[t]
         for b in range(B):  # (BF1) u(t) = [x(t); y^c(t−1); y^in(t−1); y^φ(t−1); y^out(t−1)]
             for i in range(I):
                 u[t, b, i] = x[t, b, i]
@@ -130,8 +129,11 @@ def block_forward(
                     s[t, b, n] = sn
                 yo = 1.0
                 if has_out:
-                    a = _gate_net(net_h, b_h, P, s_t, b, o_out, 2, j, S, has_peep)
-                    net_out[t, b, j] = a
+                    a = net_h[b, o_out + j] + b_h[o_out + j]
+                    if has_peep:
+                        for q in range(S):
+                            a += P[2, j, q] * s[t, b, j * S + q]
+                    net_out[t, b, j] = a  # peephole sees s(t) [Gers 2002 §3]
                     yo = gate(a, False)  # (BF6) [1997 eq. 8]
                     y_out[t, b, j] = yo
                 for q in range(S):
