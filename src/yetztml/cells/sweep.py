@@ -46,7 +46,7 @@ def start_sweep(x, w_ih, h0, h, out, reverse):
     np.dot(x.reshape(T * B, I), w_ih.T, out.reshape(T * B, out.shape[2]))  # (SW1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # the kernels compile as if it were written in them
 def start_lstm_sweep(x, w_ih, b_ih, b_hh, h0, c0, h, c, gates, reverse, tanh_block):
     """The start of a forward sweep of an LSTM-family cell: :func:`start_sweep` into gates (T, B, G·H) and c0
     into its slot of c; returns what every step uses: b = b_ih + b_hh (G·H,), the per-row scale and shift of
@@ -86,7 +86,7 @@ def sweep_grads(x, h, w_ih, w_hh, d_ih, d_hh, reverse, dx):
     return dw_ih, dw_hh
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")  # the kernels compile as if it were written in them
 def summed_sweep_grads(x, h, w_ih, w_hh, da, reverse, dx):
     """(SW2)–(SW4) of a cell whose preactivation is W_ih x + b_ih + W_hh h + b_hh, so δp = δq = δa (T, B, G).
     Fills dx (T, B, I); returns δW_ih (G, I), δW_hh (G, H) and δb (G,), which is δb_ih and δb_hh."""
