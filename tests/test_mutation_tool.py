@@ -90,3 +90,25 @@ def test_a_module_outside_src_is_refused(capsys):
     assert caught.value.code == 2
     assert capsys.readouterr().err == ("mutation.py: module: expected a path src/yetztml/....py relative to the "
                                        "repository root, got 'yetztml/cli/paths.py'.\n")
+
+
+def test_workspace_without_a_workdir_is_a_new_empty_temporary_folder_and_adds_nothing():
+    tree, env = tool.workspace(None)
+    try:
+        assert (tree.name.startswith("yetztml-mutation-"), list(tree.iterdir()), env) == (True, [], {})
+    finally:
+        tree.rmdir()
+
+
+def test_workspace_in_a_workdir_empties_the_copy_and_keeps_the_numba_cache(tmp_path):
+    (tmp_path / "copy" / "old").mkdir(parents=True)
+    (tmp_path / "copy" / "old" / "stale.py").write_text("x = 1\n")
+    (tmp_path / "numba-cache").mkdir()
+    (tmp_path / "numba-cache" / "kernel.nbi").write_text("cached")
+    tree, env = tool.workspace(tmp_path)
+    assert tree == tmp_path / "copy"
+    assert list(tree.iterdir()) == []
+    assert (tmp_path / "numba-cache" / "kernel.nbi").read_text() == "cached"
+    assert env == {"NUMBA_CACHE_DIR": str((tmp_path / "numba-cache").resolve())}
+    fresh, _ = tool.workspace(tmp_path / "new")
+    assert (fresh, (tmp_path / "new" / "numba-cache").is_dir()) == (tmp_path / "new" / "copy", True)

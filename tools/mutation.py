@@ -20,6 +20,12 @@ over the mutants not judged equivalent, and every survivor with its line and the
 judged equivalent are listed, with the reason, in ``tools/mutation_equivalent.json`` (``--equivalent``),
 keyed by the module, the original line and the mutated line. See docs/testing.md.
 
+``--workdir DIR`` makes the copy in ``DIR/copy`` (replaced at each run) and keeps Numba's cache in
+``DIR/numba-cache``: Numba keys its cache by the source file's folder, so with a random copy folder every run
+compiles every kernel afresh, and mutmut, which sizes each mutant's time limit from the tests' first timing
+(compilation included), then gives an endless-loop mutant hours. From the second run in the same ``DIR`` on,
+the unchanged kernels load from the cache.
+
 This is not part of the default test run: it takes minutes per module.
 """
 
@@ -97,12 +103,27 @@ def configure(tree: Path, modules: list[str], tests: list[str]) -> None:
         handle.write(table)
 
 
-def run_mutmut(tree: Path, max_children: int, isolation: str, log: Path) -> float:
+COPY, CACHE = "copy", "numba-cache"
+
+
+def workspace(workdir: Path | None) -> tuple[Path, dict[str, str]]:
+    """The empty folder the copy goes to, and what the runs' environment adds: a new temporary folder and
+    nothing, or ``workdir/copy`` (emptied) and ``NUMBA_CACHE_DIR=workdir/numba-cache`` (kept)."""
+    if workdir is None:
+        return Path(tempfile.mkdtemp(prefix="yetztml-mutation-")), {}
+    tree = workdir / COPY
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    (workdir / CACHE).mkdir(exist_ok=True)
+    return tree, {"NUMBA_CACHE_DIR": str((workdir / CACHE).resolve())}
+
+
+def run_mutmut(tree: Path, max_children: int, isolation: str, log: Path, extra_env: dict[str, str]) -> float:
     if isolation != "fork":
         with open(tree / "pyproject.toml", "a", encoding="utf-8") as handle:
             handle.write(f'process_isolation = "{isolation}"\n')
     (tree / "mutants" / "src").mkdir(parents=True)  # so that test subprocesses import the mutated copy too
-    env = {**os.environ, **{name: "1" for name in ONE_THREAD},
+    env = {**os.environ, **extra_env, **{name: "1" for name in ONE_THREAD},
            "PYTHONPATH": str(tree / "mutants" / "src"), "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.perf_counter()
     with open(log, "wb") as out:
@@ -255,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the report as JSON here")
     parser.add_argument("--markdown", type=Path, help="write the Markdown table here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary copy (its path is printed)")
+    parser.add_argument("--workdir", type=Path,
+                        help="make the copy in WORKDIR/copy and keep Numba's cache in WORKDIR/numba-cache, so that "
+                             "later runs there skip compiling the unchanged kernels")
     args = parser.parse_args(argv)
 
     if args.max_children < 1:
@@ -263,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (module.startswith("src/") and module.endswith(".py")):
             _fail(f"module: expected a path src/yetztml/....py relative to the repository root, got {module!r}.")
     equivalent = load_equivalent(args.equivalent)
-    tree = Path(tempfile.mkdtemp(prefix="yetztml-mutation-"))
+    tree, extra_env = workspace(args.workdir)
     try:
         source = copy_tree(tree, None if args.worktree else args.ref)
         for path in [*args.modules, *(t.partition("::")[0] for t in args.tests)]:
@@ -271,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                 _fail(f"{path!r}: expected a file of the repository at {source}, got no such file.")
         configure(tree, args.modules, args.tests)
         print(f"mutmut over {' '.join(args.modules)} at {source} in {tree} ...", file=sys.stderr, flush=True)
-        seconds = run_mutmut(tree, args.max_children, args.isolation, tree / "mutmut.log")
+        seconds = run_mutmut(tree, args.max_children, args.isolation, tree / "mutmut.log", extra_env)
         report = {"source": source, "tests": args.tests, "seconds": round(seconds, 1),
                   "command": " ".join(["python", "tools/mutation.py", *(argv if argv is not None else sys.argv[1:])]),
                   "modules": collect(tree, args.modules, equivalent)}
