@@ -265,7 +265,9 @@ def test_check_address_connects_to_the_bracketed_host_with_the_timeout(monkeypat
     monkeypatch.setattr(rb.socket, "create_connection", connect)
     assert rb.check_address("[::1]:6379") == "[::1]:6379"
     assert rb.check_address("a:b:10001") == "a:b:10001"
-    assert seen == [(("::1", 6379), 5.0), "closed", (("a:b", 10001), 5.0), "closed"]
+    assert rb.check_address("XY.example:1") == "XY.example:1"
+    assert seen == [(("::1", 6379), 5.0), "closed", (("a:b", 10001), 5.0), "closed", (("XY.example", 1), 5.0),
+                    "closed"]
     assert rb.CONNECT_TIMEOUT_S == 5.0
 
 
@@ -686,6 +688,20 @@ def test_local_head_that_never_listens_is_stopped_and_refused(fake_ray, monkeypa
     assert ray.sleeps == []
 
 
+def test_local_head_gives_up_only_after_more_than_its_timeout(fake_ray, monkeypatch):
+    ray = fake_ray()
+    FakePopen.polls = [None, None, 0]
+    monkeypatch.setattr(rb.subprocess, "Popen", FakePopen)
+    monkeypatch.setattr(rb.socket, "create_connection", lambda where, timeout: (_ for _ in ()).throw(OSError("no")))
+    times = [100.0, 105.0, 105.5]
+    monkeypatch.setattr(rb.time, "perf_counter", lambda: times.pop(0))
+    head = rb.LocalHead(port=4321, timeout_s=5.0)
+    with pytest.raises(UnsupportedError, match="no head after start"):
+        head.start()
+    assert ray.sleeps == [0.1]  # 5.0 s is not yet over the 5 s timeout; 5.5 s is
+    assert times == [] and head.seconds == 0.0
+
+
 def test_local_head_start_needs_ray(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.setattr(rb.subprocess, "Popen", lambda *a, **k: pytest.fail("started"))
@@ -731,6 +747,57 @@ def test_local_head_stop_kills_what_ignores_sigterm_after_the_grace():
     assert head.process is None and not os.path.exists(head.temp_dir)
     assert rb.LocalHead(port=4321).pids() == []
     proc.stdout.close()
+
+
+class Clock:
+    """time.monotonic advancing 0.25 s per look."""
+
+    def __init__(self) -> None:
+        self.now = -0.25
+
+    def __call__(self) -> float:
+        self.now += 0.25
+        return self.now
+
+
+def stop_with_fakes(monkeypatch, alive_until: int, grace_s: float | None = None):
+    """stop() of a head whose leader has exited, with one left process (pid 5) that dies on signal
+    ``alive_until``, and pid 6 already gone (its kill fails); returns the kills and the sleeps."""
+    kills, sleeps = [], []
+
+    def kill(pid, sig):
+        kills.append((pid, sig))
+        if pid == 6:
+            raise ProcessLookupError(pid)
+
+    monkeypatch.setattr(rb.os, "kill", kill)
+    monkeypatch.setattr(rb.time, "monotonic", Clock())
+    monkeypatch.setattr(rb.time, "sleep", sleeps.append)
+    head = rb.LocalHead(port=4321)
+    head.temp_dir = tempfile.mkdtemp(prefix="yr", dir="/tmp")
+    head.process = types.SimpleNamespace(poll=lambda: 0)
+    head.pids = lambda: [] if (5, alive_until) in kills else [5, 6]
+    if grace_s is None:
+        head.stop()
+    else:
+        head.stop(grace_s=grace_s)
+    assert head.process is None and not os.path.exists(head.temp_dir)
+    return kills, sleeps
+
+
+def test_local_head_stop_waits_the_grace_for_left_processes_then_kills(monkeypatch):
+    kills, sleeps = stop_with_fakes(monkeypatch, signal.SIGKILL)
+    assert kills == [(5, signal.SIGTERM), (6, signal.SIGTERM), (5, signal.SIGKILL), (6, signal.SIGKILL)]
+    assert sleeps == [0.1] * 4  # looks at 0.25, 0.5, 0.75 and 1.0 s; past the 1 s grace at 1.25 s
+
+
+def test_local_head_stop_with_a_shorter_grace_and_no_kill_needed(monkeypatch):
+    kills, sleeps = stop_with_fakes(monkeypatch, signal.SIGTERM, grace_s=0.5)
+    assert kills == [(5, signal.SIGTERM), (6, signal.SIGTERM)]
+    assert sleeps == []
+    kills, sleeps = stop_with_fakes(monkeypatch, signal.SIGKILL, grace_s=0.5)
+    assert kills == [(5, signal.SIGTERM), (6, signal.SIGTERM), (5, signal.SIGKILL), (6, signal.SIGKILL)]
+    assert sleeps == [0.1] * 2
 
 
 def test_local_head_as_context_manager():
