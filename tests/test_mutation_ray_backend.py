@@ -800,6 +800,17 @@ def test_local_head_stop_with_a_shorter_grace_and_no_kill_needed(monkeypatch):
     assert sleeps == [0.1] * 2
 
 
+def test_local_head_stop_with_its_directory_already_gone(monkeypatch):
+    monkeypatch.setattr(rb.os, "kill", lambda pid, sig: pytest.fail("no process to signal"))
+    head = rb.LocalHead(port=4321)
+    head.temp_dir = tempfile.mkdtemp(prefix="yr", dir="/tmp")
+    os.rmdir(head.temp_dir)
+    head.process = types.SimpleNamespace(poll=lambda: 0)
+    head.pids = lambda: []
+    head.stop()
+    assert head.process is None
+
+
 def test_local_head_as_context_manager():
     head = rb.LocalHead(port=4321)
     calls = []
