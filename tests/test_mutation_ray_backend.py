@@ -408,7 +408,7 @@ def test_run_without_tasks_touches_nothing(fake_ray):
 
 
 def test_run_submits_once_per_task_and_hands_results_in_finishing_order(fake_ray, handlers):
-    ray = fake_ray(ready=[[], [2, 0], [1]])
+    ray = fake_ray(ready=[[], [2, 0], [], [1]])
     events = []
     rb.RayBackend(max_retries=2).run(iter(make_tasks()), lambda task, record: events.append((task.key, record)))
     assert events == [("c", {"trial": 2, "value": 205}), ("a", {"trial": 0, "value": 0}),
@@ -420,12 +420,13 @@ def test_run_submits_once_per_task_and_hands_results_in_finishing_order(fake_ray
         ("put", "obj0"), ("put", "obj1"),
         ("wait", [0, 1, 2], 3, 0, False),
         ("wait", [0, 1, 2], 3, 0, False), ("get", 2), ("get", 0),
+        ("wait", [1], 1, 0, False),
         ("wait", [1], 1, 0, False), ("get", 1),
         ("shutdown",)]
     assert [r.args for r in ray.refs] == [(trial_fn, 0, "obj0", None), (trial_fn, 1, "obj0", None),
                                           (trial_fn, 2, "obj1", None)]
     assert ray.store == {"obj0": {"scale": 10}, "obj1": {"scale": 100, "steps": 5}}
-    assert ray.sleeps == [0.25]  # only after the look that found nothing finished
+    assert ray.sleeps == [0.25, 0.25]  # only after the two looks that found nothing finished
     assert rb.POLL_S == 0.25
     assert FakeQueue.made == []  # no progress wanted: no queue actor
 
@@ -633,8 +634,9 @@ class FakePopen:
         return self.polls.pop(0) if len(self.polls) > 1 else self.polls[0]
 
 
-def test_local_head_start_runs_ray_start_and_waits_for_the_port(fake_ray, monkeypatch):
+def test_local_head_start_runs_ray_start_and_waits_for_the_port(fake_ray, monkeypatch, tmp_path):
     ray = fake_ray()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the head's directory is in /tmp all the same
     made, attempts = [], []
     FakePopen.polls = [None]
     monkeypatch.setattr(rb.subprocess, "Popen", lambda argv, **kw: made.append(FakePopen(argv, **kw)) or made[-1])
@@ -715,6 +717,13 @@ def test_local_head_pids_are_its_session():
     found = head.pids()
     assert os.getpid() in found
     assert all(os.getsid(pid) == os.getsid(0) for pid in found if os.path.exists(f"/proc/{pid}"))
+
+
+def test_local_head_pids_skip_processes_gone_meanwhile(monkeypatch):
+    monkeypatch.setattr(rb.os, "listdir", lambda path: ["self", "999999999", str(os.getpid())])
+    head = rb.LocalHead(port=4321)
+    head.process = types.SimpleNamespace(pid=os.getsid(0))
+    assert head.pids() == [os.getpid()]
 
 
 def spawn(command: str) -> subprocess.Popen:
