@@ -738,7 +738,7 @@ def test_local_head_stop_terminates_its_session():
     head.process = proc = spawn("echo ready; exec sleep 30")
     started = time.monotonic()
     head.stop(grace_s=5.0)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 4.0  # well before the 5 s grace
     assert proc.returncode == -signal.SIGTERM
     assert head.process is None and not os.path.exists(head.temp_dir)
     proc.stdout.close()
@@ -751,7 +751,7 @@ def test_local_head_stop_kills_what_ignores_sigterm_after_the_grace():
     started = time.monotonic()
     head.stop(grace_s=0.3)
     elapsed = time.monotonic() - started
-    assert 0.3 <= elapsed < 1.0
+    assert 0.3 <= elapsed < 3.0  # the exact grace and kill rounds: the stand-in tests above
     assert proc.returncode == -signal.SIGKILL
     assert head.process is None and not os.path.exists(head.temp_dir)
     assert rb.LocalHead(port=4321).pids() == []
