@@ -342,29 +342,22 @@ def test_connect_checks_host_port_before_init(fake_ray, handlers):
     assert ray.calls == []
 
 
-def test_connect_refused_token_is_one_line_and_handlers_restored(fake_ray, handlers):
+@pytest.mark.parametrize(("text", "cause", "expected"), [
+    ("handshake failed", AuthenticationError("bad token"),
+     "--address: expected a Ray cluster this process may join, got token authentication refused by auto. "
+     "Set RAY_AUTH_MODE=token and give the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN)."),
+    ("no head", ValueError("other"),
+     "--address: expected a running Ray cluster, got none found at auto (no head). "
+     "Start one with `ray start --head` or give HOST:PORT."),
+], ids=["refused token", "no cluster"])
+def test_connect_failures_are_one_line_and_handlers_restored(fake_ray, handlers, text, cause, expected):
     ray = fake_ray()
-    refused = ConnectionError("handshake failed")
-    refused.__cause__ = AuthenticationError("bad token")
-    ray.init_error = refused
+    error = ConnectionError(text)
+    error.__cause__ = cause
+    ray.init_error = error
     with pytest.raises(OptionError) as info:
         rb.RayBackend(address="auto")._connect()
-    assert str(info.value) == (
-        "--address: expected a Ray cluster this process may join, got token authentication refused by auto. "
-        "Set RAY_AUTH_MODE=token and give the cluster's token (~/.ray/auth_token or RAY_AUTH_TOKEN).")
-    assert info.value.__cause__ is None and info.value.__suppress_context__
-    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
-
-
-def test_connect_no_cluster_is_one_line(fake_ray, handlers):
-    ray = fake_ray()
-    missing = ConnectionError("no head")
-    missing.__cause__ = ValueError("other")
-    ray.init_error = missing
-    with pytest.raises(OptionError) as info:
-        rb.RayBackend(address="auto")._connect()
-    assert str(info.value) == ("--address: expected a running Ray cluster, got none found at auto (no head). "
-                               "Start one with `ray start --head` or give HOST:PORT.")
+    assert str(info.value) == expected
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
 
