@@ -15,10 +15,14 @@ kernels compile there). A sample is k back-to-back calls (k chosen so a sample l
 seconds), reported per call; the implementations of a row are sampled in turn (interleaved) and the table
 gives medians over the repeats; "ratio" is theirs / ours (> 1: ours faster).
 
-A second table times the LSTM's matrix products alone: one time step's two products with the BLAS our
-kernels call (``np.dot`` in compiled code: the OpenBLAS that NumPy and SciPy ship) against the same two with
-PyTorch's BLAS (``torch.mm``), and every product of one forward + backward with ours — the floor under
-our ``LSTM`` row whatever its gate arithmetic costs.
+Inside ``yetztml.torch``'s operators the kernels' products call PyTorch's own BLAS
+(:mod:`yetztml.torch._blas`); the column "ours, own BLAS" times the same modules with that hand-over switched
+off (the kernels' ``np.dot``: the OpenBLAS that NumPy and SciPy ship), sampled in turn with the others.
+
+A second table times the LSTM's matrix products alone, through the function the kernels call
+(:func:`yetztml.core.linalg.blas_product`): one time step's two products with the kernels' own BLAS, with
+PyTorch's handed in, and with ``torch.mm``; and every product of one forward + backward with each of the
+two BLAS libraries — the floor under our ``LSTM`` row whatever its gate arithmetic costs.
 
 Run from the repository root::
 
@@ -28,6 +32,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -41,6 +46,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import yetztml.torch as yt  # noqa: E402
+from yetztml.core.gemm_library import handed_in_gemm  # noqa: E402
+from yetztml.core.linalg import blas_product  # noqa: E402
+from yetztml.torch import _blas, _ops  # noqa: E402
 
 SIZES = [(64, 128, 32, 100), (16, 32, 8, 100)]  # (I, H, B, T); the first is the issue's target size
 
@@ -162,30 +170,31 @@ def _sample(fn, min_sample: float) -> float:
 
 @numba.njit(cache=True)
 def _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh):
-    """The matrix products of one LSTM layer's forward and backward, as our kernels make them (``np.dot``
-    in compiled code: the BLAS NumPy and SciPy ship), with no gate arithmetic between them."""
+    """The matrix products of one LSTM layer's forward and backward, through the function our kernels call
+    (the BLAS handed in, if any, else ``np.dot``), with no gate arithmetic between them."""
     T, B, I = x.shape
     H = h.shape[2]
     rows = gates.reshape(T * B, 4 * H)
-    np.dot(x.reshape(T * B, I), w_ih.T, rows)  # W_ih x(t), all steps
+    blas_product(x.reshape(T * B, I), w_ih.T, rows, False)  # W_ih x(t), all steps
     for t in range(T):
-        np.dot(h[t], w_hh.T, rec)  # W_hh h(t−1), one step
+        blas_product(h[t], w_hh.T, rec, False)  # W_hh h(t−1), one step
     for t in range(T):
-        np.dot(gates[t], w_hh, dh)  # W_hhᵀ δa(t), one step
-    np.dot(rows.T, x.reshape(T * B, I), dw_ih)  # δW_ih
-    np.dot(rows.T, h[:T].reshape(T * B, H), dw_hh)  # δW_hh
-    np.dot(rows, w_ih, dx.reshape(T * B, I))  # δx
+        blas_product(gates[t], w_hh, dh, False)  # W_hhᵀ δa(t), one step
+    blas_product(rows.T, x.reshape(T * B, I), dw_ih, False)  # δW_ih
+    blas_product(rows.T, h[:T].reshape(T * B, H), dw_hh, False)  # δW_hh
+    blas_product(rows, w_ih, dx.reshape(T * B, I), False)  # δx
 
 
 @numba.njit(cache=True)
 def _step_products(h, w_hh, rec, da, dh, calls):
     for _ in range(calls):
-        np.dot(h, w_hh.T, rec)
-        np.dot(da, w_hh, dh)
+        blas_product(h, w_hh.T, rec, False)
+        blas_product(da, w_hh, dh, False)
 
 
 def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float) -> None:
-    """The per-step products in both BLAS libraries, and all products of one forward + backward in ours."""
+    """The per-step products with each BLAS and with ``torch.mm``, and all products of one forward + backward
+    with each BLAS."""
     rng = np.random.default_rng(0)
     f = np.float32
     x, w_ih, w_hh = (rng.standard_normal(s).astype(f) for s in ((T, B, I), (4 * H, I), (4 * H, H)))
@@ -194,21 +203,34 @@ def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float) -
     dw_ih, dw_hh = np.empty_like(w_ih), np.empty_like(w_hh)
     t_h, t_w, t_rec = torch.from_numpy(h[0]), torch.from_numpy(w_hh), torch.from_numpy(rec)
     t_da, t_dh = torch.from_numpy(gates[0]), torch.from_numpy(dh)
+    addresses = _blas.torch_gemm()
 
-    def theirs() -> None:
+    def torch_mm() -> None:
         torch.mm(t_h, t_w.T, out=t_rec)
         torch.mm(t_da, t_w, out=t_dh)
 
-    times: dict[str, list[float]] = {"ours": [], "theirs": [], "all": []}
-    _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
-    _step_products(h[0], w_hh, rec, gates[0], dh, 1)
+    def handed(fn):
+        def run() -> None:
+            with handed_in_gemm(*addresses):
+                fn()
+        return run
+
+    def steps() -> None:
+        _step_products(h[0], w_hh, rec, gates[0], dh, 1)
+
+    def every() -> None:
+        _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
+
+    work = {"own": steps, "handed": handed(steps), "mm": torch_mm, "all own": every, "all handed": handed(every)}
+    for fn in work.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in work}
     for _ in range(repeats):
-        times["ours"].append(_sample(lambda: _step_products(h[0], w_hh, rec, gates[0], dh, 1), min_sample))
-        times["theirs"].append(_sample(theirs, min_sample))
-        times["all"].append(_sample(lambda: _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh),
-                                    min_sample))
-    o, t, a = (statistics.median(times[k]) for k in ("ours", "theirs", "all"))
-    print(f"| {I}, {H}, {B}, {T} | {1e6 * o:.1f} | {1e6 * t:.1f} | {o / t:.2f}x | {1e3 * a:.1f} |", flush=True)
+        for key, fn in work.items():
+            times[key].append(_sample(fn, min_sample))
+    m = {k: statistics.median(v) for k, v in times.items()}
+    print(f"| {I}, {H}, {B}, {T} | {1e6 * m['own']:.1f} | {1e6 * m['handed']:.1f} | {1e6 * m['mm']:.1f} "
+          f"| {m['handed'] / m['own']:.2f}x | {1e3 * m['all own']:.1f} | {1e3 * m['all handed']:.1f} |", flush=True)
 
 
 def main() -> None:
@@ -219,8 +241,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, one thread, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("| I, H, B, T | module | ours (ms) | theirs | theirs (ms) | ratio theirs/ours | max rel err |")
-    print("|---|---|---|---|---|---|---|")
+    print("| I, H, B, T | module | ours (ms) | ours, own BLAS (ms) | theirs | theirs (ms) | ratio theirs/ours "
+          "| ratio theirs/ours, own BLAS | max rel err |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for I, H, B, T in SIZES:
         gen = torch.Generator().manual_seed(1)
         x = torch.randn(T, B, I, generator=gen, requires_grad=True)
@@ -231,22 +254,38 @@ def main() -> None:
             module.eval()  # the check: zoneout with the same expectation masks on both sides
             err = _max_error(_step(ours, x, d, params), _step(theirs, x, d, their_params))
             module.train()
-            times: dict[str, list[float]] = {"ours": [], "theirs": []}
+            work = {
+                "ours": lambda: _step(ours, x, d, params),  # noqa: B023
+                "own": lambda: _own_blas(lambda: _step(ours, x, d, params)),  # noqa: B023
+                "theirs": lambda: _step(theirs, x, d, their_params),  # noqa: B023
+            }
+            work["own"]()
+            times: dict[str, list[float]] = {k: [] for k in work}
             for _ in range(args.repeats):
-                times["ours"].append(_sample(lambda: _step(ours, x, d, params), args.min_sample))  # noqa: B023
-                times["theirs"].append(_sample(lambda: _step(theirs, x, d, their_params), args.min_sample))  # noqa: B023
-            o, t = statistics.median(times["ours"]), statistics.median(times["theirs"])
-            print(f"| {I}, {H}, {B}, {T} | {name} | {1e3 * o:.1f} | {label} | {1e3 * t:.1f} | {t / o:.2f}x "
-                  f"| {err:.1e} |", flush=True)
-    print("\nThe LSTM's matrix products alone: one step's two products (B×H·H×4H forward, B×4H·4H×H backward) "
-          "with the BLAS our kernels call (NumPy/SciPy's, through Numba) and with PyTorch's (torch.mm), and "
-          "every product of one forward + backward with ours")
-    print("| I, H, B, T | step products, ours (µs) | step products, PyTorch's BLAS (µs) | ours / PyTorch's "
-          "| all products of fwd + bwd, ours (ms) |")
-    print("|---|---|---|---|---|")
+                for key, fn in work.items():
+                    times[key].append(_sample(fn, args.min_sample))
+            o, own, t = (statistics.median(times[k]) for k in ("ours", "own", "theirs"))
+            print(f"| {I}, {H}, {B}, {T} | {name} | {1e3 * o:.1f} | {1e3 * own:.1f} | {label} | {1e3 * t:.1f} "
+                  f"| {t / o:.2f}x | {t / own:.2f}x | {err:.1e} |", flush=True)
+    print("\nThe LSTM's matrix products alone, through the function the kernels call: one step's two products "
+          "(B×H·H×4H forward, B×4H·4H×H backward) with the kernels' own BLAS (NumPy/SciPy's), with PyTorch's "
+          "handed in, and with torch.mm; every product of one forward + backward with each")
+    print("| I, H, B, T | step products, own BLAS (µs) | step products, PyTorch's handed in (µs) | torch.mm (µs) "
+          "| handed in / own | all products, own (ms) | all products, handed in (ms) |")
+    print("|---|---|---|---|---|---|---|")
     for I, H, B, T in SIZES:
         _products(I, H, B, T, args.repeats, args.min_sample)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+def _own_blas(fn):
+    """``fn()`` with the operators' hand-over of PyTorch's BLAS switched off: the kernels' own ``np.dot``."""
+    saved = _ops.torch_blas
+    _ops.torch_blas = contextlib.nullcontext
+    try:
+        return fn()
+    finally:
+        _ops.torch_blas = saved
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import numba
 import numpy as np
 
 from ..core import squash
+from ..core.linalg import blas_product
 
 
 @numba.njit(cache=True)
@@ -43,7 +44,7 @@ def start_sweep(x, w_ih, h0, h, out, reverse):
     (one GEMM) into out (T, B, G), where each step adds the rest of its preactivation."""
     T, B, I = x.shape
     h[T * reverse] = h0
-    np.dot(x.reshape(T * B, I), w_ih.T, out.reshape(T * B, out.shape[2]))  # (SW1)
+    blas_product(x.reshape(T * B, I), w_ih.T, out.reshape(T * B, out.shape[2]), False)  # (SW1)
 
 
 @numba.njit(cache=True, inline="always")  # the kernels compile as if it were written in them
@@ -80,9 +81,10 @@ def sweep_grads(x, h, w_ih, w_hh, d_ih, d_hh, reverse, dx):
     rows_hh = d_hh.reshape(T * B, d_hh.shape[2])  # (T·B, G)
     dw_ih = np.empty_like(w_ih)
     dw_hh = np.empty_like(w_hh)
-    np.dot(rows_ih.T, x.reshape(T * B, I), dw_ih)  # (SW2)
-    np.dot(rows_hh.T, h[reverse : T + reverse].reshape(T * B, H), dw_hh)  # (SW2) against the previous states
-    np.dot(rows_ih, w_ih, dx.reshape(T * B, I))  # (SW3)
+    blas_product(rows_ih.T, x.reshape(T * B, I), dw_ih, False)  # (SW2)
+    previous = h[reverse : T + reverse].reshape(T * B, H)  # the states each step started from
+    blas_product(rows_hh.T, previous, dw_hh, False)  # (SW2)
+    blas_product(rows_ih, w_ih, dx.reshape(T * B, I), False)  # (SW3)
     return dw_ih, dw_hh
 
 

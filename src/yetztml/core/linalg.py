@@ -1,4 +1,5 @@
-"""Matrix products for compiled kernels: plain loops for tiny operands, BLAS (``np.dot``) for large ones.
+"""Matrix products for compiled kernels: plain loops for tiny operands, BLAS for large ones
+(``np.dot``, or the gemm handed in by :mod:`yetztml.core.gemm_library`).
 
 Kernels of tiny online nets (a few units, batch 1) spend their time in call overhead, not arithmetic, so
 a BLAS call per time step would dominate; large hidden sizes are BLAS-bound and need it. These helpers
@@ -15,8 +16,22 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .gemm_library import handed_in_product
+
 #: Above this many multiply-adds a product goes to BLAS.
 BLAS_THRESHOLD = 4096
+
+
+@numba.njit(cache=True)
+def blas_product(left, right, out, accumulate):
+    """out (M, N) (+)= left (M, K) · right (K, N) by BLAS: the gemm handed in by
+    :func:`~yetztml.core.gemm_library.handed_in_gemm` when there is one, else ``np.dot`` (SciPy's OpenBLAS)."""
+    if handed_in_product(left, right, out, accumulate):
+        return
+    if accumulate:
+        out += np.dot(left, right)
+    else:
+        np.dot(left, right, out)  # straight into ``out``: no temporary, the same BLAS call
 
 
 @numba.njit(cache=True)
@@ -25,10 +40,7 @@ def gemm_nt(a, b, out, accumulate):
     m, k = a.shape
     n = b.shape[0]
     if m * n * k >= BLAS_THRESHOLD:
-        if accumulate:
-            out += np.dot(a, b.T)
-        else:
-            np.dot(a, b.T, out)  # straight into ``out``: no temporary, the same BLAS call
+        blas_product(a, b.T, out, accumulate)
         return
     if not accumulate:
         out[:, :] = 0.0  # never read what ``out`` held: it may be uninitialised (np.empty) memory
@@ -46,10 +58,7 @@ def gemm_nn(a, b, out, accumulate):
     m, k = a.shape
     n = b.shape[1]
     if m * n * k >= BLAS_THRESHOLD:
-        if accumulate:
-            out += np.dot(a, b)
-        else:
-            np.dot(a, b, out)
+        blas_product(a, b, out, accumulate)
         return
     if not accumulate:
         out[:, :] = 0.0

@@ -8,7 +8,8 @@ Both are registered through :func:`torch.library.custom_op` with fake (shape-onl
 
 Tensors cross to NumPy with ``Tensor.numpy()`` (a view, no copy); an array is copied only when it is not
 C-contiguous (for example the time-major view of a ``batch_first`` input). Results come back with
-``torch.from_numpy`` (no copy).
+``torch.from_numpy`` (no copy). The kernels' matrix products call PyTorch's own BLAS inside each operator
+(:mod:`yetztml.torch._blas`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from . import _kinds
+from ._blas import torch_blas
 
 Tensor = torch.Tensor
 
@@ -28,7 +30,8 @@ def _np(t: Tensor) -> np.ndarray:
 @torch.library.custom_op("yetztml::sweep", mutates_args=())
 def sweep(x: Tensor, init: list[Tensor], weights: list[Tensor], kind: str, reverse: bool) -> list[Tensor]:
     """Forward of one layer and direction: x ``(T, B, I)``, init ``(B, H)`` per state part."""
-    arrays = _kinds.get(kind).forward(_np(x), [_np(s) for s in init], [_np(w) for w in weights], reverse)
+    with torch_blas():
+        arrays = _kinds.get(kind).forward(_np(x), [_np(s) for s in init], [_np(w) for w in weights], reverse)
     return [torch.from_numpy(a) for a in arrays]
 
 
@@ -44,10 +47,11 @@ def sweep_backward(
     d_finals: list[Tensor], kind: str, reverse: bool,
 ) -> list[Tensor]:
     """Backward of :func:`sweep`: returns [δx, δinit parts…, δweights…]."""
-    dx, d_init, d_weights = _kinds.get(kind).backward(
-        _np(x), [_np(s) for s in init], [_np(w) for w in weights], [_np(s) for s in saved], _np(d_out),
-        [_np(d) for d in d_finals], reverse,
-    )
+    with torch_blas():
+        dx, d_init, d_weights = _kinds.get(kind).backward(
+            _np(x), [_np(s) for s in init], [_np(w) for w in weights], [_np(s) for s in saved], _np(d_out),
+            [_np(d) for d in d_finals], reverse,
+        )
     return [torch.from_numpy(np.ascontiguousarray(a)) for a in [dx, *d_init, *d_weights]]
 
 

@@ -1,0 +1,41 @@
+"""PyTorch's own BLAS, handed to the compiled kernels for the length of an operator.
+
+PyTorch's CPU library exports the Fortran-interface ``sgemm_`` / ``dgemm_`` of the BLAS it was built with
+(MKL on x86) and calls them itself with 32-bit integers; inside a PyTorch model that library is already
+loaded, and its products at a recurrent layer's per-step sizes measured about 0.6x the time of the
+OpenBLAS the kernels call otherwise (``benchmarks/bench_torch_bridge.py``). Its thread count is PyTorch's
+(``torch.set_num_threads``). Where the library or the symbols are not found, the kernels keep their own BLAS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from functools import cache
+from pathlib import Path
+
+import torch
+
+from ..core.gemm_library import handed_in_gemm
+
+
+@cache
+def torch_gemm() -> tuple[int, int] | None:
+    """The addresses of ``sgemm_`` and ``dgemm_`` in PyTorch's CPU library, or None where it has none."""
+    folder = Path(torch.__file__).parent / "lib"
+    for path in sorted(folder.glob("*torch_cpu.*")):
+        try:
+            library = ctypes.CDLL(str(path))
+            return tuple(ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in ("sgemm_", "dgemm_"))
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+@contextmanager
+def torch_blas() -> Iterator[None]:
+    """Inside the block the kernels' BLAS products call PyTorch's BLAS (:func:`torch_gemm`), when found."""
+    addresses = torch_gemm()
+    with handed_in_gemm(*addresses) if addresses else nullcontext():
+        yield

@@ -1,0 +1,109 @@
+"""The kernels' BLAS hand-over (yetztml.core.gemm_library): which gemm the compiled products call.
+
+A recording gemm (``gemmspy.RecordingGemm``) is handed in, so each test sees exactly which products went
+through it and with which flags, sizes and leading dimensions.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+from gemmspy import RecordingGemm
+from yetztml.core import gemm_library, linalg
+from yetztml.core.errors import OptionError
+
+
+@pytest.fixture
+def recording():
+    gemm = RecordingGemm()
+    with gemm_library.handed_in_gemm(*gemm.addresses()):
+        yield gemm
+
+
+@numba.njit(cache=True)
+def _handed_in_now():
+    return gemm_library._handed_in()
+
+
+@pytest.mark.parametrize("dtype, name", [(np.float32, "c_float"), (np.float64, "c_double")])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_each_product_goes_through_the_handed_in_gemm_as_its_transpose(recording, rng, dtype, name, accumulate):
+    """(GL2): gemm_nt, gemm_nn and gemm_tn of row-major operands (M, K, N) = (20, 9, 30) each make one call
+    computing outᵀ (N×M) with the flags of the operands' storage and their row strides as leading dimensions;
+    the result is the product, added to out when accumulating."""
+    m, k, n = 20, 9, 30
+    a, b_nt, b_nn, a_tn = (rng.standard_normal(s).astype(dtype) for s in ((m, k), (n, k), (k, n), (k, m)))
+    start = rng.standard_normal((m, n)).astype(dtype)
+    cases = [
+        (linalg.gemm_nt, a, b_nt, a @ b_nt.T, ("T", "N", n, m, k, k, k, n)),
+        (linalg.gemm_nn, a, b_nn, a @ b_nn, ("N", "N", n, m, k, n, k, n)),
+        (linalg.gemm_tn, a_tn, b_nn, a_tn.T @ b_nn, ("N", "T", n, m, k, n, m, n)),
+    ]
+    for fn, left, right, product, flags in cases:
+        out = start.copy()
+        recording.calls.clear()
+        fn(left, right, out, accumulate)
+        assert recording.calls == [(name, *flags, 1.0 if accumulate else 0.0)]
+        want = start + product if accumulate else product
+        np.testing.assert_allclose(out, want, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-5)
+
+
+def test_views_with_a_longer_row_pass_their_row_stride(recording, rng):
+    """An operand cut from a wider array keeps its memory: lda is the parent's row length, not K."""
+    parent = rng.standard_normal((20, 15))
+    left = parent[:, 3:12]  # (20, 9), row stride 15
+    right = rng.standard_normal((30, 9))
+    out = np.empty((20, 30))
+    linalg.gemm_nt(left, right, out, False)
+    assert recording.calls == [("c_double", "T", "N", 30, 20, 9, 9, 15, 30, 0.0)]
+    np.testing.assert_allclose(out, left @ right.T, rtol=1e-13)
+
+
+def test_a_layout_neither_row_nor_column_major_takes_the_np_dot_path(recording, rng):
+    left = rng.standard_normal((40, 18))[::2, ::2]  # (20, 9), no unit stride
+    right = rng.standard_normal((30, 9))
+    out = np.empty((20, 30))
+    linalg.gemm_nt(left, right, out, False)
+    assert recording.calls == []
+    np.testing.assert_array_equal(out, np.dot(left, right.T))
+
+
+def test_small_products_stay_in_the_loops(recording, rng):
+    """Below BLAS_THRESHOLD multiply-adds (2·3·4 here) no BLAS is called, handed in or not."""
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    out = np.empty((2, 4))
+    linalg.gemm_nt(a, b, out, False)
+    assert recording.calls == []
+    np.testing.assert_allclose(out, a @ b.T, rtol=1e-14)
+
+
+def test_outside_a_block_products_are_np_dot_bit_for_bit(rng):
+    """Before, after and between blocks the flag is off and products equal ``np.dot`` bit for bit; a block's
+    exit restores the previous table, also when the block raises and when blocks nest."""
+    a, b = rng.standard_normal((20, 9)).astype(np.float32), rng.standard_normal((30, 9)).astype(np.float32)
+    out = np.empty((20, 30), np.float32)
+    assert not _handed_in_now()
+    outer, inner = RecordingGemm(), RecordingGemm()
+    with gemm_library.handed_in_gemm(*outer.addresses()):
+        with pytest.raises(RuntimeError, match="inside"):
+            with gemm_library.handed_in_gemm(*inner.addresses()):
+                linalg.gemm_nt(a, b, out, False)
+                raise RuntimeError("inside")
+        linalg.gemm_nt(a, b, out, False)
+        assert _handed_in_now()
+    assert len(inner.calls) == 1 and len(outer.calls) == 1
+    assert not _handed_in_now()
+    linalg.gemm_nt(a, b, out, False)
+    np.testing.assert_array_equal(out, np.dot(a, b.T))
+    assert len(outer.calls) == 1
+
+
+@pytest.mark.parametrize("bad", [0, -5, None, 1.5, True, "0x10"])
+def test_an_address_that_is_not_a_positive_integer_is_refused(bad):
+    with pytest.raises(OptionError, match=r"handed_in_gemm\(sgemm=\.\.\.\): expected a positive integer address"):
+        with gemm_library.handed_in_gemm(bad, 1):
+            pass
+    assert not _handed_in_now()
+
