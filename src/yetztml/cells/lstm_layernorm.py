@@ -54,7 +54,7 @@ EPS = 1e-5
 LN_NAMES = ("ln_ih_weight", "ln_ih_bias", "ln_hh_weight", "ln_hh_bias", "ln_c_weight", "ln_c_bias")
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})  # the block sums may be reordered
 def _normalise(z, zhat, r, groups, eps):
     """(LN2)/(LN6) for one row: z (G·W,) in ``groups`` blocks → ẑ (G·W,), r (G,) inverse deviations."""
     W = z.shape[0] // groups
@@ -72,7 +72,7 @@ def _normalise(z, zhat, r, groups, eps):
             zhat[j] = (z[j] - mu) * rk
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})  # the block sums may be reordered
 def _normalise_back(dy, yhat, r, dz, groups):
     """LN'(δŷ) for one row: dz = r (δŷ − mean δŷ − ŷ mean(δŷ ŷ)) per block (the error on z)."""
     W = dy.shape[0] // groups
