@@ -12,7 +12,7 @@ import pytest
 
 from gemmspy import RecordingGemm
 from yetztml.core import gemm_library, linalg
-from yetztml.core.errors import OptionError
+from yetztml.core.errors import OptionError, UnsupportedError
 
 
 @pytest.fixture
@@ -80,24 +80,70 @@ def test_small_products_stay_in_the_loops(recording, rng):
 
 
 def test_outside_a_block_products_are_np_dot_bit_for_bit(rng):
-    """Before, after and between blocks the flag is off and products equal ``np.dot`` bit for bit; a block's
-    exit restores the previous table, also when the block raises and when blocks nest."""
+    """Before and after blocks the flag is off and products equal ``np.dot`` bit for bit; nested blocks of the
+    same gemm keep it until the outer one ends, also when the inner one raises."""
     a, b = rng.standard_normal((20, 9)).astype(np.float32), rng.standard_normal((30, 9)).astype(np.float32)
     out = np.empty((20, 30), np.float32)
     assert not _handed_in_now()
-    outer, inner = RecordingGemm(), RecordingGemm()
-    with gemm_library.handed_in_gemm(*outer.addresses()):
+    gemm = RecordingGemm()
+    with gemm_library.handed_in_gemm(*gemm.addresses()):
         with pytest.raises(RuntimeError, match="inside"):
-            with gemm_library.handed_in_gemm(*inner.addresses()):
+            with gemm_library.handed_in_gemm(*gemm.addresses()):
                 linalg.gemm_nt(a, b, out, False)
                 raise RuntimeError("inside")
-        linalg.gemm_nt(a, b, out, False)
         assert _handed_in_now()
-    assert len(inner.calls) == 1 and len(outer.calls) == 1
+        linalg.gemm_nt(a, b, out, False)
+    assert len(gemm.calls) == 2
     assert not _handed_in_now()
     linalg.gemm_nt(a, b, out, False)
     np.testing.assert_array_equal(out, np.dot(a, b.T))
-    assert len(outer.calls) == 1
+    assert len(gemm.calls) == 2
+
+
+def test_another_gemm_while_one_is_in_use_is_refused(rng):
+    """The table holds one pair: a second, different pair inside an open block is refused, and the first
+    stays in use."""
+    first, second = RecordingGemm(), RecordingGemm()
+    a, b, out = rng.standard_normal((20, 9)), rng.standard_normal((30, 9)), np.empty((20, 30))
+    with gemm_library.handed_in_gemm(*first.addresses()):
+        with pytest.raises(UnsupportedError, match=r"handed_in_gemm: expected the gemm already handed in, or none, "
+                                                   r"got another pair .* End the open block first"):
+            with gemm_library.handed_in_gemm(*second.addresses()):
+                pass
+        linalg.gemm_nt(a, b, out, False)
+    assert len(first.calls) == 1 and second.calls == []
+    assert not _handed_in_now()
+
+
+def test_blocks_overlapping_in_threads_keep_the_gemm_until_the_last_ends(rng):
+    """Thread A opens a block, thread B opens one of the same gemm, A ends first: B's products still go
+    through it, and after B ends the kernels are back on np.dot."""
+    import threading
+
+    gemm = RecordingGemm()
+    a, b, out = rng.standard_normal((20, 9)), rng.standard_normal((30, 9)), np.empty((20, 30))
+    a_open, a_done, b_open = threading.Event(), threading.Event(), threading.Event()
+
+    def thread_a():
+        with gemm_library.handed_in_gemm(*gemm.addresses()):
+            a_open.set()
+            b_open.wait(10)
+        a_done.set()
+
+    def thread_b():
+        a_open.wait(10)
+        with gemm_library.handed_in_gemm(*gemm.addresses()):
+            b_open.set()
+            a_done.wait(10)
+            linalg.gemm_nt(a, b, out, False)
+
+    threads = [threading.Thread(target=thread_a), threading.Thread(target=thread_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert a_done.is_set() and len(gemm.calls) == 1
+    assert not _handed_in_now()
 
 
 @pytest.mark.parametrize("bad", [0, -5, None, 1.5, True, "0x10"])

@@ -22,12 +22,14 @@ row-major product ``out (+)= L·R`` is computed as its transpose::
 
 with op = 'N' for an operand stored row-major and 'T' for one stored column-major.
 
-The table is process-wide: a block changes the library for every thread of the process until it ends.
+The table is process-wide: while any block is open, in any thread, every kernel of the process calls the
+handed-in gemm.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,7 +39,7 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from .errors import OptionError, message
+from .errors import OptionError, UnsupportedError, message
 
 _SYMBOL = "yetztml_gemm_table"
 #: [sgemm address, dgemm address, flag]: the flag is non-null inside a :func:`handed_in_gemm` block.
@@ -146,17 +148,34 @@ def handed_in_product(left, right, out, accumulate):
     return True
 
 
+_LOCK = threading.Lock()
+#: How many handed_in_gemm blocks are open now, in every thread together.
+_OPEN = [0]
+
+
 @contextmanager
 def handed_in_gemm(sgemm: int, dgemm: int) -> Iterator[None]:
     """Inside the block, compiled kernels' BLAS products call the Fortran-interface ``sgemm`` / ``dgemm`` at
-    these addresses (GL1); the previous library is restored on exit. The functions must take 32-bit
-    integers (LP64), as PyTorch's own calls into its BLAS do."""
+    these addresses (GL1); when the last open block ends, ``np.dot`` is back. The functions must take 32-bit
+    integers (LP64), as PyTorch's own calls into its BLAS do.
+
+    Blocks may nest and overlap across threads as long as they hand in the same pair; handing in another
+    pair while one is in use raises :class:`UnsupportedError` (the table holds one)."""
     for name, address in (("sgemm", sgemm), ("dgemm", dgemm)):
         if not isinstance(address, int) or isinstance(address, bool) or address <= 0:
             raise OptionError(message(f"handed_in_gemm({name}=...)", "a positive integer address", repr(address)))
-    before = (_TABLE[0], _TABLE[1], _TABLE[2])
-    _TABLE[0], _TABLE[1], _TABLE[2] = sgemm, dgemm, 1
+    with _LOCK:
+        if _OPEN[0] and (_TABLE[0], _TABLE[1]) != (sgemm, dgemm):
+            raise UnsupportedError(message(
+                "handed_in_gemm", "the gemm already handed in, or none",
+                f"another pair ({sgemm:#x}, {dgemm:#x}) while ({_TABLE[0]:#x}, {_TABLE[1]:#x}) is in use",
+                "End the open block first"))
+        _TABLE[0], _TABLE[1], _TABLE[2] = sgemm, dgemm, 1
+        _OPEN[0] += 1
     try:
         yield
     finally:
-        _TABLE[0], _TABLE[1], _TABLE[2] = before
+        with _LOCK:
+            _OPEN[0] -= 1
+            if not _OPEN[0]:
+                _TABLE[0], _TABLE[1], _TABLE[2] = None, None, None
