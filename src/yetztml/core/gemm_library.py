@@ -47,6 +47,7 @@ _TABLE = (ctypes.c_void_p * 3)()
 llvm.add_symbol(_SYMBOL, ctypes.addressof(_TABLE))
 
 _N, _T = ord("N"), ord("T")
+_INT32_MAX = 2**31 - 1
 
 
 def _table(builder: ir.IRBuilder) -> ir.GlobalVariable:
@@ -120,9 +121,11 @@ def _gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
 @numba.njit(cache=True)
 def _storage(x):
     """(op, leading dimension) of the matrix x as the column-major storage (GL2) reads it: 'N' for a row-major
-    x, 'T' for a column-major one, (0, 0) for any other layout."""
+    x, 'T' for a column-major one, (0, 0) for any other layout or a size beyond 32-bit integers."""
     item = x.itemsize
     rows, cols = x.shape
+    if max(rows, cols, x.strides[0] // item, x.strides[1] // item) > _INT32_MAX:
+        return 0, 0  # beyond the 32-bit integers of the interface
     if x.strides[1] == item and x.strides[0] % item == 0 and x.strides[0] // item >= max(1, cols):
         return _N, x.strides[0] // item
     if x.strides[0] == item and x.strides[1] % item == 0 and x.strides[1] // item >= max(1, rows):
