@@ -37,7 +37,7 @@ import llvmlite.binding as llvm
 import numba
 from llvmlite import ir
 from numba.core import cgutils, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .errors import OptionError, UnsupportedError, message
 
@@ -67,7 +67,7 @@ def _entry(builder: ir.IRBuilder, index: int) -> ir.Value:
 
 
 @intrinsic
-def _handed_in(typingctx):
+def _flag(typingctx):
     """True inside a :func:`handed_in_gemm` block (the table's flag is set)."""
 
     def codegen(context, builder, sig, args):
@@ -75,6 +75,17 @@ def _handed_in(typingctx):
         return builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, None))
 
     return types.boolean(), codegen
+
+
+def _handed_in() -> bool:
+    """Whether compiled products call a handed-in gemm. Run as plain Python (``NUMBA_DISABLE_JIT=1``) the
+    kernels always take ``np.dot``: False."""
+    return False
+
+
+@overload(_handed_in)
+def _handed_in_compiled():
+    return lambda: _flag()
 
 
 @intrinsic
