@@ -22,7 +22,13 @@ off (the kernels' ``np.dot``: the OpenBLAS that NumPy and SciPy ship), sampled i
 A second table times the LSTM's matrix products alone, through the function the kernels call
 (:func:`yetztml.core.linalg.blas_product`): one time step's two products with the kernels' own BLAS, with
 PyTorch's handed in, and with ``torch.mm``; and every product of one forward + backward with each of the
-two BLAS libraries — the floor under our ``LSTM`` row whatever its gate arithmetic costs.
+two BLAS libraries — the floor under our ``LSTM`` row whatever its gate arithmetic costs (for CIFG, with three
+gate blocks instead of four, its own products).
+
+A third table sets each row against that floor: "ceiling" = theirs / (every product alone, PyTorch's BLAS),
+the largest ratio any implementation making these products could reach (the peephole, layer-normalised and
+zoneout LSTMs make the LSTM's products; CIFG three quarters of them), and how much of the time ours spends
+outside the products.
 
 Run from the repository root::
 
@@ -174,7 +180,7 @@ def _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh):
     (the BLAS handed in, if any, else ``np.dot``), with no gate arithmetic between them."""
     T, B, I = x.shape
     H = h.shape[2]
-    rows = gates.reshape(T * B, 4 * H)
+    rows = gates.reshape(T * B, w_ih.shape[0])  # G·H gate rows (G = 4, or 3 for CIFG)
     blas_product(x.reshape(T * B, I), w_ih.T, rows, False)  # W_ih x(t), all steps
     for t in range(T):
         blas_product(h[t], w_hh.T, rec, False)  # W_hh h(t−1), one step
@@ -192,14 +198,14 @@ def _step_products(h, w_hh, rec, da, dh, calls):
         blas_product(da, w_hh, dh, False)
 
 
-def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float) -> None:
+def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float, G: int = 4) -> dict[str, float]:
     """The per-step products with each BLAS and with ``torch.mm``, and all products of one forward + backward
-    with each BLAS."""
+    with each BLAS, for G gate blocks; prints the row and returns the medians (seconds)."""
     rng = np.random.default_rng(0)
     f = np.float32
-    x, w_ih, w_hh = (rng.standard_normal(s).astype(f) for s in ((T, B, I), (4 * H, I), (4 * H, H)))
-    h, gates = rng.standard_normal((T + 1, B, H)).astype(f), rng.standard_normal((T, B, 4 * H)).astype(f)
-    rec, dh, dx = np.empty((B, 4 * H), f), np.empty((B, H), f), np.empty((T, B, I), f)
+    x, w_ih, w_hh = (rng.standard_normal(s).astype(f) for s in ((T, B, I), (G * H, I), (G * H, H)))
+    h, gates = rng.standard_normal((T + 1, B, H)).astype(f), rng.standard_normal((T, B, G * H)).astype(f)
+    rec, dh, dx = np.empty((B, G * H), f), np.empty((B, H), f), np.empty((T, B, I), f)
     dw_ih, dw_hh = np.empty_like(w_ih), np.empty_like(w_hh)
     t_h, t_w, t_rec = torch.from_numpy(h[0]), torch.from_numpy(w_hh), torch.from_numpy(rec)
     t_da, t_dh = torch.from_numpy(gates[0]), torch.from_numpy(dh)
@@ -229,8 +235,9 @@ def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float) -
         for key, fn in work.items():
             times[key].append(_sample(fn, min_sample))
     m = {k: statistics.median(v) for k, v in times.items()}
-    print(f"| {I}, {H}, {B}, {T} | {1e6 * m['own']:.1f} | {1e6 * m['handed']:.1f} | {1e6 * m['mm']:.1f} "
+    print(f"| {I}, {H}, {B}, {T} | {G} | {1e6 * m['own']:.1f} | {1e6 * m['handed']:.1f} | {1e6 * m['mm']:.1f} "
           f"| {m['handed'] / m['own']:.2f}x | {1e3 * m['all own']:.1f} | {1e3 * m['all handed']:.1f} |", flush=True)
+    return m
 
 
 def main() -> None:
@@ -244,6 +251,7 @@ def main() -> None:
     print("| I, H, B, T | module | ours (ms) | ours, own BLAS (ms) | theirs | theirs (ms) | ratio theirs/ours "
           "| ratio theirs/ours, own BLAS | max rel err |")
     print("|---|---|---|---|---|---|---|---|---|")
+    measured: list[tuple[tuple[int, int, int, int], str, float, float]] = []
     for I, H, B, T in SIZES:
         gen = torch.Generator().manual_seed(1)
         x = torch.randn(T, B, I, generator=gen, requires_grad=True)
@@ -267,14 +275,25 @@ def main() -> None:
             o, own, t = (statistics.median(times[k]) for k in ("ours", "own", "theirs"))
             print(f"| {I}, {H}, {B}, {T} | {name} | {1e3 * o:.1f} | {1e3 * own:.1f} | {label} | {1e3 * t:.1f} "
                   f"| {t / o:.2f}x | {t / own:.2f}x | {err:.1e} |", flush=True)
-    print("\nThe LSTM's matrix products alone, through the function the kernels call: one step's two products "
-          "(B×H·H×4H forward, B×4H·4H×H backward) with the kernels' own BLAS (NumPy/SciPy's), with PyTorch's "
-          "handed in, and with torch.mm; every product of one forward + backward with each")
-    print("| I, H, B, T | step products, own BLAS (µs) | step products, PyTorch's handed in (µs) | torch.mm (µs) "
-          "| handed in / own | all products, own (ms) | all products, handed in (ms) |")
+            measured.append(((I, H, B, T), name, o, t))
+    print("\nThe matrix products alone, through the function the kernels call: one step's two products "
+          "(B×H·H×G·H forward, B×G·H·G·H×H backward, G gate blocks: 4, or 3 for CIFG) with the kernels' own BLAS "
+          "(NumPy/SciPy's), with PyTorch's handed in, and with torch.mm; every product of one forward + backward "
+          "with each")
+    print("| I, H, B, T | G | step products, own BLAS (µs) | step products, PyTorch's handed in (µs) "
+          "| torch.mm (µs) | handed in / own | all products, own (ms) | all products, handed in (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
+    floors = {(size, G): _products(*size, args.repeats, args.min_sample, G)["all handed"]
+              for size in SIZES for G in (4, 3)}
+    print("\nEach row against its products alone (PyTorch's BLAS handed in, as inside the operators): ceiling = "
+          "theirs / products, the most any implementation making these products could reach")
+    print("| I, H, B, T | module | products alone (ms) | ours (ms) | ours outside the products (ms) "
+          "| ratio theirs/ours | ceiling theirs/products |")
     print("|---|---|---|---|---|---|---|")
-    for I, H, B, T in SIZES:
-        _products(I, H, B, T, args.repeats, args.min_sample)
+    for size, name, o, t in measured:
+        floor = floors[size, 3 if name == "CIFGLSTM" else 4]
+        print(f"| {', '.join(map(str, size))} | {name} | {1e3 * floor:.1f} | {1e3 * o:.1f} | {1e3 * (o - floor):.1f} "
+              f"| {t / o:.2f}x | {t / floor:.2f}x |")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

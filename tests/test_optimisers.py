@@ -210,3 +210,15 @@ def test_step_names_the_parameters_that_overflowed(dtype):
     assert np.isinf(params["a"][0]) and params["a"][1] == 1.0
     sgd = SGD({"c": np.array([big], dtype=dtype)}, lr=float(big))
     assert sgd.step({"c": np.array([-1.0], dtype=dtype)}) == ["c"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_without_eps_on_a_zero_gradient_reports_the_nan_it_makes(dtype):
+    """eps = 0 and a weight whose gradient has always been 0: m/√v is 0/0. The compiled pass has no
+    zero-division check (so that it vectorises): the weight becomes NaN and ``step`` names it, as the
+    overflow above, where a checked division would raise ZeroDivisionError from inside the kernel."""
+    params = {"w": np.array([0.5, 2.0], dtype=dtype)}
+    opt = Adam(params, lr=0.1, eps=0.0)
+    assert opt.step({"w": np.array([0.0, 1.0], dtype=dtype)}) == ["w"]
+    assert np.isnan(params["w"][0])
+    assert params["w"][1] == dtype(2.0) - dtype(0.1)  # m̂/√v̂ = 1 exactly for the other weight

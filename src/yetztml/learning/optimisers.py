@@ -326,7 +326,7 @@ def _spare(store: dict[str, np.ndarray], key: str, like: np.ndarray) -> np.ndarr
     return spare.reshape(-1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")  # no zero-division checks: the loop vectorises (0/0 gives NaN)
 def adam_update(  # pragma: no cover
     p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps, keep, old_p, old_m, old_v
 ):
