@@ -18,12 +18,13 @@ def _matrix(pointer, ctype, rows: int, cols: int, ld: int) -> np.ndarray:
 class RecordingGemm:
     """sgemm/dgemm stand-ins: (GL1) by NumPy, each call's (transa, transb, m, n, k, lda, ldb, ldc, beta) kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, integer: type = ctypes.c_int32) -> None:
         self.calls: list[tuple] = []
+        self.integer = integer  # c_int32: the LP64 interface; c_int64: ILP64
         self.functions = [self._function(ctypes.c_float), self._function(ctypes.c_double)]
 
     def _function(self, real):
-        char, integer, number = ctypes.POINTER(ctypes.c_char), ctypes.POINTER(ctypes.c_int), ctypes.POINTER(real)
+        char, integer, number = ctypes.POINTER(ctypes.c_char), ctypes.POINTER(self.integer), ctypes.POINTER(real)
         prototype = ctypes.CFUNCTYPE(None, char, char, integer, integer, integer, number, ctypes.c_void_p, integer,
                                      ctypes.c_void_p, integer, number, ctypes.c_void_p, integer)
 

@@ -6,6 +6,8 @@ through it and with which flags, sizes and leading dimensions.
 
 from __future__ import annotations
 
+import ctypes
+
 import numba
 import numpy as np
 import pytest
@@ -153,3 +155,103 @@ def test_an_address_that_is_not_a_positive_integer_is_refused(bad):
             pass
     assert not _handed_in_now()
 
+
+
+def test_a_gemm_of_64_bit_integers_gets_them_whole():
+    """ilp64=True: m, n, k and the leading dimensions are passed as 64-bit integers (an LP64 reading of them
+    would see each value's low half followed by the next argument's garbage, and the product would be wrong)."""
+    gemm = RecordingGemm(ctypes.c_int64)
+    rng = np.random.default_rng(3)
+    a, b, out = rng.standard_normal((20, 9)), rng.standard_normal((30, 9)), np.empty((20, 30))
+    with gemm_library.handed_in_gemm(*gemm.addresses(), ilp64=True):
+        assert _handed_in_now()
+        linalg.gemm_nt(a, b, out, False)
+    assert gemm.calls == [("c_double", "T", "N", 30, 20, 9, 9, 9, 30, 0.0)]
+    np.testing.assert_allclose(out, a @ b.T, rtol=1e-13)
+    assert list(gemm_library._TABLE) == list(gemm_library._BETWEEN[0] or (None, None, None))
+
+
+def test_ilp64_must_be_a_bool():
+    with pytest.raises(OptionError, match=r"handed_in_gemm\(ilp64=\.\.\.\): expected True or False, got 1"):
+        with gemm_library.handed_in_gemm(1, 2, ilp64=1):
+            pass
+
+
+@pytest.fixture
+def default_recording(monkeypatch):
+    """A recording gemm installed as the kernels' BLAS between blocks, as NumPy's is."""
+    gemm = RecordingGemm()
+    entry = (*gemm.addresses(), gemm_library._ON | gemm_library._DEFAULT)
+    monkeypatch.setattr(gemm_library, "_BETWEEN", [entry])
+    gemm_library._install(entry)
+    yield gemm
+    monkeypatch.undo()
+    gemm_library._install(gemm_library._BETWEEN[0])
+
+
+def test_between_blocks_the_default_gemm_makes_the_overwriting_products_only(default_recording, rng):
+    """Outside every block the default gemm computes out = L·R (β = 0); an accumulating product keeps
+    ``out += np.dot(…)`` (its rounding), and no block counts as open."""
+    a, b = rng.standard_normal((20, 9)), rng.standard_normal((30, 9))
+    out = np.empty((20, 30))
+    assert not _handed_in_now()
+    linalg.gemm_nt(a, b, out, False)
+    assert default_recording.calls == [("c_double", "T", "N", 30, 20, 9, 9, 9, 30, 0.0)]
+    start = out.copy()
+    linalg.gemm_nt(a, b, out, True)
+    assert len(default_recording.calls) == 1
+    np.testing.assert_array_equal(out, start + np.dot(a, b.T))
+
+
+def test_a_block_hands_in_its_gemm_and_gives_the_default_back(default_recording, rng):
+    handed = RecordingGemm()
+    a, b, out = rng.standard_normal((20, 9)), rng.standard_normal((30, 9)), np.empty((20, 30))
+    with gemm_library.handed_in_gemm(*handed.addresses()):
+        linalg.gemm_nt(a, b, out, True)  # inside a block every product goes through the handed-in gemm
+    linalg.gemm_nt(a, b, out, False)
+    assert [c[-1] for c in handed.calls] == [1.0] and len(default_recording.calls) == 1
+    assert list(gemm_library._TABLE) == list(gemm_library._BETWEEN[0])
+
+
+def test_numpy_blas_is_the_default_where_numpy_ships_openblas(rng):
+    """In this environment NumPy's BLAS is the OpenBLAS of its wheel: the table holds its gemm between blocks,
+    and the kernels' products equal NumPy's own np.dot bit for bit."""
+    config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    assert "openblas" in config["name"]
+    found = gemm_library.numpy_gemm()
+    assert found is not None and found[2] == ("USE64BITINT" in config.get("openblas configuration", ""))
+    assert gemm_library.kernel_blas() == "numpy"
+    assert list(gemm_library._TABLE)[:2] == list(found[:2])
+    for dtype in (np.float32, np.float64):
+        a, b = rng.standard_normal((64, 128)).astype(dtype), rng.standard_normal((512, 128)).astype(dtype)
+        out = np.empty((64, 512), dtype)
+        linalg.gemm_nt(a, b, out, False)
+        assert out.tobytes() == np.dot(a, b.T).tobytes()
+
+
+@pytest.mark.parametrize("value, printed", [("scipy", "scipy"), ("numpy", "numpy"), (None, "numpy")])
+def test_the_environment_chooses_the_kernels_blas(value, printed):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != gemm_library.ENVIRONMENT}
+    if value is not None:
+        env[gemm_library.ENVIRONMENT] = value
+    code = "from yetztml.core import gemm_library as g; print(g.kernel_blas(), g._TABLE[2] or 0)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    kind, flag = done.stdout.split()
+    assert kind == printed and (int(flag) == 0) == (printed == "scipy")
+
+
+def test_an_unknown_choice_in_the_environment_is_refused():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, gemm_library.ENVIRONMENT: "mkl"}
+    done = subprocess.run([sys.executable, "-c", "import yetztml.core.gemm_library"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert ("environment variable YETZTML_KERNEL_BLAS: expected one of numpy, scipy, got 'mkl'" in done.stderr)

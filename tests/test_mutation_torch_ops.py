@@ -41,7 +41,9 @@ def test_run_returns_outputs_final_state_and_detached_trajectories(reverse):
     ref.load_state_dict(m.state_dict())
     want, (h_n, c_n) = ref(x.flip(0) if reverse else x, tuple(s[None] for s in init))
     assert (out - (want.flip(0) if reverse else want)).abs().max().item() <= 1e-15
-    assert torch.equal(fin[0], h_n[0]) and torch.equal(fin[1], c_n[0])
+    # a reverse sweep and a forward sweep of the flipped input may round one step differently (the final state
+    # is compared exactly with the run's own trajectory above)
+    assert max((fin[0] - h_n[0]).abs().max().item(), (fin[1] - c_n[0]).abs().max().item()) <= 1e-15
 
 
 def test_run_of_a_forward_only_cell_in_reverse_flips_its_outputs():

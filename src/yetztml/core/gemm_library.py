@@ -24,14 +24,24 @@ with op = 'N' for an operand stored row-major and 'T' for one stored column-majo
 
 The table is process-wide: while any block is open, in any thread, every kernel of the process calls the
 handed-in gemm.
+
+Outside every block the table holds NumPy's own BLAS (:func:`numpy_gemm`) where it is an OpenBLAS loaded in
+the process: the ``np.dot`` of compiled code calls SciPy's OpenBLAS, whose per-call cost at a recurrent
+step's sizes (B×H·H×4H, B = 32–64, H = 128) measured 1.2–1.4x that of the OpenBLAS wheel NumPy ships, with
+results equal bit for bit (160 shapes, flags and β of both dtypes; ``benchmarks/gemm_handover_sizes.py``).
+That default serves the overwriting products only (β = 0): an accumulating product keeps ``out +=
+np.dot(…)``, whose rounding a gemm with β = 1 would change. ``YETZTML_KERNEL_BLAS=scipy`` in the environment
+(read at import) keeps every product on ``np.dot``; ``numpy`` (the default) is the behaviour above.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 
 import llvmlite.binding as llvm
 import numba
@@ -42,9 +52,14 @@ from numba.extending import intrinsic, overload
 from .errors import OptionError, UnsupportedError, message
 
 _SYMBOL = "yetztml_gemm_table"
-#: [sgemm address, dgemm address, flag]: the flag is non-null inside a :func:`handed_in_gemm` block.
+#: [sgemm address, dgemm address, flag]: the flag is 0 (null) when products take ``np.dot``, else its bits say
+#: _ON, _WIDE (the gemm takes 64-bit integers) and _DEFAULT (NumPy's BLAS outside every block: β = 0 only).
 _TABLE = (ctypes.c_void_p * 3)()
 llvm.add_symbol(_SYMBOL, ctypes.addressof(_TABLE))
+_ON, _WIDE, _DEFAULT = 1, 2, 4
+#: The environment variable that chooses the kernels' BLAS outside every block, and its values.
+ENVIRONMENT = "YETZTML_KERNEL_BLAS"
+CHOICES = ("numpy", "scipy")
 
 _N, _T = ord("N"), ord("T")
 _INT32_MAX = 2**31 - 1
@@ -68,30 +83,39 @@ def _entry(builder: ir.IRBuilder, index: int) -> ir.Value:
 
 @intrinsic
 def _flag(typingctx):
-    """True inside a :func:`handed_in_gemm` block (the table's flag is set)."""
+    """The table's flag as an integer (0: ``np.dot``)."""
 
     def codegen(context, builder, sig, args):
-        flag = _entry(builder, 2)
-        return builder.icmp_unsigned("!=", flag, ir.Constant(flag.type, None))
+        return builder.ptrtoint(_entry(builder, 2), context.get_value_type(types.intp))
 
-    return types.boolean(), codegen
+    return types.intp(), codegen
+
+
+def _mode() -> int:
+    """The table's flag. Run as plain Python (``NUMBA_DISABLE_JIT=1``) the kernels always take ``np.dot``: 0."""
+    return 0
+
+
+@overload(_mode)
+def _mode_compiled():
+    return lambda: _flag()
 
 
 def _handed_in() -> bool:
-    """Whether compiled products call a handed-in gemm. Run as plain Python (``NUMBA_DISABLE_JIT=1``) the
-    kernels always take ``np.dot``: False."""
+    """Whether a :func:`handed_in_gemm` block is open (plain Python: False)."""
     return False
 
 
 @overload(_handed_in)
 def _handed_in_compiled():
-    return lambda: _flag()
+    return lambda: (_flag() & _ON) != 0 and (_flag() & _DEFAULT) == 0
 
 
 @intrinsic
 def _gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
     """(GL1) with α = 1 through the table's ``sgemm`` (float32) or ``dgemm`` (float64): a, b, c are arrays of
-    one dtype, passed by their first element's address; the integers are cut to 32 bits."""
+    one dtype, passed by their first element's address; the integers are passed as 64-bit integers when the
+    flag says _WIDE, else cut to 32 bits."""
     dtypes = {a.dtype, b.dtype, c.dtype}
     if len(dtypes) != 1 or a.dtype not in (types.float32, types.float64):
         return None
@@ -101,11 +125,8 @@ def _gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
 
     def codegen(context, builder, sig, args):
         real = context.get_value_type(dtype)
-        i8, i32 = ir.IntType(8), ir.IntType(32)
-        by_address = [i8.as_pointer()] * 2 + [i32.as_pointer()] * 3 + [real.as_pointer()] * 2 + [
-            i32.as_pointer(), real.as_pointer(), i32.as_pointer()] + [real.as_pointer()] * 2 + [i32.as_pointer()]
-        fnty = ir.FunctionType(ir.VoidType(), by_address)
-        function = builder.bitcast(_entry(builder, 0 if dtype == types.float32 else 1), fnty.as_pointer())
+        i8 = ir.IntType(8)
+        entry = _entry(builder, 0 if dtype == types.float32 else 1)
 
         def slot(value):
             address = cgutils.alloca_once(builder, value.type)
@@ -117,13 +138,29 @@ def _gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
 
         ta, tb, m_, n_, k_, a_, lda_, b_, ldb_, beta_, c_, ldc_ = args
         to_i8 = [slot(builder.trunc(v, i8)) for v in (ta, tb)]
-        to_i32 = [slot(builder.trunc(v, i32)) for v in (m_, n_, k_, lda_, ldb_, ldc_)]
         one = slot(ir.Constant(real, 1.0))
         beta_real = slot(beta_ if dtype == types.float64 else builder.fptrunc(beta_, real))
-        builder.call(function, [
-            to_i8[0], to_i8[1], to_i32[0], to_i32[1], to_i32[2], one, data(sig.args[5], a_), to_i32[3],
-            data(sig.args[7], b_), to_i32[4], beta_real, data(sig.args[10], c_), to_i32[5],
-        ])
+
+        def call(integer: ir.IntType) -> None:
+            by_address = [i8.as_pointer()] * 2 + [integer.as_pointer()] * 3 + [real.as_pointer()] * 2 + [
+                integer.as_pointer(), real.as_pointer(), integer.as_pointer()] + [real.as_pointer()] * 2 + [
+                integer.as_pointer()]
+            fnty = ir.FunctionType(ir.VoidType(), by_address)
+            function = builder.bitcast(entry, fnty.as_pointer())
+            ints = [slot(v if v.type == integer else builder.trunc(v, integer))
+                    for v in (m_, n_, k_, lda_, ldb_, ldc_)]
+            builder.call(function, [
+                to_i8[0], to_i8[1], ints[0], ints[1], ints[2], one, data(sig.args[5], a_), ints[3],
+                data(sig.args[7], b_), ints[4], beta_real, data(sig.args[10], c_), ints[5],
+            ])
+
+        flag = builder.ptrtoint(_entry(builder, 2), ir.IntType(64))
+        wide = builder.icmp_unsigned("!=", builder.and_(flag, ir.Constant(flag.type, _WIDE)), ir.Constant(flag.type, 0))
+        with builder.if_else(wide) as (then, otherwise):
+            with then:
+                call(ir.IntType(64))
+            with otherwise:
+                call(ir.IntType(32))
         return context.get_dummy_value()
 
     return sig, codegen
@@ -146,10 +183,12 @@ def _storage(x):
 
 @numba.njit(cache=True)
 def handed_in_product(left, right, out, accumulate):
-    """out (M, N) (+)= left (M, K) · right (K, N) through the handed-in gemm, (GL2). Returns False, having done
-    nothing, outside a :func:`handed_in_gemm` block or when a layout does not fit (out must be row-major);
-    the caller then takes its ``np.dot`` path."""
-    if not _handed_in():
+    """out (M, N) (+)= left (M, K) · right (K, N) through the table's gemm, (GL2). Returns False, having done
+    nothing, when the table holds none, when it holds NumPy's BLAS (outside every block) and the product
+    accumulates, or when a layout does not fit (out must be row-major); the caller then takes its ``np.dot``
+    path."""
+    mode = _mode()
+    if mode == 0 or (accumulate and mode & _DEFAULT):
         return False
     op_left, ld_left = _storage(left)
     op_right, ld_right = _storage(right)
@@ -168,23 +207,27 @@ _OPEN = [0]
 
 
 @contextmanager
-def handed_in_gemm(sgemm: int, dgemm: int) -> Iterator[None]:
+def handed_in_gemm(sgemm: int, dgemm: int, *, ilp64: bool = False) -> Iterator[None]:
     """Inside the block, compiled kernels' BLAS products call the Fortran-interface ``sgemm`` / ``dgemm`` at
-    these addresses (GL1); when the last open block ends, ``np.dot`` is back. The functions must take 32-bit
-    integers (LP64), as PyTorch's own calls into its BLAS do.
+    these addresses (GL1); when the last open block ends, the kernels' own BLAS is back (:func:`kernel_blas`).
+    The functions take 32-bit integers (LP64, as PyTorch's own calls into its BLAS do), or 64-bit ones with
+    ``ilp64=True``.
 
     Blocks may nest and overlap across threads as long as they hand in the same pair; handing in another
     pair while one is in use raises :class:`UnsupportedError` (the table holds one)."""
     for name, address in (("sgemm", sgemm), ("dgemm", dgemm)):
         if not isinstance(address, int) or isinstance(address, bool) or address <= 0:
             raise OptionError(message(f"handed_in_gemm({name}=...)", "a positive integer address", repr(address)))
+    if not isinstance(ilp64, bool):
+        raise OptionError(message("handed_in_gemm(ilp64=...)", "True or False", repr(ilp64)))
+    flag = _ON | (_WIDE if ilp64 else 0)
     with _LOCK:
-        if _OPEN[0] and (_TABLE[0], _TABLE[1]) != (sgemm, dgemm):
+        if _OPEN[0] and (_TABLE[0], _TABLE[1], _TABLE[2]) != (sgemm, dgemm, flag):
             raise UnsupportedError(message(
                 "handed_in_gemm", "the gemm already handed in, or none",
                 f"another pair ({sgemm:#x}, {dgemm:#x}) while ({_TABLE[0]:#x}, {_TABLE[1]:#x}) is in use",
                 "End the open block first"))
-        _TABLE[0], _TABLE[1], _TABLE[2] = sgemm, dgemm, 1
+        _TABLE[0], _TABLE[1], _TABLE[2] = sgemm, dgemm, flag
         _OPEN[0] += 1
     try:
         yield
@@ -192,4 +235,71 @@ def handed_in_gemm(sgemm: int, dgemm: int) -> Iterator[None]:
         with _LOCK:
             _OPEN[0] -= 1
             if not _OPEN[0]:
-                _TABLE[0], _TABLE[1], _TABLE[2] = None, None, None
+                _install(_BETWEEN[0])
+
+
+@cache
+def numpy_gemm() -> tuple[int, int, bool] | None:
+    """``(sgemm, dgemm, ilp64)``: the addresses of the Fortran-interface gemm of the OpenBLAS NumPy was built
+    with (found among the libraries loaded in the process by :mod:`threadpoolctl`, by NumPy's recorded BLAS
+    version) and whether it takes 64-bit integers; None where NumPy's BLAS is not such a library."""
+    import numpy as np
+    from threadpoolctl import threadpool_info
+
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return None
+    version = str(blas.get("version", ""))
+    if not version or "openblas" not in str(blas.get("name", "")).lower():
+        return None
+    for info in threadpool_info():
+        if info.get("internal_api") != "openblas" or str(info.get("version")) != version:
+            continue
+        try:
+            library = ctypes.CDLL(info["filepath"])
+        except OSError:
+            continue
+        for prefix in ("scipy_", ""):
+            for suffix, wide in (("_64_", True), ("64_", True), ("_", False)):
+                try:
+                    pair = [getattr(library, f"{prefix}{kind}gemm{suffix}") for kind in "sd"]
+                except AttributeError:
+                    continue
+                sgemm, dgemm = (ctypes.cast(f, ctypes.c_void_p).value for f in pair)
+                return sgemm, dgemm, wide
+    return None
+
+
+def _choice() -> str:
+    value = os.environ.get(ENVIRONMENT, "numpy")
+    if value not in CHOICES:
+        raise OptionError(message(f"environment variable {ENVIRONMENT}", f"one of {', '.join(CHOICES)}", repr(value),
+                                  "numpy: NumPy's OpenBLAS for the kernels' products; scipy: np.dot (SciPy's)."))
+    return value
+
+
+def _install(entry: tuple[int, int, int] | None) -> None:
+    """Put ``(sgemm, dgemm, flag)`` in the table, or clear it (``np.dot``)."""
+    _TABLE[0], _TABLE[1], _TABLE[2] = entry if entry else (None, None, None)
+
+
+def kernel_blas() -> str:
+    """Which BLAS the kernels' overwriting products call outside every block: ``"numpy"`` (NumPy's
+    OpenBLAS, :func:`numpy_gemm`) or ``"scipy"`` (``np.dot``: SciPy's BLAS)."""
+    return "numpy" if _BETWEEN[0] else "scipy"
+
+
+def _between() -> tuple[int, int, int] | None:
+    if _choice() != "numpy":
+        return None
+    found = numpy_gemm()
+    if found is None:
+        return None
+    sgemm, dgemm, wide = found
+    return sgemm, dgemm, _ON | _DEFAULT | (_WIDE if wide else 0)
+
+
+#: What the table holds while no block is open (NumPy's BLAS, or None: ``np.dot``).
+_BETWEEN = [_between()]
+_install(_BETWEEN[0])
