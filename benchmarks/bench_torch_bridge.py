@@ -15,20 +15,21 @@ kernels compile there). A sample is k back-to-back calls (k chosen so a sample l
 seconds), reported per call; the implementations of a row are sampled in turn (interleaved) and the table
 gives medians over the repeats; "ratio" is theirs / ours (> 1: ours faster).
 
-Inside ``yetztml.torch``'s operators the kernels' products call PyTorch's own BLAS
-(:mod:`yetztml.torch._blas`); the column "ours, own BLAS" times the same modules with that hand-over switched
-off (the kernels' ``np.dot``: the OpenBLAS that NumPy and SciPy ship), sampled in turn with the others.
+The kernels' products call their own BLAS (:func:`yetztml.core.gemm_library.kernel_blas`: NumPy's OpenBLAS
+where found); the column "ours, PyTorch's BLAS handed in" times the same modules with PyTorch's own BLAS
+handed to the kernels inside the operators (:mod:`yetztml.torch._blas`, what they do where the kernels' own
+BLAS is SciPy's ``np.dot``), sampled in turn with the others.
 
 A second table times the LSTM's matrix products alone, through the function the kernels call
-(:func:`yetztml.core.linalg.blas_product`): one time step's two products with the kernels' own BLAS, with
-PyTorch's handed in, and with ``torch.mm``; and every product of one forward + backward with each of the
-two BLAS libraries — the floor under our ``LSTM`` row whatever its gate arithmetic costs (for CIFG, with three
-gate blocks instead of four, its own products).
+(:func:`yetztml.core.linalg.blas_product`): one time step's two products with the kernels' own BLAS (NumPy's
+OpenBLAS), with ``np.dot`` in compiled code (SciPy's OpenBLAS), with PyTorch's handed in, and with ``torch.mm``;
+and every product of one forward + backward with each of the three — the floor under our ``LSTM`` row
+whatever its gate arithmetic costs (for CIFG, with three gate blocks instead of four, its own products).
 
-A third table sets each row against that floor: "ceiling" = theirs / (every product alone, PyTorch's BLAS),
-the largest ratio any implementation making these products could reach (the peephole, layer-normalised and
-zoneout LSTMs make the LSTM's products; CIFG three quarters of them), and how much of the time ours spends
-outside the products.
+A third table sets each row against that floor: "ceiling" = theirs / (every product alone, with the fastest
+of the BLAS libraries), the largest ratio any implementation making these products could reach (the
+peephole, layer-normalised and zoneout LSTMs make the LSTM's products; CIFG three quarters of them), and how
+much of the time ours spends outside the products.
 
 Run from the repository root::
 
@@ -38,7 +39,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import platform
 import statistics
@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import yetztml.torch as yt  # noqa: E402
+from yetztml.core import gemm_library  # noqa: E402
 from yetztml.core.gemm_library import handed_in_gemm  # noqa: E402
 from yetztml.core.linalg import blas_product  # noqa: E402
 from yetztml.torch import _blas, _ops  # noqa: E402
@@ -221,13 +222,23 @@ def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float, G
                 fn()
         return run
 
+    def scipy(fn):
+        def run() -> None:
+            gemm_library._install(None)  # np.dot in compiled code: SciPy's OpenBLAS
+            try:
+                fn()
+            finally:
+                gemm_library._install(gemm_library._BETWEEN[0])
+        return run
+
     def steps() -> None:
         _step_products(h[0], w_hh, rec, gates[0], dh, 1)
 
     def every() -> None:
         _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
 
-    work = {"own": steps, "handed": handed(steps), "mm": torch_mm, "all own": every, "all handed": handed(every)}
+    work = {"own": steps, "scipy": scipy(steps), "handed": handed(steps), "mm": torch_mm, "all own": every,
+            "all scipy": scipy(every), "all handed": handed(every)}
     for fn in work.values():
         fn()
     times: dict[str, list[float]] = {k: [] for k in work}
@@ -235,8 +246,9 @@ def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float, G
         for key, fn in work.items():
             times[key].append(_sample(fn, min_sample))
     m = {k: statistics.median(v) for k, v in times.items()}
-    print(f"| {I}, {H}, {B}, {T} | {G} | {1e6 * m['own']:.1f} | {1e6 * m['handed']:.1f} | {1e6 * m['mm']:.1f} "
-          f"| {m['handed'] / m['own']:.2f}x | {1e3 * m['all own']:.1f} | {1e3 * m['all handed']:.1f} |", flush=True)
+    print(f"| {I}, {H}, {B}, {T} | {G} | {1e6 * m['own']:.1f} | {1e6 * m['scipy']:.1f} | {1e6 * m['handed']:.1f} "
+          f"| {1e6 * m['mm']:.1f} | {1e3 * m['all own']:.1f} | {1e3 * m['all scipy']:.1f} "
+          f"| {1e3 * m['all handed']:.1f} |", flush=True)
     return m
 
 
@@ -248,8 +260,9 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, one thread, "
           f"load average {os.getloadavg()[0]:.1f}")
-    print("| I, H, B, T | module | ours (ms) | ours, own BLAS (ms) | theirs | theirs (ms) | ratio theirs/ours "
-          "| ratio theirs/ours, own BLAS | max rel err |")
+    print(f"kernels' own BLAS: {gemm_library.kernel_blas()}")
+    print("| I, H, B, T | module | ours (ms) | ours, PyTorch's BLAS handed in (ms) | theirs | theirs (ms) "
+          "| ratio theirs/ours | ratio theirs/ours, PyTorch's BLAS | max rel err |")
     print("|---|---|---|---|---|---|---|---|---|")
     measured: list[tuple[tuple[int, int, int, int], str, float, float]] = []
     for I, H, B, T in SIZES:
@@ -264,28 +277,31 @@ def main() -> None:
             module.train()
             work = {
                 "ours": lambda: _step(ours, x, d, params),  # noqa: B023
-                "own": lambda: _own_blas(lambda: _step(ours, x, d, params)),  # noqa: B023
+                "handed": lambda: _torch_handed(lambda: _step(ours, x, d, params)),  # noqa: B023
                 "theirs": lambda: _step(theirs, x, d, their_params),  # noqa: B023
             }
-            work["own"]()
+            work["handed"]()
             times: dict[str, list[float]] = {k: [] for k in work}
             for _ in range(args.repeats):
                 for key, fn in work.items():
                     times[key].append(_sample(fn, args.min_sample))
-            o, own, t = (statistics.median(times[k]) for k in ("ours", "own", "theirs"))
+            o, own, t = (statistics.median(times[k]) for k in ("ours", "handed", "theirs"))
             print(f"| {I}, {H}, {B}, {T} | {name} | {1e3 * o:.1f} | {1e3 * own:.1f} | {label} | {1e3 * t:.1f} "
                   f"| {t / o:.2f}x | {t / own:.2f}x | {err:.1e} |", flush=True)
             measured.append(((I, H, B, T), name, o, t))
     print("\nThe matrix products alone, through the function the kernels call: one step's two products "
           "(B×H·H×G·H forward, B×G·H·G·H×H backward, G gate blocks: 4, or 3 for CIFG) with the kernels' own BLAS "
-          "(NumPy/SciPy's), with PyTorch's handed in, and with torch.mm; every product of one forward + backward "
-          "with each")
-    print("| I, H, B, T | G | step products, own BLAS (µs) | step products, PyTorch's handed in (µs) "
-          "| torch.mm (µs) | handed in / own | all products, own (ms) | all products, handed in (ms) |")
-    print("|---|---|---|---|---|---|---|---|")
-    floors = {(size, G): _products(*size, args.repeats, args.min_sample, G)["all handed"]
-              for size in SIZES for G in (4, 3)}
-    print("\nEach row against its products alone (PyTorch's BLAS handed in, as inside the operators): ceiling = "
+          "(NumPy's OpenBLAS), with np.dot in compiled code (SciPy's OpenBLAS), with PyTorch's handed in, and "
+          "with torch.mm; every product of one forward + backward with each")
+    print("| I, H, B, T | G | step products, NumPy's (µs) | SciPy's (µs) | PyTorch's handed in (µs) "
+          "| torch.mm (µs) | all products, NumPy's (ms) | SciPy's (ms) | PyTorch's handed in (ms) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    floors = {}
+    for size in SIZES:
+        for G in (4, 3):
+            m = _products(*size, args.repeats, args.min_sample, G)
+            floors[size, G] = min(m["all own"], m["all scipy"], m["all handed"])
+    print("\nEach row against its products alone (the fastest of the three BLAS libraries): ceiling = "
           "theirs / products, the most any implementation making these products could reach")
     print("| I, H, B, T | module | products alone (ms) | ours (ms) | ours outside the products (ms) "
           "| ratio theirs/ours | ceiling theirs/products |")
@@ -297,10 +313,10 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
-def _own_blas(fn):
-    """``fn()`` with the operators' hand-over of PyTorch's BLAS switched off: the kernels' own ``np.dot``."""
+def _torch_handed(fn):
+    """``fn()`` with PyTorch's own BLAS handed to the kernels inside the operators."""
     saved = _ops.torch_blas
-    _ops.torch_blas = contextlib.nullcontext
+    _ops.torch_blas = lambda: handed_in_gemm(*_blas.torch_gemm())
     try:
         return fn()
     finally:

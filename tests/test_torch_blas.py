@@ -37,6 +37,7 @@ def test_forward_and_backward_products_go_through_the_handed_in_gemm(monkeypatch
     equals nn.LSTM."""
     spy = RecordingGemm()
     monkeypatch.setattr(_blas, "torch_gemm", spy.addresses)
+    monkeypatch.setattr(_blas, "kernel_blas", lambda: "scipy")  # the kernels' own BLAS is np.dot (SciPy's)
     ours, theirs = yt.LSTM(16, 32, dtype=torch.float64), torch.nn.LSTM(16, 32, dtype=torch.float64)
     ours.load_state_dict(theirs.state_dict())
     x = torch.from_numpy(rng.standard_normal((5, 8, 16))).requires_grad_()
@@ -61,4 +62,18 @@ def test_without_pytorchs_gemm_the_kernels_keep_their_own(monkeypatch, rng):
     ours, theirs = yt.LSTM(16, 32, dtype=torch.float64), torch.nn.LSTM(16, 32, dtype=torch.float64)
     ours.load_state_dict(theirs.state_dict())
     x = torch.from_numpy(rng.standard_normal((5, 8, 16)))
+    np.testing.assert_allclose(ours(x)[0].detach().numpy(), theirs(x)[0].detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_with_numpys_openblas_as_the_kernels_own_nothing_is_handed_in(monkeypatch, rng):
+    """Where the kernels' BLAS is NumPy's OpenBLAS (as in this environment), the operators keep it: PyTorch's
+    gemm (a recording one here) is never called, and the module equals nn.LSTM."""
+    spy = RecordingGemm()
+    monkeypatch.setattr(_blas, "torch_gemm", spy.addresses)
+    assert _blas.kernel_blas() == "numpy"
+    ours, theirs = yt.LSTM(16, 32, dtype=torch.float64), torch.nn.LSTM(16, 32, dtype=torch.float64)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.from_numpy(rng.standard_normal((5, 8, 16))).requires_grad_()
+    (ours(x)[0]).sum().backward()
+    assert spy.calls == []
     np.testing.assert_allclose(ours(x)[0].detach().numpy(), theirs(x)[0].detach().numpy(), rtol=1e-10, atol=1e-12)
