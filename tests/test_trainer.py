@@ -288,6 +288,43 @@ def test_interrupt_mid_step_writes_a_consistent_checkpoint(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]  # no temporary files left behind
 
 
+@pytest.mark.parametrize("make", [lambda params: Adam(params, lr=0.05),
+                                  lambda params: SGD(params, lr=0.05, momentum=0.9)], ids=["Adam", "SGD"])
+@pytest.mark.parametrize("at", [-1, 0, 2])
+def test_an_interrupt_between_the_parameters_of_an_update_rolls_back_exactly(make, at):
+    """Ctrl-C lands inside the optimiser's pass over the parameters of step 3, before its parameter ``at``
+    (0: before any; 2: after two were updated; −1: as the optimiser's step begins, before it has copied
+    anything): the roll-back restores the updated ones and leaves the others (whose roll-back copies,
+    kept from an earlier step, are stale) alone; the run then continues as the uninterrupted one, bit for
+    bit."""
+    def build():
+        cell = RNN(I, H, seed=1)
+        return cell, Trainer(cell, Source(), optimiser=make(cell.params), loss="mse", progress=False)
+
+    cell_ref, ref = build()
+    ref_history = ref.run(6)
+    cell, trainer = build()
+    name = "step" if at < 0 else "_update"
+    original, calls = getattr(type(trainer.optimiser), name), {"n": 0}
+    cut = 2 if at < 0 else 2 * len(cell.params) + at  # the third step (its parameter ``at``)
+
+    def interrupted(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] - 1 == cut:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    setattr(type(trainer.optimiser), name, interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            trainer.run(6)
+    finally:
+        setattr(type(trainer.optimiser), name, original)
+    assert trainer.clock.step == 2 and trainer.optimiser.steps == 2
+    assert trainer.run(6).losses == ref_history.losses
+    _same(cell.params, cell_ref.params)
+
+
 class CutSource(Source):
     """Source whose draw number ``cut_at`` is interrupted after it used both generators: the interrupt
     lands inside the drawing of an item, as a Ctrl-C during a batch's conversion does."""

@@ -22,6 +22,15 @@ The optimiser keeps a reference to the dict (normally ``cell.params``) and looks
 step, so a cell that replaces its arrays (``load_params``) stays trained. ``lr`` may be changed between
 steps (schedules do). ``state_dict()`` holds plain numbers and NumPy arrays only, so a checkpoint can store
 it without pickling; ``load_state_dict`` restores hyperparameters, counters and buffers.
+
+A roll-back point (``step(keep=…)``, :meth:`Optimiser.restore`) is valid from the moment it is complete,
+and only for what it holds: ``keep["gen"]`` is set by :meth:`Optimiser.step` once the counter, the
+hyperparameters and (for SGD) every parameter and buffer are copied, so an interrupt (Ctrl-C raises
+between any two Python operations) before that leaves nothing to undo; Adam copies a parameter, m and v
+inside its compiled pass over that parameter, and the same pass stamps the parameter with the generation,
+so a roll-back restores exactly the parameters updated so far and leaves the others (whose spare copies
+hold an earlier step's values) as they are. A caller that reuses ``keep`` sets ``keep["gen"] = None``
+before handing it to a new step (the training loop does).
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ class Optimiser(ABC):
         self.params = params
         self.lr = lr
         self.steps = 0
+        self._generation = 0  # numbers the roll-back points step() completes
 
     @property
     def lr(self) -> float:
@@ -106,7 +116,8 @@ class Optimiser(ABC):
         ``checked=True``: the caller has already checked the keys, shapes and finiteness of ``grads`` (the
         training loop does, in the pass that computes the global norm), so only the dtype cast remains.
         ``keep``: a dict that receives everything the update changes, as it was before (its arrays are
-        reused from the previous call where shapes match), so that :meth:`restore` can undo the update.
+        reused from the previous call where shapes match), so that :meth:`restore` can undo the update;
+        ``keep["gen"]`` marks it complete (module docstring).
         """
         if checked:
             grads = {key: np.asarray(grads[key]).astype(p.dtype, copy=False) for key, p in self.params.items()}
@@ -115,6 +126,8 @@ class Optimiser(ABC):
         if keep is not None:
             keep["steps"], keep["hyper"] = self.steps, self._hyper()
             self._keep(keep)
+            self._generation += 1
+            keep["gen"] = self._generation  # from here on, restore() undoes this step
         self.steps += 1
         return [key for key, g in grads.items() if not self._update(key, self.params[key], g, keep)]
 
@@ -129,15 +142,23 @@ class Optimiser(ABC):
         keep["state"] = self.state_dict(into=keep.get("state"))
 
     def restore(self, keep: Mapping[str, Any]) -> None:
-        """Undo the updates since :meth:`step` filled ``keep``: parameters, buffers, counter, hyperparameters."""
-        for key, value in keep["params"].items():
-            self.params[key][...] = value
-        self._restore_buffers(keep)
+        """Undo the updates since :meth:`step` filled ``keep``: parameters, buffers, counter, hyperparameters.
+        A ``keep`` that the step did not complete (no ``gen``) has nothing to undo."""
+        if keep.get("gen") is None:
+            return
+        kept = self._kept(keep)
+        for key in kept:
+            self.params[key][...] = keep["params"][key]
+        self._restore_buffers(keep, kept)
         self.steps = keep["steps"]
         for key, value in keep["hyper"].items():
             setattr(self, key, tuple(value) if isinstance(value, list) else value)
 
-    def _restore_buffers(self, keep: Mapping[str, Any]) -> None:
+    def _kept(self, keep: Mapping[str, Any]) -> list[str]:
+        """The parameters whose roll-back copies in ``keep`` belong to its step (here: all)."""
+        return list(keep["params"])
+
+    def _restore_buffers(self, keep: Mapping[str, Any], kept: list[str]) -> None:
         self.load_state_dict(keep["state"])
 
     @abstractmethod
@@ -280,11 +301,14 @@ class Adam(Optimiser):
         self.v: dict[str, np.ndarray] = {k: np.zeros_like(v) for k, v in params.items()}
 
     def _keep(self, keep: dict[str, Any]) -> None:
-        for name in ("params", "m", "v"):  # filled by adam_update as it reads them: no separate copy
+        for name in ("params", "m", "v", "stamps"):  # filled by adam_update as it reads them: no separate copy
             keep.setdefault(name, {})
 
-    def _restore_buffers(self, keep: Mapping[str, Any]) -> None:
-        for key in self.params:
+    def _kept(self, keep: Mapping[str, Any]) -> list[str]:
+        return [key for key, stamp in keep["stamps"].items() if stamp[0] == keep["gen"]]
+
+    def _restore_buffers(self, keep: Mapping[str, Any], kept: list[str]) -> None:
+        for key in kept:
             self.m[key][...] = keep["m"][key]
             self.v[key][...] = keep["v"][key]
 
@@ -299,13 +323,17 @@ class Adam(Optimiser):
         if self.weight_decay != 0.0:
             g = g + kind(self.weight_decay) * flat  # (O4), in the dtype
         if keep is None:
-            old = (flat[:0],) * 3
+            old, stamp, gen = (flat[:0],) * 3, _NO_STAMP, 0
         else:
             old = tuple(_spare(keep[name], key, p) for name in ("params", "m", "v"))
+            stamp = keep["stamps"].get(key)
+            if stamp is None:
+                stamp = keep["stamps"][key] = np.zeros(1, np.int64)
+            gen = keep["gen"]
         finite = adam_update(
             flat, g, self.m[key].reshape(-1), self.v[key].reshape(-1), kind(beta1), kind(1.0 - beta1),
             kind(beta2), kind(1.0 - beta2), kind(self.lr / (1.0 - beta1**n)), kind(np.sqrt(1.0 - beta2**n)),
-            kind(self.eps), keep is not None, *old,
+            kind(self.eps), keep is not None, *old, stamp, gen,
         )
         if not np.shares_memory(flat, p):
             p[...] = flat.reshape(p.shape)
@@ -318,6 +346,9 @@ class Adam(Optimiser):
         return {"m": self.m, "v": self.v}
 
 
+_NO_STAMP = np.zeros(1, np.int64)  # the stamp argument of an update without a roll-back point (never written)
+
+
 def _spare(store: dict[str, np.ndarray], key: str, like: np.ndarray) -> np.ndarray:
     """The flat array of ``store[key]`` shaped and typed like ``like``, allocated on first use."""
     spare = store.get(key)
@@ -328,7 +359,7 @@ def _spare(store: dict[str, np.ndarray], key: str, like: np.ndarray) -> np.ndarr
 
 @numba.njit(cache=True, error_model="numpy")  # no zero-division checks: the loop vectorises (0/0 gives NaN)
 def adam_update(  # pragma: no cover
-    p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps, keep, old_p, old_m, old_v
+    p, g, m, v, beta1, c1, beta2, c2, step_size, sqrt_bc2, eps, keep, old_p, old_m, old_v, stamp, gen
 ):
     """(O5)–(O6) for flat arrays p, g, m, v of one dtype (g after (O4)); rounds like these NumPy expressions::
 
@@ -339,7 +370,8 @@ def adam_update(  # pragma: no cover
     with beta1, c1 = 1 − beta1, beta2, c2 = 1 − beta2, step_size = lr / (1 − β₁ⁿ), sqrt_bc2 = √(1 − β₂ⁿ)
     and eps all given in the dtype (as torch.optim.Adam computes a float32 tensor's step in float32).
     With ``keep``, p, m and v are first copied into old_p, old_m, old_v as they are read (the training
-    loop's roll-back point, without a pass of its own). Returns
+    loop's roll-back point, without a pass of its own) and, once all are, stamp[0] is set to ``gen``: the
+    copies belong to this update (an interrupt is raised only after the compiled call returns). Returns
     whether every new p is finite (x − x is 0 exactly when x is finite; an integer OR vectorises). The
     loop's only branch is loop-invariant, so that it vectorises.
     """
@@ -356,4 +388,6 @@ def adam_update(  # pragma: no cover
         v[i] = vi
         p[i] = p[i] - step_size * (mi / (np.sqrt(vi) / sqrt_bc2 + eps))  # (O6)
         bad |= np.int32(p[i] - p[i] != 0)
+    if keep:
+        stamp[0] = gen
     return bad == 0

@@ -343,7 +343,9 @@ class Trainer:
         pending = self._pending
         keep = None
         if pending is not None and pending.kept is None:  # the step's first update: keep a roll-back point
-            keep = pending.kept = self._spare_keep
+            keep = self._spare_keep
+            keep["gen"] = None  # an earlier step's copies: nothing to undo until the optimiser completes them
+            pending.kept = keep
         if self.clip_value is not None:
             clip_by_value(grads, self.clip_value)  # (C1)
             squares = sum(sum_of_squares(g) for g in grads.values())  # (C2) after (C1)
