@@ -28,7 +28,10 @@ handed-in gemm.
 Outside every block the table holds NumPy's own BLAS (:func:`numpy_gemm`) where it is an OpenBLAS loaded in
 the process: the ``np.dot`` of compiled code calls SciPy's OpenBLAS, whose per-call cost at a recurrent
 step's sizes (B×H·H×4H, B = 32–64, H = 128) measured 1.2–1.4x that of the OpenBLAS wheel NumPy ships, with
-results equal bit for bit (160 shapes, flags and β of both dtypes; ``benchmarks/gemm_handover_sizes.py``).
+results equal bit for bit on one BLAS thread (160 shapes, flags and β of both dtypes, and a whole training
+epoch of the sarcasm classifier). With more threads the two OpenBLAS versions split some products between
+the threads differently, so results differ in rounding — as they already differ between one and two threads
+of either library.
 That default serves the overwriting products only (β = 0): an accumulating product keeps ``out +=
 np.dot(…)``, whose rounding a gemm with β = 1 would change. ``YETZTML_KERNEL_BLAS=scipy`` in the environment
 (read at import) keeps every product on ``np.dot``; ``numpy`` (the default) is the behaviour above.
