@@ -48,6 +48,7 @@ from functools import cache
 
 import llvmlite.binding as llvm
 import numba
+import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic, overload
@@ -102,16 +103,6 @@ def _mode() -> int:
 @overload(_mode)
 def _mode_compiled():
     return lambda: _flag()
-
-
-def _handed_in() -> bool:
-    """Whether a :func:`handed_in_gemm` block is open (plain Python: False)."""
-    return False
-
-
-@overload(_handed_in)
-def _handed_in_compiled():
-    return lambda: (_flag() & _ON) != 0 and (_flag() & _DEFAULT) == 0
 
 
 @intrinsic
@@ -246,7 +237,6 @@ def numpy_gemm() -> tuple[int, int, bool] | None:
     """``(sgemm, dgemm, ilp64)``: the addresses of the Fortran-interface gemm of the OpenBLAS NumPy was built
     with (found among the libraries loaded in the process by :mod:`threadpoolctl`, by NumPy's recorded BLAS
     version) and whether it takes 64-bit integers; None where NumPy's BLAS is not such a library."""
-    import numpy as np
     from threadpoolctl import threadpool_info
 
     try:
@@ -259,19 +249,22 @@ def numpy_gemm() -> tuple[int, int, bool] | None:
     for info in threadpool_info():
         if info.get("internal_api") != "openblas" or str(info.get("version")) != version:
             continue
-        try:
-            library = ctypes.CDLL(info["filepath"])
-        except OSError:
-            continue
         for prefix in ("scipy_", ""):
-            for suffix, wide in (("_64_", True), ("64_", True), ("_", False)):
-                try:
-                    pair = [getattr(library, f"{prefix}{kind}gemm{suffix}") for kind in "sd"]
-                except AttributeError:
-                    continue
-                sgemm, dgemm = (ctypes.cast(f, ctypes.c_void_p).value for f in pair)
-                return sgemm, dgemm, wide
+            for suffix, wide in (("_64_", True), ("_", False)):  # ILP64 builds name them sgemm_64_
+                pair = gemm_pair(info["filepath"], f"{prefix}sgemm{suffix}", f"{prefix}dgemm{suffix}")
+                if pair is not None:
+                    return (*pair, wide)
     return None
+
+
+def gemm_pair(path: str, sgemm: str, dgemm: str) -> tuple[int, int] | None:
+    """The addresses of the functions named ``sgemm`` and ``dgemm`` in the shared library at ``path``, or
+    None where it cannot be loaded or lacks either."""
+    try:
+        library = ctypes.CDLL(path)
+        return tuple(ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in (sgemm, dgemm))
+    except (OSError, AttributeError):
+        return None
 
 
 def _choice() -> str:

@@ -14,7 +14,6 @@ their own BLAS too.
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ..core.gemm_library import handed_in_gemm, kernel_blas
+from ..core.gemm_library import gemm_pair, handed_in_gemm, kernel_blas
 
 
 @cache
@@ -30,11 +29,9 @@ def torch_gemm() -> tuple[int, int] | None:
     """The addresses of ``sgemm_`` and ``dgemm_`` in PyTorch's CPU library, or None where it has none."""
     folder = Path(torch.__file__).parent / "lib"
     for path in sorted(folder.glob("*torch_cpu.*")):
-        try:
-            library = ctypes.CDLL(str(path))
-            return tuple(ctypes.cast(getattr(library, name), ctypes.c_void_p).value for name in ("sgemm_", "dgemm_"))
-        except (OSError, AttributeError):
-            continue
+        pair = gemm_pair(str(path), "sgemm_", "dgemm_")
+        if pair is not None:
+            return pair
     return None
 
 
