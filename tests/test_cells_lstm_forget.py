@@ -46,8 +46,13 @@ def test_forget_gate_bias_override():
         LSTMForget(7, 4, 2, 7, forget_gate_bias=[1.0, 2.0])
     with pytest.raises(OptionError, match="forget_gate_bias"):
         LSTMForget(7, 2, 2, 7, bias="none", forget_gate_bias=[1.0, 2.0])
-    with pytest.raises(TypeError, match="forget_gate_bias"):
-        LSTM1997(7, 2, 2, 7, **{"forget_gate_bias": [1.0, 2.0]})  # the 1997 cell has no forget gate
+    with pytest.raises(OptionError, match=r"LSTM1997\(forget_gate_bias=...\): expected None \(the cell has no such"):
+        LSTM1997(7, 2, 2, 7, forget_gate_bias=[1.0, 2.0])  # the 1997 cell has no forget gate
+    with pytest.raises(OptionError, match=r"LSTM1997\(forget_gate=...\): expected False"):
+        LSTM1997(7, 2, 2, 7, forget_gate=True)
+    with pytest.raises(OptionError, match=r"LSTMForget\(peepholes=...\): expected False"):
+        LSTMForget(7, 2, 2, 7, peepholes=True)
+    assert LSTM1997(7, 2, 2, 7, forget_gate=False).params.keys() == LSTM1997(7, 2, 2, 7).params.keys()
 
 
 def test_state_has_forget_gate_activations():

@@ -10,7 +10,7 @@ from yetztml.core import linalg
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError, ShapeError
 from yetztml.core.gradcheck import numerical_gradient, relative_error
 from yetztml.core.rng import make_rng
-from yetztml.core.validation import check_array, check_choice, check_dtype, check_int
+from yetztml.core.validation import check_array, check_choice, check_dtype, check_int, check_sizes
 
 XS = np.linspace(-8.0, 8.0, 161)
 
@@ -124,6 +124,12 @@ def test_validation_messages_name_expected_and_received():
         check_int("block_size", 0, minimum=1)
     with pytest.raises(DTypeError, match="expected an integer"):
         check_int("block_size", 1.5)
+    assert check_sizes("Net", rows=np.int64(3), cols=2) == (3, 2)
+    assert type(check_sizes("Net", rows=np.int64(3))[0]) is int
+    with pytest.raises(OptionError, match=r"^Net\(cols=...\): expected an integer >= 1, got 0"):
+        check_sizes("Net", rows=3, cols=0)
+    with pytest.raises(DTypeError, match=r"^Net\(rows=...\): expected an integer"):
+        check_sizes("Net", rows=True, cols=0)
     with pytest.raises(OptionError, match="expected one of 'a', 'b', got 'c'"):
         check_choice("mode", "c", ("a", "b"))
     with pytest.raises(DTypeError):

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core.rng import make_rng
 from ..core.squash import logistic_exp
-from ..core.validation import check_float, check_int
+from ..core.validation import check_float, check_sizes
 from .base import Cell, Grads, Trace
 
 
@@ -116,8 +116,7 @@ class BaselineRNN(Cell):
 
     def __init__(self, input_size: int, output_size: int, init_range: float = 0.2, seed=0) -> None:
         cls = type(self).__name__
-        input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
-        output_size = check_int(f"{cls}(output_size=...)", output_size, minimum=1)
+        input_size, output_size = check_sizes(cls, input_size=input_size, output_size=output_size)
         init_range = check_float(f"{cls}(init_range=...)", init_range, minimum=0.0)
         super().__init__(input_size, output_size, np.float64)
         rng = make_rng(seed)

@@ -25,13 +25,14 @@ v(t): x(t) (I, only with ``shortcut=True``), then y^c(t) (N).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 import numpy as np
 
 from ..core import activations
 from ..core.errors import DTypeError, OptionError, ShapeError, message
 from ..core.rng import make_rng, uniform
-from ..core.validation import check_choice, check_float, check_int
+from ..core.validation import check_choice, check_float, check_int, check_sizes
 from .base import Cell, Grads, state_leaves
 from .block_types import (
     BIAS_KINDS,
@@ -53,8 +54,16 @@ from .blocks import block_backward, block_forward
 class MemoryBlockCell(Cell):
     """Memory blocks of S cells sharing their gates, feeding an output layer (see the module docstring).
 
-    Subclasses fix which gates exist and expose the options of their paper.
+    One constructor serves the family: a subclass names its paper's cell by the options it pins
+    (:attr:`pinned`: passing another value raises :class:`~yetztml.core.errors.OptionError`) and by the
+    defaults it changes (:attr:`defaults`); ``None`` for ``forget_gate``, ``peepholes`` or ``h`` means the
+    cell's own value.
     """
+
+    #: options this cell fixes: its paper's gates
+    pinned: ClassVar[dict[str, object]] = {}
+    #: defaults this cell's paper changes from the family's (forget gate on, no peepholes, h = "h1997")
+    defaults: ClassVar[dict[str, object]] = {}
 
     def __init__(
         self,
@@ -63,27 +72,36 @@ class MemoryBlockCell(Cell):
         block_size: int,
         output_size: int,
         *,
-        forget_gate: bool,
-        peepholes: bool,
-        g: str,
-        h: str,
-        output: str,
-        recurrent: str,
-        shortcut: bool,
-        bias: str | Iterable[str],
-        output_gate: bool,
-        init_range: float,
-        input_gate_bias: object,
-        output_gate_bias: object,
-        forget_gate_bias: object,
-        seed: int | np.random.Generator,
-        dtype: object,
+        forget_gate: bool | None = None,
+        peepholes: bool | None = None,
+        g: str = "g1997",
+        h: str | None = None,
+        output: str = "logistic",
+        recurrent: str = "full",
+        shortcut: bool = False,
+        bias: str | Iterable[str] = "all",
+        output_gate: bool = True,
+        init_range: float = 0.1,
+        input_gate_bias: object = None,
+        output_gate_bias: object = None,
+        forget_gate_bias: object = None,
+        seed: int | np.random.Generator = 0,
+        dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
-        input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
-        self.num_blocks = check_int(f"{cls}(num_blocks=...)", num_blocks, minimum=1)
-        self.block_size = check_int(f"{cls}(block_size=...)", block_size, minimum=1)
-        output_size = check_int(f"{cls}(output_size=...)", output_size, minimum=1)
+        given = {"forget_gate": forget_gate, "peepholes": peepholes, "h": h}
+        for name, value in self.pinned.items():
+            if given[name] not in (None, value):
+                raise OptionError(
+                    message(f"{cls}({name}=...)", f"{value!r} (the cell's equations fix it)", repr(given[name]),
+                            "LSTM1997 has neither forget gate nor peepholes, LSTMForget has a forget gate and "
+                            "no peepholes, LSTMPeephole has peepholes.")
+                )
+        family = {"forget_gate": True, "peepholes": False, "h": "h1997", **self.defaults, **self.pinned}
+        forget_gate, peepholes, h = (family[k] if v is None else v for k, v in given.items())
+        input_size, self.num_blocks, self.block_size, output_size = check_sizes(
+            cls, input_size=input_size, num_blocks=num_blocks, block_size=block_size, output_size=output_size
+        )
         super().__init__(input_size, output_size, dtype)
         self.forget_gate = check_bool(f"{cls}(forget_gate=...)", forget_gate)
         self.peepholes = check_bool(f"{cls}(peepholes=...)", peepholes)

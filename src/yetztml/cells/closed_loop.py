@@ -27,7 +27,7 @@ from ..core.rng import make_rng
 from ..core.squash import TANH_CLAMP
 from ..core.squash import squash_inplace as squash
 from ..core.squash import tanh_fine as fast_tanh
-from ..core.validation import check_array, check_choice, check_float, check_int
+from ..core.validation import check_array, check_choice, check_float, check_int, check_sizes
 from .base import Cell, Grads, Trace
 from .closed_loop_lstm import (
     lstm_backward_start,
@@ -146,8 +146,7 @@ class ClosedLoopModel(Cell, abc.ABC):
         fast_tanh: bool,
     ) -> None:
         cls = type(self).__name__
-        n_sources = check_int(f"{cls}(n_sources=...)", n_sources, minimum=1)
-        hidden_size = check_int(f"{cls}(hidden_size=...)", hidden_size, minimum=1)
+        n_sources, hidden_size = check_sizes(cls, n_sources=n_sources, hidden_size=hidden_size)
         super().__init__(n_sources, n_sources, dtype)
         self.n_sources = n_sources
         self.hidden_size = hidden_size

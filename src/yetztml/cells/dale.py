@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from ..core.validation import check_choice, check_int
+from ..core.validation import check_choice, check_int, check_sizes
 from .base import Grads, Trace
 from .closed_loop import (
     INPUT_CODES,
@@ -283,10 +283,9 @@ class DaleRateNet(ClosedLoopModel):
     ) -> None:
         cls = type(self).__name__
         self.tau = self._check_tau(cls, tau)
-        self.n_lower = check_int(f"{cls}(n_lower=...)", n_lower, minimum=1)
-        self.n_higher = check_int(f"{cls}(n_higher=...)", n_higher, minimum=1)
-        self.n_inhibitory = check_int(f"{cls}(n_inhibitory=...)", n_inhibitory, minimum=1)
-        n_feedback = check_int(f"{cls}(n_feedback=...)", n_feedback, minimum=1)
+        self.n_lower, self.n_higher, self.n_inhibitory, n_feedback = check_sizes(
+            cls, n_lower=n_lower, n_higher=n_higher, n_inhibitory=n_inhibitory, n_feedback=n_feedback
+        )
         self.kernel = str(check_choice(f"{cls}(kernel=...)", kernel, KERNELS))
         self.target = str(check_choice(f"{cls}(target=...)", target, TARGETS))
         K = modulation_kernel(self.kernel, self.n_higher, n_feedback, width)

@@ -37,10 +37,7 @@ Options: ``recurrent`` "full" / "cells" (only y^c(t−1) in u) / "none" (u = x, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import ClassVar
-
-import numpy as np
 
 from .block_cell import MemoryBlockCell
 
@@ -48,6 +45,7 @@ from .block_cell import MemoryBlockCell
 class LSTM1997(MemoryBlockCell):
     """The 1997 memory-block LSTM (Hochreiter & Schmidhuber 1997, App. A.1).
 
+    >>> import numpy as np
     >>> cell = LSTM1997(7, num_blocks=4, block_size=1, output_size=7, bias="gates", init_range=0.2,
     ...                 output_gate_bias=[-1, -2, -3, -4], seed=0)
     >>> cell.num_weights                      # Exp 1, Table 1
@@ -61,29 +59,4 @@ class LSTM1997(MemoryBlockCell):
 
     name: ClassVar[str] = "lstm1997"
 
-    def __init__(
-        self,
-        input_size: int,
-        num_blocks: int,
-        block_size: int,
-        output_size: int,
-        *,
-        g: str = "g1997",
-        h: str = "h1997",
-        output: str = "logistic",
-        recurrent: str = "full",
-        shortcut: bool = False,
-        bias: str | Iterable[str] = "all",
-        output_gate: bool = True,
-        init_range: float = 0.1,
-        input_gate_bias: object = None,
-        output_gate_bias: object = None,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(
-            input_size, num_blocks, block_size, output_size, forget_gate=False, peepholes=False, g=g, h=h,
-            output=output, recurrent=recurrent, shortcut=shortcut, bias=bias, output_gate=output_gate,
-            init_range=init_range, input_gate_bias=input_gate_bias, output_gate_bias=output_gate_bias,
-            forget_gate_bias=None, seed=seed, dtype=dtype,
-        )
+    pinned: ClassVar[dict[str, object]] = {"forget_gate": False, "peepholes": False}

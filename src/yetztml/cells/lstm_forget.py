@@ -38,10 +38,7 @@ bias={"gates", "outputs"})``. Equations with paper references: docs/equations/ls
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import ClassVar
-
-import numpy as np
 
 from .block_cell import MemoryBlockCell
 
@@ -59,30 +56,4 @@ class LSTMForget(MemoryBlockCell):
 
     name: ClassVar[str] = "lstm-forget"
 
-    def __init__(
-        self,
-        input_size: int,
-        num_blocks: int,
-        block_size: int,
-        output_size: int,
-        *,
-        g: str = "g1997",
-        h: str = "h1997",
-        output: str = "logistic",
-        recurrent: str = "full",
-        shortcut: bool = False,
-        bias: str | Iterable[str] = "all",
-        output_gate: bool = True,
-        init_range: float = 0.1,
-        input_gate_bias: object = None,
-        output_gate_bias: object = None,
-        forget_gate_bias: object = None,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(
-            input_size, num_blocks, block_size, output_size, forget_gate=True, peepholes=False, g=g, h=h,
-            output=output, recurrent=recurrent, shortcut=shortcut, bias=bias, output_gate=output_gate,
-            init_range=init_range, input_gate_bias=input_gate_bias, output_gate_bias=output_gate_bias,
-            forget_gate_bias=forget_gate_bias, seed=seed, dtype=dtype,
-        )
+    pinned: ClassVar[dict[str, object]] = {"forget_gate": True, "peepholes": False}

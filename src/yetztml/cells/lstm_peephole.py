@@ -42,10 +42,7 @@ of its connectivity. Equations with paper references: docs/equations/lstm_peepho
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import ClassVar
-
-import numpy as np
 
 from .block_cell import MemoryBlockCell
 
@@ -63,31 +60,5 @@ class LSTMPeephole(MemoryBlockCell):
 
     name: ClassVar[str] = "lstm-peephole"
 
-    def __init__(
-        self,
-        input_size: int,
-        num_blocks: int,
-        block_size: int,
-        output_size: int,
-        *,
-        g: str = "g1997",
-        h: str = "identity",
-        output: str = "logistic",
-        recurrent: str = "full",
-        shortcut: bool = False,
-        bias: str | Iterable[str] = "all",
-        forget_gate: bool = True,
-        output_gate: bool = True,
-        init_range: float = 0.1,
-        input_gate_bias: object = None,
-        output_gate_bias: object = None,
-        forget_gate_bias: object = None,
-        seed: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-    ) -> None:
-        super().__init__(
-            input_size, num_blocks, block_size, output_size, forget_gate=forget_gate, peepholes=True, g=g,
-            h=h, output=output, recurrent=recurrent, shortcut=shortcut, bias=bias, output_gate=output_gate,
-            init_range=init_range, input_gate_bias=input_gate_bias, output_gate_bias=output_gate_bias,
-            forget_gate_bias=forget_gate_bias, seed=seed, dtype=dtype,
-        )
+    pinned: ClassVar[dict[str, object]] = {"peepholes": True}
+    defaults: ClassVar[dict[str, object]] = {"h": "identity"}

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.validation import check_choice, check_float, check_int
+from ..core.validation import check_choice, check_float, check_int, check_sizes
 from .modulated_linear import GainLoopModel
 
 KERNELS = ("von_mises", "box", "uniform")
@@ -85,8 +85,7 @@ class SpatialNet(GainLoopModel):
     ) -> None:
         cls = type(self).__name__
         self.tau = self._check_tau(cls, tau)
-        n_units = check_int(f"{cls}(n_units=...)", n_units, minimum=1)
-        n_feedback = check_int(f"{cls}(n_feedback=...)", n_feedback, minimum=1)
+        n_units, n_feedback = check_sizes(cls, n_units=n_units, n_feedback=n_feedback)
         self.kernel = str(check_choice(f"{cls}(kernel=...)", kernel, KERNELS))
         self.width = check_float(f"{cls}(width=...)", width, minimum=0.0, strict_minimum=True)
         self.n_units = n_units

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..core.errors import DTypeError, ShapeError, message
 from ..core.rng import make_rng, uniform
-from ..core.validation import check_array, check_int
+from ..core.validation import check_array, check_sizes
 from .base import Cell, Grads, Trace
 from .sweep import Sweep
 
@@ -127,9 +127,9 @@ class Stacked(Cell):
         dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
-        input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
-        self.hidden_size = check_int(f"{cls}(hidden_size=...)", hidden_size, minimum=1)
-        self.num_layers = check_int(f"{cls}(num_layers=...)", num_layers, minimum=1)
+        input_size, self.hidden_size, self.num_layers = check_sizes(
+            cls, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers
+        )
         self.bias = _check_bool(f"{cls}(bias=...)", bias)
         self.batch_first = _check_bool(f"{cls}(batch_first=...)", batch_first)
         self.bidirectional = _check_bool(f"{cls}(bidirectional=...)", bidirectional)

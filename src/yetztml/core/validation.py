@@ -36,6 +36,11 @@ def check_int(thing: str, value: object, minimum: int | None = None, maximum: in
     return value
 
 
+def check_sizes(owner: str, **sizes: object) -> tuple[int, ...]:
+    """Each size (keyword order) as an int >= 1; an error names ``owner(name=...)``, the argument at fault."""
+    return tuple(check_int(f"{owner}({name}=...)", value, minimum=1) for name, value in sizes.items())
+
+
 def check_seed(thing: str, value: object) -> int:
     """Return ``value`` as int if it is a seed NumPy accepts: an integer (not bool) >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

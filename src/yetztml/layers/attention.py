@@ -42,7 +42,7 @@ import numpy as np
 from ..cells.base import Grads, Trace
 from ..core.errors import OptionError, ShapeError, message
 from ..core.rng import make_rng
-from ..core.validation import check_array, check_choice, check_int
+from ..core.validation import check_array, check_choice, check_int, check_sizes
 from .base import Layer, check_lengths
 
 __all__ = ["KINDS", "Attention", "Memory"]
@@ -77,8 +77,7 @@ class Attention(Layer):
         dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
-        query_size = check_int(f"{cls}(query_size=...)", query_size, minimum=1)
-        memory_size = check_int(f"{cls}(memory_size=...)", memory_size, minimum=1)
+        query_size, memory_size = check_sizes(cls, query_size=query_size, memory_size=memory_size)
         self.kind = check_choice(f"{cls}(kind=...)", kind, KINDS)
         if self.kind == "luong-dot" and query_size != memory_size:
             raise OptionError(

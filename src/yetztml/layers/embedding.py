@@ -26,7 +26,7 @@ import numpy as np
 from ..cells.base import Grads, Trace
 from ..core.errors import DTypeError, OptionError, ShapeError, message
 from ..core.rng import make_rng
-from ..core.validation import check_array, check_int
+from ..core.validation import check_array, check_int, check_sizes
 from .base import Layer
 
 __all__ = ["Embedding"]
@@ -56,8 +56,9 @@ class Embedding(Layer):
         dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
-        num_embeddings = check_int(f"{cls}(num_embeddings=...)", num_embeddings, minimum=1)
-        embedding_dim = check_int(f"{cls}(embedding_dim=...)", embedding_dim, minimum=1)
+        num_embeddings, embedding_dim = check_sizes(
+            cls, num_embeddings=num_embeddings, embedding_dim=embedding_dim
+        )
         super().__init__(num_embeddings, embedding_dim, dtype, batch_first)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = (

@@ -26,7 +26,7 @@ import numpy as np
 from ..cells.base import Grads, Trace
 from ..core.errors import DTypeError, OptionError, message
 from ..core.rng import make_rng, uniform
-from ..core.validation import check_int
+from ..core.validation import check_int, check_sizes
 from .base import Layer, check_bool, check_lengths
 
 __all__ = ["Linear"]
@@ -50,8 +50,7 @@ class Linear(Layer):
         dtype: object = np.float64,
     ) -> None:
         cls = type(self).__name__
-        in_features = check_int(f"{cls}(in_features=...)", in_features, minimum=1)
-        out_features = check_int(f"{cls}(out_features=...)", out_features, minimum=1)
+        in_features, out_features = check_sizes(cls, in_features=in_features, out_features=out_features)
         super().__init__(in_features, out_features, dtype, batch_first)
         self.bias = check_bool(f"{cls}(bias=...)", bias)
         self.steps = _check_steps(f"{cls}(steps=...)", steps)

@@ -43,6 +43,22 @@ def _begin(u, v, state, I):
 
 
 @numba.njit(cache=True, inline="always")
+def _put_input(vec, x, xi, t, first, dense, I):
+    """The I input entries of u(t) (BF1) or v(t) (BF8): x[t] (dense), or the one-hot unit xi[t], clearing
+    only the previous step's 1 (all I entries on the ``first`` step of a call's sequence)."""
+    if dense:
+        for m in range(I):
+            vec[m] = x[t, m]
+        return
+    if first:
+        for m in range(I):
+            vec[m] = 0.0
+    else:
+        vec[xi[t - 1]] = 0.0
+    vec[xi[t]] = 1.0
+
+
+@numba.njit(cache=True, inline="always")
 def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partials, dense):
     """(OF1) for step t: u(t), the cell, the partials (if ``partials``), v(t), the outputs (if ``outputs``).
 
@@ -61,17 +77,9 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     H, U1 = W.shape
     m0 = 0  # first source the sums visit
     ix = 0
-    if dense:
-        for m in range(I):  # (BF1)
-            u[m] = x[t, m]
-    else:
-        if first:
-            for m in range(I):
-                u[m] = 0.0
-        else:
-            u[xi[t - 1]] = 0.0
+    _put_input(u, x, xi, t, first, dense, I)  # (BF1)
+    if not dense:
         ix = xi[t]
-        u[ix] = 1.0  # (BF1), one-hot input
         m0 = I
     for r in range(H):
         a = 0.0 if dense else W[r, ix]
@@ -126,16 +134,7 @@ def _forward(x, xi, t, first, W, Wk, u, net, state, v, y, dims, outputs, partial
     o = 0
     if shortcut:  # (BF8)
         o = I
-        if dense:
-            for m in range(I):
-                v[m] = x[t, m]
-        else:
-            if first:
-                for m in range(I):
-                    v[m] = 0.0
-            else:
-                v[xi[t - 1]] = 0.0
-            v[ix] = 1.0
+        _put_input(v, x, xi, t, first, dense, I)
     for c in range(N):
         v[o + c] = st[4, c]
     if outputs:

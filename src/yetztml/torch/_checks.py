@@ -7,16 +7,16 @@ from typing import Any
 import torch
 
 from ..core.errors import DTypeError, ShapeError, UnsupportedError, message
-from ..core.validation import check_float, check_int
+from ..core.validation import check_float, check_sizes
 
 FLOATS = (torch.float32, torch.float64)
 
 
 def options(cls: str, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional) -> tuple:
     """The constructor arguments checked and normalised (ints, bools, a probability)."""
-    input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
-    hidden_size = check_int(f"{cls}(hidden_size=...)", hidden_size, minimum=1)
-    num_layers = check_int(f"{cls}(num_layers=...)", num_layers, minimum=1)
+    input_size, hidden_size, num_layers = check_sizes(
+        cls, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers
+    )
     dropout = check_float(f"{cls}(dropout=...)", dropout, minimum=0.0, maximum=1.0)
     flags = []
     for name, value in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):

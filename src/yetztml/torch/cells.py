@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..core.errors import DTypeError, ShapeError, message
-from ..core.validation import check_int
+from ..core.validation import check_sizes
 from . import _checks, _kinds, _ops
 from .modules import reset_parameters
 
@@ -29,8 +29,7 @@ class StepCell(nn.Module):
                  dtype: Any = None, generator: torch.Generator | None = None) -> None:
         super().__init__()
         cls = type(self).__name__
-        self.input_size = check_int(f"{cls}(input_size=...)", input_size, minimum=1)
-        self.hidden_size = check_int(f"{cls}(hidden_size=...)", hidden_size, minimum=1)
+        self.input_size, self.hidden_size = check_sizes(cls, input_size=input_size, hidden_size=hidden_size)
         if not isinstance(bias, bool):
             raise DTypeError(message(f"{cls}(bias=...)", "True or False", repr(bias)))
         self.bias = bias
