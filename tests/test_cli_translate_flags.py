@@ -24,3 +24,22 @@ def test_tokenise_is_kept_and_output_writes_the_translations_to_a_file(tmp_path,
     assert main([*argv, "--output", str(tmp_path / "out.txt")]) == 0
     assert capsys.readouterr().out == ""  # nothing on standard output: the same lines are in the file
     assert (tmp_path / "out.txt").read_text() == printed and printed.count("\n") == 3
+
+
+def test_init_range_takes_a_number_or_pytorch_and_refuses_anything_else(tmp_path, capsys):
+    import pytest
+
+    from yetztml.cli.translate import _init_range
+
+    assert (_init_range("0.08"), _init_range(" PyTorch ")) == (0.08, None)
+    src, tgt, vsrc, vtgt = _write_task(tmp_path, n_train=16, n_val=4)
+    base = ["text", "train", "--task", "translate", "--src", src, "--tgt", tgt, "--val-src", vsrc, "--val-tgt",
+            vtgt, "--hidden", "4", "--embed-dim", "4", "--epochs", "1", "--min-freq", "1", "--no-figures"]
+    with pytest.raises(SystemExit) as stop:
+        main([*base, "--out", str(tmp_path / "bad"), "--init-range", "small"])
+    assert stop.value.code == 2 and "expected a number R > 0 or 'pytorch', got 'small'" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "neg"), "--init-range", "-1"]) == 2
+    assert "--init-range: expected a number > 0" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "m"), "--init-range", "0.07", "--beam", "1"]) == 0
+    assert json.loads((tmp_path / "m" / "result.json").read_text())["config"]["init_range"] == 0.07
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["model"]["config"]["init_range"] == 0.07

@@ -77,7 +77,8 @@ def test_the_json_form_holds_every_field_and_reads_back():
     cfg = TranslateConfig(cell="gru", hidden=8, val_every=3, max_minutes=2.5)
     assert cfg.to_json() == {
         "cell": "gru", "attention": "luong-general", "hidden": 8, "embed_dim": 256, "layers": 1,
-        "bidirectional": True, "dropout": 0.3, "epochs": 10, "batch_size": 64, "lr": 1e-3, "clip_norm": 5.0,
+        "bidirectional": True, "dropout": 0.3, "init_range": 0.1, "epochs": 10, "batch_size": 64, "lr": 1e-3,
+        "clip_norm": 5.0,
         "label_smoothing": 0.0, "decay": 0.5, "patience": 3, "val_every": 3, "val_limit": None,
         "max_minutes": 2.5, "seed": 0, "max_length": 50, "max_output": 100, "min_freq": 2, "beam": 5,
         "length_penalty": 1.0, "lowercase": True, "tokenise": "whitespace", "dtype": "float32"}
@@ -90,6 +91,7 @@ def test_unknown_keys_are_refused_sorted_word_for_word():
         TranslateConfig.from_json({"beam": 2, "zeta": 1, "alpha": 2})
     assert str(err.value) == (
         "translation configuration: expected keys among ['attention', 'batch_size', 'beam', 'bidirectional', "
-        "'cell', 'clip_norm', 'decay', 'dropout', 'dtype', 'embed_dim', 'epochs', 'hidden', 'label_smoothing', "
-        "'layers', 'length_penalty', 'lowercase', 'lr', 'max_length', 'max_minutes', 'max_output', 'min_freq', "
-        "'patience', 'seed', 'tokenise', 'val_every', 'val_limit'], got unknown ['alpha', 'zeta']")
+        "'cell', 'clip_norm', 'decay', 'dropout', 'dtype', 'embed_dim', 'epochs', 'hidden', 'init_range', "
+        "'label_smoothing', 'layers', 'length_penalty', 'lowercase', 'lr', 'max_length', 'max_minutes', "
+        "'max_output', 'min_freq', 'patience', 'seed', 'tokenise', 'val_every', 'val_limit'], "
+        "got unknown ['alpha', 'zeta']")

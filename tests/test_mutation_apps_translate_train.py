@@ -36,7 +36,8 @@ def pairs(n: int, name: str, seed: int) -> ParallelTexts:
 
 def config(**changes) -> TranslateConfig:
     base = {"hidden": 4, "embed_dim": 4, "dropout": 0.0, "lr": 0.05, "min_freq": 1, "lowercase": False, "beam": 2,
-            "batch_size": 8, "epochs": 3, "max_output": 6, "dtype": "float64", "patience": 5}
+            "batch_size": 8, "epochs": 3, "max_output": 6, "dtype": "float64", "patience": 5,
+            "init_range": None}  # the pinned numbers: PyTorch's initialisation
     return TranslateConfig(**{**base, **changes})
 
 

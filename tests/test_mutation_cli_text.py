@@ -170,6 +170,10 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
                                  '--val-tgt': {'kind': 'Given_StoreAction',
                                                'help': 'translation: target-language validation file',
                                                'type': 'str'},
+                                 '--init-range': {'kind': 'Given_StoreAction',
+                                                  'help': "translation: draw every weight from U(-R, R), or "
+                                                          "'pytorch' for each module's PyTorch default (default 0.1)",
+                                                  'type': '_init_range'},
                                  '--label-smoothing': {'kind': 'Given_StoreAction',
                                                        'help': 'translation: label smoothing ε (default 0.0)',
                                                        'type': 'float'},

@@ -116,3 +116,30 @@ def test_agrees_with_the_model_built_from_pytorch_modules(cell, attention, bi, l
     assert set(module.ours) == set(model.params)
     for name, param in module.ours.items():
         np.testing.assert_allclose(grads[name], param.grad.numpy(), rtol=0, atol=1e-11, err_msg=name)
+
+
+def test_init_range_redraws_every_array_the_parts_use_and_keeps_the_padding_rows_zero(tmp_path):
+    default = Seq2Seq(30, 25, 6, 5, dropout=0.1, seed=4)
+    model = Seq2Seq(30, 25, 6, 5, dropout=0.1, init_range=0.05, seed=4)
+    assert list(model.params) == list(default.params)
+    for key, value in model.params.items():
+        assert np.abs(value).max() <= 0.05, key
+        assert not np.array_equal(value, default.params[key]), key
+    # the parts compute with the redrawn arrays themselves, not with copies
+    bi = model.encoder.parts[2]
+    assert bi.forward_cell.params["weight_ih_l0"] is model.params["encoder.2.forward.weight_ih_l0"]
+    assert model.decoder.params["weight_hh_l0"] is model.params["decoder.weight_hh_l0"]
+    assert model.attention.params["W"] is model.params["attention.W"]
+    table = model.params["tgt_embedding.weight"]
+    assert not table[0].any() and not model.params["encoder.0.weight"][0].any()
+    every = np.concatenate([v.ravel() for v in model.params.values()])
+    assert every.max() > 0.0499 and every.min() < -0.0499 and abs(every.mean()) < 0.002  # U(−r, r), centred
+    again = Seq2Seq(30, 25, 6, 5, dropout=0.1, init_range=0.05, seed=4)
+    assert all(np.array_equal(again.params[k], v) for k, v in model.params.items())  # seeded
+    assert default.init_range is None and model.config()["init_range"] == 0.05
+    save(model, tmp_path / "m")
+    loaded = load(tmp_path / "m")
+    assert loaded.init_range == 0.05
+    assert all(np.array_equal(loaded.params[k], v) for k, v in model.params.items())
+    with pytest.raises(OptionError, match=r"Seq2Seq\(init_range\): expected a number > 0"):
+        Seq2Seq(30, 25, 6, 5, init_range=0.0)

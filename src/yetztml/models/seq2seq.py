@@ -26,6 +26,12 @@ Backward, t = T−1…0, with δh̃_in(T−1) = 0 and δs(T−1) = 0::
             δu = δh(−1) ⊙ (1 − h(−1)²);  δk_last reaches k→(len−1) and k←(0)
     (S2S12) δk = the attention's (AT6)–(AT10) + (S2S11); the encoder's backward takes δk
 
+Initialisation. ``init_range=None`` keeps each part's own (PyTorch's module defaults: embeddings N(0, 1),
+recurrent cells and attention U(±1/√fan_in), W_br, W_c, W_o U(±1/√fan_in) with zero biases);
+``init_range=r`` then draws every parameter again from U(−r, r), the padding rows of both embeddings kept 0
+(Luong et al. 2015 §4.1 use r = 0.1). On Multi30k the second learns much faster per step: validation
+perplexity 12.0 against 23.2 after one epoch (docs/translate.md, "Initialisation").
+
 The decoder's recurrence runs one step at a time: an LSTM decoder with the cell's equations (LSF1)–(LSF7),
 (LSB1)–(LSB9) written with NumPy per step (two BLAS products per step forward and backward, its weight
 gradients as one product over all steps; the compiled kernel's cost per call dominated at T = 1), a GRU
@@ -155,6 +161,7 @@ class Seq2Seq(Cell):
         encoder_layers: int = 1,
         bidirectional: bool = True,
         dropout: float = 0.0,
+        init_range: float | None = None,
         seed: int | np.random.Generator = 0,
         dtype: object = np.float64,
     ) -> None:
@@ -169,6 +176,7 @@ class Seq2Seq(Cell):
         if not isinstance(bidirectional, bool):
             raise DTypeError(message(f"{cls}(bidirectional)", "True or False", repr(bidirectional)))
         p = check_float(f"{cls}(dropout)", dropout, 0.0, 0.95)
+        r = None if init_range is None else check_float(f"{cls}(init_range)", init_range, 0.0, strict_minimum=True)
         super().__init__(Vs, Vt, dtype)
         rng = make_rng(seed)
         seeds = rng.integers(0, 2**31, 16)
@@ -209,6 +217,13 @@ class Seq2Seq(Cell):
                        **({} if self.attention is None else
                           {f"attention.{k}": v for k, v in self.attention.params.items()}),
                        **own}
+        self.init_range = r
+        if r is not None:  # every array of the parts, in place: the params dict holds the parts' own arrays
+            draw = make_rng(int(seeds[11]))
+            for value in self.params.values():
+                value[...] = draw.uniform(-r, r, value.shape)
+            for embedding in (self.encoder.parts[0], self.tgt_embedding):
+                embedding.params["weight"][embedding.padding_idx] = 0.0
 
     # -- modes, randomness, input ------------------------------------------------------------------
     def _stochastic(self) -> list[Cell]:

@@ -24,6 +24,8 @@ class TranslateConfig(RunConfig):
     layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.3
+    #: every weight drawn from U(−r, r) (Luong et al. 2015); None keeps PyTorch's per-module defaults
+    init_range: float | None = 0.1
     epochs: int = 10
     batch_size: int = 64
     lr: float = 1e-3
@@ -65,6 +67,8 @@ class TranslateConfig(RunConfig):
                                       "Use --attention luong-general or bahdanau with a bidirectional encoder."))
         check_seed("--seed", self.seed)
         check_float("--dropout", self.dropout, 0.0, 0.95)
+        if self.init_range is not None:
+            check_float("--init-range", self.init_range, 0.0, 1.0, strict_minimum=True)
         check_float("--label-smoothing", self.label_smoothing, 0.0, 0.5)
         check_float("--decay", self.decay, 0.0, 1.0, strict_minimum=True)
         check_float("--lr", self.lr, 0.0, strict_minimum=True)

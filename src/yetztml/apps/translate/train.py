@@ -126,7 +126,7 @@ def train_translator(
     dtype = np.dtype(config.dtype)
     model = Seq2Seq(len(src_vocab), len(tgt_vocab), config.embed_dim, config.hidden, cell=config.cell,
                     attention=config.attention, encoder_layers=config.layers, bidirectional=config.bidirectional,
-                    dropout=config.dropout, seed=config.seed, dtype=dtype)
+                    dropout=config.dropout, init_range=config.init_range, seed=config.seed, dtype=dtype)
     translator = Translator(model, src_vocab, tgt_vocab, tokeniser, config)
     limit = len(val.sources) if config.val_limit is None else min(config.val_limit, len(val.sources))
     val_src_ids = translator.encode(val.sources[:limit])
