@@ -50,7 +50,7 @@ def test_demo_translate_parser_is_the_one_documented():
         "formatter": "HelpFormatter",
         "--data": {"kind": "_StoreAction", "help": "the Multi30k folder holding raw/ and tok/", "required": True},
         "--out": {"kind": "_StoreAction", "help": "the model directory to write", "required": True},
-        "--max-minutes": {"kind": "_StoreAction", "help": "minutes of training", "type": "float", "default": 60.0},
+        "--max-minutes": {"kind": "_StoreAction", "help": "minutes of training", "type": "float", "default": 15.0},
         "--seed": {"kind": "_StoreAction", "help": "seed of the weights, dropout and batches", "type": "int",
                    "default": 0},
         "--force": {"kind": "_StoreTrueAction", "help": "start over in a directory that holds a run",
@@ -99,7 +99,7 @@ def test_evaluate_and_translate_options_parse_to_their_values():
                                       "--beam", "1", "--max-output", "9"])
     assert (args.model, args.input, args.output, args.beam, args.max_output) == ("m", "-", "o", 1, 9)
     args = build_parser().parse_args(["demo", "translate", "--data", "d", "--out", "o"])
-    assert (args.max_minutes, args.seed, args.force) == (60.0, 0, False)
+    assert (args.max_minutes, args.seed, args.force) == (15.0, 0, False)
 
 
 def test_read_pair_checks_both_files_and_tells_the_skipped_pairs(folder, capsys):
@@ -351,13 +351,14 @@ def test_demo_trains_the_measured_configuration_and_tests_on_flickr_2016(multi30
     assert main(["demo", "translate", "--data", "multi30k", "--out", "run", "--max-minutes", "2.5", "--seed", "4",
                  "--force"]) == 0
     tok = "multi30k/tok"
-    assert seen == [((TranslateConfig(hidden=128, embed_dim=128, dropout=0.2, lr=2e-3, val_every=200, val_limit=300,
-                                      max_minutes=2.5, epochs=50, patience=8, seed=4),
+    assert seen == [((TranslateConfig(hidden=256, embed_dim=256, dropout=0.3, lr=2e-3, val_every=227, val_limit=300,
+                                      max_minutes=2.5, epochs=50, patience=50, seed=4),
                       f"{tok}/train.lc.norm.tok.de", f"{tok}/train.lc.norm.tok.en", f"{tok}/val.lc.norm.tok.de",
                       f"{tok}/val.lc.norm.tok.en", "run", True, True),
                      {"test": (f"{tok}/test_2016_flickr.lc.norm.tok.de", f"{tok}/test_2016_flickr.lc.norm.tok.en")})]
     main(["demo", "translate", "--data", "multi30k", "--out", "run"])
-    assert (seen[1][0][0].max_minutes, seen[1][0][0].seed, seen[1][0][6]) == (60.0, 0, False)
+    assert (seen[1][0][0].max_minutes, seen[1][0][0].seed, seen[1][0][6]) == (15.0, 0, False)
+    assert seen[1][0][0].init_range == 0.1 and seen[1][0][0].beam == 5
 
 
 @pytest.mark.parametrize("missing", ["train.lc.norm.tok.de", "val.lc.norm.tok.en", "test_2016_flickr.lc.norm.tok.en"])

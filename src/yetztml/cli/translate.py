@@ -106,7 +106,7 @@ def add_demo(demos: Any) -> None:
                    "translate`, then report test_2016_flickr BLEU (greedy and beam).", handle_demo)
     demo.add_argument("--data", required=True, help="the Multi30k folder holding raw/ and tok/")
     demo.add_argument("--out", required=True, help="the model directory to write")
-    demo.add_argument("--max-minutes", type=float, default=60.0, help="minutes of training")
+    demo.add_argument("--max-minutes", type=float, default=15.0, help="minutes of training")
     demo.add_argument("--seed", type=int, default=0, help="seed of the weights, dropout and batches")
     demo.add_argument("--force", action="store_true", help="start over in a directory that holds a run")
 
@@ -242,8 +242,8 @@ def handle_demo(args: argparse.Namespace) -> int:
             if not Path(f"{path}.{side}").is_file():
                 raise OptionError(message("demo translate --data", f"a file {path}.{side}", "none",
                                           "Run `yetztml data fetch multi30k` and pass its folder."))
-    config = TranslateConfig(hidden=128, embed_dim=128, dropout=0.2, lr=2e-3, val_every=200, val_limit=300,
-                             max_minutes=args.max_minutes, epochs=50, patience=8, seed=args.seed)
+    config = TranslateConfig(hidden=256, embed_dim=256, dropout=0.3, lr=2e-3, val_every=227, val_limit=300,
+                             max_minutes=args.max_minutes, epochs=50, patience=50, seed=args.seed)
     test = names["test_2016_flickr"]
     run_training(config, f"{names['train']}.de", f"{names['train']}.en", f"{names['val']}.de", f"{names['val']}.en",
                  args.out, args.force, True, test=(f"{test}.de", f"{test}.en"))
