@@ -19,6 +19,17 @@ from ..core.errors import OptionError, message
 from ..models.seq2seq import ATTENTIONS
 from .parsers import command
 
+
+def _init_range(text: str) -> float | None:
+    """``--init-range``: a number R > 0, or ``pytorch`` (None: each module's own initialisation)."""
+    if text.strip().lower() == "pytorch":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number R > 0 or 'pytorch', got {text!r}") from None
+
+
 DEFAULTS = TranslateConfig()
 MODEL = "a model directory written by `yetztml text train --task translate`"
 #: Options only translation has (dest, flags, type, help); the shared ones come from ``cli/text.py``.
@@ -27,7 +38,7 @@ _OWN = (
     ("tgt", "--tgt", str, "translation: target-language training file, line i translating --src line i"),
     ("val_src", "--val-src", str, "translation: source-language validation file"),
     ("val_tgt", "--val-tgt", str, "translation: target-language validation file"),
-    ("init_range", "--init-range", "init",
+    ("init_range", "--init-range", _init_range,
      f"translation: draw every weight from U(-R, R), or 'pytorch' for each module's PyTorch default "
      f"(default {DEFAULTS.init_range})"),
     ("label_smoothing", "--label-smoothing", float,
@@ -54,23 +65,13 @@ def _recording(cls: type) -> type:
     return type(f"Given{cls.__name__}", (cls,), {"__call__": __call__})
 
 
-def _init_range(text: str) -> float | None:
-    """``--init-range``: a number R > 0, or ``pytorch`` (None: each module's own initialisation)."""
-    if text.strip().lower() == "pytorch":
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number R > 0 or 'pytorch', got {text!r}") from None
-
-
 def add_train_arguments(train: argparse.ArgumentParser) -> None:
     """``--task`` and the translation options on ``text train`` (--data, optional on the parser, is required
     for classify by :func:`refuse_data_less_classify`)."""
     train.add_argument("--task", choices=("classify", "translate"), default="classify",
                        help="classify labelled texts (--data) or translate (--src/--tgt/--val-src/--val-tgt)")
     for dest, flag, kind, text in _OWN:
-        train.add_argument(flag, dest=dest, type=_init_range if kind == "init" else kind, default=None, help=text)
+        train.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     train.add_argument("--attention", choices=ATTENTIONS, default=None,
                        help=f"translation: the attention score (default {DEFAULTS.attention})")
     train.add_argument("--tokenise", choices=("whitespace", "words"), default=None,
