@@ -45,7 +45,9 @@ def test_a_non_integer_size_is_refused_by_its_option_name():
 
 def test_every_bound_is_accepted_where_it_is_allowed():
     edge = dict(hidden=1, layers=1, embed_dim=1, epochs=1, batch_size=1, patience=1, max_length=1, min_freq=1,
-                max_vocab=3, seed=0, dropout=0.95, lr=1e-12, clip_norm=1e-12, bidirectional=False, lowercase=False)
+                max_vocab=3, seed=0, dropout=0.95, lr=1e-12, lr_decay=1e-12, clip_norm=1e-12, bidirectional=False,
+                lowercase=False)
+    assert TextConfig(lr_decay=1.0).lr_decay == 1.0
     assert TextConfig(**edge).to_json() == {**TextConfig().to_json(), **edge}
     assert TextConfig(dropout=0.0).dropout == 0.0
     assert TextConfig().max_vocab is None
@@ -60,8 +62,8 @@ def test_the_json_form_holds_every_field_and_reads_back():
     cfg = TextConfig(cell="gru", hidden=7, max_vocab=50, lowercase=False, dtype="float64")
     assert cfg.to_json() == {
         "cell": "gru", "hidden": 7, "layers": 1, "bidirectional": True, "embed_dim": 128, "dropout": 0.5,
-        "pool": "max", "epochs": 12, "batch_size": 64, "lr": 2e-3, "clip_norm": 5.0, "patience": 3, "seed": 0,
-        "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "dtype": "float64"}
+        "pool": "max", "epochs": 12, "batch_size": 64, "lr": 2e-3, "lr_decay": 1.0, "clip_norm": 5.0, "patience": 3,
+        "seed": 0, "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "dtype": "float64"}
     assert TextConfig.from_json(cfg.to_json()) == cfg
     assert TextConfig.from_json({"hidden": 9}) == TextConfig(hidden=9)
 
@@ -71,5 +73,5 @@ def test_unknown_keys_are_refused_sorted_word_for_word():
         TextConfig.from_json({"hidden": 9, "zeta": 1, "alpha": 2})
     assert str(err.value) == (
         "text configuration: expected keys among ['batch_size', 'bidirectional', 'cell', 'clip_norm', 'dropout', "
-        "'dtype', 'embed_dim', 'epochs', 'hidden', 'layers', 'lowercase', 'lr', 'max_length', 'max_vocab', "
-        "'min_freq', 'patience', 'pool', 'seed'], got unknown ['alpha', 'zeta']")
+        "'dtype', 'embed_dim', 'epochs', 'hidden', 'layers', 'lowercase', 'lr', 'lr_decay', 'max_length', "
+        "'max_vocab', 'min_freq', 'patience', 'pool', 'seed'], got unknown ['alpha', 'zeta']")

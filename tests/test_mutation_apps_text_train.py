@@ -16,6 +16,7 @@ from yetztml.apps.text import TextConfig, load_classifier, train_classifier
 from yetztml.core.errors import CheckpointError, DataError, OptionError
 from yetztml.core.results import versions
 from yetztml.data import LabelledTexts
+from yetztml.learning.schedules import DecayPerSequence
 from yetztml.models import load as load_model
 
 WORDS = ["a", "the", "film", "plot", "old", "new"]
@@ -123,6 +124,32 @@ def test_the_trainer_is_given_the_configuration_and_the_progress_text(tmp_path, 
     assert options["status"]() == f"val acc 1.0000  {12 * 28 / 0.006:,.0f} words/s" == "val acc 1.0000  56,000 words/s"
     train_classifier(cfg, texts(), tmp_path / "shown")  # a bar by default (silent off a terminal)
     assert recorded["options"]["progress"] is True
+
+
+def test_lr_decay_multiplies_the_rate_by_its_value_per_epoch_text_by_text(tmp_path, recorded):
+    train_classifier(config(epochs=1), texts(), tmp_path / "constant", progress=False)
+    assert recorded["options"]["schedule"] is None  # 1.0: the trainer's constant rate
+    cfg = config(epochs=2, lr_decay=0.5)
+    rates: list[float] = []
+    real_step = text_train.Adam.step
+
+    def step(self, grads, **kw):
+        rates.append(self.lr)
+        return real_step(self, grads, **kw)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_train.Adam, "step", step)
+        train_classifier(cfg, texts(), tmp_path / "run", progress=False)
+    schedule = recorded["options"]["schedule"]
+    assert schedule == DecayPerSequence(0.5 ** (1 / 48))  # 48 training texts in the 80/10/10 split
+    # 12 updates of batches of 8 texts: before update u, 8u texts are done, so the rate is 0.2 * 0.5^(8u/48)
+    assert rates == pytest.approx([0.2 * 0.5 ** (8 * u / 48) for u in range(12)], rel=1e-12)
+    assert rates[6] == pytest.approx(0.1, rel=1e-12)  # the second epoch starts at half the rate
+    assert recorded["trainer"].clock.sequences == 96
+    with pytest.raises(OptionError, match="--lr-decay"):
+        config(lr_decay=1.5)
+    with pytest.raises(OptionError, match="--lr-decay"):
+        config(lr_decay=0.0)
 
 
 def test_a_test_file_without_validation_splits_the_training_data_90_10(tmp_path, recorded):

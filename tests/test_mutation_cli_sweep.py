@@ -204,9 +204,11 @@ def test_another_error_passes_without_the_interrupt_message(folder, monkeypatch,
 def test_config_turns_numbers_into_floats_and_leaves_out_files_and_columns():
     config = sweep_text._config({"data": "d.csv", "val": "v.csv", "test": "t.csv", "text_column": "t",
                                  "label_column": "l", "delimiter": ";", "lr": 1, "dropout": 0, "clip_norm": 2,
-                                 "hidden": 4, "seed": 3})
-    assert config == TextConfig(lr=1.0, dropout=0.0, clip_norm=2.0, hidden=4, seed=3)
-    assert [type(getattr(config, k)) for k in ("lr", "dropout", "clip_norm", "hidden")] == [float, float, float, int]
+                                 "lr_decay": 1, "hidden": 4, "seed": 3})
+    assert config == TextConfig(lr=1.0, dropout=0.0, clip_norm=2.0, lr_decay=1.0, hidden=4, seed=3)
+    assert [type(getattr(config, k)) for k in ("lr", "dropout", "clip_norm", "lr_decay", "hidden")] == [
+        float, float, float, float, int]
+    assert sweep_text.OPTIONS["lr_decay"] == (int, float)
 
 
 def test_read_reads_a_file_once_with_its_fingerprint(folder):

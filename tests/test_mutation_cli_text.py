@@ -111,6 +111,11 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
                                           'help': "Adam's learning rate",
                                           'type': 'float',
                                           'default': 0.002},
+                                 '--lr-decay': {'kind': 'Given_StoreAction',
+                                                'help': 'multiply the learning rate by this per epoch (smoothly, '
+                                                        'after every text; 1 = constant)',
+                                                'type': 'float',
+                                                'default': 1.0},
                                  '--clip-norm': {'kind': 'Given_StoreAction',
                                                  'help': 'gradient clipping by global norm',
                                                  'type': 'float',
@@ -308,11 +313,12 @@ def test_every_model_option_reaches_the_configuration():
     args = build_parser().parse_args([
         "text", "train", "--data", "d.csv", "--out", "m", "--cell", "gru", "--hidden", "5", "--layers", "2",
         "--no-bidirectional", "--embed-dim", "6", "--dropout", "0.25", "--pool", "mean", "--epochs", "3",
-        "--patience", "2", "--batch-size", "7", "--lr", "0.01", "--clip-norm", "1.5", "--max-length", "9",
-        "--min-freq", "1", "--max-vocab", "50", "--no-lowercase", "--dtype", "float64", "--seed", "4"])
+        "--patience", "2", "--batch-size", "7", "--lr", "0.01", "--lr-decay", "0.75", "--clip-norm", "1.5",
+        "--max-length", "9", "--min-freq", "1", "--max-vocab", "50", "--no-lowercase", "--dtype", "float64",
+        "--seed", "4"])
     assert text.config_from_args(args) == TextConfig(
         cell="gru", hidden=5, layers=2, bidirectional=False, embed_dim=6, dropout=0.25, pool="mean", epochs=3,
-        batch_size=7, lr=0.01, clip_norm=1.5, patience=2, seed=4, max_length=9, min_freq=1, max_vocab=50,
+        batch_size=7, lr=0.01, lr_decay=0.75, clip_norm=1.5, patience=2, seed=4, max_length=9, min_freq=1, max_vocab=50,
         lowercase=False, dtype="float64")
     plain = build_parser().parse_args(["text", "train", "--data", "d.csv", "--out", "m"])
     assert text.config_from_args(plain) == TextConfig()

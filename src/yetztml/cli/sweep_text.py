@@ -30,10 +30,10 @@ _NUMBER = (int, float)
 OPTIONS: dict[str, type | tuple[type, ...]] = {
     "data": str, "val": str, "test": str, "text_column": str, "label_column": str, "delimiter": str,
     "cell": str, "hidden": int, "layers": int, "bidirectional": bool, "embed_dim": int, "dropout": _NUMBER,
-    "pool": str, "epochs": int, "batch_size": int, "lr": _NUMBER, "clip_norm": _NUMBER, "patience": int,
-    "seed": int, "max_length": int, "min_freq": int, "max_vocab": int, "lowercase": bool, "dtype": str,
+    "pool": str, "epochs": int, "batch_size": int, "lr": _NUMBER, "lr_decay": _NUMBER, "clip_norm": _NUMBER,
+    "patience": int, "seed": int, "max_length": int, "min_freq": int, "max_vocab": int, "lowercase": bool, "dtype": str,
 }
-_FLOATS = ("dropout", "lr", "clip_norm")
+_FLOATS = ("dropout", "lr", "lr_decay", "clip_norm")
 _FILES = ("data", "val", "test")
 
 

@@ -84,6 +84,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, default=d.patience, help="epochs without improvement before stopping")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="texts per batch")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam's learning rate")
+    p.add_argument("--lr-decay", type=float, default=d.lr_decay,
+                   help="multiply the learning rate by this per epoch (smoothly, after every text; 1 = constant)")
     p.add_argument("--clip-norm", type=float, default=d.clip_norm, help="gradient clipping by global norm")
     p.add_argument("--max-length", type=int, default=d.max_length, help="longer texts keep their first tokens")
     p.add_argument("--min-freq", type=int, default=d.min_freq, help="words seen fewer times become <unk>")

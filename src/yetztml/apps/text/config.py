@@ -27,6 +27,7 @@ class TextConfig(RunConfig):
     epochs: int = 12
     batch_size: int = 64
     lr: float = 2e-3
+    lr_decay: float = 1.0
     clip_norm: float = 5.0
     patience: int = 3
     seed: int = 0
@@ -50,5 +51,6 @@ class TextConfig(RunConfig):
         check_seed("--seed", self.seed)
         check_float("--dropout", self.dropout, 0.0, 0.95)
         check_float("--lr", self.lr, 0.0, strict_minimum=True)
+        check_float("--lr-decay", self.lr_decay, 0.0, 1.0, strict_minimum=True)
         check_float("--clip-norm", self.clip_norm, 0.0, strict_minimum=True)
         self._check_switches("bidirectional", "lowercase")

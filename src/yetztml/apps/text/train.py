@@ -8,9 +8,11 @@ The run, with its choices written down (``docs/text.md``):
 2. The tokeniser (lowercase unless ``lowercase=False``) and the vocabulary from the training split only
    (``min_freq``, ``max_vocab``); words never seen in training become ``<unk>``. Texts longer than
    ``max_length`` tokens keep their first ``max_length`` (counted in ``result.json``).
-3. Training: Adam, clipping by global norm, softmax cross-entropy over one label per sentence, batches of
-   similar lengths (:class:`yetztml.data.Batches`) drawn by the :class:`~yetztml.learning.Trainer`, which
-   checkpoints weights, optimiser, data position and dropout generators every epoch and on Ctrl-C.
+3. Training: Adam, clipping by global norm, the rate multiplied by ``lr_decay`` per epoch (smoothly: by
+   ``lr_decay ** (1 / N)`` after every one of the N training texts, schedule (S4); 1 keeps it constant),
+   softmax cross-entropy over one label per sentence, batches of similar lengths
+   (:class:`yetztml.data.Batches`) drawn by the :class:`~yetztml.learning.Trainer`, which checkpoints
+   weights, optimiser, data position and dropout generators every epoch and on Ctrl-C.
 4. After every epoch, accuracy and macro-F1 on the validation set; the best epoch's weights are kept in
    ``DIR/best/`` and restored at the end; ``patience`` epochs without improvement stop the run.
 5. The final model directory (``model.json``, ``weights.npz``, ``vocab.json``), the measures on the
@@ -39,7 +41,7 @@ from ...core.errors import CheckpointError, OptionError, message
 from ...core.results import versions, write_json
 from ...core.signals import HeldSignals
 from ...data import Batches, LabelIndex, LabelledTexts, Tokeniser, Vocab, check_classes, stratified_split
-from ...learning import Adam, Trainer
+from ...learning import Adam, Trainer, decay_per_sequence
 from ...learning import Batch as TrainBatch
 from ...models import load as load_model
 from ...models import save as save_model
@@ -211,6 +213,7 @@ def train_classifier(
         batches.stream(lambda b: TrainBatch(b.tokens, b.labels[None, :], None, b.lengths)),
         optimiser=Adam(model.params, lr=config.lr),
         loss="cross_entropy",
+        schedule=None if config.lr_decay == 1.0 else decay_per_sequence(config.lr_decay ** (1.0 / len(train))),
         clip_norm=config.clip_norm,
         callbacks=[end_of_epoch],
         progress=progress,
