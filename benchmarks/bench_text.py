@@ -1,11 +1,13 @@
 """One training step of the sarcasm classifier: yetztml against the same model built from PyTorch modules.
 
-Ours: ``yetztml.apps.text.build_classifier`` (Embedding → Dropout → bidirectional LSTM → max pool over the
-valid words → Dropout → Linear), trained by ``yetztml.learning.Trainer`` with Adam and clipping by global
+Ours: ``yetztml.apps.text.build_classifier`` (Embedding → Dropout → ``--layers`` bidirectional LSTM layers
+with Dropout between them → max pool over the valid words → Dropout → Linear; ``demo sarcasm`` stacks two,
+the default here is one), trained by ``yetztml.learning.Trainer`` with Adam and clipping by global
 norm — the loop ``yetztml text train`` runs. PyTorch: ``nn.Embedding(padding_idx=0)`` → ``nn.Dropout`` →
-``nn.LSTM(bidirectional=True)`` on ``pack_padded_sequence`` → masked max over the valid steps →
-``nn.Dropout`` → ``nn.Linear``, ``torch.optim.Adam`` and ``clip_grad_norm_``: the same sizes, batches
-(the same padded batches, in the same order), optimiser and dtype (float32), one thread each.
+``nn.LSTM(bidirectional=True, num_layers=--layers, dropout between layers)`` on ``pack_padded_sequence`` →
+masked max over the valid steps → ``nn.Dropout`` → ``nn.Linear``, ``torch.optim.Adam`` and
+``clip_grad_norm_``: the same sizes, batches (the same padded batches, in the same order), optimiser and dtype
+(float32), one thread each.
 
 Before timing, the PyTorch model receives our initial weights and both compute the logits of one batch
 in evaluation mode: they must agree (the printed max abs difference), so the timing compares one
@@ -15,7 +17,7 @@ load from other processes hits both alike); the table gives medians per step, th
 
 Run from the repository root (the data path is the shared copy; pass your own with --data)::
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_text.py --steps 40 --repeats 5
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_text.py --steps 40 --repeats 5 [--layers 2]
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sa
 class TorchClassifier(torch.nn.Module):
     """The same classifier from PyTorch modules (max pool over each sequence's valid steps)."""
 
-    def __init__(self, vocab: int, embed: int, hidden: int, classes: int, dropout: float) -> None:
+    def __init__(self, vocab: int, embed: int, hidden: int, classes: int, dropout: float, layers: int) -> None:
         super().__init__()
         self.embedding = torch.nn.Embedding(vocab, embed, padding_idx=0)
-        self.lstm = torch.nn.LSTM(embed, hidden, bidirectional=True)
+        self.lstm = torch.nn.LSTM(embed, hidden, num_layers=layers, bidirectional=True,
+                                  dropout=dropout if layers > 1 else 0.0)
         self.linear = torch.nn.Linear(2 * hidden, classes)
         self.drop = torch.nn.Dropout(dropout)
 
@@ -58,12 +61,17 @@ class TorchClassifier(torch.nn.Module):
         return self.linear(self.drop(out.max(dim=0).values))
 
 
-def copy_weights(ours, theirs: TorchClassifier) -> None:
+def copy_weights(ours, theirs: TorchClassifier, layers: int) -> None:
+    """Our parts: 0 embedding, 1 dropout, 2 + 2l the bidirectional layer l (dropouts between), then pool,
+    dropout and the linear map at 2·layers + 3."""
     p = ours.params
-    state = {"embedding.weight": p["0.weight"], "linear.weight": p["5.weight"], "linear.bias": p["5.bias"]}
-    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-        state[f"lstm.{name}"] = p[f"2.forward.{name}"]
-        state[f"lstm.{name}_reverse"] = p[f"2.reverse.{name}"]
+    last = 2 * layers + 3
+    state = {"embedding.weight": p["0.weight"], "linear.weight": p[f"{last}.weight"],
+             "linear.bias": p[f"{last}.bias"]}
+    for layer in range(layers):
+        for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            state[f"lstm.{kind}_l{layer}"] = p[f"{2 + 2 * layer}.forward.{kind}_l0"]
+            state[f"lstm.{kind}_l{layer}_reverse"] = p[f"{2 + 2 * layer}.reverse.{kind}_l0"]
     theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})
 
 
@@ -75,6 +83,7 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--embed-dim", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--layers", type=int, default=1, help="bidirectional LSTM layers (the demo has 2)")
     args = parser.parse_args()
     if not Path(args.data).is_file():
         raise SystemExit(f"bench_text: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
@@ -83,15 +92,16 @@ def main() -> None:
     split = stratified_split(data.labels, 0)
     tok = Tokeniser()
     tokens = tok.tokenise([data.texts[i] for i in split.train])
-    config = TextConfig(hidden=args.hidden, embed_dim=args.embed_dim, batch_size=args.batch_size)
+    config = TextConfig(hidden=args.hidden, embed_dim=args.embed_dim, batch_size=args.batch_size,
+                        layers=args.layers)
     vocab = Vocab.build(tokens, min_freq=config.min_freq)  # the measured configuration's vocabulary
     labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
     batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
                       max_length=config.max_length)
     plan = [batches.next_batch() for _ in range(args.steps)]
     ours = build_classifier(config, len(vocab), 2)
-    theirs = TorchClassifier(len(vocab), config.embed_dim, config.hidden, 2, config.dropout)
-    copy_weights(ours, theirs)
+    theirs = TorchClassifier(len(vocab), config.embed_dim, config.hidden, 2, config.dropout, args.layers)
+    copy_weights(ours, theirs, args.layers)
     first = plan[0]
     ours.eval()
     theirs.eval()

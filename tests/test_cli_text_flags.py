@@ -12,7 +12,7 @@ from test_text_app import write_data
 from yetztml.cli.main import main
 
 TINY = ["--hidden", "8", "--embed-dim", "8", "--epochs", "1", "--batch-size", "16", "--lr", "0.02", "--dropout", "0",
-        "--no-figures"]
+        "--layers", "1", "--no-figures"]
 
 
 def test_cell_pool_direction_and_clipping_shape_the_model(tmp_path):
@@ -76,8 +76,9 @@ def test_files_columns_sizes_and_vectors(tmp_path, capsys):
 
 
 def test_demo_sarcasm_trains_the_measured_configuration_with_the_cell_seed_and_epochs_given(tmp_path, capsys):
-    """``demo sarcasm``: columns is_sarcastic and text, the measured configuration (bidirectional, 128 units,
-    128-wide embeddings) with --cell gru, --epochs 1 and --seed 3: 200,194 weights over a 12-word vocabulary."""
+    """``demo sarcasm``: columns is_sarcastic and text, the measured configuration (two bidirectional layers of 128
+    units, 128-wide embeddings) with --cell gru, --epochs 1 and --seed 3: 496,642 weights over a 12-word vocabulary
+    (200,194 with one layer; the second bidirectional GRU layer adds 2 · (3·128·(256 + 128) + 2·3·128))."""
     words = ["man", "city", "local", "news", "report", "says", "finally", "area", "nation", "study"]
     rng = np.random.default_rng(0)
     rows = ["is_sarcastic,text"]
@@ -91,11 +92,11 @@ def test_demo_sarcasm_trains_the_measured_configuration_with_the_cell_seed_and_e
             "--no-figures"]
     assert main(argv) == 0
     config = json.loads((out / "config.json").read_text())["config"]
-    assert {k: config[k] for k in ("cell", "epochs", "seed", "hidden", "embed_dim", "bidirectional")} == {
-        "cell": "gru", "epochs": 1, "seed": 3, "hidden": 128, "embed_dim": 128, "bidirectional": True}
+    assert {k: config[k] for k in ("cell", "epochs", "seed", "hidden", "embed_dim", "bidirectional", "layers")} == {
+        "cell": "gru", "epochs": 1, "seed": 3, "hidden": 128, "embed_dim": 128, "bidirectional": True, "layers": 2}
     result = json.loads((out / "result.json").read_text())
     assert result["data"]["examples"] == {"train": 64, "validation": 8, "test": 8}
-    assert (result["weights"], result["vocabulary"], [e["epoch"] for e in result["epochs"]]) == (200_194, 12, [1])
+    assert (result["weights"], result["vocabulary"], [e["epoch"] for e in result["epochs"]]) == (496_642, 12, [1])
     capsys.readouterr()
     assert main(argv) == 2  # a finished run is refused (--force, as for text train, starts over)
     assert "--force" in capsys.readouterr().err

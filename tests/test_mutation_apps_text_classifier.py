@@ -19,8 +19,8 @@ from yetztml.models import save as save_model
 
 def make(dtype: str = "float64", max_length: int = 3, lowercase: bool = True) -> Classifier:
     """Vocabulary <pad> <unk> a b c d e, classes mid < neg < pos, hidden 3, the last state pooled, seed 0."""
-    cfg = TextConfig(hidden=3, embed_dim=3, dropout=0.0, bidirectional=False, max_length=max_length, min_freq=1,
-                     pool="last", dtype=dtype, lowercase=lowercase)
+    cfg = TextConfig(hidden=3, embed_dim=3, layers=1, dropout=0.0, bidirectional=False, max_length=max_length,
+                     min_freq=1, pool="last", dtype=dtype, lowercase=lowercase)
     tok = Tokeniser(lowercase=lowercase)
     vocab = Vocab.build(tok.tokenise(["a b c d e"]))
     labels = LabelIndex(["mid", "neg", "pos"])
@@ -133,7 +133,7 @@ def test_the_training_flag_is_kept(training):
 
 
 def test_the_network_is_scored_in_evaluation_mode():
-    cfg = TextConfig(hidden=3, embed_dim=3, dropout=0.5, bidirectional=False, min_freq=1, dtype="float64")
+    cfg = TextConfig(hidden=3, embed_dim=3, layers=1, dropout=0.5, bidirectional=False, min_freq=1, dtype="float64")
     tok = Tokeniser()
     vocab = Vocab.build(tok.tokenise(["a b c"]))
     clf = Classifier(build_classifier(cfg, len(vocab), 2), vocab, tok, LabelIndex(["n", "p"]), cfg)

@@ -61,7 +61,7 @@ def test_every_bound_is_accepted_where_it_is_allowed():
 def test_the_json_form_holds_every_field_and_reads_back():
     cfg = TextConfig(cell="gru", hidden=7, max_vocab=50, lowercase=False, dtype="float64")
     assert cfg.to_json() == {
-        "cell": "gru", "hidden": 7, "layers": 1, "bidirectional": True, "embed_dim": 128, "dropout": 0.5,
+        "cell": "gru", "hidden": 7, "layers": 2, "bidirectional": True, "embed_dim": 128, "dropout": 0.5,
         "pool": "max", "epochs": 12, "batch_size": 64, "lr": 2e-3, "lr_decay": 1.0, "clip_norm": 5.0, "patience": 3,
         "seed": 0, "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "dtype": "float64"}
     assert TextConfig.from_json(cfg.to_json()) == cfg

@@ -17,15 +17,15 @@ X = np.array([[2, 3, 4], [5, 1, 0], [4, 0, 0]])  # (T, B) token ids, padded with
 LENGTHS = np.array([3, 2, 1])
 
 CASES = [
-    (dict(cell="lstm", hidden=3, embed_dim=2, dropout=0.25, seed=1),
+    (dict(cell="lstm", hidden=3, embed_dim=2, layers=1, dropout=0.25, seed=1),
      [[-0.13193461, -0.20321983], [-0.13574636, -0.20325616], [-0.11696787, -0.18284699]]),
     (dict(cell="gru", hidden=3, embed_dim=2, layers=2, bidirectional=False, dropout=0.25, seed=2, pool="last"),
      [[-0.76314676, 0.36266088], [-0.70104051, 0.38564572], [-0.39725316, 0.48140398]]),
     (dict(cell="lstm1997", hidden=2, embed_dim=2, layers=2, dropout=0.25, seed=3, dtype="float64"),
      [[0.27105572, 0.12004297], [0.27165952, 0.14528795], [0.26962511, 0.12107943]]),
-    (dict(cell="peephole", hidden=2, embed_dim=3, bidirectional=False, dropout=0.0, seed=4, pool="mean"),
+    (dict(cell="peephole", hidden=2, embed_dim=3, layers=1, bidirectional=False, dropout=0.0, seed=4, pool="mean"),
      [[-0.29927084, 0.13560247], [-0.18598461, 0.20148435], [-0.28220353, 0.1824095]]),
-    (dict(cell="rnn", hidden=2, embed_dim=2, dropout=0.5, seed=5, dtype="float64"),
+    (dict(cell="rnn", hidden=2, embed_dim=2, layers=1, dropout=0.5, seed=5, dtype="float64"),
      [[1.24616938, 0.76572141], [0.62983958, 0.70558388], [0.37358902, 0.32729897]]),
 ]
 
@@ -44,7 +44,7 @@ def kinds(model):
 
 
 def test_one_bidirectional_layer():
-    model = build_classifier(TextConfig(hidden=3, embed_dim=2, dropout=0.25, pool="last"), 6, 4)
+    model = build_classifier(TextConfig(hidden=3, embed_dim=2, layers=1, dropout=0.25, pool="last"), 6, 4)
     assert kinds(model) == ["Embedding", "Dropout", "Bidirectional", "Pool", "Dropout", "Linear"]
     emb, drop, bi, pool, drop2, lin = model.parts
     assert emb.config() == {"num_embeddings": 6, "embedding_dim": 2, "padding_idx": 0, "weights": None,
@@ -102,5 +102,5 @@ def test_encoder_cell_of_each_kind(kind, cls):
 
 
 def test_the_layers_are_yetztml_layers():
-    model = build_classifier(TextConfig(hidden=2, embed_dim=2, bidirectional=False), 4, 2)
+    model = build_classifier(TextConfig(hidden=2, embed_dim=2, layers=1, bidirectional=False), 4, 2)
     assert [type(p) for p in model.parts] == [Embedding, Dropout, LSTM, Pool, Dropout, Linear]

@@ -37,7 +37,7 @@ def texts(n: int = 60, path: str = "d.csv", seed: int = 0) -> LabelledTexts:
 
 def config(**changes) -> TextConfig:
     base = {"hidden": 3, "embed_dim": 3, "epochs": 4, "batch_size": 8, "lr": 0.2, "dropout": 0.0,
-            "patience": 5, "min_freq": 1, "bidirectional": False}
+            "patience": 5, "min_freq": 1, "bidirectional": False, "layers": 1}
     return TextConfig(**{**base, **changes})
 
 

@@ -73,7 +73,7 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
                                  '--layers': {'kind': 'Given_StoreAction',
                                               'help': 'recurrent layers',
                                               'type': 'int',
-                                              'default': 1},
+                                              'default': 2},
                                  '--bidirectional/--no-bidirectional': {'kind': 'GivenBooleanOptionalAction',
                                                                         'help': 'read each text in both '
                                                                                 'directions',

@@ -31,7 +31,7 @@ def write_data(path, n=240, seed=0):
 
 
 SMALL = ["--hidden", "8", "--embed-dim", "8", "--epochs", "6", "--batch-size", "16", "--lr", "0.02",
-         "--dropout", "0", "--patience", "10", "--no-figures"]
+         "--dropout", "0", "--patience", "10", "--layers", "1", "--no-figures"]
 
 
 def test_train_evaluate_predict_through_the_command_line(tmp_path, capsys):

@@ -19,7 +19,7 @@ class TextConfig(RunConfig):
 
     cell: str = "lstm"
     hidden: int = 128
-    layers: int = 1
+    layers: int = 2
     bidirectional: bool = True
     embed_dim: int = 128
     dropout: float = 0.5
