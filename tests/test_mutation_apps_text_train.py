@@ -386,6 +386,22 @@ def test_a_run_that_wrote_its_result_but_kept_its_checkpoint_is_resumed(tmp_path
     assert not (out / "checkpoint.npz").exists()
 
 
+def test_an_interrupted_run_written_before_lr_decay_existed_resumes(tmp_path, monkeypatch, recorded):
+    cfg = config(epochs=2)
+    straight = train_classifier(cfg, texts(), tmp_path / "whole", progress=False)
+    out = tmp_path / "cut"
+    _interrupt_at_the_end(monkeypatch, out, cfg)
+    saved = json.loads((out / "config.json").read_text())
+    del saved["config"]["lr_decay"]  # as the code before the field wrote it
+    (out / "config.json").write_text(json.dumps(saved))
+    assert text_train.LATER_CONFIG_FIELDS == {"lr_decay": 1.0}
+    resumed = train_classifier(cfg, texts(), out, progress=False)
+    assert untimed(resumed["epochs"]) == untimed(straight["epochs"])
+    _interrupt_at_the_end(monkeypatch, tmp_path / "again", cfg)
+    with pytest.raises(CheckpointError, match=r"other values of \['lr_decay'\]"):  # another value still differs
+        train_classifier(config(epochs=2, lr_decay=0.5), texts(), tmp_path / "again", progress=False)
+
+
 def test_a_run_interrupted_in_its_first_step_resumes_from_nothing(tmp_path, monkeypatch, recorded):
     cfg = config(epochs=2, patience=1)
     whole = train_classifier(cfg, texts(), tmp_path / "whole", progress=False)
