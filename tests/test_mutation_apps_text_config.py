@@ -66,6 +66,9 @@ def test_the_json_form_holds_every_field_and_reads_back():
         "seed": 0, "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "dtype": "float64"}
     assert TextConfig.from_json(cfg.to_json()) == cfg
     assert TextConfig.from_json({"hidden": 9}) == TextConfig(hidden=9)
+    # a field added later is filled at the value older runs had, and kept when present
+    assert TextConfig.completed({"hidden": 9}) == {"lr_decay": 1.0, "hidden": 9}
+    assert TextConfig.completed({"lr_decay": 0.5}) == {"lr_decay": 0.5}
 
 
 def test_unknown_keys_are_refused_sorted_word_for_word():

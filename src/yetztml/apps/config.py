@@ -13,6 +13,9 @@ class RunConfig:
     refusing keys it does not have (``KIND`` names it in that refusal)."""
 
     KIND: ClassVar[str]
+    #: Fields added after run directories were first written, with the value the runs written before them
+    #: had (not necessarily today's default): an older run's JSON is read with these filled in.
+    LATER: ClassVar[dict[str, Any]] = {}
 
     def _check_switches(self, *names: str) -> None:
         """Refuse a field among ``names`` that is not ``True`` or ``False``."""
@@ -25,7 +28,13 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
+    def completed(cls, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj`` (a configuration's JSON) with the :attr:`LATER` fields it lacks, at their older value."""
+        return {**cls.LATER, **obj}
+
+    @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Self:
+        obj = cls.completed(obj)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(obj) - known)
         if unknown:

@@ -38,6 +38,7 @@ class TextConfig(RunConfig):
     dtype: str = "float32"
 
     KIND = "text configuration"
+    LATER = {"lr_decay": 1.0}  # runs before --lr-decay kept the rate constant
 
     def __post_init__(self) -> None:
         check_choice("--cell", self.cell, CELLS)

@@ -62,11 +62,6 @@ REFERENCES = {
 }
 
 
-#: Configuration fields added after run directories were first written, with the value those runs trained
-#: with: an interrupted run written before the field existed resumes as that value's run.
-LATER_CONFIG_FIELDS: dict[str, Any] = {"lr_decay": 1.0}
-
-
 def _subset(data: LabelledTexts, index: np.ndarray, what: str) -> LabelledTexts:
     return LabelledTexts([data.texts[i] for i in index], [data.labels[i] for i in index], f"{data.path} ({what})")
 
@@ -114,8 +109,8 @@ def _prepare_folder(out: Path, signature: dict[str, Any], force: bool) -> bool:
         return False
     saved = out / "config.json"
     previous = json.loads(saved.read_text()) if saved.is_file() else {}
-    if isinstance(previous.get("config"), dict):  # a run written before a field existed ran with its value here
-        previous["config"] = {**LATER_CONFIG_FIELDS, **previous["config"]}
+    if isinstance(previous.get("config"), dict):  # a run written before a field existed ran with its older value
+        previous["config"] = TextConfig.completed(previous["config"])
     now = json.loads(json.dumps(signature))
     if previous != now:
         flat_prev = {**previous.get("config", {}), **previous.get("data", {})}
