@@ -119,8 +119,8 @@ def test_training_learns_the_reversal_and_resumes_bit_identically(tmp_path):
     resumed = train_translator(short, train, val, tmp_path / "b", progress=False)
     whole = train_translator(short, train, val, tmp_path / "c", progress=False)
     assert [c["val_bleu"] for c in resumed["checks"]] == [c["val_bleu"] for c in whole["checks"]]
-    w1, w2 = np.load(tmp_path / "b" / "weights.npz"), np.load(tmp_path / "c" / "weights.npz")
-    assert all(np.array_equal(w1[k], w2[k]) for k in w2.files)
+    with np.load(tmp_path / "b" / "weights.npz") as w1, np.load(tmp_path / "c" / "weights.npz") as w2:
+        assert all(np.array_equal(w1[k], w2[k]) for k in w2.files)
 
 
 def test_commands_and_bad_input(tmp_path, capsys):

@@ -39,10 +39,11 @@ def checks(out) -> list[dict]:
 
 def finished(out) -> dict:
     result = json.loads((out / "result.json").read_text())
-    weights = np.load(out / "weights.npz")
+    with np.load(out / "weights.npz") as weights:
+        values = {k: weights[k].tolist() for k in weights.files}
     return {"checks": [{k: v for k, v in c.items() if k != "minutes"} for c in result["checks"]],
             "validation": result["validation"], "best_step": result["best_step"],
-            "stopped_early": result["stopped_early"], "weights": {k: weights[k].tolist() for k in weights.files}}
+            "stopped_early": result["stopped_early"], "weights": values}
 
 
 @pytest.fixture(scope="module")
