@@ -103,7 +103,8 @@ def test_a_seeded_run_writes_every_value(tmp_path, recorded):
                                         "src_vocab_file": "src_vocab.json", "tgt_vocab_file": "tgt_vocab.json"}
     translator = load_translator(out)
     assert (len(translator.src_vocab), len(translator.tgt_vocab)) == (7, 9)
-    assert {str(w.dtype) for w in np.load(out / "weights.npz").values()} == {"float64"}
+    with np.load(out / "weights.npz") as weights:
+        assert {str(w.dtype) for w in weights.values()} == {"float64"}
 
 
 
@@ -176,8 +177,8 @@ def test_time_stops_the_run_at_the_validation_it_forces(tmp_path, recorded, monk
     assert [c["minutes"] for c in result["checks"]] == pytest.approx([0.5, 0.9, 1.1])
     assert (result["stopped_early"], result["timing"]["training_minutes"]) == (True, pytest.approx(1.2))
     assert result["best_step"] == 3  # every BLEU equal (seeded): the first is the best, its weights kept
-    best, final = np.load(tmp_path / "run" / "best" / "weights.npz"), np.load(tmp_path / "run" / "weights.npz")
-    assert all(np.array_equal(best[k], final[k]) for k in best.files)
+    with np.load(tmp_path / "run" / "best" / "weights.npz") as best, np.load(tmp_path / "run" / "weights.npz") as final:
+        assert all(np.array_equal(best[k], final[k]) for k in best.files)
     assert result["validation"]["greedy"]["perplexity"] == pytest.approx(result["checks"][0]["val_perplexity"])
     assert [line.split(": ")[0] for line in lines] == [
         "step 3 (epoch 1.00, 0.5 min)", "step 6 (epoch 2.00, 0.9 min)", "step 7 (epoch 2.33, 1.1 min)"]
@@ -210,7 +211,8 @@ def test_truncation_empty_sources_float32_and_a_model_without_attention(tmp_path
     assert [e["attention"] for e in result["examples"]] == [None] * 4
     assert result["validation"]["beam"] == result["validation"]["greedy"] and result["validation"]["beam"]["beam"] == 1
     assert result["val_bleu"] == result["val_bleu_greedy"]
-    assert {str(w.dtype) for w in np.load(tmp_path / "run" / "weights.npz").values()} == {"float32"}
+    with np.load(tmp_path / "run" / "weights.npz") as weights:
+        assert {str(w.dtype) for w in weights.values()} == {"float32"}
 
 
 def test_the_run_directory_refusals_word_for_word(tmp_path, recorded):
@@ -311,8 +313,8 @@ def test_an_interrupted_run_resumes_where_it_was_with_its_minutes(tmp_path, reco
     # the minutes of the run before (0.003) go on: readings start 1, clock 2, progress 3, checks 4 and 5, end 6
     assert [c["minutes"] for c in resumed["checks"]] == pytest.approx([0.002 / 60, 0.005 / 60, 0.006 / 60])
     assert resumed["timing"]["training_minutes"] == pytest.approx(0.007 / 60)
-    w1, w2 = np.load(out / "weights.npz"), np.load(tmp_path / "whole" / "weights.npz")
-    assert all(np.array_equal(w1[k], w2[k]) for k in w2.files)
+    with np.load(out / "weights.npz") as w1, np.load(tmp_path / "whole" / "weights.npz") as w2:
+        assert all(np.array_equal(w1[k], w2[k]) for k in w2.files)
 
 
 def _interrupt_at_the_end(monkeypatch, out, cfg):
@@ -326,6 +328,30 @@ def _interrupt_at_the_end(monkeypatch, out, cfg):
         train_translator(cfg, pairs(24, "train", 0), pairs(6, "val", 1), out, progress=False)
     monkeypatch.setattr(translate_train, "load_model", load_model)
     assert (out / "checkpoint.npz").is_file() and not (out / "result.json").exists()
+
+
+def test_a_run_written_before_init_range_existed_is_read_as_pytorchs_initialisation(tmp_path, recorded, monkeypatch):
+    cfg = config(epochs=2)  # init_range None: what runs before the option had
+    straight = train_translator(cfg, pairs(24, "train", 0), pairs(6, "val", 1), tmp_path / "whole", progress=False)
+    out = tmp_path / "cut"
+    _interrupt_at_the_end(monkeypatch, out, cfg)
+    saved = json.loads((out / "config.json").read_text())
+    del saved["config"]["init_range"]  # as the code before the option wrote it
+    (out / "config.json").write_text(json.dumps(saved))
+    assert TranslateConfig.LATER == {"init_range": None}
+    with pytest.raises(CheckpointError):  # today's default, U(-0.1, 0.1), is another run's
+        train_translator(config(epochs=2, init_range=0.1), pairs(24, "train", 0), pairs(6, "val", 1), out,
+                         progress=False)
+    resumed = train_translator(cfg, pairs(24, "train", 0), pairs(6, "val", 1), out, progress=False)
+    untimed = [[{k: v for k, v in c.items() if k != "minutes"} for c in r["checks"]] for r in (resumed, straight)]
+    assert untimed[0] == untimed[1] and len(untimed[0]) == 2
+    # a finished model directory of that time reads back with the initialisation its weights had
+    meta = json.loads((out / "model.json").read_text())
+    del meta["metadata"]["config"]["init_range"]
+    (out / "model.json").write_text(json.dumps(meta))
+    assert load_translator(out).config.init_range is None
+    assert TranslateConfig.from_json({"hidden": 8}).init_range is None
+    assert TranslateConfig().init_range == 0.1
 
 
 @pytest.mark.parametrize("stop", ["patience", "time"])

@@ -29,8 +29,9 @@ class RunConfig:
 
     @classmethod
     def completed(cls, obj: dict[str, Any]) -> dict[str, Any]:
-        """``obj`` (a configuration's JSON) with the :attr:`LATER` fields it lacks, at their older value."""
-        return {**cls.LATER, **obj}
+        """``obj`` (a configuration's JSON) with the :attr:`LATER` fields it lacks, at their older value (anything
+        but a dict is left to :meth:`from_json`'s own refusal)."""
+        return {**cls.LATER, **obj} if isinstance(obj, dict) else obj
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Self:

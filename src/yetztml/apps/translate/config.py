@@ -47,6 +47,7 @@ class TranslateConfig(RunConfig):
     dtype: str = "float32"
 
     KIND = "translation configuration"
+    LATER = {"init_range": None}  # runs before --init-range kept each module's PyTorch initialisation
 
     def __post_init__(self) -> None:
         check_choice("--cell", self.cell, tuple(CELLS))
