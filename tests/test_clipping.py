@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError
-from yetztml.learning.clipping import clip_by_global_norm, clip_by_value, global_norm
+from yetztml.learning.clipping import clip_by_global_norm, clip_by_value, global_norm, sum_of_squares
 
 torch.set_num_threads(1)
 
@@ -82,3 +82,19 @@ def test_float32_global_norm_is_the_float64_sum_of_squares(rng, size):
     grads = {"a": rng.standard_normal(size).astype(np.float32), "b": rng.standard_normal((3, 5)).astype(np.float32)}
     exact = math.sqrt(math.fsum(float(v) ** 2 for g in grads.values() for v in g.ravel().astype(np.float64)))
     assert global_norm(grads) == pytest.approx(exact, rel=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(50, 128), (13, 7), (9, 3), (1, 5), (40, 33)])
+def test_sum_over_known_rows_is_the_whole_sum_to_the_bit(rng, shape):
+    """(C2) read only in an embedding gradient's rows (``Grads.rows``): the same float64 value as the whole
+    tensor's sum, bit for bit, also when the row length is no multiple of the eight partial sums (an entry
+    summed into another partial sum than its flat index's, or a tail entry read twice, changes the last bits);
+    a NaN in a listed row still makes it NaN."""
+    n, d = shape
+    g = np.zeros(shape, dtype=np.float32)
+    rows = np.unique(rng.integers(0, n, max(1, n // 3)))
+    g[rows] = (rng.standard_normal((rows.size, d)) * np.exp(rng.uniform(-5, 5, (rows.size, d)))).astype(np.float32)
+    whole = sum_of_squares(g)
+    assert sum_of_squares(g, rows) == whole
+    g[rows[-1], d - 1] = np.nan
+    assert np.isnan(sum_of_squares(g, rows))

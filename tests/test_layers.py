@@ -149,6 +149,23 @@ def test_dropout_mask_is_seeded_inverted_and_off_in_eval(rng):
     np.testing.assert_array_equal(layer.backward(layer.forward(x), d).inputs, d)
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3, 0.77])
+def test_float32_dropout_is_the_formula_to_the_bit(rng, p):
+    """(DRP1) in float32 (one compiled pass): the mask from the layer's generator in C order (also for a strided
+    view), y = x ⊙ m/(1 − p) in float32, byte for byte the NumPy expression (a mask read in another order, a
+    scale without its 1/(1 − p), or outputs and scales of another dtype differ)."""
+    x = rng.standard_normal((T, B, I)).astype(np.float32)
+    trace = Dropout(I, p, seed=5, dtype=np.float32).forward(x)
+    scale = (np.random.default_rng(5).random((T, B, I)) >= p).astype(np.float32) / np.float32(1.0 - p)
+    assert trace.outputs.dtype == np.float32 and trace.extras["scale"].dtype == np.float32
+    assert trace.extras["scale"].tobytes() == scale.tobytes()
+    assert trace.outputs.tobytes() == (x * scale).tobytes()
+    sliced = x[:, ::2]  # a strided view: read as its values
+    sliced_scale = (np.random.default_rng(5).random(sliced.shape) >= p).astype(np.float32) / np.float32(1.0 - p)
+    np.testing.assert_array_equal(Dropout(I, p, seed=5, dtype=np.float32).forward(sliced).outputs,
+                                  sliced * sliced_scale)
+
+
 def test_dropout_state_round_trip_repeats_the_masks(rng):
     x = rng.standard_normal((T, B, I))
     layer = Dropout(I, 0.5, seed=1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numba
 import numpy as np
 
 from ..cells.base import Grads, Trace
@@ -22,6 +23,17 @@ from ..core.validation import check_float, check_int
 from .base import Layer
 
 __all__ = ["Dropout"]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _drop(u, p, kept, x, scale, y):  # pragma: no cover - compiled
+    """(DRP1) in one pass over flat arrays: m = (u ≥ p) from the uniform draws u, scale = m · ``kept`` (= 1/(1 − p)
+    rounded in the layer's dtype, so m/(1 − p) exactly) and y = x ⊙ scale."""
+    zero = scale.dtype.type(0.0)
+    for i in range(u.size):
+        s = kept if u[i] >= p else zero
+        scale[i] = s
+        y[i] = x[i] * s
 
 
 class Dropout(Layer):
@@ -54,8 +66,11 @@ class Dropout(Layer):
         self._check_empty_state(state)
         if not self.training or self.p == 0.0:
             return self._trace(x, x.copy(), scale=None)  # (DRP2)
-        scale = (self.rng.random(x.shape) >= self.p).astype(self.dtype) / self.dtype.type(1.0 - self.p)
-        return self._trace(x, x * scale, scale=scale)  # (DRP1)
+        x = np.ascontiguousarray(x)
+        scale, y = np.empty_like(x), np.empty_like(x)
+        kept = self.dtype.type(1.0) / self.dtype.type(1.0 - self.p)
+        _drop(self.rng.random(x.size), self.p, kept, x.reshape(-1), scale.reshape(-1), y.reshape(-1))  # (DRP1)
+        return self._trace(x, y, scale=scale)
 
     def backward(self, trace: Trace, d_outputs: object, d_final_state: Any = None) -> Grads:
         """(DRP3)."""

@@ -5,7 +5,9 @@
     (C3)  clip by global norm:  g ← g · min(1, c / (‖g‖ + 10⁻⁶))           every tensor, same factor
 
 (C2) sums a float64 tensor with BLAS's dot, and a float32 tensor in float64 by a compiled loop with eight
-partial sums (no float64 copy of the tensor is made).
+partial sums (no float64 copy of the tensor is made). A float32 tensor whose nonzero entries all lie in known
+rows (an embedding's gradient: ``Grads.rows``) is summed over those rows only, into the same eight partial
+sums as the whole tensor: the zeros left out add exactly nothing, so the sum is the same to the last bit.
 
 Only the dict's arrays are clipped; ``Grads.inputs`` and ``Grads.initial_state`` are left alone. Both
 functions refuse NaN/inf gradients: a non-finite norm would silently turn every gradient into NaN.
@@ -61,9 +63,39 @@ def _squares64(x):  # pragma: no cover - compiled
     return total
 
 
-def sum_of_squares(g: np.ndarray) -> float:
-    """Σ g² of one float tensor in float64 (C2): NaN or inf when ``g`` holds a NaN or inf."""
+@numba.njit(cache=True)
+def _row_squares64(x, rows):  # pragma: no cover - compiled
+    """:func:`_squares64` of a C-contiguous (N, D) float32 array whose other rows than ``rows`` (ascending) are 0.
+
+    Entry (r, c) goes to the partial sum of its flat index r·D + c, as in :func:`_squares64`; the tail of the
+    flat array beyond the last multiple of 8 (fewer than 8 entries) is read whole (C2)."""
+    parts = np.zeros(8)
+    d = x.shape[1]
+    n = x.size - x.size % 8
+    for r in rows:
+        for c in range(d):
+            i = r * d + c
+            if i < n:
+                value = np.float64(x[r, c])
+                parts[i % 8] += value * value
+    total = 0.0
+    for j in range(8):
+        total += parts[j]
+    flat = x.reshape(-1)
+    for i in range(n, x.size):
+        value = np.float64(flat[i])
+        total += value * value
+    return total
+
+
+def sum_of_squares(g: np.ndarray, rows: np.ndarray | None = None) -> float:
+    """Σ g² of one float tensor in float64 (C2): NaN or inf when ``g`` holds a NaN or inf.
+
+    ``rows`` (ascending, unique): the only rows of a 2-D ``g`` that may hold nonzero entries (an embedding's
+    gradient); a float32 ``g`` is then read in those rows only, with the same result."""
     if g.dtype == np.float32:
+        if rows is not None and g.ndim == 2 and g.flags.c_contiguous:
+            return float(_row_squares64(g, np.ascontiguousarray(rows, dtype=np.int64)))  # (C2)
         return float(_squares64(np.ascontiguousarray(g).reshape(-1)))  # (C2)
     g64 = np.ascontiguousarray(g, dtype=np.float64).reshape(-1)
     return float(np.dot(g64, g64))  # (C2)

@@ -336,8 +336,9 @@ class Trainer:
 
     def apply(self, grads: Mapping[str, np.ndarray]) -> None:
         """(T3) check, clip and apply one gradient; advance the update counters."""
+        rows = getattr(grads, "rows", None) or {}  # an embedding's gradient is zero outside its rows
         grads = _checked_gradients(grads, self.cell.params)
-        squares = sum(sum_of_squares(g) for g in grads.values())  # (C2): also the finiteness check
+        squares = sum(sum_of_squares(g, rows.get(k)) for k, g in grads.items())  # (C2): also the finiteness check
         if not np.isfinite(squares):
             refuse_non_finite(grads, "gradient {}", "Clip gradients (clip_norm=...) or lower the learning rate.")
         pending = self._pending
@@ -348,7 +349,7 @@ class Trainer:
             pending.kept = keep
         if self.clip_value is not None:
             clip_by_value(grads, self.clip_value)  # (C1)
-            squares = sum(sum_of_squares(g) for g in grads.values())  # (C2) after (C1)
+            squares = sum(sum_of_squares(g, rows.get(k)) for k, g in grads.items())  # (C2) after (C1)
         if self.clip_norm is not None:
             scale_to_norm(grads, self.clip_norm, float(np.sqrt(squares)))  # (C3)
         self.optimiser.lr = self.schedule(self.base_lr, self.clock)  # (S1)–(S4)
