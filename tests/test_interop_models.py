@@ -19,11 +19,13 @@ pytestmark = pytest.mark.torch
 torch.set_num_threads(1)
 
 
-@pytest.mark.parametrize("mode", ["last", "mean", "max"])
+@pytest.mark.parametrize("mode", ["last", "mean", "max", "maxmean"])
 def test_text_model_exports_with_equal_outputs_and_round_trips(rng, mode):
+    width = 12 if mode == "maxmean" else 6
     model = Sequential(
         Embedding(10, 3, padding_idx=0, seed=1), Dropout(3, 0.4),
-        Bidirectional(LSTM(3, 4, seed=2), GRU(3, 2, seed=3)), Pool(6, mode), Linear(6, 2, seed=4),
+        Bidirectional(LSTM(3, 4, seed=2), GRU(3, 2, seed=3)), Pool(6, mode), Dropout(width, 0.5),
+        Linear(width, 2, seed=4),
     ).eval()
     module = to_torch(model).eval()
     assert type(module).__name__ == "TorchSequential"

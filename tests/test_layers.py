@@ -187,13 +187,18 @@ def test_pool_values_use_only_valid_steps(rng):
     last = Pool(I, "last").forward(x, lengths=lengths).outputs[0]
     mean = Pool(I, "mean").forward(x, lengths=lengths).outputs[0]
     peak = Pool(I, "max").forward(x, lengths=lengths).outputs[0]
+    both = Pool(I, "maxmean")
+    assert both.output_size == 2 * I
+    joint = both.forward(x, lengths=lengths).outputs[0]  # (POOL7): [max | mean]
     for b, n in enumerate(lengths):
         np.testing.assert_array_equal(last[b], x[n - 1, b])
         np.testing.assert_allclose(mean[b], x[:n, b].mean(axis=0), rtol=1e-15)
         np.testing.assert_array_equal(peak[b], x[:n, b].max(axis=0))
+        np.testing.assert_array_equal(joint[b, :I], x[:n, b].max(axis=0))
+        np.testing.assert_allclose(joint[b, I:], x[:n, b].mean(axis=0), rtol=1e-15)
 
 
-@pytest.mark.parametrize("mode", ["last", "mean", "max"])
+@pytest.mark.parametrize("mode", ["last", "mean", "max", "maxmean"])
 def test_pool_gradients_match_finite_differences(rng, mode):
     x = rng.standard_normal((T, B, I))
     errors = check_model(Pool(I, mode), x, rng, lengths=np.array([4, 1, 5]))
@@ -207,7 +212,7 @@ def test_pool_ignores_what_the_padding_holds(rng):
     other[4] = 100.0
     other[3, :2] = -100.0
     other[2, 1] = 50.0
-    for mode in ("last", "mean", "max"):
+    for mode in ("last", "mean", "max", "maxmean"):
         layer = Pool(I, mode)
         np.testing.assert_array_equal(
             layer.forward(x, lengths=lengths).outputs, layer.forward(other, lengths=lengths).outputs

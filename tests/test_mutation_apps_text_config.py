@@ -11,7 +11,7 @@ from yetztml.core.errors import DTypeError, OptionError
 
 @pytest.mark.parametrize("changes, text", [
     ({"cell": "lstm2"}, "--cell: expected one of 'lstm', 'gru', 'rnn', 'lstm1997', 'peephole', got 'lstm2'"),
-    ({"pool": "sum"}, "--pool: expected one of 'last', 'mean', 'max', got 'sum'"),
+    ({"pool": "sum"}, "--pool: expected one of 'last', 'mean', 'max', 'maxmean', got 'sum'"),
     ({"dtype": "float16"}, "--dtype: expected one of 'float32', 'float64', got 'float16'"),
     ({"hidden": 0}, "--hidden: expected an integer >= 1, got 0"),
     ({"layers": 0}, "--layers: expected an integer >= 1, got 0"),
@@ -55,7 +55,7 @@ def test_every_bound_is_accepted_where_it_is_allowed():
         assert TextConfig(cell=cell).cell == cell
     for pool in POOLS:
         assert TextConfig(pool=pool).pool == pool
-    assert CELLS == ("lstm", "gru", "rnn", "lstm1997", "peephole") and POOLS == ("last", "mean", "max")
+    assert CELLS == ("lstm", "gru", "rnn", "lstm1997", "peephole") and POOLS == ("last", "mean", "max", "maxmean")
 
 
 def test_the_json_form_holds_every_field_and_reads_back():

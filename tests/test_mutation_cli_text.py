@@ -94,7 +94,7 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
                                  '--pool': {'kind': 'Given_StoreAction',
                                             'help': "how a text's steps become one vector",
                                             'default': 'max',
-                                            'choices': ('last', 'mean', 'max')},
+                                            'choices': ('last', 'mean', 'max', 'maxmean')},
                                  '--epochs': {'kind': 'Given_StoreAction',
                                               'help': 'maximum epochs',
                                               'type': 'int',

@@ -9,7 +9,7 @@ yetztml                            PyTorch (``to_torch``), and back (``from_torc
 ``Linear(steps=...)``              ``TorchSteps`` (the selected steps) + ``nn.Linear``
 ``Embedding``                      ``nn.Embedding`` (same ``padding_idx``)
 ``Dropout``                        ``nn.Dropout`` (the same rate; its masks come from torch's generator)
-``Pool``                           ``TorchPool`` (last / mean / max over each sequence's valid steps)
+``Pool``                           ``TorchPool`` (last / mean / max / max beside mean over the valid steps)
 ``Bidirectional``                  ``TorchBidirectional`` (the reverse module reads each sequence
                                    reversed within its own length, as in (BI1)–(BI4))
 ``Sequential``                     ``TorchSequential``: ``forward(x, lengths=None)`` like ours
@@ -87,7 +87,7 @@ def torch_classes() -> dict[str, type]:
             return xt[[t + T if t < 0 else t for t in self.steps]]
 
     class TorchPool(TimeMajor):
-        """Last valid step, mean or max over valid steps, as (POOL1)–(POOL3)."""
+        """Last valid step, mean or max over valid steps, or max beside mean, as (POOL1)–(POOL3), (POOL7)."""
 
         def __init__(self, mode: str, batch_first: bool = False) -> None:
             super().__init__(batch_first)
@@ -97,12 +97,10 @@ def torch_classes() -> dict[str, type]:
             T, B = xt.shape[:2]
             n = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths)
             valid = (torch.arange(T)[:, None] < n[None, :])[..., None]
-            if self.mode == "last":
-                y = xt[n - 1, torch.arange(B)]
-            elif self.mode == "mean":
-                y = torch.where(valid, xt, torch.zeros((), dtype=xt.dtype)).sum(0) / n[:, None].to(xt.dtype)
-            else:
-                y = torch.where(valid, xt, torch.full((), -torch.inf, dtype=xt.dtype)).max(0).values
+            mean = torch.where(valid, xt, torch.zeros((), dtype=xt.dtype)).sum(0) / n[:, None].to(xt.dtype)
+            top = torch.where(valid, xt, torch.full((), -torch.inf, dtype=xt.dtype)).max(0).values
+            y = {"last": lambda: xt[n - 1, torch.arange(B)], "mean": lambda: mean, "max": lambda: top,
+                 "maxmean": lambda: torch.cat([top, mean], dim=-1)}[self.mode]()
             return y[None]
 
     class TorchBidirectional(nn.Module):

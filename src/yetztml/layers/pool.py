@@ -5,12 +5,14 @@ With lengths L_b (L_b = T without lengths) and x(t, b) (B, H), the output is one
     (POOL1)  last:  y(b) = x(L_b − 1, b)
     (POOL2)  mean:  y(b) = (1/L_b) Σ_{t < L_b} x(t, b)
     (POOL3)  max:   y(b)_j = x(τ_bj, b)_j,   τ_bj = argmax_{t < L_b} x(t, b)_j   (first maximum on ties)
+    (POOL7)  maxmean:  y(b) = [max(b) | mean(b)]            (B, 2H): (POOL3) beside (POOL2)
 
 Backward, with δy(b) = ∂L/∂y(b); δx is zero at every other step and at all padding::
 
     (POOL4)  last:  δx(L_b − 1, b) = δy(b)
     (POOL5)  mean:  δx(t, b) = δy(b) / L_b                  for t < L_b
     (POOL6)  max:   δx(τ_bj, b)_j = δy(b)_j
+    (POOL8)  maxmean:  δx = (POOL6) of δy's first H columns + (POOL5) of its last H
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from .base import Layer, check_lengths, valid_mask
 
 __all__ = ["Pool"]
 
-MODES = ("last", "mean", "max")
+MODES = ("last", "mean", "max", "maxmean")
+
+#: Output columns per input column of each mode.
+WIDTH = {"last": 1, "mean": 1, "max": 1, "maxmean": 2}
 
 
 @numba.njit(cache=True)
@@ -51,8 +56,19 @@ def _scatter_max(dy, where, dxt):  # pragma: no cover - compiled
             dxt[where[b, j], b, j] = dy[b, j]
 
 
+def _mean_over_valid(xt: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(POOL2) of time-major xt (T, B, H) → (B, H)."""
+    return np.where(valid_mask(lengths, xt.shape[0])[..., None], xt, 0).sum(axis=0) / lengths[:, None]  # (POOL2)
+
+
+def _spread_mean(dy: np.ndarray, lengths: np.ndarray, steps: int) -> np.ndarray:
+    """(POOL5): δy(b) / L_b at every valid step, 0 at padding → (T, B, H)."""
+    return np.where(valid_mask(lengths, steps)[..., None], dy / lengths[:, None], 0)  # (POOL5)
+
+
 class Pool(Layer):
-    """Last valid step, mean or max over the valid steps of each sequence (POOL1)–(POOL6)."""
+    """Last valid step, mean or max over the valid steps of each sequence, or max and mean side by side
+    (POOL1)–(POOL8); the output has ``WIDTH[mode]·size`` columns."""
 
     name = "pool"
     capabilities = frozenset({"lengths"})
@@ -62,11 +78,12 @@ class Pool(Layer):
     ) -> None:
         cls = type(self).__name__
         size = check_int(f"{cls}(size=...)", size, minimum=1)
-        super().__init__(size, size, dtype, batch_first)
-        self.mode = check_choice(f"{cls}(mode=...)", mode, MODES)
+        mode = check_choice(f"{cls}(mode=...)", mode, MODES)
+        super().__init__(size, WIDTH[mode] * size, dtype, batch_first)
+        self.mode = mode
 
     def forward(self, x: object, state: Any = None, lengths: object = None) -> Trace:
-        """(POOL1)–(POOL3); outputs (1, B, H) ((B, 1, H) if batch_first)."""
+        """(POOL1)–(POOL3), (POOL7); outputs (1, B, WIDTH·H) ((B, 1, WIDTH·H) if batch_first)."""
         x = self.check_x(f"{type(self).__name__}.forward(x)", x)
         self._check_empty_state(state)
         xt = x.transpose(1, 0, 2) if self.batch_first else x  # (T, B, H)
@@ -80,17 +97,19 @@ class Pool(Layer):
         if self.mode == "last":
             y = xt[lengths - 1, cols]  # (POOL1)
         elif self.mode == "mean":
-            y = np.where(valid_mask(lengths, T)[..., None], xt, 0).sum(axis=0) / lengths[:, None]  # (POOL2)
+            y = _mean_over_valid(xt, lengths)  # (POOL2)
         else:
             y = np.empty((B, xt.shape[2]), dtype=xt.dtype)
             where = np.empty((B, xt.shape[2]), dtype=np.int64)
             _max_over_valid(xt, lengths, y, where)  # (POOL3) y and τ_bj, (B, H)
+            if self.mode == "maxmean":
+                y = np.concatenate([y, _mean_over_valid(xt, lengths)], axis=1)  # (POOL7)
         y = y.astype(self.dtype, copy=False)[None]  # (1, B, H)
         out = y.transpose(1, 0, 2) if self.batch_first else y
         return self._trace(x, np.ascontiguousarray(out), lengths=lengths, where=where)
 
     def backward(self, trace: Trace, d_outputs: object, d_final_state: Any = None) -> Grads:
-        """(POOL4)–(POOL6)."""
+        """(POOL4)–(POOL6), (POOL8)."""
         d = self._check_d_outputs(trace, d_outputs)
         dy = (d.transpose(1, 0, 2) if self.batch_first else d)[0]  # (B, H)
         lengths = trace.extras["lengths"]
@@ -98,11 +117,14 @@ class Pool(Layer):
         B = lengths.shape[0]
         cols = np.arange(B)
         dxt = np.zeros((T, B, self.input_size), dtype=self.dtype)
+        H = self.input_size
         if self.mode == "last":
             dxt[lengths - 1, cols] = dy  # (POOL4)
         elif self.mode == "mean":
-            dxt += np.where(valid_mask(lengths, T)[..., None], dy / lengths[:, None], 0)  # (POOL5)
+            dxt += _spread_mean(dy, lengths, T)  # (POOL5)
         else:
-            _scatter_max(np.ascontiguousarray(dy, dtype=self.dtype), trace.extras["where"], dxt)  # (POOL6)
+            _scatter_max(np.ascontiguousarray(dy[:, :H], dtype=self.dtype), trace.extras["where"], dxt)  # (POOL6)
+            if self.mode == "maxmean":
+                dxt += _spread_mean(dy[:, H:], lengths, T)  # (POOL8): the mean half by (POOL5)
         dx = dxt.transpose(1, 0, 2) if self.batch_first else dxt
         return self._grads({}, np.ascontiguousarray(dx))

@@ -9,7 +9,7 @@ from ..config import RunConfig
 
 #: ``--cell`` choices: the library's cells as text encoders (``docs/text.md`` gives the exact settings).
 CELLS = ("lstm", "gru", "rnn", "lstm1997", "peephole")
-POOLS = ("last", "mean", "max")
+POOLS = ("last", "mean", "max", "maxmean")
 DTYPES = ("float32", "float64")
 
 

@@ -63,8 +63,9 @@ def build_classifier(
         else:
             parts.append(forward)
         size = parts[-1].output_size
+    parts.append(Pool(size, config.pool, dtype=dt))
+    size = parts[-1].output_size
     parts += [
-        Pool(size, config.pool, dtype=dt),
         Dropout(size, config.dropout, seed=next(seeds), dtype=dt),
         Linear(size, num_classes, seed=next(seeds), dtype=dt),
     ]
