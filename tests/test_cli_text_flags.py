@@ -1,5 +1,5 @@
 """``yetztml text train`` options no other test passes, through :func:`yetztml.cli.main.main`, each read back
-from the model directory: the cell, the pooling, one direction, the clipping, the CSV delimiter; and
+from the model directory: the cell, the pooling, one direction, the clipping, the tokeniser, the CSV delimiter; and
 ``demo sarcasm``'s --cell, --epochs and --seed."""
 
 from __future__ import annotations
@@ -30,6 +30,25 @@ def test_cell_pool_direction_and_clipping_shape_the_model(tmp_path):
     assert [p["class"] for p in parts] == ["Embedding", "Dropout", "GRU", "Pool", "Dropout", "Linear"]
     assert (parts[2]["config"]["bidirectional"], parts[3]["config"]["mode"]) == (False, "mean")
     assert json.loads((out / "result.json").read_text())["weights"] == 602
+
+
+def test_tokenise_clitics_reaches_the_vocabulary_and_the_saved_tokeniser(tmp_path, capsys):
+    """--tokenise clitics: "film's" and "isn't" become "film" "'s" and "is" "n't", so the vocabulary holds
+    "'s" and "n't" and no "film's", and the model directory records the tokeniser's mode. Without the flag
+    (words) "film's" stays a word of the vocabulary."""
+    data = write_data(tmp_path / "reviews.csv")
+    data.write_text(data.read_text().replace("film", "film's").replace("really", "isn't really"))
+    out, plain = tmp_path / "model", tmp_path / "plain"
+    assert main(["text", "train", "--data", str(data), "--out", str(out), *TINY, "--tokenise", "clitics"]) == 0
+    assert main(["text", "train", "--data", str(data), "--out", str(plain), *TINY]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["tokenise"] == "clitics"
+    assert json.loads((plain / "config.json").read_text())["config"]["tokenise"] == "words"
+    tokens = json.loads((out / "vocab.json").read_text())["tokens"]
+    plain_tokens = json.loads((plain / "vocab.json").read_text())["tokens"]
+    assert {"'s", "n't", "film", "is"} <= set(tokens) and "film's" not in tokens and "isn't" not in tokens
+    assert "film's" in plain_tokens and "'s" not in plain_tokens
+    saved = json.loads((out / "model.json").read_text())["metadata"]["tokeniser"]
+    assert saved == {"lowercase": True, "mode": "clitics"}
 
 
 def test_delimiter_overrides_the_extension(tmp_path, capsys):

@@ -52,6 +52,25 @@ def test_nfc_typographic_apostrophes_and_lowercase_option():
     assert Tokeniser(mode="whitespace")("a man &apos;s  Dog .\t!") == ["a", "man", "&apos;s", "dog", ".", "!"]
 
 
+def test_clitics_mode_splits_a_words_last_english_clitic():
+    """(TK5): each clitic, the lazy stem (isn't → is n't, not isn' t), only the last clitic, apostrophes inside
+    names kept, nothing split off a bare clitic, and the (TK1)–(TK3) rules first (typographic apostrophe)."""
+    tok = Tokeniser(mode="clitics")
+    assert tok("Son\u2019s dog isn't here; we'd, they've, I'm, he'll, you're") == [
+        "son", "'s", "dog", "is", "n't", "here", ";", "we", "'d", ",", "they", "'ve", ",", "i", "'m", ",", "he",
+        "'ll", ",", "you", "'re"]
+    assert tok("o'brien's rock'n'roll can't we'd've n't 's 'quoted'") == [
+        "o'brien", "'s", "rock'n'roll", "ca", "n't", "we'd", "'ve", "n't", "'", "s", "'", "quoted", "'"]
+    assert Tokeniser(mode="clitics", lowercase=False)("Trump's") == ["Trump", "'s"]
+    assert Tokeniser.from_json(tok.to_json()) == tok and tok.to_json() == {"lowercase": True, "mode": "clitics"}
+
+
+@given(st.text(max_size=40))
+def test_clitics_mode_only_cuts_the_word_tokens(text):
+    """Joined back, the clitics mode's tokens are the words mode's: it only cuts tokens, never drops or adds."""
+    assert "".join(Tokeniser(mode="clitics")(text)) == "".join(Tokeniser()(text))
+
+
 @given(st.text(max_size=40))
 def test_every_non_space_character_is_in_exactly_one_token(text):
     normalised = unicodedata.normalize("NFC", text).replace("\u2019", "'").replace("\u02bc", "'").lower()
@@ -63,7 +82,7 @@ def test_tokeniser_options_validated_and_json_round_trip():
     assert Tokeniser.from_json(json.loads(json.dumps(tok.to_json()))) == tok
     assert tok.to_json() == {"lowercase": False, "mode": "whitespace"}
     with pytest.raises(
-        OptionError, match=r"Tokeniser\(mode\): expected one of 'words', 'whitespace', got 'chars'"
+        OptionError, match=r"Tokeniser\(mode\): expected one of 'words', 'whitespace', 'clitics', got 'chars'"
     ):
         Tokeniser(mode="chars")
     with pytest.raises(CheckpointError, match="tokeniser JSON"):

@@ -59,16 +59,17 @@ def test_every_bound_is_accepted_where_it_is_allowed():
 
 
 def test_the_json_form_holds_every_field_and_reads_back():
-    cfg = TextConfig(cell="gru", hidden=7, max_vocab=50, lowercase=False, dtype="float64")
+    cfg = TextConfig(cell="gru", hidden=7, max_vocab=50, lowercase=False, tokenise="clitics", dtype="float64")
     assert cfg.to_json() == {
         "cell": "gru", "hidden": 7, "layers": 2, "bidirectional": True, "embed_dim": 128, "dropout": 0.5,
         "pool": "max", "epochs": 12, "batch_size": 64, "lr": 2e-3, "lr_decay": 1.0, "clip_norm": 5.0, "patience": 3,
-        "seed": 0, "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "dtype": "float64"}
+        "seed": 0, "max_length": 60, "min_freq": 2, "max_vocab": 50, "lowercase": False, "tokenise": "clitics",
+        "dtype": "float64"}
     assert TextConfig.from_json(cfg.to_json()) == cfg
     assert TextConfig.from_json({"hidden": 9}) == TextConfig(hidden=9)
     # a field added later is filled at the value older runs had, and kept when present
-    assert TextConfig.completed({"hidden": 9}) == {"lr_decay": 1.0, "hidden": 9}
-    assert TextConfig.completed({"lr_decay": 0.5}) == {"lr_decay": 0.5}
+    assert TextConfig.completed({"hidden": 9}) == {"lr_decay": 1.0, "tokenise": "words", "hidden": 9}
+    assert TextConfig.completed({"lr_decay": 0.5}) == {"lr_decay": 0.5, "tokenise": "words"}
 
 
 def test_unknown_keys_are_refused_sorted_word_for_word():
@@ -77,4 +78,4 @@ def test_unknown_keys_are_refused_sorted_word_for_word():
     assert str(err.value) == (
         "text configuration: expected keys among ['batch_size', 'bidirectional', 'cell', 'clip_norm', 'dropout', "
         "'dtype', 'embed_dim', 'epochs', 'hidden', 'layers', 'lowercase', 'lr', 'lr_decay', 'max_length', "
-        "'max_vocab', 'min_freq', 'patience', 'pool', 'seed'], got unknown ['alpha', 'zeta']")
+        "'max_vocab', 'min_freq', 'patience', 'pool', 'seed', 'tokenise'], got unknown ['alpha', 'zeta']")

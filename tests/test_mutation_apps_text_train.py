@@ -392,9 +392,9 @@ def test_an_interrupted_run_written_before_lr_decay_existed_resumes(tmp_path, mo
     out = tmp_path / "cut"
     _interrupt_at_the_end(monkeypatch, out, cfg)
     saved = json.loads((out / "config.json").read_text())
-    del saved["config"]["lr_decay"]  # as the code before the field wrote it
+    del saved["config"]["lr_decay"], saved["config"]["tokenise"]  # as the code before the fields wrote it
     (out / "config.json").write_text(json.dumps(saved))
-    assert TextConfig.LATER == {"lr_decay": 1.0}
+    assert TextConfig.LATER == {"lr_decay": 1.0, "tokenise": "words"}
     resumed = train_classifier(cfg, texts(), out, progress=False)
     assert untimed(resumed["epochs"]) == untimed(straight["epochs"])
     _interrupt_at_the_end(monkeypatch, tmp_path / "again", cfg)

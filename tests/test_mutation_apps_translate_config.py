@@ -14,7 +14,7 @@ from yetztml.core.errors import DTypeError, OptionError
     ({"attention": "dot"}, "--attention: expected one of 'luong-general', 'luong-dot', 'bahdanau', 'none', "
                            "got 'dot'"),
     ({"dtype": "float16"}, "--dtype: expected one of 'float32', 'float64', got 'float16'"),
-    ({"tokenise": "chars"}, "--tokenise: expected one of 'whitespace', 'words', got 'chars'"),
+    ({"tokenise": "chars"}, "--tokenise: expected one of 'whitespace', 'words', 'clitics', got 'chars'"),
     ({"hidden": 0}, "--hidden: expected an integer >= 1, got 0"),
     ({"layers": 0}, "--layers: expected an integer >= 1, got 0"),
     ({"embed_dim": 0}, "--embed-dim: expected an integer >= 1, got 0"),

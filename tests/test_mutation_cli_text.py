@@ -215,9 +215,12 @@ TEXT_PARSER = {'description': "Recurrent text classifiers trained with the libra
                                                          'luong-general)',
                                                  'choices': ('luong-general', 'luong-dot', 'bahdanau', 'none')},
                                  '--tokenise': {'kind': 'Given_StoreAction',
-                                                'help': 'translation: split on spaces (text tokenised already) '
-                                                        'or by the word rules',
-                                                'choices': ('whitespace', 'words')}}),
+                                                'help': "how texts become tokens: by the word rules, by them "
+                                                        "with English clitics split off (son's → son 's), or "
+                                                        "at spaces (text tokenised already); default: words "
+                                                        "for classify, whitespace for translate "
+                                                        "(docs/text.md)",
+                                                'choices': ('words', 'clitics', 'whitespace')}}),
                       'evaluate': ('measure a trained model on a labelled file',
                                    {'description': 'Accuracy, macro-F1, per-class precision/recall/F1 and the '
                                                    'confusion matrix of MODEL on FILE.',

@@ -31,7 +31,8 @@ OPTIONS: dict[str, type | tuple[type, ...]] = {
     "data": str, "val": str, "test": str, "text_column": str, "label_column": str, "delimiter": str,
     "cell": str, "hidden": int, "layers": int, "bidirectional": bool, "embed_dim": int, "dropout": _NUMBER,
     "pool": str, "epochs": int, "batch_size": int, "lr": _NUMBER, "lr_decay": _NUMBER, "clip_norm": _NUMBER,
-    "patience": int, "seed": int, "max_length": int, "min_freq": int, "max_vocab": int, "lowercase": bool, "dtype": str,
+    "patience": int, "seed": int, "max_length": int, "min_freq": int, "max_vocab": int, "lowercase": bool,
+    "tokenise": str, "dtype": str,
 }
 _FLOATS = ("dropout", "lr", "lr_decay", "clip_norm")
 _FILES = ("data", "val", "test")

@@ -98,7 +98,10 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> TextConfig:
-    return TextConfig(**{f.name: getattr(args, f.name) for f in fields(TextConfig)})
+    values = {f.name: getattr(args, f.name) for f in fields(TextConfig)}
+    if values["tokenise"] is None:  # --tokenise is shared with translation, whose default differs
+        values["tokenise"] = DEFAULTS.tokenise
+    return TextConfig(**values)
 
 
 def read(path: str, args: argparse.Namespace):

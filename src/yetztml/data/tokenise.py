@@ -15,6 +15,11 @@ Rules, applied in this order:
           White space only separates. Numbers split at their punctuation ("3.5" → "3" "." "5").
           mode ``"whitespace"``: tokens are the white-space-separated pieces, nothing else is split (for
           text tokenised already, e.g. Multi30k's ``tok/`` files).
+    (TK5)  mode ``"clitics"``: the words of (TK4), then an English clitic that ends a word becomes a token of
+          its own (the Penn Treebank's convention): ``'s``, ``'re``, ``'ve``, ``'ll``, ``'d``, ``'m`` after an
+          apostrophe, and ``n't`` ("son's" → "son" "'s", "isn't" → "is" "n't", "can't" → "ca" "n't"); only
+          the last one of a word, and only when something stays before it ("'s" alone is left as it is). So a
+          name and its possessive share the name's token.
 
 Every non-space character of a text belongs to exactly one token in mode "words", so a text with any
 non-space character has at least one token.
@@ -23,6 +28,8 @@ non-space character has at least one token.
 ['the', "'", 'roseanne', "'", 'revival', ':', "mom's", 'web', '-', 'series', ',', '2', '.', '0', '!']
 >>> Tokeniser(lowercase=False, mode="whitespace")("A man &apos;s  dog .")
 ['A', 'man', '&apos;s', 'dog', '.']
+>>> Tokeniser(mode="clitics")("Trump's wall isn't done, o'brien's we'd")
+['trump', "'s", 'wall', 'is', "n't", 'done', ',', "o'brien", "'s", 'we', "'d"]
 """
 
 from __future__ import annotations
@@ -35,13 +42,21 @@ from typing import Any
 from ..core.errors import CheckpointError, DTypeError, message
 from ..core.validation import check_choice
 
-MODES = ("words", "whitespace")
+MODES = ("words", "whitespace", "clitics")
 WORD_OR_SYMBOL = re.compile(r"\w+(?:'\w+)*|[^\w\s]")  # (TK4)
+CLITIC = re.compile(r"(\w.*?)(n't|'s|'re|'ve|'ll|'d|'m)")  # (TK5), matched against a whole word
 APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # (TK2)
 
 
+def _split_clitic(word: str) -> tuple[str, ...]:
+    """(TK5): (stem, clitic) when ``word`` ends in an English clitic after at least one word character, else
+    (word,). The lazy stem leaves the clitic as long as it can be: "isn't" splits at "n't", not at "'t"."""
+    found = CLITIC.fullmatch(word)
+    return (found.group(1), found.group(2)) if found else (word,)
+
+
 class Tokeniser:
-    """Split texts into tokens by rules (TK1)–(TK4) of this module; see its docstring for the examples."""
+    """Split texts into tokens by rules (TK1)–(TK5) of this module; see its docstring for the examples."""
 
     def __init__(self, lowercase: bool = True, mode: str = "words") -> None:
         if not isinstance(lowercase, bool):
@@ -56,6 +71,8 @@ class Tokeniser:
             text = text.lower()  # (TK3)
         if self.mode == "words":
             return WORD_OR_SYMBOL.findall(text)  # (TK4)
+        if self.mode == "clitics":
+            return [piece for word in WORD_OR_SYMBOL.findall(text) for piece in _split_clitic(word)]  # (TK5)
         return text.split()  # (TK4) whitespace
 
     def tokenise(self, texts: Iterable[str]) -> list[list[str]]:

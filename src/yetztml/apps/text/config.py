@@ -10,6 +10,8 @@ from ..config import RunConfig
 #: ``--cell`` choices: the library's cells as text encoders (``docs/text.md`` gives the exact settings).
 CELLS = ("lstm", "gru", "rnn", "lstm1997", "peephole")
 POOLS = ("last", "mean", "max", "maxmean")
+#: ``--tokenise`` choices: the tokeniser's modes (``yetztml.data.tokenise``).
+TOKENISE = ("words", "clitics", "whitespace")
 DTYPES = ("float32", "float64")
 
 
@@ -35,14 +37,16 @@ class TextConfig(RunConfig):
     min_freq: int = 2
     max_vocab: int | None = None
     lowercase: bool = True
+    tokenise: str = "words"
     dtype: str = "float32"
 
     KIND = "text configuration"
-    LATER = {"lr_decay": 1.0}  # runs before --lr-decay kept the rate constant
+    LATER = {"lr_decay": 1.0, "tokenise": "words"}  # what runs written before these options used
 
     def __post_init__(self) -> None:
         check_choice("--cell", self.cell, CELLS)
         check_choice("--pool", self.pool, POOLS)
+        check_choice("--tokenise", self.tokenise, TOKENISE)
         check_choice("--dtype", self.dtype, DTYPES)
         for name, low in (("hidden", 1), ("layers", 1), ("embed_dim", 1), ("epochs", 1), ("batch_size", 1),
                           ("patience", 1), ("max_length", 1), ("min_freq", 1)):

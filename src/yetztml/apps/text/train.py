@@ -152,7 +152,7 @@ def train_classifier(
     resume = _prepare_folder(out, signature, force)
     counts = check_classes(train.labels, train.path)
     train, val, test, split_rule = _splits(train, val, test, config.seed)
-    tokeniser = Tokeniser(lowercase=config.lowercase)
+    tokeniser = Tokeniser(lowercase=config.lowercase, mode=config.tokenise)
     train_tokens = tokeniser.tokenise(train.texts)
     vocab = Vocab.build(train_tokens, min_freq=config.min_freq, max_size=config.max_vocab)
     labels = LabelIndex.from_labels(train.labels)

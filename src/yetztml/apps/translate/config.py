@@ -10,7 +10,7 @@ from ...models.seq2seq import ATTENTIONS, CELLS
 from ..config import RunConfig
 
 DTYPES = ("float32", "float64")
-TOKENISE = ("whitespace", "words")
+TOKENISE = ("whitespace", "words", "clitics")
 
 
 @dataclass(frozen=True)
