@@ -50,6 +50,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from lstm_products import lstm_products  # noqa: E402
 
 import yetztml.torch as yt  # noqa: E402
 from yetztml.core import gemm_library  # noqa: E402
@@ -176,23 +177,6 @@ def _sample(fn, min_sample: float) -> float:
 
 
 @numba.njit(cache=True)
-def _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh):
-    """The matrix products of one LSTM layer's forward and backward, through the function our kernels call
-    (the BLAS handed in, if any, else ``np.dot``), with no gate arithmetic between them."""
-    T, B, I = x.shape
-    H = h.shape[2]
-    rows = gates.reshape(T * B, w_ih.shape[0])  # G·H gate rows (G = 4, or 3 for CIFG)
-    blas_product(x.reshape(T * B, I), w_ih.T, rows, False)  # W_ih x(t), all steps
-    for t in range(T):
-        blas_product(h[t], w_hh.T, rec, False)  # W_hh h(t−1), one step
-    for t in range(T):
-        blas_product(gates[t], w_hh, dh, False)  # W_hhᵀ δa(t), one step
-    blas_product(rows.T, x.reshape(T * B, I), dw_ih, False)  # δW_ih
-    blas_product(rows.T, h[:T].reshape(T * B, H), dw_hh, False)  # δW_hh
-    blas_product(rows, w_ih, dx.reshape(T * B, I), False)  # δx
-
-
-@numba.njit(cache=True)
 def _step_products(h, w_hh, rec, da, dh, calls):
     for _ in range(calls):
         blas_product(h, w_hh.T, rec, False)
@@ -235,7 +219,7 @@ def _products(I: int, H: int, B: int, T: int, repeats: int, min_sample: float, G
         _step_products(h[0], w_hh, rec, gates[0], dh, 1)
 
     def every() -> None:
-        _lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
+        lstm_products(x, w_ih, w_hh, h, gates, rec, dh, dx, dw_ih, dw_hh)
 
     work = {"own": steps, "scipy": scipy(steps), "handed": handed(steps), "mm": torch_mm, "all own": every,
             "all scipy": scipy(every), "all handed": handed(every)}

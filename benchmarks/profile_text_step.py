@@ -11,7 +11,8 @@ and backward, each part's forward and backward, the compiled LSTM kernels, the u
 and Adam's step; the table gives each one's time per step in the last repeat (a part's time includes the
 kernels it calls), the step's "rest" (the step minus the kernels) and the products floor: the matrix products
 that the LSTM kernels make for the same batches (per layer and direction, forward X·W_ihᵀ and h·W_hhᵀ at each
-step; backward δa·W_hh at each step, δAᵀX, δAᵀH and δA·W_ih), timed alone with ``np.dot``.
+step; backward δa·W_hh at each step, δAᵀX, δAᵀH and δA·W_ih), timed alone through the kernels' own BLAS call
+(``lstm_products.py``).
 
 One thread unless the environment says otherwise; run from the repository root::
 
@@ -32,6 +33,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from lstm_products import lstm_products  # noqa: E402
 
 from yetztml.apps.text import TextConfig, build_classifier  # noqa: E402
 from yetztml.cells.lstm import LSTM  # noqa: E402
@@ -90,29 +92,28 @@ def main() -> None:
 
 
 def products_floor(tokens: list[np.ndarray], config: TextConfig, repeats: int) -> float:
-    """The LSTM kernels' matrix products for these batches alone (np.dot), seconds per batch (best of repeats)."""
+    """The LSTM kernels' matrix products for these batches alone (``lstm_products``: the same BLAS calls, no gate
+    arithmetic), seconds per batch (best of repeats); the operands are made before the timing."""
     rng = np.random.default_rng(0)
     H, G = config.hidden, 4 * config.hidden
-    widths = [config.embed_dim] + [2 * H] * (config.layers - 1)
-    w_hh = rng.standard_normal((G, H)).astype(np.float32)
+    f = np.float32
+    w_hh = rng.standard_normal((G, H)).astype(f)
+    work = []
+    for ids in tokens:
+        T, B = ids.shape
+        for width in [config.embed_dim] + [2 * H] * (config.layers - 1):
+            w_ih = rng.standard_normal((G, width)).astype(f)
+            work.append((rng.standard_normal((T, B, width)).astype(f), w_ih, w_hh,
+                         rng.standard_normal((T + 1, B, H)).astype(f), rng.standard_normal((T, B, G)).astype(f),
+                         np.empty((B, G), f), np.empty((B, H), f), np.empty((T, B, width), f),
+                         np.empty_like(w_ih), np.empty_like(w_hh)))
+    lstm_products(*work[0])  # compiles
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        for ids in tokens:
-            T, B = ids.shape
-            for width in widths:
-                w_ih = rng.standard_normal((G, width)).astype(np.float32)
-                x = np.ones((T * B, width), np.float32)
-                d_a = np.ones((T * B, G), np.float32)
-                h = np.ones((T * B, H), np.float32)
-                for _direction in range(2):
-                    np.dot(x, w_ih.T)
-                    for t in range(T):
-                        np.dot(h[t * B : (t + 1) * B], w_hh.T)
-                        np.dot(d_a[t * B : (t + 1) * B], w_hh)
-                    np.dot(d_a.T, x)
-                    np.dot(d_a.T, h)
-                    np.dot(d_a, w_ih)
+        for operands in work:
+            for _direction in range(2):
+                lstm_products(*operands)
         best = min(best, (time.perf_counter() - start) / len(tokens))
     return best
 
@@ -156,7 +157,7 @@ def timed(trainer: Trainer, model, args: argparse.Namespace, tokens: list[np.nda
     for label, seconds in spent.items():
         print(f"| {label} | {1e3 * seconds / args.steps:.2f} ms |")
     print(f"| the step minus the LSTM kernels | {1e3 * (steps[-1] - kernels / args.steps):.2f} ms |")
-    print(f"| the kernels' matrix products alone (np.dot, same shapes) | "
+    print(f"| the kernels' matrix products alone (same shapes and BLAS) | "
           f"{1e3 * products_floor(tokens, config, args.repeats):.2f} ms |")
 
 
