@@ -97,11 +97,14 @@ def torch_classes() -> dict[str, type]:
             T, B = xt.shape[:2]
             n = torch.full((B,), T) if lengths is None else torch.as_tensor(lengths)
             valid = (torch.arange(T)[:, None] < n[None, :])[..., None]
-            mean = torch.where(valid, xt, torch.zeros((), dtype=xt.dtype)).sum(0) / n[:, None].to(xt.dtype)
-            top = torch.where(valid, xt, torch.full((), -torch.inf, dtype=xt.dtype)).max(0).values
-            y = {"last": lambda: xt[n - 1, torch.arange(B)], "mean": lambda: mean, "max": lambda: top,
-                 "maxmean": lambda: torch.cat([top, mean], dim=-1)}[self.mode]()
-            return y[None]
+            if self.mode == "last":
+                return xt[n - 1, torch.arange(B)][None]
+            parts = []
+            if self.mode in ("max", "maxmean"):
+                parts.append(torch.where(valid, xt, torch.full((), -torch.inf, dtype=xt.dtype)).max(0).values)
+            if self.mode in ("mean", "maxmean"):
+                parts.append(torch.where(valid, xt, torch.zeros((), dtype=xt.dtype)).sum(0) / n[:, None].to(xt.dtype))
+            return torch.cat(parts, dim=-1)[None]
 
     class TorchBidirectional(nn.Module):
         """Forward and reverse modules, the reverse from each sequence's own last step (BI1)–(BI4)."""

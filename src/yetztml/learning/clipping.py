@@ -45,6 +45,19 @@ def clip_by_value(grads: MutableMapping[str, np.ndarray], limit: float) -> Mutab
     return grads
 
 
+@numba.njit(cache=True, inline="always")
+def _finish(parts, flat, n):  # pragma: no cover - compiled
+    """Σ of the eight partial sums, then the squares of flat[n:] (the fewer than 8 entries after the last
+    multiple of 8) one by one, in order (C2)."""
+    total = 0.0
+    for j in range(8):
+        total += parts[j]
+    for i in range(n, flat.size):
+        value = np.float64(flat[i])
+        total += value * value
+    return total
+
+
 @numba.njit(cache=True)
 def _squares64(x):  # pragma: no cover - compiled
     """Σ x² of a flat float32 array, accumulated in float64 in eight partial sums (C2)."""
@@ -54,13 +67,7 @@ def _squares64(x):  # pragma: no cover - compiled
         for j in range(8):
             value = np.float64(x[i + j])
             parts[j] += value * value
-    total = 0.0
-    for j in range(8):
-        total += parts[j]
-    for i in range(n, x.size):
-        value = np.float64(x[i])
-        total += value * value
-    return total
+    return _finish(parts, x, n)
 
 
 @numba.njit(cache=True)
@@ -78,14 +85,7 @@ def _row_squares64(x, rows):  # pragma: no cover - compiled
             if i < n:
                 value = np.float64(x[r, c])
                 parts[i % 8] += value * value
-    total = 0.0
-    for j in range(8):
-        total += parts[j]
-    flat = x.reshape(-1)
-    for i in range(n, x.size):
-        value = np.float64(flat[i])
-        total += value * value
-    return total
+    return _finish(parts, x.reshape(-1), n)
 
 
 def sum_of_squares(g: np.ndarray, rows: np.ndarray | None = None) -> float:

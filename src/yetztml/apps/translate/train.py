@@ -75,7 +75,7 @@ def _prepare_folder(out: Path, signature: dict[str, Any], force: bool) -> bool:
         return False
     saved = out / "config.json"
     previous = json.loads(saved.read_text()) if saved.is_file() else {}
-    if isinstance(previous.get("config"), dict):  # a run written before a field existed ran with its older value
+    if "config" in previous:  # a run written before a field existed ran with its older value
         previous["config"] = TranslateConfig.completed(previous["config"])
     if previous != json.loads(json.dumps(signature)):
         raise CheckpointError(message(f"--out {str(out)!r}", "an interrupted run of the same configuration",
