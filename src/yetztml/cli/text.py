@@ -8,7 +8,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from ..apps.text.config import CELLS, DTYPES, POOLS, TextConfig
+from ..apps.text.config import CELLS, DTYPES, POOLS, TOKENISE, TextConfig
 from . import translate
 from .parsers import command, group
 
@@ -91,6 +91,10 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-freq", type=int, default=d.min_freq, help="words seen fewer times become <unk>")
     p.add_argument("--max-vocab", type=int, default=d.max_vocab, help="largest vocabulary (with <pad>, <unk>)")
     p.add_argument("--no-lowercase", dest="lowercase", action="store_false", help="keep the texts' case")
+    p.add_argument("--tokenise", choices=TOKENISE, default=None,
+                   help="how texts become tokens: by the word rules, by them with English clitics split off "
+                        "(son's → son 's), or at spaces (text tokenised already); default: words for "
+                        "classify, whitespace for translate (docs/text.md)")
     p.add_argument("--dtype", choices=DTYPES, default=d.dtype, help="floating-point precision")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the weights, dropout, batches")
     p.add_argument("--force", action="store_true", help="start over in a directory that holds a run")

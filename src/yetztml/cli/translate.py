@@ -74,10 +74,6 @@ def add_train_arguments(train: argparse.ArgumentParser) -> None:
         train.add_argument(flag, dest=dest, type=kind, default=None, help=text)
     train.add_argument("--attention", choices=ATTENTIONS, default=None,
                        help=f"translation: the attention score (default {DEFAULTS.attention})")
-    train.add_argument("--tokenise", choices=("words", "clitics", "whitespace"), default=None,
-                       help="how texts become tokens: by the word rules, by them with English clitics split off "
-                            "(son's → son 's), or at spaces (text tokenised already); default: words for "
-                            "classify, whitespace for translate (docs/text.md)")
     for action in train._actions:
         if action.option_strings and action.dest != "help":
             action.__class__ = _recording(type(action))
