@@ -15,6 +15,11 @@ computation. Then each repeat times ``--steps`` training steps of each side in t
 load from other processes hits both alike); the table gives medians per step, the ratio PyTorch / ours
 (> 1: ours faster), and the epoch time this implies (steps per epoch × median step).
 
+``--variant`` measures changes that were not made to the library, because each would alter every seeded
+number (``benchmarks/README.md``, "2026-12-05"): ``float32-dropout`` (our dropout masks from float32 uniform
+draws), ``no-rollback`` (Adam's step without the training loop's roll-back copy) and ``whole-split-buckets``
+(length buckets over the whole training split instead of pools of 50 batches; both sides get those batches).
+
 Run from the repository root (the data path is the shared copy; pass your own with --data)::
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_text.py --steps 40 --repeats 5 [--layers 2]
@@ -37,6 +42,7 @@ import torch  # noqa: E402
 
 from yetztml.apps.text import TextConfig, build_classifier  # noqa: E402
 from yetztml.data import Batches, Tokeniser, Vocab, read_csv, stratified_split  # noqa: E402
+from yetztml.layers import Dropout  # noqa: E402
 from yetztml.learning import Adam, Batch, Trainer  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sarcasm_Headlines_Dataset.csv"
@@ -59,6 +65,26 @@ class TorchClassifier(torch.nn.Module):
         out, _ = self.lstm(packed)
         out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=tokens.shape[0], padding_value=-torch.inf)
         return self.linear(self.drop(out.max(dim=0).values))
+
+
+VARIANTS = ("float32-dropout", "no-rollback", "whole-split-buckets")
+
+
+class Float32Draws:
+    """``--variant float32-dropout``: a dropout layer's generator that draws its uniforms in float32."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng, self.bit_generator = rng, rng.bit_generator
+
+    def random(self, size: int) -> np.ndarray:
+        return self.rng.random(size, dtype=np.float32)
+
+
+class AdamWithoutRollBack(Adam):
+    """``--variant no-rollback``: Adam's step without the roll-back copy the training loop asks for."""
+
+    def step(self, grads, *, checked: bool = False, keep=None):
+        return super().step(grads, checked=checked, keep=None)
 
 
 def copy_weights(ours, theirs: TorchClassifier, layers: int) -> None:
@@ -84,6 +110,8 @@ def main() -> None:
     parser.add_argument("--embed-dim", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--layers", type=int, default=1, help="bidirectional LSTM layers (the demo has 2)")
+    parser.add_argument("--variant", action="append", default=[], choices=VARIANTS,
+                        help="a change not made to the library, measured here (repeatable; module docstring)")
     args = parser.parse_args()
     if not Path(args.data).is_file():
         raise SystemExit(f"bench_text: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
@@ -97,7 +125,8 @@ def main() -> None:
     vocab = Vocab.build(tokens, min_freq=config.min_freq)  # the measured configuration's vocabulary
     labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
     batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
-                      max_length=config.max_length)
+                      max_length=config.max_length,
+                      bucket_batches=None if "whole-split-buckets" in args.variant else 50)
     plan = [batches.next_batch() for _ in range(args.steps)]
     ours = build_classifier(config, len(vocab), 2)
     theirs = TorchClassifier(len(vocab), config.embed_dim, config.hidden, 2, config.dropout, args.layers)
@@ -112,9 +141,13 @@ def main() -> None:
     theirs.train()
     print(f"same model: max |logits ours − PyTorch| = {diff:.2e} (float32, evaluation mode)")
     items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
-    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)],
-                      optimiser=Adam(ours.params, lr=config.lr), loss="cross_entropy", clip_norm=config.clip_norm,
-                      progress=False)
+    if "float32-dropout" in args.variant:
+        for part in ours.parts:
+            if isinstance(part, Dropout):
+                part.rng = Float32Draws(part.rng)
+    optimiser = (AdamWithoutRollBack if "no-rollback" in args.variant else Adam)(ours.params, lr=config.lr)
+    trainer = Trainer(ours, lambda rng: items[len(trainer.history) % len(items)], optimiser=optimiser,
+                      loss="cross_entropy", clip_norm=config.clip_norm, progress=False)
     opt = torch.optim.Adam(theirs.parameters(), lr=config.lr)
     tensors = [(torch.from_numpy(b.tokens), torch.from_numpy(b.lengths), torch.from_numpy(b.labels)) for b in plan]
 
