@@ -97,6 +97,32 @@ def test_embedding_rows_and_sparse_gradient(rng):
     assert grads.inputs is None
 
 
+def test_embedding_gradient_array_is_reused_only_when_nobody_holds_it(rng):
+    layer = Embedding(9, 4, padding_idx=0, seed=2)
+    first_ids, second_ids = np.array([[3, 1], [3, 0]]), np.array([[7, 3], [0, 8]])
+    d1, d2 = rng.standard_normal((2, 2, 4)), rng.standard_normal((2, 2, 4))
+    fresh = Embedding(9, 4, padding_idx=0, seed=2)
+    expected = fresh.backward(fresh.forward(second_ids), d2)["weight"].copy()
+
+    held = layer.backward(layer.forward(first_ids), d1)
+    kept = held["weight"].copy()
+    second = layer.backward(layer.forward(second_ids), d2)
+    assert second["weight"] is not held["weight"]  # the first is still held: a new array
+    assert held["weight"].tobytes() == kept.tobytes()  # and the first is untouched
+    assert second["weight"].tobytes() == expected.tobytes()
+
+    address = second["weight"].__array_interface__["data"][0]
+    del second, held
+    third = layer.backward(layer.forward(second_ids), d2)
+    assert third["weight"].__array_interface__["data"][0] == address  # nobody held it: the same array again
+    assert third["weight"].tobytes() == expected.tobytes()  # zeroed in the rows it held before
+    view = third["weight"][2:]
+    del third
+    fourth = layer.backward(layer.forward(first_ids), d1)
+    assert fourth["weight"].__array_interface__["data"][0] != address  # a view still holds it: not reused
+    assert view.tobytes() == expected[2:].tobytes()
+    np.testing.assert_array_equal(fourth["weight"], kept)
+
 def test_embedding_gradient_matches_finite_differences(rng):
     layer = Embedding(7, 3, seed=1)
     errors = check_model(layer, rng.integers(0, 7, (4, 3)), rng)

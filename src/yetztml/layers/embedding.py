@@ -13,11 +13,16 @@ Backward, with δe(t, b) = ∂L/∂e(t, b)::
 differentiable: ``grads.inputs`` is None. With ``padding_idx = p`` row p is initialised to zero and
 receives no gradient (PyTorch's convention), so padding contributes nothing.
 
+Once nothing outside the layer holds that array (or a view of it), the next backward zeroes it in its old
+rows and fills it again instead of allocating and zeroing V·D new entries (a training step's largest
+allocation). Code that writes into it outside ``grads.rows`` and then drops it must write into a copy.
+
 Initialisation: N(0, 1) like ``nn.Embedding``, or a given matrix (``weights=``, e.g. word vectors).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numba
@@ -31,6 +36,7 @@ from .base import Layer
 
 __all__ = ["Embedding"]
 
+_UNSHARED = 3  # sys.getrefcount of an array held only by one attribute, seen through a local name
 
 @numba.njit(cache=True)
 def _scatter_rows(ids, d_e, out):  # pragma: no cover - compiled
@@ -103,7 +109,7 @@ class Embedding(Layer):
         """(EMB2); ``grads.rows`` are the rows that occur, ``grads.inputs`` is None."""
         d = self._check_d_outputs(trace, d_outputs)
         ids = np.ascontiguousarray(trace.x).reshape(-1)
-        weight = np.zeros_like(self.params["weight"])
+        weight = self._zero_gradient()
         _scatter_rows(ids, np.ascontiguousarray(d).reshape(ids.size, self.embedding_dim), weight)  # (EMB2)
         rows = np.unique(ids)
         if self.padding_idx is not None:
@@ -111,4 +117,16 @@ class Embedding(Layer):
             rows = rows[rows != self.padding_idx]
         grads = self._grads({"weight": weight}, None)
         grads.rows = rows
+        self._last_gradient, self._last_rows = weight, rows
         return grads
+
+    def _zero_gradient(self) -> np.ndarray:
+        """A zero (V, D) array for (EMB2). The previous call's array, zeroed again in its rows, when nothing
+        outside this layer holds it or a view of it any more (its reference count says so); else a new one."""
+        last = self.__dict__.get("_last_gradient")
+        table = self.params["weight"]
+        if last is not None and last.shape == table.shape and last.dtype == table.dtype \
+                and sys.getrefcount(last) == _UNSHARED:
+            last[self._last_rows] = 0.0
+            return last
+        return np.zeros_like(table)
