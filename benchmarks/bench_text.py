@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--layers", type=int, default=1, help="bidirectional LSTM layers (the demo has 2)")
     parser.add_argument("--variant", action="append", default=[], choices=VARIANTS,
-                        help="a change not made to the library, or one undone, measured here (repeatable; module docstring)")
+                        help="a change not made to the library, or one undone (repeatable; module docstring)")
     args = parser.parse_args()
     if not Path(args.data).is_file():
         raise SystemExit(f"bench_text: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
