@@ -36,7 +36,24 @@ from .base import Layer
 
 __all__ = ["Embedding"]
 
-_UNSHARED = 3  # sys.getrefcount of an array held only by one attribute, seen through a local name
+
+def _holders(layer: object) -> int:
+    """sys.getrefcount of ``layer._last_gradient`` as this function sees it."""
+    return sys.getrefcount(layer._last_gradient)  # type: ignore[attr-defined]
+
+
+class _Held:
+    """An object whose one attribute alone holds an array: the calibration of :func:`_holders`."""
+
+    def __init__(self) -> None:
+        self._last_gradient = np.empty(1)
+
+
+#: what :func:`_holders` returns for an array that nothing else holds, measured on this interpreter (how
+#: many references a call itself adds differs between Python versions); each outside holder, a view
+#: included (it holds its base), adds one. Without the GIL a count can change while it is read: no reuse.
+_UNSHARED = _holders(_Held()) if getattr(sys, "_is_gil_enabled", lambda: True)() else -1
+
 
 @numba.njit(cache=True)
 def _scatter_rows(ids, d_e, out):  # pragma: no cover - compiled
@@ -123,10 +140,10 @@ class Embedding(Layer):
     def _zero_gradient(self) -> np.ndarray:
         """A zero (V, D) array for (EMB2). The previous call's array, zeroed again in its rows, when nothing
         outside this layer holds it or a view of it any more (its reference count says so); else a new one."""
-        last = self.__dict__.get("_last_gradient")
         table = self.params["weight"]
-        if last is not None and last.shape == table.shape and last.dtype == table.dtype \
-                and sys.getrefcount(last) == _UNSHARED:
-            last[self._last_rows] = 0.0
-            return last
+        if "_last_gradient" in self.__dict__ and _holders(self) == _UNSHARED:
+            last = self._last_gradient
+            if last.shape == table.shape and last.dtype == table.dtype:
+                last[self._last_rows] = 0.0
+                return last
         return np.zeros_like(table)
