@@ -7,7 +7,10 @@ import pytest
 import torch
 
 from yetztml.core.errors import DTypeError, NonFiniteError, OptionError
+from yetztml.layers import Embedding
+from yetztml.learning import Adam, Trainer
 from yetztml.learning.clipping import clip_by_global_norm, clip_by_value, global_norm, sum_of_squares
+from yetztml.models import Sequential
 
 torch.set_num_threads(1)
 
@@ -98,3 +101,17 @@ def test_sum_over_known_rows_is_the_whole_sum_to_the_bit(rng, shape):
     assert sum_of_squares(g, rows) == whole
     g[rows[-1], d - 1] = np.nan
     assert np.isnan(sum_of_squares(g, rows))
+
+
+def test_a_bare_embedding_trains_like_the_same_embedding_inside_a_model():
+    """``Grads.rows`` is an array for a bare ``Embedding`` and a dict by key for a model: the training loop
+    reads both, and clipping by the norm over those rows gives the same weights either way."""
+    rng = np.random.default_rng(3)
+    data = [(rng.integers(0, 12, (5, 3)), rng.standard_normal((5, 3, 4))) for _ in range(4)]
+    bare = Embedding(12, 4, seed=1, dtype=np.float32)
+    inner = Embedding(12, 4, seed=1, dtype=np.float32)
+    model = Sequential(inner)
+    for net in (bare, model):
+        Trainer(net, data, optimiser=Adam(net.params, lr=0.1), loss="mse", clip_norm=0.5, progress=False).run(4)
+    assert bare.params["weight"].tobytes() == inner.params["weight"].tobytes()
+    assert not np.array_equal(bare.params["weight"], Embedding(12, 4, seed=1, dtype=np.float32).params["weight"])

@@ -336,7 +336,7 @@ class Trainer:
 
     def apply(self, grads: Mapping[str, np.ndarray]) -> None:
         """(T3) check, clip and apply one gradient; advance the update counters."""
-        rows = getattr(grads, "rows", None) or {}  # an embedding's gradient is zero outside its rows
+        rows = _zero_outside(grads)
         grads = _checked_gradients(grads, self.cell.params)
         squares = sum(sum_of_squares(g, rows.get(k)) for k, g in grads.items())  # (C2): also the finiteness check
         if not np.isfinite(squares):
@@ -559,6 +559,15 @@ class _ProgressBar:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(*exc)
+
+
+def _zero_outside(grads: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+    """The rows outside which a gradient is zero, by key: a model's ``grads.rows`` as it is, a bare
+    ``Embedding``'s rows (an array) as those of its ``weight``; none for other cells."""
+    rows = getattr(grads, "rows", None)
+    if rows is None:
+        return {}
+    return rows if isinstance(rows, Mapping) else {"weight": rows}
 
 
 def _checked_gradients(grads: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
