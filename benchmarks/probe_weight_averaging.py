@@ -32,10 +32,6 @@ from yetztml.data import LabelledTexts, read_csv, stratified_split  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sarcasm_Headlines_Dataset.csv"
 
 
-def subset(data: LabelledTexts, index: np.ndarray) -> LabelledTexts:
-    return LabelledTexts([data.texts[i] for i in index], [data.labels[i] for i in index], data.path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default=str(DATA), help="the sarcasm headlines CSV")
@@ -64,7 +60,7 @@ def main() -> None:
         print(f"seed {seed}: result.json validation {result['val_accuracy']:.4f}, test {result['test_accuracy']:.4f},"
               f" best epoch {result['best_epoch']} of {len(snapshots)}")
         split = stratified_split(data.labels, seed)
-        val, test = subset(data, split.val), subset(data, split.test)
+        val, test = data.subset(split.val, "validation split"), data.subset(split.test, "test split")
         classifier = load_classifier(out)
 
         def accuracy(params: dict[str, np.ndarray], texts: LabelledTexts, clf: Classifier = classifier) -> float:

@@ -16,6 +16,7 @@ import yetztml.data.readers
 from yetztml.core.errors import CheckpointError, DataError
 from yetztml.data import (
     LabelIndex,
+    LabelledTexts,
     check_classes,
     read_csv,
     read_jsonl,
@@ -287,3 +288,9 @@ def test_read_texts_plain_lines_stdin_and_columns(tmp_path, monkeypatch):
     assert read_texts(j, "headline").texts == ["x y"]
     with pytest.raises(DataError, match=r"new\.jsonl, line 1: expected a key 'text', got keys 'headline'"):
         read_texts(j, "text")
+
+
+def test_subset_keeps_the_chosen_examples_in_the_order_given():
+    data = LabelledTexts(["a", "b", "c", "d"], [0, 1, 1, 0], "f.csv", lines=[2, 3, 4, 5])
+    part = data.subset(np.array([3, 0, 2]), "test split")
+    assert (part.texts, part.labels, part.path) == (["d", "a", "c"], [0, 0, 1], "f.csv (test split)")

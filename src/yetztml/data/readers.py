@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,11 @@ class LabelledTexts:
     def classes(self) -> list[int] | list[str]:
         """The distinct labels, sorted (numbers numerically, strings by code point)."""
         return sorted(set(self.labels))
+
+    def subset(self, index: Iterable[int], what: str) -> LabelledTexts:
+        """The examples at ``index``, in its order; the path says ``what`` they are ("validation split")."""
+        index = list(index)
+        return LabelledTexts([self.texts[i] for i in index], [self.labels[i] for i in index], f"{self.path} ({what})")
 
 
 class _Kept:

@@ -23,6 +23,7 @@ Initialisation: N(0, 1) like ``nn.Embedding``, or a given matrix (``weights=``, 
 from __future__ import annotations
 
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import numba
@@ -42,17 +43,11 @@ def _holders(layer: object) -> int:
     return sys.getrefcount(layer._last_gradient)  # type: ignore[attr-defined]
 
 
-class _Held:
-    """An object whose one attribute alone holds an array: the calibration of :func:`_holders`."""
-
-    def __init__(self) -> None:
-        self._last_gradient = np.empty(1)
-
-
 #: what :func:`_holders` returns for an array that nothing else holds, measured on this interpreter (how
 #: many references a call itself adds differs between Python versions); each outside holder, a view
 #: included (it holds its base), adds one. Without the GIL a count can change while it is read: no reuse.
-_UNSHARED = _holders(_Held()) if getattr(sys, "_is_gil_enabled", lambda: True)() else -1
+_UNSHARED = (_holders(SimpleNamespace(_last_gradient=np.empty(1))) if getattr(sys, "_is_gil_enabled", lambda: True)()
+             else -1)
 
 
 @numba.njit(cache=True)

@@ -62,18 +62,14 @@ REFERENCES = {
 }
 
 
-def _subset(data: LabelledTexts, index: np.ndarray, what: str) -> LabelledTexts:
-    return LabelledTexts([data.texts[i] for i in index], [data.labels[i] for i in index], f"{data.path} ({what})")
-
-
 def _splits(train: LabelledTexts, val: LabelledTexts | None, test: LabelledTexts | None, seed: int):
     if val is None and test is None:
         split = stratified_split(train.labels, seed)  # (1) 80/10/10
-        return (_subset(train, split.train, "train split"), _subset(train, split.val, "validation split"),
-                _subset(train, split.test, "test split"), "stratified 80/10/10 split of --data")
+        return (train.subset(split.train, "train split"), train.subset(split.val, "validation split"),
+                train.subset(split.test, "test split"), "stratified 80/10/10 split of --data")
     if val is None:
         split = stratified_split(train.labels, seed, (0.9, 0.1, 0.0))  # (1) validation from training
-        return (_subset(train, split.train, "train split"), _subset(train, split.val, "validation split"),
+        return (train.subset(split.train, "train split"), train.subset(split.val, "validation split"),
                 test, "stratified 90/10 split of --data for validation; --test given")
     return train, val, test, "files given"
 
