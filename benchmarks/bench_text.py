@@ -41,9 +41,9 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from headline_batches import headline_batches  # noqa: E402
 
 from yetztml.apps.text import TextConfig, build_classifier  # noqa: E402
-from yetztml.data import Batches, Tokeniser, Vocab, read_csv, stratified_split  # noqa: E402
 from yetztml.layers import Dropout  # noqa: E402
 from yetztml.learning import Adam, Batch, Trainer  # noqa: E402
 
@@ -118,20 +118,12 @@ def main() -> None:
     if not Path(args.data).is_file():
         raise SystemExit(f"bench_text: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
     torch.set_num_threads(1)
-    data = read_csv(args.data, "text", "is_sarcastic")
-    split = stratified_split(data.labels, 0)
-    tok = Tokeniser()
-    tokens = tok.tokenise([data.texts[i] for i in split.train])
     config = TextConfig(hidden=args.hidden, embed_dim=args.embed_dim, batch_size=args.batch_size,
                         layers=args.layers)
-    vocab = Vocab.build(tokens, min_freq=config.min_freq)  # the measured configuration's vocabulary
-    labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
-    batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
-                      max_length=config.max_length,
-                      bucket_batches=None if "whole-split-buckets" in args.variant else 50)
-    plan = [batches.next_batch() for _ in range(args.steps)]
-    ours = build_classifier(config, len(vocab), 2)
-    theirs = TorchClassifier(len(vocab), config.embed_dim, config.hidden, 2, config.dropout, args.layers)
+    vocab_size, per_epoch, plan = headline_batches(  # the measured configuration's vocabulary
+        args.data, config, args.steps, bucket_batches=None if "whole-split-buckets" in args.variant else 50)
+    ours = build_classifier(config, vocab_size, 2)
+    theirs = TorchClassifier(vocab_size, config.embed_dim, config.hidden, 2, config.dropout, args.layers)
     copy_weights(ours, theirs, args.layers)
     first = plan[0]
     ours.eval()
@@ -179,10 +171,9 @@ def main() -> None:
             cpu[name].append((time.process_time() - start_cpu) / args.steps)
     med = {k: statistics.median(v) for k, v in times.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
-    per_epoch = len(batches)
     machine = platform.processor() or platform.machine()
     print(f"machine: {machine}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
-    print(f"vocabulary {len(vocab):,}, {ours.num_weights:,} weights, {per_epoch} batches of {config.batch_size}/epoch")
+    print(f"vocabulary {vocab_size:,}, {ours.num_weights:,} weights, {per_epoch} batches of {config.batch_size}/epoch")
     print("| implementation | median per step | range | epoch (projected) | median CPU time per step |")
     print("|---|---|---|---|---|")
     for name, values in times.items():

@@ -20,21 +20,16 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sa
 
 
 def train(out: str, steps: int, data: str) -> None:
+    from headline_batches import headline_batches
+
     from yetztml.apps.text import TextConfig, build_classifier
     from yetztml.core.gemm_library import kernel_blas
-    from yetztml.data import Batches, Tokeniser, Vocab, read_csv, stratified_split
     from yetztml.learning import Adam, Batch, Trainer
 
-    table = read_csv(data, "text", "is_sarcastic")
-    split = stratified_split(table.labels, 0)
-    tokens = Tokeniser().tokenise([table.texts[i] for i in split.train])
     config = TextConfig()
-    vocab = Vocab.build(tokens, min_freq=config.min_freq)
-    labels = np.array([table.labels[i] for i in split.train], dtype=np.int64)
-    batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
-                      max_length=config.max_length)
-    items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in (batches.next_batch() for _ in range(steps))]
-    model = build_classifier(config, len(vocab), 2)
+    vocab_size, _, plan = headline_batches(data, config, steps)
+    items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
+    model = build_classifier(config, vocab_size, 2)
     trainer = Trainer(model, lambda rng: items[len(trainer.history)], optimiser=Adam(model.params, lr=config.lr),
                       loss="cross_entropy", clip_norm=config.clip_norm, progress=False)
     history = trainer.run(steps)

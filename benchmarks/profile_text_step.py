@@ -33,11 +33,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMB
     os.environ.setdefault(_var, "1")
 
 import numpy as np  # noqa: E402
+from headline_batches import headline_batches  # noqa: E402
 from lstm_products import lstm_products  # noqa: E402
 
 from yetztml.apps.text import TextConfig, build_classifier  # noqa: E402
 from yetztml.cells.lstm import LSTM  # noqa: E402
-from yetztml.data import Batches, Tokeniser, Vocab, read_csv, stratified_split  # noqa: E402
 from yetztml.learning import Adam, Batch, Trainer  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sarcasm" / "Sarcasm_Headlines_Dataset.csv"
@@ -55,17 +55,10 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(args.data).is_file():
         raise SystemExit(f"profile_text_step: no data file {args.data!r}; pass --data (yetztml data fetch sarcasm)")
-    data = read_csv(args.data, "text", "is_sarcastic")
-    split = stratified_split(data.labels, 0)
-    tokens = Tokeniser().tokenise([data.texts[i] for i in split.train])
     config = TextConfig(layers=args.layers)
-    vocab = Vocab.build(tokens, min_freq=config.min_freq)
-    labels = np.array([data.labels[i] for i in split.train], dtype=np.int64)
-    batches = Batches(vocab.encode_all(tokens), labels, batch_size=config.batch_size, rng=np.random.default_rng(1),
-                      max_length=config.max_length)
-    items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in
-             (batches.next_batch() for _ in range(args.steps))]
-    model = build_classifier(config, len(vocab), 2)
+    vocab_size, _, plan = headline_batches(args.data, config, args.steps)
+    items = [Batch(b.tokens, b.labels[None, :], None, b.lengths) for b in plan]
+    model = build_classifier(config, vocab_size, 2)
     trainer = Trainer(model, lambda rng: items[len(trainer.history) % len(items)],
                       optimiser=Adam(model.params, lr=config.lr), loss="cross_entropy", clip_norm=config.clip_norm,
                       progress=False)

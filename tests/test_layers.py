@@ -123,6 +123,7 @@ def test_embedding_gradient_array_is_reused_only_when_nobody_holds_it(rng):
     assert view.tobytes() == expected[2:].tobytes()
     np.testing.assert_array_equal(fourth["weight"], kept)
 
+
 def test_embedding_gradient_matches_finite_differences(rng):
     layer = Embedding(7, 3, seed=1)
     errors = check_model(layer, rng.integers(0, 7, (4, 3)), rng)
