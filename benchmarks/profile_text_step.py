@@ -12,7 +12,7 @@ and Adam's step; the table gives each one's time per step in the last repeat (a 
 kernels it calls), the step's "rest" (the step minus the kernels) and the products floor: the matrix products
 that the LSTM kernels make for the same batches (per layer and direction, forward X·W_ihᵀ and h·W_hhᵀ at each
 step; backward δa·W_hh at each step, δAᵀX, δAᵀH and δA·W_ih), timed alone through the kernels' own BLAS call
-(``lstm_products.py``).
+(``lstm_products.py``), with the floating-point operations they make and the rate that gives.
 
 One thread unless the environment says otherwise; run from the repository root::
 
@@ -84,18 +84,22 @@ def main() -> None:
         print(f"| `{where}` | {calls} | {1e3 * own / args.steps:.2f} ms | {100 * own / total:.0f} % |")
 
 
-def products_floor(tokens: list[np.ndarray], config: TextConfig, repeats: int) -> float:
+def products_floor(tokens: list[np.ndarray], config: TextConfig, repeats: int) -> tuple[float, float]:
     """The LSTM kernels' matrix products for these batches alone (``lstm_products``: the same BLAS calls, no gate
-    arithmetic), seconds per batch (best of repeats); the operands are made before the timing."""
+    arithmetic): seconds per batch (best of repeats; the operands are made before the timing) and floating-point
+    operations per batch, 2·T·B·G·3(I + H) per layer and direction (G = 4H: forward W_ih x and W_hh h, backward
+    W_hhᵀ δa, δW_ih, δW_hh and δx, each 2·T·B·G·I or 2·T·B·G·H)."""
     rng = np.random.default_rng(0)
     H, G = config.hidden, 4 * config.hidden
     f = np.float32
     w_hh = rng.standard_normal((G, H)).astype(f)
     work = []
+    flops = 0.0
     for ids in tokens:
         T, B = ids.shape
         for width in [config.embed_dim] + [2 * H] * (config.layers - 1):
             w_ih = rng.standard_normal((G, width)).astype(f)
+            flops += 2 * 2 * T * B * G * 3 * (width + H)  # two directions
             work.append((rng.standard_normal((T, B, width)).astype(f), w_ih, w_hh,
                          rng.standard_normal((T + 1, B, H)).astype(f), rng.standard_normal((T, B, G)).astype(f),
                          np.empty((B, G), f), np.empty((B, H), f), np.empty((T, B, width), f),
@@ -108,7 +112,7 @@ def products_floor(tokens: list[np.ndarray], config: TextConfig, repeats: int) -
             for _direction in range(2):
                 lstm_products(*operands)
         best = min(best, (time.perf_counter() - start) / len(tokens))
-    return best
+    return best, flops / len(tokens)
 
 
 def timed(trainer: Trainer, model, args: argparse.Namespace, tokens: list[np.ndarray], config: TextConfig) -> None:
@@ -150,8 +154,10 @@ def timed(trainer: Trainer, model, args: argparse.Namespace, tokens: list[np.nda
     for label, seconds in spent.items():
         print(f"| {label} | {1e3 * seconds / args.steps:.2f} ms |")
     print(f"| the step minus the LSTM kernels | {1e3 * (steps[-1] - kernels / args.steps):.2f} ms |")
-    print(f"| the kernels' matrix products alone (same shapes and BLAS) | "
-          f"{1e3 * products_floor(tokens, config, args.repeats):.2f} ms |")
+    floor, flops = products_floor(tokens, config, args.repeats)
+    print(f"| the kernels' matrix products alone (same shapes and BLAS) | {1e3 * floor:.2f} ms |")
+    print(f"their arithmetic: {flops / 1e9:.2f} GFLOP a step, so {flops / floor / 1e9:.0f} GFLOPS alone and "
+          f"{100 * floor / steps[-1]:.0f} % of the last repeat's step")
 
 
 if __name__ == "__main__":
